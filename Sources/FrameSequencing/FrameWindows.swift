@@ -1,0 +1,149 @@
+/// The windows of a frame series: a lazy random-access collection of views.
+///
+/// Nothing is copied until a window, a batch or the whole set is asked for, so
+/// 10-frame windows at stride 1 cost no more memory than the frames themselves.
+/// Window `i` reads frames `start + i * stride + t * samplingRate`, `t` in
+/// `0..<sequenceLength` (see ``WindowParameters``).
+///
+/// ```swift
+/// let windows = try frames.windows(WindowParameters(sequenceLength: 10, target: .frameAfter(steps: 1)))
+/// let first = try windows[0].inputs()          // (timesteps 10, features 4096)
+/// let all = try windows.inputs()               // (batch, 10, 4096), materialized
+/// ```
+///
+/// - Complexity: making the collection is O(1); each window view O(1); copying
+///   a window is O(sequenceLength * features).
+public struct FrameWindows: RandomAccessCollection, Sendable {
+    /// The series the windows read.
+    public let frames: FrameStack
+    /// The parameters the windows were made with.
+    public let parameters: WindowParameters
+    let plan: WindowPlan
+
+    /// Windows over `frames`; throws for invalid parameters (non-positive sizes,
+    /// indices outside the series) and `windowLongerThanData` when no window fits.
+    public init(frames: FrameStack, parameters: WindowParameters) throws {
+        self.frames = frames
+        self.parameters = parameters
+        self.plan = try WindowPlan(parameters, frameCount: frames.count)
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { plan.count }
+
+    /// The view of window `position`. Traps when `position` is outside
+    /// `indices`, like every `Collection` subscript.
+    public subscript(position: Int) -> FrameWindow {
+        precondition(position >= 0 && position < plan.count, "window index \(position) out of range 0..<\(plan.count)")
+        return FrameWindow(windows: self, index: position)
+    }
+
+    /// Timesteps per window (`T`).
+    public var sequenceLength: Int { plan.length }
+    /// Values per timestep (`height * width * channels`).
+    public var featureCount: Int { frames.featureCount }
+    /// Whether windows are paired with targets.
+    public var hasTargets: Bool { plan.targetSteps > 0 }
+    /// Whether some windows are padded (`.padAndMask` with a short last window).
+    public var hasPadding: Bool { plan.count > plan.fullCount }
+
+    /// All windows' inputs materialized in `layout`: (B, T, F), (T, B, F) or (B, T, H, W, C).
+    ///
+    /// - Complexity: O(count * sequenceLength * features) time and memory; use
+    ///   ``batches(size:shuffleSeed:keepShortLastBatch:)`` to stay within a batch.
+    public func inputs(layout: SequenceLayout = .batchMajor) throws -> Tensor {
+        try materialize(Array(indices), selection: .inputs(plan), layout: layout, steps: plan.length)
+    }
+
+    /// All windows' targets materialized in `layout`, or `nil` without a target.
+    /// Single-frame targets are (B, F), or (B, H, W, C) when spatial; sequence targets
+    /// are (B, S, F), (S, B, F) or (B, S, H, W, C).
+    public func targets(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
+        guard hasTargets else { return nil }
+        return try materialize(Array(indices), selection: .targets(plan), layout: layout, steps: targetSteps)
+    }
+
+    /// The number of valid (unpadded) timesteps of every window.
+    public var lengths: [Int] { indices.map(plan.validLength) }
+
+    /// Batches of these windows, in order or shuffled with a seed.
+    ///
+    /// - Parameters:
+    ///   - size: windows per batch, at least 1.
+    ///   - shuffleSeed: when given, the window order is a seeded permutation
+    ///     (the same seed gives the same order on every platform).
+    ///   - keepShortLastBatch: keep (default, as Keras does) or drop a last batch
+    ///     with fewer than `size` windows.
+    public func batches(size: Int, shuffleSeed: UInt64? = nil, keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch)
+    }
+
+    /// Steps per target: nil for a single-frame target, else the sequence length of the target.
+    var targetSteps: Int? { plan.targetIsSequence ? plan.targetSteps : nil }
+
+    func materialize(_ windows: [Int], selection: SequenceSelection, layout: SequenceLayout, steps: Int?) throws -> Tensor {
+        let shape = layout.shape(batch: windows.count, steps: steps, frame: frames.frameShape)
+        var result = try Tensor(shape: shape)
+        result.withUnsafeMutableBufferPointer { destination in
+            frames.withUnsafeSource { source in
+                fillSequences(windows: windows, plan: plan, selection: selection, source: source,
+                              layout: layout, destination: destination.baseAddress!)
+            }
+        }
+        return result
+    }
+}
+
+/// One window of a ``FrameWindows`` collection: which frames it reads, copied
+/// only when asked.
+public struct FrameWindow: Sendable {
+    let windows: FrameWindows
+    /// The window's position in its collection.
+    public let index: Int
+
+    /// The absolute frame indices the window reads, one per valid timestep.
+    public var frameIndices: StrideTo<Int> {
+        let plan = windows.plan
+        let start = plan.windowStart(index)
+        return stride(from: start, to: start + plan.validLength(index) * plan.rate, by: plan.rate)
+    }
+
+    /// The absolute frame indices of the target, empty without a target.
+    public var targetFrameIndices: StrideTo<Int> {
+        let plan = windows.plan
+        let first = plan.windowStart(index) + plan.targetFirst
+        return stride(from: first, to: first + plan.targetSteps * plan.targetStep, by: plan.targetStep)
+    }
+
+    /// The number of timesteps holding frames; the rest (if any) are padding.
+    public var validLength: Int { windows.plan.validLength(index) }
+
+    /// The window's frames as (T, F), or (T, H, W, C) when `spatial`.
+    public func inputs(spatial: Bool = false) throws -> Tensor {
+        let batch = try windows.materialize([index], selection: .inputs(windows.plan),
+                                            layout: spatial ? .spatial : .batchMajor, steps: windows.plan.length)
+        return try batch.reshaped(to: Shape(Array(batch.dimensions.dropFirst()), names: batch.shape.names.map { Array($0.dropFirst()) }))
+    }
+
+    /// The window's target: (F) or (S, F); with `spatial`, (H, W, C) or (S, H, W, C).
+    /// `nil` without a target.
+    public func target(spatial: Bool = false) throws -> Tensor? {
+        guard windows.hasTargets else { return nil }
+        let batch = try windows.materialize([index], selection: .targets(windows.plan),
+                                            layout: spatial ? .spatial : .batchMajor, steps: windows.targetSteps)
+        return try batch.reshaped(to: Shape(Array(batch.dimensions.dropFirst()), names: batch.shape.names.map { Array($0.dropFirst()) }))
+    }
+}
+
+extension FrameStack {
+    /// Windows over these frames (see ``WindowParameters``).
+    public func windows(_ parameters: WindowParameters) throws -> FrameWindows {
+        try FrameWindows(frames: self, parameters: parameters)
+    }
+
+    /// The whole series as one sequence: N frames give one window of N timesteps,
+    /// (1, N, F) when materialized.
+    public func wholeSequence() throws -> FrameWindows {
+        try FrameWindows(frames: self, parameters: WindowParameters(sequenceLength: count))
+    }
+}

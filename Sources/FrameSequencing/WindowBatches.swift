@@ -1,0 +1,148 @@
+/// Windows grouped into batches: a random-access collection whose elements are
+/// the window numbers of each batch, and fills of those batches into reusable
+/// buffers.
+///
+/// ```swift
+/// let batches = try windows.batches(size: 8, shuffleSeed: 42)
+/// var batch = try batches.makeBuffer(layout: .batchMajor)   // allocated once
+/// for index in batches.indices {
+///     try batches.fill(index, into: &batch)                 // no allocation
+///     train(batch.inputs, batch.targets)
+/// }
+/// ```
+///
+/// Memory stays at the frames plus one buffer whatever the number of windows.
+///
+/// - Complexity: making the batches is O(window count) for the order; each fill is
+///   O(batch size * timesteps * features), split over both cores when large.
+public struct WindowBatches: RandomAccessCollection, Sendable {
+    /// The windows being batched.
+    public let windows: FrameWindows
+    /// Windows per full batch.
+    public let batchSize: Int
+    /// Window numbers in batch order (a seeded permutation when shuffled).
+    public let order: [Int]
+    private let batchCount: Int
+
+    init(windows: FrameWindows, size: Int, shuffleSeed: UInt64?, keepShortLastBatch: Bool) throws {
+        try FrameSequencingError.requirePositive(size, "batch size")
+        var order = Array(windows.indices)
+        if let seed = shuffleSeed {
+            var generator = SeededGenerator(seed: seed)
+            generator.shuffle(&order)
+        }
+        let count = keepShortLastBatch ? (order.count + size - 1) / size : order.count / size
+        guard count > 0 else {
+            throw FrameSequencingError.invalidArgument(
+                name: "batch size", expected: "at most \(order.count) windows when the short last batch is dropped",
+                actual: "\(size)")
+        }
+        self.windows = windows
+        self.batchSize = size
+        self.order = order
+        self.batchCount = count
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { batchCount }
+
+    /// The window numbers of batch `position`. Traps outside `indices`, like every
+    /// `Collection` subscript.
+    public subscript(position: Int) -> ArraySlice<Int> {
+        precondition(position >= 0 && position < batchCount, "batch index \(position) out of range 0..<\(batchCount)")
+        return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
+    }
+
+    /// A buffer able to hold any batch of this collection in `layout`.
+    public func makeBuffer(layout: SequenceLayout = .batchMajor) throws -> WindowBatch {
+        try WindowBatch(capacity: batchSize, windows: windows, layout: layout)
+    }
+
+    /// Fills batch `index` into `buffer`, reusing its storage (it grows if it was
+    /// made for smaller batches). After the call the buffer's tensors have the
+    /// batch's actual size (a short last batch gives a smaller leading axis).
+    ///
+    /// Throws `indexOutOfRange` for an index outside `indices`.
+    public func fill(_ index: Int, into buffer: inout WindowBatch) throws {
+        guard index >= 0 && index < batchCount else {
+            throw FrameSequencingError.indexOutOfRange(index: index, count: batchCount, context: "Batch")
+        }
+        try buffer.fill(windows: Array(self[index]), from: windows)
+    }
+
+    /// Batch `index` in a new buffer (allocates; use ``fill(_:into:)`` in loops).
+    public func batch(_ index: Int, layout: SequenceLayout = .batchMajor) throws -> WindowBatch {
+        var buffer = try makeBuffer(layout: layout)
+        try fill(index, into: &buffer)
+        return buffer
+    }
+}
+
+/// One batch of windows, filled in place by ``WindowBatches/fill(_:into:)``.
+public struct WindowBatch: Sendable {
+    /// The memory layout of `inputs` and `targets`.
+    public let layout: SequenceLayout
+    /// (B, T, F), (T, B, F) or (B, T, H, W, C).
+    public private(set) var inputs: Tensor
+    /// (B, F) / (B, H, W, C) for single-frame targets; (B, S, F), (S, B, F) or
+    /// (B, S, H, W, C) for sequence targets; `nil` without targets.
+    public private(set) var targets: Tensor?
+    /// (B, T): 1 where a timestep holds a frame, 0 where it is padding; `nil` when
+    /// the windows are never padded.
+    public private(set) var mask: Tensor?
+    /// Valid timesteps per window, (B).
+    public private(set) var lengths: [Int]
+    /// The window number of each batch entry.
+    public private(set) var windowIndices: [Int]
+
+    init(capacity: Int, windows: FrameWindows, layout: SequenceLayout) throws {
+        let frame = windows.frames.frameShape
+        self.layout = layout
+        self.inputs = try Tensor(shape: layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame))
+        self.targets = windows.hasTargets
+            ? try Tensor(shape: layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame)) : nil
+        self.mask = windows.hasPadding ? try Tensor(shape: Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"])) : nil
+        self.lengths = []
+        self.windowIndices = []
+    }
+
+    /// The number of windows in the batch (B).
+    public var count: Int { windowIndices.count }
+
+    mutating func fill(windows selected: [Int], from windows: FrameWindows) throws {
+        let plan = windows.plan
+        let frame = windows.frames.frameShape
+        windowIndices = selected
+        lengths = selected.map(plan.validLength)
+        try inputs.reuse(shape: layout.shape(batch: selected.count, steps: plan.length, frame: frame))
+        windows.frames.withUnsafeSource { source in
+            inputs.withReusedStorage { destination in
+                fillSequences(windows: selected, plan: plan, selection: .inputs(plan), source: source,
+                              layout: layout, destination: destination)
+            }
+        }
+        if windows.hasTargets {
+            var t = try targets ?? Tensor(shape: [0])
+            targets = nil  // keep the storage uniquely referenced while filling
+            try t.reuse(shape: layout.shape(batch: selected.count, steps: windows.targetSteps, frame: frame))
+            windows.frames.withUnsafeSource { source in
+                t.withReusedStorage { destination in
+                    fillSequences(windows: selected, plan: plan, selection: .targets(plan), source: source,
+                                  layout: layout, destination: destination)
+                }
+            }
+            targets = t
+        } else {
+            targets = nil
+        }
+        if windows.hasPadding {
+            var m = try mask ?? Tensor(shape: [0])
+            mask = nil
+            try m.reuse(shape: Shape([selected.count, plan.length], names: ["batch", "timesteps"]))
+            m.withReusedStorage { fillMask(windows: selected, plan: plan, destination: $0) }
+            mask = m
+        } else {
+            mask = nil
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Dispatch
+import Foundation
+
+/// How a batch of sequences is laid out in memory.
+///
+/// With `B` windows, `T` timesteps and frames of (H, W, C) (`F = H * W * C`):
+public enum SequenceLayout: Sendable, Hashable {
+    /// (B, T, F): PyTorch `batch_first=True`, Keras.
+    case batchMajor
+    /// (T, B, F): PyTorch's default `batch_first=False`.
+    case timeMajor
+    /// (B, T, H, W, C): for convolutional recurrent layers. Same memory order as `batchMajor`.
+    case spatial
+
+    /// The shape of `batch` sequences of `steps` frames; `steps == nil` is a single
+    /// frame per sequence ((B, F), or (B, H, W, C) when spatial).
+    func shape(batch: Int, steps: Int?, frame: FrameShape) -> Shape {
+        let f = frame.featureCount
+        guard let steps else {
+            if self == .spatial {
+                return Shape([batch, frame.height, frame.width, frame.channels], names: ["batch", "height", "width", "channels"])
+            }
+            return Shape([batch, f], names: ["batch", "features"])
+        }
+        switch self {
+        case .batchMajor: return Shape([batch, steps, f], names: ["batch", "timesteps", "features"])
+        case .timeMajor: return Shape([steps, batch, f], names: ["timesteps", "batch", "features"])
+        case .spatial:
+            return Shape([batch, steps, frame.height, frame.width, frame.channels],
+                         names: ["batch", "timesteps", "height", "width", "channels"])
+        }
+    }
+}
+
+/// Which frames one sequence of a batch reads: `steps` timesteps at
+/// `windowStart + first + t * step`, of which the first `valid` exist and the rest
+/// are `padValue`.
+struct SequenceSelection: Sendable {
+    let first: Int
+    let steps: Int
+    let step: Int
+
+    static func inputs(_ plan: WindowPlan) -> SequenceSelection {
+        SequenceSelection(first: 0, steps: plan.length, step: plan.rate)
+    }
+
+    static func targets(_ plan: WindowPlan) -> SequenceSelection {
+        SequenceSelection(first: plan.targetFirst, steps: plan.targetSteps, step: plan.targetStep)
+    }
+}
+
+/// Below this many Float32 values a fill runs on the calling thread: waking a second
+/// thread costs more than it saves for small copies.
+let parallelFillThreshold = 1 << 20
+
+/// The number of threads the package uses by default: every active core.
+let defaultThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+/// Copies the selected frames of `windows` (window numbers of `plan`) into
+/// `destination` in `layout`. Overwrites `destination[0 ..< windows.count * steps * F]`.
+///
+/// Work is split over `(window, timestep)` pairs, so both cores help even for a
+/// single long window; runs of consecutive frames are copied with one call.
+func fillSequences(
+    windows: [Int], plan: WindowPlan, selection: SequenceSelection, source: FrameSource,
+    layout: SequenceLayout, destination: UnsafeMutablePointer<Float>
+) {
+    let f = source.featureCount
+    let batch = windows.count
+    let steps = selection.steps
+    let total = batch * steps
+    let output = SendablePointer(base: destination)
+    let isPadded = plan.padValue != nil && selection.first == 0
+
+    // Copies (window, timestep) pairs lo..<hi, flattened window-major.
+    let work: @Sendable (Int, Int) -> Void = { lo, hi in
+        var pair = lo
+        while pair < hi {
+            let b = pair / steps
+            let t = pair % steps
+            let window = windows[b]
+            let valid = isPadded ? plan.validLength(window) : steps
+            let frame = plan.windowStart(window) + selection.first + t * selection.step
+            if t >= valid {
+                // Padding: one timestep of the pad value.
+                let at = layout == .timeMajor ? (t * batch + b) * f : (b * steps + t) * f
+                (output.base + at).update(repeating: plan.padValue ?? 0, count: f)
+                pair += 1
+            } else if layout != .timeMajor && selection.step == 1 {
+                // Consecutive source frames land consecutively: one copy for the run.
+                let run = min(valid, steps, t + (hi - pair)) - t
+                source.copyFrames(from: frame, count: run, to: output.base + (b * steps + t) * f)
+                pair += run
+            } else {
+                let at = layout == .timeMajor ? (t * batch + b) * f : (b * steps + t) * f
+                source.copyFrames(from: frame, count: 1, to: output.base + at)
+                pair += 1
+            }
+        }
+    }
+
+    let values = total * f
+    let threads = min(defaultThreadCount, max(1, values / parallelFillThreshold), total)
+    if threads <= 1 {
+        work(0, total)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: threads) { part in
+        work(total * part / threads, total * (part + 1) / threads)
+    }
+}
+
+/// Writes the (B, T) mask of `windows`: 1 for timesteps holding a frame, 0 for padding.
+func fillMask(windows: [Int], plan: WindowPlan, destination: UnsafeMutablePointer<Float>) {
+    for (b, window) in windows.enumerated() {
+        let valid = plan.validLength(window)
+        for t in 0 ..< plan.length {
+            destination[b * plan.length + t] = t < valid ? 1 : 0
+        }
+    }
+}

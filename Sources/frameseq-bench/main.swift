@@ -1,0 +1,2 @@
+import FrameSequencing
+print("frameseq")
