@@ -5,6 +5,8 @@ import PackageDescription
 // version-pinned dependency of other packages.
 let package = Package(
     name: "FrameSequencing",
+    // Atomic (Synchronization) needs macOS 15 / iOS 18 on Apple platforms; Linux has it with Swift 6.
+    platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .library(name: "FrameSequencing", targets: ["FrameSequencing"]),
         .executable(name: "frameseq", targets: ["frameseq"]),

@@ -83,14 +83,12 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
 
     func materialize(_ windows: [Int], selection: SequenceSelection, layout: SequenceLayout, steps: Int?) throws -> Tensor {
         let shape = layout.shape(batch: windows.count, steps: steps, frame: frames.frameShape)
-        var result = try Tensor(shape: shape)
-        result.withUnsafeMutableBufferPointer { destination in
+        return try Tensor(shape: shape) { destination in
             frames.withUnsafeSource { source in
                 fillSequences(windows: windows, plan: plan, selection: selection, source: source,
-                              layout: layout, destination: destination.baseAddress!)
+                              layout: layout, destination: destination)
             }
         }
-        return result
     }
 }
 

@@ -48,13 +48,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A tensor of `shape` converted from Float64 values.
-    public init(shape: Shape, scalars: [Double]) throws {
+    public init(shape: Shape, converting scalars: [Double]) throws {
         try self.init(shape: shape, scalars: scalars.map { Float($0) })
     }
 
     /// A tensor of `shape` converted from bytes, each multiplied by `scale`
     /// (`1.0 / 255` maps pixels to 0...1).
-    public init(shape: Shape, scalars: [UInt8], scale: Float = 1) throws {
+    public init(shape: Shape, bytes scalars: [UInt8], scale: Float = 1) throws {
         let count = try Tensor.validatedCount(shape)
         guard scalars.count == count else {
             throw FrameSequencingError.elementCountMismatch(
@@ -69,6 +69,19 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.shape = shape
         self.count = count
         self.storage = storage
+        self.offset = 0
+    }
+
+    /// A tensor whose every element `initialize` writes; skips the zero fill that
+    /// would otherwise double the memory traffic of materializing windows.
+    init(shape: Shape, overwritingAll initialize: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let count = try Tensor.validatedCount(shape)
+        self.shape = shape
+        self.count = count
+        self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 { try initialize(buffer.baseAddress!) }
+            initialized = count
+        }
         self.offset = 0
     }
 

@@ -1,5 +1,3 @@
-import Dispatch
-import Foundation
 
 /// How a batch of sequences is laid out in memory.
 ///
@@ -49,12 +47,9 @@ struct SequenceSelection: Sendable {
     }
 }
 
-/// Below this many Float32 values a fill runs on the calling thread: waking a second
-/// thread costs more than it saves for small copies.
-let parallelFillThreshold = 1 << 20
-
-/// The number of threads the package uses by default: every active core.
-let defaultThreadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Below this many Float32 values (256 KB) a fill runs on the calling thread: even
+/// a spinning worker costs more than it saves for smaller copies.
+let parallelFillThreshold = 1 << 16
 
 /// Copies the selected frames of `windows` (window numbers of `plan`) into
 /// `destination` in `layout`. Overwrites `destination[0 ..< windows.count * steps * F]`.
@@ -100,13 +95,14 @@ func fillSequences(
     }
 
     let values = total * f
-    let threads = min(defaultThreadCount, max(1, values / parallelFillThreshold), total)
-    if threads <= 1 {
+    guard values >= parallelFillThreshold, total > 1 else {
         work(0, total)
         return
     }
-    DispatchQueue.concurrentPerform(iterations: threads) { part in
-        work(total * part / threads, total * (part + 1) / threads)
+    // A few parts per thread, claimed dynamically, so a late-waking worker costs nothing.
+    let parts = min(total, WorkerPool.shared.threadCount * 4)
+    WorkerPool.shared.run(parts: parts) { part in
+        work(total * part / parts, total * (part + 1) / parts)
     }
 }
 

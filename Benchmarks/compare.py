@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""Side-by-side timings: frameseq-bench against NumPy (and, as later workloads
+land, PyTorch and Keras) on the workloads of shared/BENCHMARKS.md.
+
+    python3 Benchmarks/compare.py [--only PREFIX] [--quick] [--rounds N]
+
+Builds nothing: run `swift build -c release --product frameseq-bench` first (the
+script calls .build/release/frameseq-bench). Each round runs our workload, then
+every peer that is installed, alternating so that drift of the machine (thermal,
+other load) hits both sides alike; the table gives the median of the rounds'
+medians and the ratio ours / theirs (below 1 means we are faster).
+
+Peers use 2 threads (OMP/OpenBLAS/MKL/torch/TF settings below), the package's
+own default on a 2-core machine. Timing follows BENCHMARKS.md: one warm-up
+call, then at least 5 runs and at least one second, median.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(var, "2")
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, ".build", "release", "frameseq-bench")
+
+
+def time_call(fn):
+    """Median seconds of fn() after one warm-up, >= 5 runs and >= 1 s."""
+    fn()
+    times, start = [], time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - start < 1.0:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+# ---------------------------------------------------------------- NumPy peers
+
+def numpy_window_overlap():
+    """50 frames 64x64x1, windows of 10 at stride 5, to a contiguous (9, 10, 4096)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+    frames = np.random.default_rng(0).random((50, 4096), dtype=np.float32)
+
+    def sliding():  # the idiom users write: a strided view, then a copy
+        view = sliding_window_view(frames, 10, axis=0)[::5]        # (9, 4096, 10)
+        out = np.ascontiguousarray(view.transpose(0, 2, 1))        # (9, 10, 4096)
+        assert out.shape == (9, 10, 4096)
+
+    index = np.arange(0, 41, 5)[:, None] + np.arange(10)[None, :]  # (9, 10)
+
+    def gather():   # the fastest NumPy route we know: one fancy-index gather
+        out = frames[index]
+        assert out.shape == (9, 10, 4096)
+
+    return {"numpy sliding_window_view+copy": sliding, "numpy fancy-index gather": gather}
+
+
+def numpy_window_batches(quick):
+    """UInt8 frames 785x785x3, windows of 10 at stride 1, batches of 8 filled as
+    float32 / 255 into one reused (8, 10, 1848675) buffer."""
+    import numpy as np
+    n = 100 if quick else 400
+    features = 785 * 785 * 3
+    frames = np.random.default_rng(3).integers(0, 256, size=(n, features), dtype=np.uint8)
+    buffer = np.empty((8, 10, features), dtype=np.float32)
+    scale = np.float32(1.0 / 255)
+    starts = np.arange(n - 9)
+
+    def slices():   # one multiply per window straight into the buffer, no temporary
+        for b0 in range(0, len(starts), 8):
+            batch = starts[b0:b0 + 8]
+            for b, s in enumerate(batch):
+                np.multiply(frames[s:s + 10], scale, out=buffer[b], casting="unsafe")
+
+    return {"numpy per-window multiply into buffer": slices}
+
+
+PEERS = {
+    "window.overlap.seed0": lambda quick: numpy_window_overlap(),
+    "window.batches.seed3": numpy_window_batches,
+}
+
+
+def ours(name, quick):
+    args = [BENCH, "--only", name] + (["--quick"] if quick else [])
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        record = json.loads(line)
+        if record["name"] == name:
+            return record
+    raise RuntimeError(f"frameseq-bench printed no line for {name}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", default="")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if not os.path.exists(BENCH):
+        sys.exit(f"{BENCH} not found: run `swift build -c release --product frameseq-bench` first")
+
+    rows = []
+    for name, make in PEERS.items():
+        if not name.startswith(args.only):
+            continue
+        try:
+            peers = make(args.quick)
+        except ImportError as error:
+            print(f"skipping {name}: {error}", file=sys.stderr)
+            continue
+        our_times, their_times, records = [], {p: [] for p in peers}, []
+        for _ in range(args.rounds):
+            record = ours(name, args.quick)
+            records.append(record)
+            our_times.append(record["median_s"])
+            for label, fn in peers.items():
+                their_times[label].append(time_call(fn))
+        mine = statistics.median(our_times)
+        for label, times in their_times.items():
+            theirs = statistics.median(times)
+            rows.append((name, label, mine, theirs, mine / theirs, max(r["peak_rss_mb"] for r in records)))
+
+    print(f"{'workload':<24} {'peer':<40} {'ours s':>10} {'peer s':>10} {'ours/peer':>10} {'our peak MB':>12}")
+    for name, label, mine, theirs, ratio, rss in rows:
+        print(f"{name:<24} {label:<40} {mine:>10.4g} {theirs:>10.4g} {ratio:>10.3f} {rss:>12.0f}")
+
+
+if __name__ == "__main__":
+    main()

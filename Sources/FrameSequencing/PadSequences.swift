@@ -1,0 +1,115 @@
+/// Which end of a sequence padding or truncation applies to.
+public enum SequenceEnd: Sendable, Hashable {
+    /// The beginning (Keras's default for both padding and truncation).
+    case pre
+    /// The end.
+    case post
+}
+
+/// How long the padded sequences are.
+public enum PaddedLength: Sendable, Hashable {
+    /// The longest sequence's length (Keras's `maxlen=None`, MATLAB's `"longest"`).
+    case longest
+    /// The shortest sequence's length: everything is truncated to it, nothing is
+    /// padded (MATLAB's `"shortest"`).
+    case shortest
+    /// A fixed length (Keras's `maxlen`), at least 1.
+    case fixed(Int)
+}
+
+/// Sequences of different lengths padded or truncated to one length.
+public struct PaddedSequences: Sendable, Equatable {
+    /// (count, T, ...), where `...` is each sequence's shape after its first axis.
+    public let values: Tensor
+    /// (count, T): 1 where a timestep holds data, 0 where it is padding.
+    public let mask: Tensor
+    /// The number of timesteps kept from each sequence (after truncation), (count).
+    public let lengths: [Int]
+}
+
+/// Pads and truncates sequences exactly as `keras.utils.pad_sequences(...,
+/// dtype="float32")` does, and also returns the mask and lengths Keras leaves to you.
+///
+/// Each sequence is a tensor whose first axis is time: (T_i) or (T_i, F, ...); all
+/// must agree after the first axis (empty sequences excepted, which become all
+/// padding). A sequence longer than the target length loses timesteps at the
+/// `truncating` end; a shorter one gets `value` at the `padding` end.
+///
+/// ```swift
+/// let padded = try padSequences([a, b, c], length: .fixed(20), padding: .post, truncating: .post)
+/// padded.values   // (3, 20, F)
+/// padded.mask     // (3, 20)
+/// ```
+///
+/// - Throws: `invalidArgument` for an empty list, a rank-0 tensor or a non-positive
+///   fixed length; `shapeMismatch` naming the first sequence whose per-step shape
+///   differs; `sizeOverflow` when the result would not fit.
+/// - Complexity: O(count * T * F).
+public func padSequences(
+    _ sequences: [Tensor], length: PaddedLength = .longest, padding: SequenceEnd = .pre,
+    truncating: SequenceEnd = .pre, value: Float = 0
+) throws -> PaddedSequences {
+    guard !sequences.isEmpty else {
+        throw FrameSequencingError.invalidArgument(name: "sequences", expected: "at least one sequence", actual: "none")
+    }
+    // Per-step shape from the first non-empty sequence, as Keras takes it.
+    var stepShape: [Int]? = nil
+    for (index, sequence) in sequences.enumerated() {
+        guard sequence.shape.rank >= 1 else {
+            throw FrameSequencingError.invalidArgument(
+                name: "sequence \(index)", expected: "a tensor whose first axis is time", actual: "a scalar")
+        }
+        let inner = Array(sequence.dimensions.dropFirst())
+        guard sequence.dimensions[0] > 0 else { continue }
+        if let expected = stepShape, expected != inner {
+            throw FrameSequencingError.shapeMismatch(
+                expected: [sequence.dimensions[0]] + expected, actual: sequence.dimensions,
+                context: "Sequence \(index)")
+        }
+        stepShape = stepShape ?? inner
+    }
+    let inner = stepShape ?? []
+    let lengths = sequences.map { $0.dimensions[0] }
+    let target: Int
+    switch length {
+    case .longest: target = lengths.max()!
+    case .shortest: target = lengths.min()!
+    case .fixed(let n):
+        try FrameSequencingError.requirePositive(n, "padded length")
+        target = n
+    }
+    let features = Shape(inner).checkedElementCount ?? 0
+    let count = sequences.count
+    let valueNames = ["batch", "timesteps"] + inner.indices.map { "feature\($0)" }
+    var values = try Tensor(shape: Shape([count, target] + inner, names: valueNames), repeating: value)
+    var mask = try Tensor(shape: Shape([count, target], names: ["batch", "timesteps"]))
+    var kept = [Int](repeating: 0, count: count)
+
+    values.withUnsafeMutableBufferPointer { out in
+        mask.withUnsafeMutableBufferPointer { maskOut in
+            for (index, sequence) in sequences.enumerated() {
+                let n = min(lengths[index], target)
+                kept[index] = n
+                guard n > 0 else { continue }
+                let from = truncating == .pre ? lengths[index] - n : 0   // first source step kept
+                let to = padding == .pre ? target - n : 0                // first destination step
+                sequence.withUnsafeBufferPointer { source in
+                    (out.baseAddress! + (index * target + to) * features)
+                        .update(from: source.baseAddress! + from * features, count: n * features)
+                }
+                (maskOut.baseAddress! + index * target + to).update(repeating: 1, count: n)
+            }
+        }
+    }
+    return PaddedSequences(values: values, mask: mask, lengths: kept)
+}
+
+/// Pads and truncates scalar sequences (each a `[Float]` of one feature per step);
+/// the result's values are (count, T).
+public func padSequences(
+    _ sequences: [[Float]], length: PaddedLength = .longest, padding: SequenceEnd = .pre,
+    truncating: SequenceEnd = .pre, value: Float = 0
+) throws -> PaddedSequences {
+    let tensors = try sequences.map { try Tensor(shape: [$0.count], scalars: $0) }
+    return try padSequences(tensors, length: length, padding: padding, truncating: truncating, value: value)
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Synchronization
+
+/// Persistent worker threads for work too short for `DispatchQueue.concurrentPerform`.
+///
+/// `concurrentPerform` wakes its second thread too late to help with work under
+/// about a millisecond. These workers spin briefly after each job, so back-to-back
+/// jobs (one per batch fill, one per timestep) find them awake, then park on a
+/// condition variable so an idle process uses no CPU.
+///
+/// Protocol: one atomic word packs the job's generation, part count and next
+/// unclaimed part. A worker runs part `p` only after claiming it with a
+/// compare-and-exchange on the current word, and reads the job closure only after
+/// such a claim; the caller replaces the closure only once every claimed part has
+/// finished. So a worker that wakes late can never run a stale job.
+package final class WorkerPool: @unchecked Sendable {
+    /// The pool every module of the package shares: one worker per core beyond the caller's.
+    package static let shared = WorkerPool(workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
+
+    /// Threads that run parts, including the calling thread.
+    package var threadCount: Int { workers + 1 }
+
+    private let workers: Int
+    // generation (32 bits) | part count (16 bits) | next part (16 bits)
+    private let state = Atomic<UInt64>(0)
+    private let remaining = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    private let busy = Atomic<Bool>(false)
+    private let condition = NSCondition()
+    private var job: ((Int) -> Void)?
+    private static let maximumParts = 0xFFFF
+    /// Spin iterations before a worker parks (roughly 50-100 microseconds).
+    private static let spinLimit = 20_000
+
+    init(workers: Int) {
+        self.workers = workers
+        for index in 0 ..< workers {
+            let thread = Thread { [unowned self] in self.workerLoop() }
+            thread.name = "frameseq-worker-\(index)"
+            thread.start()
+        }
+    }
+
+    /// Runs `body(part)` for every part in `0 ..< parts`, on the calling thread and
+    /// the workers, and returns when all have finished. Parts must write disjoint
+    /// memory. Runs serially when the pool is already busy (a nested or concurrent
+    /// call), so it never deadlocks.
+    package func run(parts: Int, _ body: (Int) -> Void) {
+        guard parts > 1, workers > 0, parts <= Self.maximumParts,
+              busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+        else {
+            for part in 0 ..< max(0, parts) { body(part) }
+            return
+        }
+        withoutActuallyEscaping(body) { escapable in
+            job = escapable
+            remaining.store(parts, ordering: .relaxed)
+            let generation = (state.load(ordering: .relaxed) >> 32) &+ 1
+            state.store((generation << 32) | (UInt64(parts) << 16), ordering: .sequentiallyConsistent)
+            if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+                condition.lock()
+                condition.broadcast()
+                condition.unlock()
+            }
+            while claimAndRun() {}
+            while remaining.load(ordering: .acquiring) > 0 {}
+            job = nil   // every claimed part is done: nobody reads `job` now
+        }
+        busy.store(false, ordering: .releasing)
+    }
+
+    /// Claims the next part of the current job and runs it; false when none is left.
+    private func claimAndRun() -> Bool {
+        var word = state.load(ordering: .acquiring)
+        while true {
+            let next = Int(word & 0xFFFF)
+            let count = Int((word >> 16) & 0xFFFF)
+            guard next < count else { return false }
+            let (exchanged, current) = state.compareExchange(
+                expected: word, desired: word + 1, ordering: .acquiringAndReleasing)
+            if exchanged {
+                do {
+                    let body = job!
+                    body(next)
+                }
+                remaining.subtract(1, ordering: .releasing)
+                return true
+            }
+            word = current
+        }
+    }
+
+    private func workerLoop() {
+        var seen = state.load(ordering: .acquiring) >> 32
+        while true {
+            var spins = 0
+            while state.load(ordering: .acquiring) >> 32 == seen {
+                spins += 1
+                if spins < Self.spinLimit { continue }
+                condition.lock()
+                sleepers.add(1, ordering: .sequentiallyConsistent)
+                while state.load(ordering: .sequentiallyConsistent) >> 32 == seen { condition.wait() }
+                sleepers.subtract(1, ordering: .sequentiallyConsistent)
+                condition.unlock()
+            }
+            seen = state.load(ordering: .acquiring) >> 32
+            while claimAndRun() {}
+        }
+    }
+}

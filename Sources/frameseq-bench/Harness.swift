@@ -1,0 +1,54 @@
+import Foundation
+
+/// One measured workload: a name, an optional one-time setup, and the timed body.
+struct Workload {
+    let name: String
+    /// FLOPs of one timed call, when defined.
+    var flops: Double? = nil
+    /// Bytes moved by one timed call, when `gbps` is reported.
+    var bytes: Double? = nil
+    /// The micro-kernel path the workload ran.
+    var kernels = "swift"
+    /// Builds the inputs and returns the timed body (inputs are not timed).
+    let prepare: () throws -> () throws -> Void
+}
+
+/// Times `workload` as `../shared/BENCHMARKS.md` specifies: one warm-up call, then at
+/// least 5 runs and at least one second in all; prints one JSON line.
+func run(_ workload: Workload) throws {
+    let body = try workload.prepare()
+    try body()   // warm-up
+    var times: [Double] = []
+    let started = DispatchTime.now().uptimeNanoseconds
+    while times.count < 5 || Double(DispatchTime.now().uptimeNanoseconds - started) < 1e9 {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    times.sort()
+    let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+    var fields: [(String, String)] = [
+        ("name", "\"\(workload.name)\""), ("median_s", format(median)), ("min_s", format(times[0])),
+        ("runs", "\(times.count)"),
+    ]
+    fields.append(("gflops", workload.flops.map { format($0 / median / 1e9) } ?? "null"))
+    fields.append(("gbps", workload.bytes.map { format($0 / median / 1e9) } ?? "null"))
+    fields.append(("peak_rss_mb", format(peakResidentMegabytes())))
+    fields.append(("kernels", "\"\(workload.kernels)\""))
+    print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
+    fflush(nil)  // flush every stream: the JSON line must appear before a long next workload
+}
+
+private func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+/// The process's peak resident set size so far, in MB (Linux reports KB).
+func peakResidentMegabytes() -> Double {
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Double(usage.ru_maxrss) / (1024 * 1024)
+    #endif
+}
