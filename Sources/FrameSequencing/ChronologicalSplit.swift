@@ -23,8 +23,8 @@ extension FrameStack {
     ///   - trainCount: frames in the training part, in `1 ..< count`.
     ///   - testContext: training frames to prepend to the test part (default 0, so
     ///     no test window reads a training frame). With windows of length `T` and
-    ///     sampling rate `r`, `(T - 1) * r` lets every test frame after the first be
-    ///     the target of a `.frameAfter(steps: 1)` window.
+    ///     sampling rate `r`, `T * r` makes every test frame the target of exactly
+    ///     one `.frameAfter(steps: 1)` window, while no target is a training frame.
     /// - Throws: `invalidArgument` for counts outside their ranges.
     public func split(trainCount: Int, testContext: Int = 0) throws -> ChronologicalSplit {
         guard trainCount >= 1 && trainCount < count else {

@@ -100,17 +100,17 @@ public struct FrameWindow: Sendable {
     public let index: Int
 
     /// The absolute frame indices the window reads, one per valid timestep.
-    public var frameIndices: StrideTo<Int> {
+    public var frameIndices: [Int] {
         let plan = windows.plan
         let start = plan.windowStart(index)
-        return stride(from: start, to: start + plan.validLength(index) * plan.rate, by: plan.rate)
+        return Array(stride(from: start, to: start + plan.validLength(index) * plan.rate, by: plan.rate))
     }
 
     /// The absolute frame indices of the target, empty without a target.
-    public var targetFrameIndices: StrideTo<Int> {
+    public var targetFrameIndices: [Int] {
         let plan = windows.plan
         let first = plan.windowStart(index) + plan.targetFirst
-        return stride(from: first, to: first + plan.targetSteps * plan.targetStep, by: plan.targetStep)
+        return Array(stride(from: first, to: first + plan.targetSteps * plan.targetStep, by: plan.targetStep))
     }
 
     /// The number of timesteps holding frames; the rest (if any) are padding.
