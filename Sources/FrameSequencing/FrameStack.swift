@@ -59,6 +59,7 @@ public struct FrameStack: Sendable {
         }
         let d = tensor.dimensions
         let shape = try FrameShape(height: d[1], width: d[2], channels: d[3])
+        try FrameSequencingError.requirePositive(d[0], "frame count")
         self.init(frameShape: shape, count: d[0], storage: .float32(tensor.scalars), firstFrame: 0)
     }
 
@@ -113,8 +114,12 @@ public struct FrameStack: Sendable {
 
     /// The frames in `range`, sharing storage (no copy).
     ///
-    /// Throws `indexOutOfRange` unless `range` lies within `0...count`.
+    /// Throws `indexOutOfRange` unless `range` lies within `0...count`, and
+    /// `invalidArgument` for an empty range (a series has at least one frame).
     public func frames(_ range: Range<Int>) throws -> FrameStack {
+        guard !range.isEmpty else {
+            throw FrameSequencingError.invalidArgument(name: "frame range", expected: "at least one frame", actual: "\(range)")
+        }
         guard range.lowerBound >= 0, range.upperBound <= count else {
             throw FrameSequencingError.indexOutOfRange(
                 index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: count + 1,

@@ -33,9 +33,12 @@ public struct RollingWindow: Sendable {
         try FrameSequencingError.requirePositive(sequenceLength, "sequenceLength")
         try FrameSequencingError.requirePositive(samplingRate, "samplingRate")
         let (span, o1) = (sequenceLength - 1).multipliedReportingOverflow(by: samplingRate)
+        guard !o1, span < Int.max else {
+            throw FrameSequencingError.sizeOverflow(shape: [sequenceLength, samplingRate, frameShape.featureCount])
+        }
         let (values, o2) = (span + 1).multipliedReportingOverflow(by: frameShape.featureCount)
-        guard !o1, !o2, span < Int.max else {
-            throw FrameSequencingError.sizeOverflow(shape: [span &+ 1, frameShape.featureCount])
+        guard !o2, values.multipliedReportingOverflow(by: MemoryLayout<Float>.stride).overflow == false else {
+            throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount])
         }
         self.frameShape = frameShape
         self.sequenceLength = sequenceLength

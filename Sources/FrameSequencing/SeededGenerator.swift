@@ -22,9 +22,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
     }
 
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection, so
-    /// no modulo bias). `bound` must be positive.
+    /// no modulo bias); 0 when `bound` is 1 or less.
     public mutating func next(below bound: Int) -> Int {
-        precondition(bound > 0, "bound must be positive")
+        guard bound > 1 else { return 0 }
         let range = UInt64(bound)
         var product = next().multipliedFullWidth(by: range)
         if product.low < range {

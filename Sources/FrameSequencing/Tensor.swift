@@ -94,10 +94,18 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.offset = offset
     }
 
+    /// Validates `shape` for allocation: a count that fits in `Int`, and bytes within
+    /// the machine's physical memory (``FileReadLimits/default``), so an
+    /// impossible request is a typed error instead of the process being killed.
     static func validatedCount(_ shape: Shape) throws -> Int {
         let count = try shape.validatedElementCount()
-        guard count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride).overflow == false else {
-            throw FrameSequencingError.sizeOverflow(shape: shape.dimensions)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow else { throw FrameSequencingError.sizeOverflow(shape: shape.dimensions) }
+        guard bytes <= FileReadLimits.default.maximumBytes else {
+            throw FrameSequencingError.exceedsMemoryLimit(
+                requestedBytes: bytes, limitBytes: FileReadLimits.default.maximumBytes,
+                hint: "a Float32 tensor of shape \(shape.dimensions) does not fit in physical memory; "
+                    + "for windows, fill lazy batches (windows.batches(size:)) instead of materializing all of them")
         }
         return count
     }

@@ -31,7 +31,7 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
             var generator = SeededGenerator(seed: seed)
             generator.shuffle(&order)
         }
-        let count = keepShortLastBatch ? (order.count + size - 1) / size : order.count / size
+        let count = keepShortLastBatch ? ceilingDivide(order.count, size) : order.count / size
         guard count > 0 else {
             throw FrameSequencingError.invalidArgument(
                 name: "batch size", expected: "at most \(order.count) windows when the short last batch is dropped",
@@ -55,7 +55,8 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
 
     /// A buffer able to hold any batch of this collection in `layout`.
     public func makeBuffer(layout: SequenceLayout = .batchMajor) throws -> WindowBatch {
-        try WindowBatch(capacity: batchSize, windows: windows, layout: layout)
+        // No batch holds more than every window: a huge batch size allocates no more.
+        try WindowBatch(capacity: Swift.min(batchSize, windows.count), windows: windows, layout: layout)
     }
 
     /// Fills batch `index` into `buffer`, reusing its storage (it grows if it was

@@ -126,7 +126,7 @@ struct WindowPlan: Sendable, Hashable {
         // Span of one window minus one, in frames; checked because T and r come from callers.
         let (lastStepIndex, o1) = (length - 1).multipliedReportingOverflow(by: rate)
         guard !o1, lastStepIndex < n else {
-            throw FrameSequencingError.windowLongerThanData(required: o1 ? Int.max : lastStepIndex + 1, available: end - start)
+            throw FrameSequencingError.windowLongerThanData(required: o1 || lastStepIndex == Int.max ? Int.max : lastStepIndex + 1, available: end - start)
         }
 
         var (first, steps, step, isSequence, limit) = (0, 0, rate, false, end)
@@ -163,7 +163,7 @@ struct WindowPlan: Sendable, Hashable {
             let (lastTarget, o3) = first.addingReportingOverflow(span)
             guard !o2, !o3, lastTarget < n else {
                 throw FrameSequencingError.windowLongerThanData(
-                    required: (o2 || o3) ? Int.max : lastTarget + 1, available: end - start)
+                    required: (o2 || o3 || lastTarget == Int.max) ? Int.max : lastTarget + 1, available: end - start)
             }
             lastStart = min(lastStart, limit - 1 - lastTarget - start)
         }
@@ -175,8 +175,8 @@ struct WindowPlan: Sendable, Hashable {
             padValue = value
             // Windows up to the first whose span reaches the last frame, none starting past it.
             let reach = end - 1 - lastStepIndex - start
-            let covering = reach <= 0 ? 0 : (reach + p.sequenceStride - 1) / p.sequenceStride
-            let starting = (end - start + p.sequenceStride - 1) / p.sequenceStride
+            let covering = ceilingDivide(reach, p.sequenceStride)
+            let starting = ceilingDivide(end - start, p.sequenceStride)
             count = max(fullCount, min(covering + 1, starting))
         }
         guard count > 0 else {
@@ -203,7 +203,11 @@ struct WindowPlan: Sendable, Hashable {
     /// How many leading timesteps of window `i` hold frames (the rest are padding).
     @inline(__always) func validLength(_ i: Int) -> Int {
         if i < fullCount { return length }
-        let available = end - windowStart(i)
-        return min(length, (available + rate - 1) / rate)
+        return min(length, ceilingDivide(end - windowStart(i), rate))
     }
+}
+
+/// `ceil(a / b)` for `b > 0`, 0 for `a <= 0`, without the overflow of `(a + b - 1) / b`.
+@inline(__always) func ceilingDivide(_ a: Int, _ b: Int) -> Int {
+    a <= 0 ? 0 : (a - 1) / b + 1
 }

@@ -1,0 +1,146 @@
+import FrameSequencing
+import TestSupport
+import XCTest
+
+final class PaddingTests: XCTestCase {
+    let sequences: [[Float]] = [[1, 2, 3], [4, 5, 6, 7, 8], [9]]
+
+    func testKerasSemanticsWithMaskAndLengths() throws {
+        let pre = try padSequences(sequences, length: .fixed(4))   // Keras defaults: pre, pre
+        XCTAssertEqual(pre.values.scalars, [0, 1, 2, 3, 5, 6, 7, 8, 0, 0, 0, 9])
+        XCTAssertEqual(pre.mask.scalars, [0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1])
+        XCTAssertEqual(pre.lengths, [3, 4, 1])
+        let post = try padSequences(sequences, length: .fixed(4), padding: .post, truncating: .post, value: -1)
+        XCTAssertEqual(post.values.scalars, [1, 2, 3, -1, 4, 5, 6, 7, 9, -1, -1, -1])
+        XCTAssertEqual(post.mask.scalars, [1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0])
+        XCTAssertEqual(try padSequences(sequences).values.dimensions, [3, 5])
+        let shortest = try padSequences(sequences, length: .shortest, truncating: .post)
+        XCTAssertEqual(shortest.values.scalars, [1, 4, 9])
+    }
+
+    func testMultiFeatureSequencesAndEmptyOnes() throws {
+        let a = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let empty = try Tensor(shape: [0, 3])
+        let padded = try padSequences([a, empty], padding: .post)
+        XCTAssertEqual(padded.values.dimensions, [2, 2, 3])
+        XCTAssertEqual(padded.values.scalars, [1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(padded.lengths, [2, 0])
+    }
+
+    func testPaddingErrors() throws {
+        XCTAssertThrowsError(try padSequences([] as [Tensor]))
+        XCTAssertThrowsError(try padSequences(sequences, length: .fixed(0)))
+        let a = try Tensor(shape: [2, 3])
+        let b = try Tensor(shape: [4, 2])
+        XCTAssertThrowsError(try padSequences([a, b])) { error in
+            guard case let .shapeMismatch(_, actual, context)? = error as? FrameSequencingError else { return XCTFail() }
+            XCTAssertEqual(actual, [4, 2])
+            XCTAssertEqual(context, "Sequence 1")
+        }
+        XCTAssertThrowsError(try padSequences([Tensor(shape: [])]))
+    }
+}
+
+final class SplitAndNormalizationTests: XCTestCase {
+    func testChronologicalSplitByCountAndFraction() throws {
+        let series = try TestData.labelledFrames(count: 400, height: 1, width: 1, channels: 1)
+        let split = try series.split(trainCount: 350)
+        XCTAssertEqual(split.train.count, 350)
+        XCTAssertEqual(split.test.count, 50)
+        XCTAssertEqual(try split.test.frame(at: 0).scalars, [350_000])
+        let byFraction = try series.split(testFraction: 0.125)
+        XCTAssertEqual(byFraction.train.count, 350)
+        // No test window reads a training frame unless context is asked for.
+        let testWindows = try split.test.windows(WindowParameters(sequenceLength: 10, target: .frameAfter(steps: 1)))
+        XCTAssertEqual(testWindows.count, 40)
+        XCTAssertGreaterThanOrEqual(try testWindows.inputs().scalars.min()!, 350_000)
+        let withContext = try series.split(trainCount: 350, testContext: 9)
+        let contextWindows = try withContext.test.windows(WindowParameters(sequenceLength: 10, target: .frameAfter(steps: 1)))
+        XCTAssertEqual(contextWindows.count, 49)   // every test frame but the first is a target
+        XCTAssertEqual(try contextWindows.targets()!.scalars.min(), 350_000 + 1000)
+        XCTAssertEqual(withContext.testCount, 50)
+        let full = try series.split(trainCount: 350, testContext: 10)
+        let fullWindows = try full.test.windows(WindowParameters(sequenceLength: 10, target: .frameAfter(steps: 1)))
+        XCTAssertEqual(fullWindows.count, 50)   // T * r context: every test frame is a target once
+        XCTAssertEqual(try fullWindows.targets()!.scalars, (350 ..< 400).map { Float($0 * 1000) })
+        XCTAssertThrowsError(try series.split(trainCount: 400))
+        XCTAssertThrowsError(try series.split(trainCount: 0))
+        XCTAssertThrowsError(try series.split(trainCount: 10, testContext: 11))
+        XCTAssertThrowsError(try series.split(testFraction: 1))
+        XCTAssertThrowsError(try series.split(testFraction: .nan))
+    }
+
+    func testMinMaxAndZScoreFitOnTrainingAndInvert() throws {
+        let shape = try FrameShape(height: 1, width: 2, channels: 2)
+        // Channel 0 holds 0, 10, 20, ...; channel 1 holds 100 constant.
+        let values: [Float] = (0 ..< 5).flatMap { i -> [Float] in [Float(i * 10), 100, Float(i * 10 + 5), 100] }
+        let series = try FrameStack(stacked: values, frameShape: shape)
+        let split = try series.split(trainCount: 3)
+
+        let minMax = try Normalization.fit(split.train, method: .minMax(), perChannel: true)
+        XCTAssertEqual(minMax.center, [0, 100])
+        let train = try minMax.apply(to: split.train).tensor().scalars
+        XCTAssertEqual(train.enumerated().filter { $0.offset % 2 == 0 }.map(\.element).max(), 1)
+        XCTAssertEqual(train.enumerated().filter { $0.offset % 2 == 1 }.map(\.element), [0, 0, 0, 0, 0, 0])
+        // Test frames use the training statistics (values above 1 are expected).
+        let test = try minMax.apply(to: split.test.tensor())
+        XCTAssertEqual(try test.scalar(at: [0, 0, 0, 0]), 30.0 / 25.0, accuracy: 1e-6)
+        let restored = try minMax.invert(test)
+        XCTAssertEqual(compare("restored", actual: restored.scalars, expected: try split.test.tensor().scalars, atol: 1e-4).passed, true)
+
+        let z = try Normalization.fit(split.train, method: .zScore)
+        let normalized = try z.apply(to: split.train.tensor()).scalars
+        let mean = normalized.reduce(0, +) / Float(normalized.count)
+        let variance = normalized.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(normalized.count)
+        XCTAssertEqual(mean, 0, accuracy: 1e-5)
+        XCTAssertEqual(variance, 1, accuracy: 1e-4)
+        let back = try z.invert(z.apply(to: series.tensor()))
+        XCTAssertTrue(compare("z", actual: back.scalars, expected: try series.tensor().scalars, atol: 1e-3, rtol: 1e-5).passed)
+    }
+
+    func testNormalizationErrors() throws {
+        let shape = try FrameShape(height: 1, width: 1, channels: 3)
+        let withNaN = try FrameStack(stacked: [1, 2, .nan, 4, 5, 6], frameShape: shape)
+        XCTAssertThrowsError(try Normalization.fit(withNaN, method: .zScore)) { error in
+            guard case let .nonFinite(_, index, _)? = error as? FrameSequencingError else { return XCTFail("\(error)") }
+            XCTAssertEqual(index, 2)
+        }
+        let clean = try FrameStack(stacked: [1, 2, 3, 4, 5, 6], frameShape: shape)
+        XCTAssertThrowsError(try Normalization.fit(clean, method: .minMax(lower: 1, upper: 1)))
+        let perChannel = try Normalization.fit(clean, method: .zScore, perChannel: true)
+        XCTAssertThrowsError(try perChannel.apply(to: Tensor(shape: [4])))
+    }
+}
+
+final class RollingWindowTests: XCTestCase {
+    func testLatestWindowEqualsTheLastWindowOverFramesSoFar() throws {
+        let series = try TestData.labelledFrames(count: 30, height: 2, width: 3, channels: 1)
+        var stream = try RollingWindow(frameShape: series.frameShape, sequenceLength: 4, samplingRate: 3)
+        for n in 0 ..< 30 {
+            try stream.append(series.frame(at: n))
+            let prefix = try series.frames(0 ..< n + 1)
+            if n + 1 < 10 {
+                XCTAssertNil(try stream.latest())
+                continue
+            }
+            let windows = try prefix.windows(WindowParameters(sequenceLength: 4, samplingRate: 3, startIndex: n + 1 - 10))
+            XCTAssertEqual(try stream.latest()?.scalars, try windows.last!.inputs().scalars)
+        }
+        XCTAssertEqual(try stream.latest(spatial: true)?.dimensions, [1, 4, 2, 3, 1])
+        stream.reset()
+        XCTAssertNil(try stream.latest())
+    }
+
+    func testByteFramesAndErrors() throws {
+        let shape = try FrameShape(height: 1, width: 2, channels: 1)
+        var stream = try RollingWindow(frameShape: shape, sequenceLength: 2)
+        try stream.append([255, 0] as [UInt8], scale: 1.0 / 255)
+        try stream.append([0, 51] as [UInt8], scale: 1.0 / 255)
+        // Bytes read as Float(byte) * scale, the same product every path computes.
+        XCTAssertEqual(try stream.latest()?.scalars, [255, 0, 0, 51].map { Float($0) * (1.0 / 255) })
+        XCTAssertThrowsError(try stream.append([1, 2, 3] as [Float]))
+        XCTAssertThrowsError(try stream.append(Tensor(shape: [2, 1, 1])))
+        XCTAssertThrowsError(try RollingWindow(frameShape: shape, sequenceLength: 0))
+        XCTAssertThrowsError(try RollingWindow(frameShape: shape, sequenceLength: Int.max, samplingRate: 2))
+    }
+}
