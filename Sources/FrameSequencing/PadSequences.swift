@@ -113,3 +113,80 @@ public func padSequences(
     let tensors = try sequences.map { try Tensor(shape: [$0.count], scalars: $0) }
     return try padSequences(tensors, length: length, padding: padding, truncating: truncating, value: value)
 }
+
+/// Variable-length sequences in batches, each batch padded on its own, as MATLAB's
+/// `SequenceLength` option does: with `.longest` a batch is padded to its own
+/// longest sequence (not the data set's), with `.shortest` truncated to its own
+/// shortest. A lazy collection: a batch is padded when it is accessed.
+///
+/// ```swift
+/// let batches = try PaddedBatches(sequences, size: 32, length: .longest, padding: .post)
+/// for batch in batches { train(batch.values, batch.mask) }   // (32, T_batch, F)
+/// ```
+///
+/// - Complexity: O(count) to make (the order); each batch O(size * T * F).
+public struct PaddedBatches: RandomAccessCollection, Sendable {
+    /// The sequences, each with time as its first axis.
+    public let sequences: [Tensor]
+    /// Sequences per full batch.
+    public let batchSize: Int
+    /// Sequence numbers in batch order (a seeded permutation when shuffled).
+    public let order: [Int]
+    let length: PaddedLength
+    let padding: SequenceEnd
+    let truncating: SequenceEnd
+    let value: Float
+
+    /// Batches of `size` sequences (the last may be shorter), in order or shuffled
+    /// with `shuffleSeed`; padding options as for ``padSequences(_:length:padding:truncating:value:)``.
+    ///
+    /// - Throws: `invalidArgument` for no sequences or a non-positive size.
+    public init(
+        _ sequences: [Tensor], size: Int, length: PaddedLength = .longest, padding: SequenceEnd = .post,
+        truncating: SequenceEnd = .post, value: Float = 0, shuffleSeed: UInt64? = nil
+    ) throws {
+        guard !sequences.isEmpty else {
+            throw FrameSequencingError.invalidArgument(name: "sequences", expected: "at least one sequence", actual: "none")
+        }
+        try FrameSequencingError.requirePositive(size, "batch size")
+        if case .fixed(let n) = length { try FrameSequencingError.requirePositive(n, "padded length") }
+        // Validated once here, so that padding a batch later cannot fail.
+        _ = try padSequences(sequences.map { try $0.slice(0 ..< Swift.min(1, $0.dimensions.first ?? 0)) })
+        var order = Array(sequences.indices)
+        if let seed = shuffleSeed {
+            var generator = SeededGenerator(seed: seed)
+            generator.shuffle(&order)
+        }
+        self.sequences = sequences
+        self.batchSize = size
+        self.order = order
+        self.length = length
+        self.padding = padding
+        self.truncating = truncating
+        self.value = value
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { ceilingDivide(order.count, batchSize) }
+
+    /// The sequence numbers of batch `position`.
+    public func members(of position: Int) -> ArraySlice<Int> {
+        order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
+    }
+
+    /// Batch `position`, padded. Traps outside `indices`, like every `Collection`
+    /// subscript (``batch(_:)`` throws instead); the sequences were validated when
+    /// the collection was made, so padding itself cannot fail.
+    public subscript(position: Int) -> PaddedSequences {
+        do { return try batch(position) } catch { preconditionFailure("\(error)") }
+    }
+
+    /// Batch `position`, padded; throws what ``padSequences(_:length:padding:truncating:value:)`` throws.
+    public func batch(_ position: Int) throws -> PaddedSequences {
+        guard position >= 0 && position < endIndex else {
+            throw FrameSequencingError.indexOutOfRange(index: position, count: endIndex, context: "Padded batch")
+        }
+        return try padSequences(members(of: position).map { sequences[$0] }, length: length,
+                                padding: padding, truncating: truncating, value: value)
+    }
+}

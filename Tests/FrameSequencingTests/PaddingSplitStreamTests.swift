@@ -144,3 +144,27 @@ final class RollingWindowTests: XCTestCase {
         XCTAssertThrowsError(try RollingWindow(frameShape: shape, sequenceLength: Int.max, samplingRate: 2))
     }
 }
+
+final class PaddedBatchesTests: XCTestCase {
+    func testEachBatchIsPaddedToItsOwnLongestOrShortest() throws {
+        let lengths = [3, 9, 4, 2, 7]
+        let sequences = try lengths.map { n in try Tensor(shape: [n, 2], scalars: (0 ..< 2 * n).map(Float.init)) }
+        let longest = try PaddedBatches(sequences, size: 2)
+        XCTAssertEqual(longest.count, 3)
+        XCTAssertEqual(longest.map { $0.values.dimensions }, [[2, 9, 2], [2, 4, 2], [1, 7, 2]])
+        XCTAssertEqual(longest[0].lengths, [3, 9])
+        XCTAssertEqual(longest[0], try padSequences(Array(sequences[0 ..< 2]), padding: .post, truncating: .post))
+        let shortest = try PaddedBatches(sequences, size: 2, length: .shortest)
+        XCTAssertEqual(shortest.map { $0.values.dimensions[1] }, [3, 2, 7])
+        let shuffled = try PaddedBatches(sequences, size: 2, shuffleSeed: 5)
+        XCTAssertEqual(shuffled.order.sorted(), [0, 1, 2, 3, 4])
+        XCTAssertEqual(shuffled[0].lengths, shuffled.members(of: 0).map { lengths[$0] })
+        XCTAssertThrowsError(try shuffled.batch(3))
+        XCTAssertThrowsError(try PaddedBatches([], size: 2))
+        XCTAssertThrowsError(try PaddedBatches(sequences, size: 0))
+        XCTAssertThrowsError(try PaddedBatches(sequences, size: 2, length: .fixed(0)))
+        XCTAssertThrowsError(try PaddedBatches(sequences + [Tensor(shape: [4, 3])], size: 2)) { error in
+            guard case .shapeMismatch? = error as? FrameSequencingError else { return XCTFail("\(error)") }
+        }
+    }
+}
