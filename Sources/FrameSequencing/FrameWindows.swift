@@ -118,18 +118,21 @@ public struct FrameWindow: Sendable {
 
     /// The window's frames as (T, F), or (T, H, W, C) when `spatial`.
     public func inputs(spatial: Bool = false) throws -> Tensor {
-        let batch = try windows.materialize([index], selection: .inputs(windows.plan),
-                                            layout: spatial ? .spatial : .batchMajor, steps: windows.plan.length)
-        return try batch.reshaped(to: Shape(Array(batch.dimensions.dropFirst()), names: batch.shape.names.map { Array($0.dropFirst()) }))
+        try single(windows.materialize([index], selection: .inputs(windows.plan),
+                                       layout: spatial ? .spatial : .batchMajor, steps: windows.plan.length))
     }
 
     /// The window's target: (F) or (S, F); with `spatial`, (H, W, C) or (S, H, W, C).
     /// `nil` without a target.
     public func target(spatial: Bool = false) throws -> Tensor? {
         guard windows.hasTargets else { return nil }
-        let batch = try windows.materialize([index], selection: .targets(windows.plan),
-                                            layout: spatial ? .spatial : .batchMajor, steps: windows.targetSteps)
-        return try batch.reshaped(to: Shape(Array(batch.dimensions.dropFirst()), names: batch.shape.names.map { Array($0.dropFirst()) }))
+        return try single(windows.materialize([index], selection: .targets(windows.plan),
+                                              layout: spatial ? .spatial : .batchMajor, steps: windows.targetSteps))
+    }
+
+    /// A batch of one without its batch axis (a reshape, no copy).
+    private func single(_ batch: Tensor) throws -> Tensor {
+        try batch.reshaped(to: Shape(Array(batch.dimensions.dropFirst()), names: batch.shape.names.map { Array($0.dropFirst()) }))
     }
 }
 

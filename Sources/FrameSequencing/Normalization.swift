@@ -22,8 +22,11 @@ public struct Normalization: Sendable, Equatable {
 
     /// The method fitted.
     public let method: Method
-    /// Values per channel statistic: `center.count` is 1 (global) or the channel count.
+    /// The value subtracted per channel (the fitted minimum or mean); one entry when
+    /// fitted globally, else one per channel.
     public let center: [Float]
+    /// The multiplier per channel after subtracting `center` (`(upper - lower) /
+    /// range` or `1 / deviation`); same count as `center`.
     public let factor: [Float]
     /// The value the fitted minimum maps to (0 for z-score).
     public let lower: Float
@@ -112,7 +115,7 @@ public struct Normalization: Sendable, Equatable {
         try transform(tensor) { x, c in (x - center[c]) * factor[c] + lower }
     }
 
-    /// The inverse of ``apply(to:)-3ybqs``: maps normalized values back to the original scale.
+    /// The inverse of `apply(to:)`: maps normalized values back to the original scale.
     public func invert(_ tensor: Tensor) throws -> Tensor {
         try transform(tensor) { y, c in (y - lower) / factor[c] + center[c] }
     }
