@@ -1,0 +1,580 @@
+#!/usr/bin/env python3
+"""Generate PyTorch reference fixtures for the FrameSequencing conformance tests.
+
+Writes two suites of safetensors files, following the contract in FIXTURES.md
+(one case per file; ``__metadata__`` values are strings holding JSON):
+
+* ``lstm/<case>.safetensors``: ``torch.nn.LSTM(batch_first=True)``, float32,
+  dropout 0, bias true, proj_size 0
+    metadata: input_size, hidden_size, num_layers, bidirectional, bias,
+              proj_size, has_lengths, batch_first, dropout (informational),
+              suite, source, seed
+    tensors:  input (B, T, I); h0, c0 (L*D, B, H), random (never zero);
+              the module's state_dict under its own names (weight_ih_l0,
+              weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse, ...);
+              output (B, T, D*H); h_n, c_n (L*D, B, H);
+              grad_output, grad_h_n, grad_c_n (random);
+              grad.input, grad.h0, grad.c0, grad.<every parameter name>, for
+              L = sum(output*grad_output) + sum(h_n*grad_h_n) + sum(c_n*grad_c_n);
+              lengths (B) I64, only when has_lengths is true: the batch went
+              through pack_padded_sequence(..., batch_first=True,
+              enforce_sorted=False) and pad_packed_sequence(..., batch_first=True,
+              total_length=T). grad_output is random at every step, also past
+              a sequence's length, where it must have no effect.
+
+* ``torch_optim/<case>.safetensors``: ``torch.optim.Adam``/``AdamW``/``SGD``
+  on one parameter tensor, ``steps`` steps, each fed a fixed random gradient
+    metadata: optimizer ("adam"|"adamw"|"sgd"), lr, betas (JSON list), eps,
+              weight_decay, momentum, nesterov, dampening, amsgrad (false),
+              steps, clip_norm (only when each step's gradient went through
+              torch.nn.utils.clip_grad_norm_ before the step), suite, source,
+              seed. Keys that the optimizer does not take are JSON null
+              (betas/eps for sgd; momentum/dampening for adam and adamw);
+              nesterov is false for adam and adamw.
+    tensors:  param.init (3, 4); grad.step<k> for k in 0..<steps, the gradient
+              fed at step k BEFORE clipping; param.step<k>, the parameter after
+              step k.
+
+Usage (from the package root)::
+
+    /tmp/ref/bin/python Fixtures/generate_torch.py [--out DIR] [--clean]
+
+The output defaults to the folder holding this script. Every case has a fixed
+seed (torch.manual_seed per case; one intra-op thread), so reruns produce
+byte-identical files. After writing, every file is read back with
+``safetensors.numpy.load_file`` and its shapes are checked against its
+metadata. LSTM outputs are recomputed by an independent float64 NumPy LSTM
+(gate order i, f, g, o) and compared to 1e-5; every gradient tensor is checked
+by central finite differences of that NumPy LSTM along a random direction.
+Optimizer trajectories are recomputed in float64 NumPy from the documented
+PyTorch update rules and compared to 1e-6 relative (max |error| / max |value|
+per step). One summary line is printed per case.
+
+TensorFlow/Keras must not be imported in this process (torch and tensorflow do
+not coexist reliably in one process); Keras fixtures come from
+generate_keras.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file, save
+
+SOURCE = f"torch {torch.__version__}"
+
+torch.set_num_threads(1)  # fixed reduction order, so reruns are byte-identical
+torch.use_deterministic_algorithms(True)
+
+
+# --------------------------------------------------------------------------
+# Case tables
+# --------------------------------------------------------------------------
+
+# B, T: batch, time steps; I, H: input, hidden size; layers: num_layers;
+# bidir: bidirectional; lengths: per-sequence valid lengths (None = all T).
+LSTM_CASES = [
+    dict(name="single_layer", B=2, T=5, I=4, H=3, layers=1, bidir=False, seed=301),
+    dict(name="stacked", B=2, T=5, I=4, H=3, layers=2, bidir=False, seed=302),
+    dict(name="bidirectional", B=2, T=5, I=4, H=3, layers=1, bidir=True, seed=303),
+    dict(name="stacked_bidirectional", B=2, T=4, I=3, H=4, layers=2, bidir=True, seed=304),
+    # longest sequence == T
+    dict(name="lengths_bidirectional", B=3, T=5, I=3, H=4, layers=1, bidir=True,
+         lengths=[5, 2, 4], seed=305),
+    # longest sequence < T: the last output step is padding for every sequence
+    dict(name="lengths_unidirectional", B=3, T=6, I=3, H=4, layers=1, bidir=False,
+         lengths=[3, 1, 4], seed=306),
+    dict(name="lengths_stacked_bidirectional", B=4, T=5, I=3, H=3, layers=2, bidir=True,
+         lengths=[2, 5, 1, 3], seed=307),
+    dict(name="seq_len_1", B=3, T=1, I=4, H=3, layers=1, bidir=True, seed=308),
+    # sizes that are not multiples of a vector width
+    dict(name="odd_sizes_i7_h9", B=2, T=4, I=7, H=9, layers=1, bidir=False, seed=309),
+    dict(name="odd_sizes_i17_h5", B=2, T=3, I=17, H=5, layers=2, bidir=True, seed=310),
+    dict(name="batch1", B=1, T=6, I=5, H=6, layers=1, bidir=False, seed=311),
+]
+
+# grad_scale: per-step factor on the random gradient (so that clip_norm cases
+# contain steps both above and below the threshold); default all 1.
+OPTIM_CASES = [
+    dict(name="adam", optimizer="adam", lr=0.05, betas=(0.9, 0.999), eps=1e-8,
+         weight_decay=0.0, seed=401),
+    # eps comparable to sqrt(v_hat) (gradients ~0.1), so where eps is added
+    # matters; coupled L2 weight decay (added to the gradient)
+    dict(name="adam_betas_eps_l2", optimizer="adam", lr=0.05, betas=(0.8, 0.99), eps=0.1,
+         weight_decay=0.1, grad_scale=[0.1] * 5, seed=402),
+    dict(name="adamw", optimizer="adamw", lr=0.1, betas=(0.9, 0.999), eps=1e-8,
+         weight_decay=0.01, seed=403),
+    dict(name="sgd_momentum", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=False,
+         weight_decay=0.0, seed=404),
+    dict(name="sgd_nesterov_wd", optimizer="sgd", lr=0.1, momentum=0.9, nesterov=True,
+         weight_decay=0.1, seed=405),
+    dict(name="sgd", optimizer="sgd", lr=0.1, momentum=0.0, nesterov=False,
+         weight_decay=0.0, seed=406),
+    # gradient norms ~3.5 * scale: steps 0, 2, 4 are clipped, 1, 3 are not
+    dict(name="adam_clip_norm", optimizer="adam", lr=0.05, betas=(0.9, 0.999), eps=1e-8,
+         weight_decay=0.0, clip_norm=1.5, grad_scale=[1.0, 0.25, 2.0, 0.1, 1.0], seed=407),
+]
+OPTIM_STEPS = 5
+OPTIM_SHAPE = (3, 4)
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
+    """safetensors.numpy.save, with the JSON header rewritten in sorted key order.
+
+    The library emits ``__metadata__`` keys in hash-map order, which changes from
+    run to run; sorting them (offsets and data untouched) makes reruns
+    byte-identical. The header is space-padded to a multiple of 8 bytes, as the
+    format requires, and the file is read back by ``load_file`` in verification.
+    """
+    raw = save(tensors, metadata=metadata)
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n:])
+
+
+def base_metadata(suite, seed):
+    # "suite" and "source" are bare strings, as in FIXTURES.md's examples.
+    return {"suite": suite, "source": SOURCE, "seed": json.dumps(int(seed))}
+
+
+def jbool(v):
+    return json.dumps(bool(v))
+
+
+def jnum(v):
+    """Metadata value for an optional number: '0.05', '1e-08' or 'null'."""
+    return json.dumps(None if v is None else float(v))
+
+
+def f32(t: torch.Tensor) -> np.ndarray:
+    """A float32 snapshot (a copy: .numpy() shares memory with the tensor, and
+    optimizer steps update parameters in place)."""
+    return np.array(t.detach().cpu().numpy(), dtype=np.float32, order="C", copy=True)
+
+
+# --------------------------------------------------------------------------
+# Generators
+# --------------------------------------------------------------------------
+
+def gen_lstm_case(case, out_dir: Path) -> Path:
+    torch.manual_seed(case["seed"])
+    B, T, I, H = case["B"], case["T"], case["I"], case["H"]
+    L, D = case["layers"], 2 if case["bidir"] else 1
+    lengths = case.get("lengths")
+
+    lstm = torch.nn.LSTM(input_size=I, hidden_size=H, num_layers=L, bias=True,
+                         batch_first=True, dropout=0.0, bidirectional=case["bidir"],
+                         proj_size=0, dtype=torch.float32)
+    x = torch.randn(B, T, I, dtype=torch.float32, requires_grad=True)
+    h0 = torch.randn(L * D, B, H, dtype=torch.float32, requires_grad=True)
+    c0 = torch.randn(L * D, B, H, dtype=torch.float32, requires_grad=True)
+    g_out = torch.randn(B, T, D * H, dtype=torch.float32)
+    g_hn = torch.randn(L * D, B, H, dtype=torch.float32)
+    g_cn = torch.randn(L * D, B, H, dtype=torch.float32)
+
+    if lengths is None:
+        out, (hn, cn) = lstm(x, (h0, c0))
+    else:
+        assert len(lengths) == B and all(1 <= n <= T for n in lengths)
+        lens = torch.tensor(lengths, dtype=torch.int64)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(
+            x, lens, batch_first=True, enforce_sorted=False)
+        out_p, (hn, cn) = lstm(packed, (h0, c0))
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(
+            out_p, batch_first=True, total_length=T)
+    assert out.shape == (B, T, D * H) and hn.shape == (L * D, B, H)
+
+    loss = (out * g_out).sum() + (hn * g_hn).sum() + (cn * g_cn).sum()
+    loss.backward()
+
+    tensors = {
+        "input": f32(x), "h0": f32(h0), "c0": f32(c0),
+        "output": f32(out), "h_n": f32(hn), "c_n": f32(cn),
+        "grad_output": f32(g_out), "grad_h_n": f32(g_hn), "grad_c_n": f32(g_cn),
+        "grad.input": f32(x.grad), "grad.h0": f32(h0.grad), "grad.c0": f32(c0.grad),
+    }
+    for name, value in lstm.state_dict().items():
+        tensors[name] = f32(value)
+    for name, p in lstm.named_parameters():
+        assert name in tensors, name
+        tensors[f"grad.{name}"] = f32(p.grad)
+    if lengths is not None:
+        tensors["lengths"] = np.asarray(lengths, dtype=np.int64)
+
+    meta = base_metadata("lstm", case["seed"])
+    meta.update({
+        "input_size": json.dumps(I),
+        "hidden_size": json.dumps(H),
+        "num_layers": json.dumps(L),
+        "bidirectional": jbool(case["bidir"]),
+        "bias": jbool(True),
+        "proj_size": json.dumps(0),
+        "has_lengths": jbool(lengths is not None),
+        "batch_first": jbool(True),
+        "dropout": jnum(0.0),
+    })
+    path = out_dir / "lstm" / f"{case['name']}.safetensors"
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+def optim_grads(case) -> list:
+    """The gradients fed at each step (before clipping), from torch's RNG."""
+    scale = case.get("grad_scale", [1.0] * OPTIM_STEPS)
+    return [torch.randn(*OPTIM_SHAPE, dtype=torch.float32) * float(scale[k])
+            for k in range(OPTIM_STEPS)]
+
+
+def gen_optim_case(case, out_dir: Path) -> Path:
+    torch.manual_seed(case["seed"])
+    init = torch.randn(*OPTIM_SHAPE, dtype=torch.float32)
+    grads = optim_grads(case)
+    p = torch.nn.Parameter(init.clone())
+    kind = case["optimizer"]
+    wd = case["weight_decay"]
+    if kind == "adam":
+        opt = torch.optim.Adam([p], lr=case["lr"], betas=case["betas"], eps=case["eps"],
+                               weight_decay=wd, amsgrad=False, foreach=False)
+    elif kind == "adamw":
+        opt = torch.optim.AdamW([p], lr=case["lr"], betas=case["betas"], eps=case["eps"],
+                                weight_decay=wd, amsgrad=False, foreach=False)
+    elif kind == "sgd":
+        opt = torch.optim.SGD([p], lr=case["lr"], momentum=case["momentum"], dampening=0.0,
+                              weight_decay=wd, nesterov=case["nesterov"], foreach=False)
+    else:
+        raise ValueError(kind)
+
+    clip = case.get("clip_norm")
+    tensors = {"param.init": f32(init)}
+    for k, g in enumerate(grads):
+        opt.zero_grad(set_to_none=True)
+        p.grad = g.clone()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_([p], max_norm=clip)
+        opt.step()
+        tensors[f"grad.step{k}"] = f32(g)
+        tensors[f"param.step{k}"] = f32(p)
+    if clip is not None:
+        norms = [float(torch.linalg.vector_norm(g)) for g in grads]
+        assert any(n > clip for n in norms) and any(n < clip for n in norms), norms
+
+    is_sgd = kind == "sgd"
+    meta = base_metadata("torch_optim", case["seed"])
+    meta.update({
+        "optimizer": json.dumps(kind),
+        "lr": jnum(case["lr"]),
+        "betas": json.dumps(None if is_sgd else [float(b) for b in case["betas"]]),
+        "eps": jnum(None if is_sgd else case["eps"]),
+        "weight_decay": jnum(wd),
+        "momentum": jnum(case["momentum"] if is_sgd else None),
+        "dampening": jnum(0.0 if is_sgd else None),
+        "nesterov": jbool(case.get("nesterov", False)),
+        "amsgrad": jbool(False),
+        "steps": json.dumps(OPTIM_STEPS),
+    })
+    if clip is not None:
+        meta["clip_norm"] = jnum(clip)
+    path = out_dir / "torch_optim" / f"{case['name']}.safetensors"
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+# --------------------------------------------------------------------------
+# Independent NumPy references (float64)
+# --------------------------------------------------------------------------
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None):
+    """LSTM forward from the PyTorch equations, in float64.
+
+    weights: name -> array with PyTorch's names and layouts (W_ih (4H, I),
+    W_hh (4H, H), b_ih, b_hh (4H)), gate rows in the order i, f, g, o:
+        i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)   (f, o likewise)
+        g = tanh(W_ig x + b_ig + W_hg h + b_hg)
+        c' = f * c + i * g;  h' = o * tanh(c')
+    With lengths, sequence b is run over steps 0..len_b-1 only: forward from 0
+    upward, reverse from len_b-1 downward (both starting from h0/c0); outputs
+    past len_b are 0 and h_n/c_n are the states after the last step run.
+    Returns output (B, T, D*H), h_n, c_n (L*D, B, H).
+    """
+    x = np.asarray(x, np.float64)
+    B, T, _ = x.shape
+    D = 2 if bidirectional else 1
+    H = h0.shape[2]
+    lens = [T] * B if lengths is None else [int(n) for n in lengths]
+    h_n = np.zeros((num_layers * D, B, H))
+    c_n = np.zeros((num_layers * D, B, H))
+    layer_in = x
+    for layer in range(num_layers):
+        layer_out = np.zeros((B, T, D * H))
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
+            w_ih = np.asarray(weights["weight_ih" + sfx], np.float64)
+            w_hh = np.asarray(weights["weight_hh" + sfx], np.float64)
+            b = np.asarray(weights["bias_ih" + sfx], np.float64) + \
+                np.asarray(weights["bias_hh" + sfx], np.float64)
+            k = layer * D + d
+            for bi in range(B):
+                h = np.asarray(h0[k, bi], np.float64)
+                c = np.asarray(c0[k, bi], np.float64)
+                steps = range(lens[bi]) if d == 0 else range(lens[bi] - 1, -1, -1)
+                for t in steps:
+                    z = w_ih @ layer_in[bi, t] + w_hh @ h + b
+                    i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+                    c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+                    h = _sigmoid(o) * np.tanh(c)
+                    layer_out[bi, t, d * H:(d + 1) * H] = h
+                h_n[k, bi] = h
+                c_n[k, bi] = c
+        layer_in = layer_out
+    return layer_in, h_n, c_n
+
+
+def reference_optim(meta, init, grads):
+    """Optimizer trajectory from the documented PyTorch rules, in float64."""
+    kind, lr, wd = meta["optimizer"], meta["lr"], meta["weight_decay"]
+    clip = meta.get("clip_norm")
+    p = np.asarray(init, np.float64).copy()
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    buf = None
+    out = []
+    for step, g in enumerate(grads, start=1):
+        g = np.asarray(g, np.float64)
+        if clip is not None:
+            total = np.sqrt(np.sum(g * g))  # L2 norm over all gradients as one vector
+            g = g * min(clip / (total + 1e-6), 1.0)
+        if kind in ("adam", "adamw"):
+            b1, b2 = meta["betas"]
+            if kind == "adamw":
+                p = p * (1.0 - lr * wd)  # decoupled decay, before the moment update
+            elif wd != 0:
+                g = g + wd * p  # Adam: L2 term folded into the gradient
+            m = b1 * m + (1.0 - b1) * g
+            v = b2 * v + (1.0 - b2) * g * g
+            bc1 = 1.0 - b1 ** step
+            bc2 = 1.0 - b2 ** step
+            p = p - (lr / bc1) * m / (np.sqrt(v) / np.sqrt(bc2) + meta["eps"])
+        elif kind == "sgd":
+            mu = meta["momentum"] or 0.0
+            if wd != 0:
+                g = g + wd * p
+            if mu != 0:
+                buf = g.copy() if buf is None else mu * buf + (1.0 - meta["dampening"]) * g
+                g = g + mu * buf if meta["nesterov"] else buf
+            p = p - lr * g
+        else:
+            raise ValueError(kind)
+        out.append(p.copy())
+    return out
+
+
+# --------------------------------------------------------------------------
+# Verification (reads the files back; does not trust in-memory values)
+# --------------------------------------------------------------------------
+
+def read_metadata(path: Path) -> dict:
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(n))
+    meta = {}
+    for k, v in header.get("__metadata__", {}).items():
+        try:
+            meta[k] = json.loads(v)
+        except json.JSONDecodeError:
+            meta[k] = v  # bare string ("suite", "source"), as FIXTURES.md allows
+    return meta
+
+
+def check(cond, path, msg):
+    if not cond:
+        raise AssertionError(f"{path}: {msg}")
+
+
+def lstm_param_shapes(I, H, L, D):
+    shapes = {}
+    for layer in range(L):
+        in_size = I if layer == 0 else D * H
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
+            shapes["weight_ih" + sfx] = (4 * H, in_size)
+            shapes["weight_hh" + sfx] = (4 * H, H)
+            shapes["bias_ih" + sfx] = (4 * H,)
+            shapes["bias_hh" + sfx] = (4 * H,)
+    return shapes
+
+
+def verify_lstm_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "lstm", path, "suite")
+    check(m["bias"] is True and m["proj_size"] == 0 and m["batch_first"] is True, path,
+          "bias/proj_size/batch_first")
+    I, H, L = m["input_size"], m["hidden_size"], m["num_layers"]
+    D = 2 if m["bidirectional"] else 1
+    x = t["input"]
+    check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
+    B, T = x.shape[:2]
+    params = lstm_param_shapes(I, H, L, D)
+    state = (L * D, B, H)
+    expected = {"input": (B, T, I), "h0": state, "c0": state, "output": (B, T, D * H),
+                "h_n": state, "c_n": state, "grad_output": (B, T, D * H),
+                "grad_h_n": state, "grad_c_n": state, "grad.input": (B, T, I),
+                "grad.h0": state, "grad.c0": state}
+    expected.update(params)
+    expected.update({f"grad.{k}": s for k, s in params.items()})
+    if m["has_lengths"]:
+        expected["lengths"] = (B,)
+    check(set(t) == set(expected), path, f"tensor names {sorted(set(t) ^ set(expected))}")
+    for name, shape in expected.items():
+        check(t[name].shape == shape, path, f"{name} shape {t[name].shape} != {shape}")
+        want = np.int64 if name == "lengths" else np.float32
+        check(t[name].dtype == want, path, f"{name} dtype {t[name].dtype}")
+    check(np.all(t["h0"] != 0) and np.all(t["c0"] != 0), path, "h0/c0 must be non-zero")
+    lengths = t["lengths"] if m["has_lengths"] else None
+    if lengths is not None:
+        check(np.all((lengths >= 1) & (lengths <= T)), path, "lengths out of range")
+
+    # forward, against the independent NumPy LSTM
+    out, hn, cn = reference_lstm(x, t["h0"], t["c0"], t, L, D == 2, lengths)
+    fwd = {"output": out, "h_n": hn, "c_n": cn}
+    worst_fwd = max(float(np.max(np.abs(t[k] - v))) for k, v in fwd.items())
+    for k, v in fwd.items():
+        err = float(np.max(np.abs(t[k] - v)))
+        check(err <= 1e-5, path, f"{k} differs from NumPy LSTM by {err:.3g}")
+    if lengths is not None:
+        for b, n in enumerate(lengths):
+            check(np.all(t["output"][b, n:] == 0), path, f"output past length {n} not zero")
+            check(np.all(t["grad.input"][b, n:] == 0), path, f"grad.input past length {n} not zero")
+
+    # gradients: central differences of the float64 NumPy loss along a random
+    # direction per gradient tensor, against sum(grad * direction)
+    def loss(v):
+        o, h, c = reference_lstm(v["input"], v["h0"], v["c0"], v, L, D == 2, lengths)
+        return float(np.sum(o * t["grad_output"]) + np.sum(h * t["grad_h_n"])
+                     + np.sum(c * t["grad_c_n"]))
+
+    base = {k: np.asarray(v, np.float64) for k, v in t.items() if k != "lengths"}
+    rng = np.random.default_rng(m["seed"])
+    eps = 1e-6
+    worst_grad = 0.0
+    for gname in sorted(k for k in t if k.startswith("grad.")):
+        target = gname[len("grad."):]
+        direction = rng.standard_normal(base[target].shape)
+        plus, minus = dict(base), dict(base)
+        plus[target] = base[target] + eps * direction
+        minus[target] = base[target] - eps * direction
+        fd = (loss(plus) - loss(minus)) / (2 * eps)
+        an = float(np.sum(base[gname] * direction))
+        scale = 1.0 + float(np.sum(np.abs(base[gname] * direction)))
+        rel = abs(fd - an) / scale
+        worst_grad = max(worst_grad, rel)
+        check(rel <= 1e-5, path, f"{gname}: finite difference {fd:.8g} vs stored {an:.8g}")
+
+    lens = "" if lengths is None else f" lengths={lengths.tolist()}"
+    return (f"lstm/{path.stem}: B={B} T={T} I={I} H={H} layers={L} "
+            f"bidirectional={str(D == 2).lower()}{lens}; {len(t)} tensors; "
+            f"numpy fwd max err {worst_fwd:.1e}, grad fd rel err {worst_grad:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+def verify_optim_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "torch_optim", path, "suite")
+    steps = m["steps"]
+    check(m["optimizer"] in ("adam", "adamw", "sgd") and m["amsgrad"] is False, path, "optimizer")
+    for key in ("lr", "betas", "eps", "weight_decay", "momentum", "nesterov", "steps"):
+        check(key in m, path, f"metadata {key} missing")
+    if m["optimizer"] == "sgd":
+        check(m["betas"] is None and m["eps"] is None, path, "sgd betas/eps must be null")
+    else:
+        check(len(m["betas"]) == 2 and m["momentum"] is None, path, "adam betas/momentum")
+    shape = t["param.init"].shape
+    names = {"param.init"} | {f"grad.step{k}" for k in range(steps)} | \
+        {f"param.step{k}" for k in range(steps)}
+    check(set(t) == names, path, f"tensor names {sorted(set(t) ^ names)}")
+    for name in names:
+        check(t[name].shape == shape and t[name].dtype == np.float32, path, f"{name} shape/dtype")
+    ref = reference_optim(m, t["param.init"], [t[f"grad.step{k}"] for k in range(steps)])
+    worst = 0.0
+    for k in range(steps):
+        a = t[f"param.step{k}"].astype(np.float64)
+        # normwise relative error: float32 rounding of a step that nearly
+        # cancels an element leaves a few ulps of the step's own size there
+        rel = float(np.max(np.abs(a - ref[k])) / np.max(np.abs(ref[k])))
+        worst = max(worst, rel)
+        check(rel <= 1e-6, path, f"param.step{k} differs from NumPy rule (rel {rel:.3g})")
+    moved = float(np.max(np.abs(t[f"param.step{steps - 1}"] - t["param.init"])))
+    opts = [f"lr={m['lr']}"]
+    if m["optimizer"] != "sgd":
+        opts += [f"betas={m['betas']}", f"eps={m['eps']}"]
+    else:
+        opts += [f"momentum={m['momentum']}", f"nesterov={str(m['nesterov']).lower()}"]
+    opts.append(f"weight_decay={m['weight_decay']}")
+    if "clip_norm" in m:
+        norms = [float(np.linalg.norm(t[f"grad.step{k}"])) for k in range(steps)]
+        opts.append(f"clip_norm={m['clip_norm']} (grad norms "
+                    + ", ".join(f"{n:.2f}" for n in norms) + ")")
+    return (f"torch_optim/{path.stem}: {m['optimizer']} {' '.join(opts)} steps={steps} "
+            f"param {tuple(shape)}; max |moved| {moved:.3f}; numpy rel err {worst:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+# --------------------------------------------------------------------------
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
+                    help="output folder (default: the folder holding this script)")
+    ap.add_argument("--clean", action="store_true",
+                    help="first delete existing *.safetensors in the lstm/ and "
+                         "torch_optim/ suite folders (other suites are untouched)")
+    args = ap.parse_args(argv)
+    out: Path = args.out
+
+    suites = {"lstm": (LSTM_CASES, gen_lstm_case, verify_lstm_file),
+              "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file)}
+    written = []
+    for suite, (cases, gen, _) in suites.items():
+        d = out / suite
+        d.mkdir(parents=True, exist_ok=True)
+        if args.clean:
+            for old in d.glob("*.safetensors"):
+                old.unlink()
+        names = [c["name"] for c in cases]
+        assert len(names) == len(set(names)), f"duplicate case names in {suite}"
+        for case in cases:
+            written.append((suite, gen(case, out)))
+
+    print(f"source: {SOURCE}")
+    limit = 200 * 1024
+    for suite, path in written:
+        line = suites[suite][2](path)
+        check(path.stat().st_size < limit, path, f"file is {path.stat().st_size} bytes (limit {limit})")
+        print(line)
+
+    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    print(f"{len(written)} cases written; folder {out} total {total} bytes "
+          f"({total / 1024:.1f} KiB)")
+    check(total < 5 * 1024 * 1024, out, "folder exceeds 5 MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
