@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate Keras reference fixtures for the FrameSequencing conformance tests.
 
-Writes two suites of safetensors files, following the contract in FIXTURES.md
+Writes four suites of safetensors files, following the contract in FIXTURES.md
 (one case per file; ``__metadata__`` values are strings holding JSON):
 
 * ``windows/<case>.safetensors``: ``keras.utils.timeseries_dataset_from_array``
@@ -19,15 +19,52 @@ Writes two suites of safetensors files, following the contract in FIXTURES.md
     tensors:  seq.0 ... seq.<count-1>, each (T_i, F) F32
               padded (count, T, F) F32
 
+* ``keras_lstm/<case>.safetensors``: ``keras.layers.LSTM(units,
+  return_sequences=..., go_backwards=False)``, float32, default activations
+  (tanh; recurrent sigmoid), use_bias=True, unit_forget_bias=True (which only
+  affects the initializer: every weight is then overwritten with seeded random
+  values). The initial state is zero (Keras has no h0/c0 tensor here).
+    metadata: units, return_sequences, go_backwards (false), input_size,
+              activation ("tanh"), recurrent_activation ("sigmoid"), use_bias
+              (true) (the last four informational), suite, source, seed
+    tensors:  input (B, T, I); kernel (I, 4U); recurrent_kernel (U, 4U);
+              bias (4U), gate blocks in the order i, f, c, o;
+              output (B, T, U) if return_sequences else (B, U);
+              grad_output (random, shape of output);
+              grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
+              L = sum(output * grad_output), from tf.GradientTape
+
+* ``keras_dense/<case>.safetensors``: ``keras.layers.Dense(units,
+  activation=...)``, float32, use_bias=True; applied to the last axis of a
+  (B, I) or (B, T, I) input
+    metadata: units, activation (JSON string: "linear", "tanh", "relu"),
+              input_size, use_bias (true) (the last two informational), suite,
+              source, seed
+    tensors:  input (..., I); kernel (I, U); bias (U); output (..., U);
+              grad_output (random, shape of output); grad.input, grad.kernel,
+              grad.bias for L = sum(output * grad_output). For relu, every
+              pre-activation is at least RELU_MARGIN away from 0.
+
 Usage (from the package root)::
 
     /tmp/ref/bin/python Fixtures/generate_keras.py [--out DIR] [--clean]
+        [--suites windows,pad_sequences,keras_lstm,keras_dense]
 
-The output defaults to the folder holding this script. Every case has a fixed
-seed, so reruns produce byte-identical files. After writing, every file is read
-back with ``safetensors.numpy.load_file``, its shapes are checked against its
-metadata, and its values are compared with an independent NumPy
-reimplementation of the Keras semantics; one summary line is printed per case.
+The output defaults to the folder holding this script; ``--suites`` selects the
+suites written (default: all four). Every case has a fixed seed, and TensorFlow
+runs on one thread with op determinism on and oneDNN off, so reruns produce
+byte-identical files. After writing, every file is read back with
+``safetensors.numpy.load_file``, its shapes are checked against its metadata,
+and its values are compared with an independent NumPy reimplementation of the
+Keras semantics (exact for windows and padding; for keras_lstm and keras_dense
+a float64 forward pass to 1e-5, and every element of every gradient tensor
+against central finite differences of that float64 model); one summary line is
+printed per case.
+
+The Swift harness fails on a suite folder it does not implement: until the
+Recurrent module's checks land, regenerate the package's own folder with
+``--suites windows,pad_sequences`` and write keras_lstm/keras_dense elsewhere
+(``--suites keras_lstm,keras_dense --out /tmp/keras-fixtures``).
 
 PyTorch must not be imported in this process (torch and tensorflow do not
 coexist reliably in one process); PyTorch fixtures come from a separate script.
@@ -43,11 +80,20 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# oneDNN picks kernels by the CPU it runs on; the Eigen kernels do not, so the
+# float results of keras_lstm/keras_dense do not depend on the machine's ISA.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
 from safetensors.numpy import load_file, save  # noqa: E402
+
+# One thread and deterministic ops: the float reductions (matmul, bias
+# gradients) then run in a fixed order, so reruns are byte-identical.
+tf.config.threading.set_intra_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(1)
+tf.config.experimental.enable_op_determinism()
 
 BATCH_SIZE = 4  # small, so that several batches are concatenated per case
 SOURCE = f"keras {keras.__version__}, tensorflow {tf.__version__}"
@@ -118,6 +164,32 @@ PAD_CASES = [
          lengths=[3, 5, 1], f=1, fill="index", seed=209),
 ]
 
+# B, T: batch, time steps; I: input features; U: units; seq: return_sequences.
+# Weights ~ N(0, WEIGHT_STD^2) (kernel, recurrent_kernel and bias alike),
+# input and grad_output ~ N(0, 1), all from default_rng(seed).
+KERAS_LSTM_CASES = [
+    dict(name="return_sequences", B=2, T=5, I=4, U=3, seq=True, seed=501),
+    dict(name="last_output", B=3, T=6, I=4, U=6, seq=False, seed=502),
+    # sizes that are not multiples of a vector width
+    dict(name="odd_sizes_i7_u5", B=2, T=4, I=7, U=5, seq=True, seed=503),
+    dict(name="odd_sizes_i17_u9_last", B=2, T=3, I=17, U=9, seq=False, seed=504),
+    dict(name="batch1_t1", B=1, T=1, I=3, U=4, seq=True, seed=505),
+    dict(name="batch1_t1_last", B=1, T=1, I=3, U=4, seq=False, seed=506),
+    # gradients through a longer recurrence
+    dict(name="long_t20_last", B=2, T=20, I=3, U=4, seq=False, seed=507),
+]
+WEIGHT_STD = 0.5
+
+# shape: input shape (B, I) or (B, T, I); U: units. Same random draws as above.
+KERAS_DENSE_CASES = [
+    dict(name="linear_2d", shape=(4, 5), U=3, activation="linear", seed=601),
+    # Dense acts on the last axis: the same kernel at every time step
+    dict(name="linear_3d", shape=(2, 4, 6), U=5, activation="linear", seed=602),
+    dict(name="tanh_2d_i7_u9", shape=(3, 7), U=9, activation="tanh", seed=603),
+    dict(name="relu_3d", shape=(2, 3, 5), U=4, activation="relu", seed=604),
+]
+RELU_MARGIN = 0.05  # min |pre-activation| in relu cases (redraw until it holds)
+
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -126,6 +198,16 @@ PAD_CASES = [
 def jint(v):
     """Metadata value for an optional int: '5' or 'null'."""
     return json.dumps(None if v is None else int(v))
+
+
+def jbool(v):
+    return json.dumps(bool(v))
+
+
+def f32(t) -> np.ndarray:
+    """A C-contiguous float32 copy of a tensor or array."""
+    a = t.numpy() if hasattr(t, "numpy") else t
+    return np.array(a, dtype=np.float32, order="C", copy=True)
 
 
 def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
@@ -190,6 +272,76 @@ def reference_pad(seqs, maxlen, padding, truncating, value):
         else:
             out[i, L - len(t):] = t
     return out
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences):
+    """Keras LSTM forward, float64, from zero initial state. Gate blocks of the
+    4U axis in the order i, f, c, o:
+        z = x_t @ kernel + h @ recurrent_kernel + bias
+        i = sigmoid(z_i); f = sigmoid(z_f); o = sigmoid(z_o)
+        c' = f * c + i * tanh(z_c);  h' = o * tanh(c')
+    Returns every h (B, T, U), or the last one (B, U)."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(kernel, np.float64)
+    r = np.asarray(recurrent_kernel, np.float64)
+    b = np.asarray(bias, np.float64)
+    B, T, _ = x.shape
+    U = r.shape[0]
+    h = np.zeros((B, U))
+    c = np.zeros((B, U))
+    hs = []
+    for t in range(T):
+        z = x[:, t] @ k + h @ r + b
+        zi, zf, zc, zo = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
+        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h = _sigmoid(zo) * np.tanh(c)
+        hs.append(h)
+    return np.stack(hs, axis=1) if return_sequences else h
+
+
+DENSE_ACTIVATIONS = {
+    "linear": lambda z: z,
+    "tanh": np.tanh,
+    "relu": lambda z: np.maximum(z, 0.0),
+}
+
+
+def reference_dense(x, kernel, bias, activation):
+    """activation(x @ kernel + bias) over the last axis, float64."""
+    z = np.asarray(x, np.float64) @ np.asarray(kernel, np.float64) + np.asarray(bias, np.float64)
+    return DENSE_ACTIVATIONS[activation](z)
+
+
+def finite_difference_check(path, t, loss, eps=1e-6, tol=1e-5):
+    """Check every element of every grad.<name> tensor in t against central
+    differences of the float64 loss(values) (values: name -> float64 array).
+    Passes when |fd - stored| <= tol * (1 + |fd|). Returns the worst ratio
+    |fd - stored| / (1 + |fd|)."""
+    base = {k: np.asarray(v, np.float64) for k, v in t.items()}
+    worst = 0.0
+    for gname in sorted(k for k in t if k.startswith("grad.")):
+        target = gname[len("grad."):]
+        stored = base[gname]
+        for idx in np.ndindex(base[target].shape):
+            vals = dict(base)
+            p = base[target].copy()
+            p[idx] += eps
+            vals[target] = p
+            lp = loss(vals)
+            m = base[target].copy()
+            m[idx] -= eps
+            vals[target] = m
+            lm = loss(vals)
+            fd = (lp - lm) / (2 * eps)
+            err = abs(fd - stored[idx]) / (1.0 + abs(fd))
+            worst = max(worst, err)
+            check(err <= tol, path, f"{gname}{list(idx)}: finite difference {fd:.8g} "
+                                    f"vs stored {stored[idx]:.8g}")
+    return worst
 
 
 # --------------------------------------------------------------------------
@@ -277,6 +429,102 @@ def gen_pad_case(case, out_dir: Path) -> Path:
     return path
 
 
+def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
+    """Run ``layer`` on x; return output and the gradients of
+    L = sum(output * g_out) with respect to x and each named weight variable."""
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = layer(xt)
+        loss = tf.reduce_sum(out * tf.constant(g_out))
+    names = list(weights)
+    grads = tape.gradient(loss, [xt] + [weights[n].value for n in names])
+    assert all(g is not None for g in grads), "missing gradient"
+    result = {"grad.input": f32(grads[0])}
+    result.update({f"grad.{n}": f32(g) for n, g in zip(names, grads[1:])})
+    return f32(out), result
+
+
+def gen_keras_lstm_case(case, out_dir: Path) -> Path:
+    B, T, I, U, seq = case["B"], case["T"], case["I"], case["U"], case["seq"]
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((B, T, I)).astype(np.float32)
+    values = {
+        "kernel": (WEIGHT_STD * rng.standard_normal((I, 4 * U))).astype(np.float32),
+        "recurrent_kernel": (WEIGHT_STD * rng.standard_normal((U, 4 * U))).astype(np.float32),
+        "bias": (WEIGHT_STD * rng.standard_normal(4 * U)).astype(np.float32),
+    }
+    out_shape = (B, T, U) if seq else (B, U)
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+
+    layer = keras.layers.LSTM(
+        U, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+        unit_forget_bias=True, return_sequences=seq, return_state=False,
+        go_backwards=False, stateful=False, unroll=False, dtype="float32")
+    layer.build((B, T, I))
+    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel,
+                 "bias": layer.cell.bias}
+    assert len(layer.weights) == 3, [w.path for w in layer.weights]
+    for name, var in cell_vars.items():
+        assert tuple(var.shape) == values[name].shape, (name, var.shape)
+        var.assign(values[name])
+    out, grads = keras_grads(layer, x, g_out, cell_vars)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_lstm", case["seed"])
+    meta.update({
+        "units": json.dumps(U),
+        "return_sequences": jbool(seq),
+        "go_backwards": jbool(False),
+        "input_size": json.dumps(I),
+        "activation": json.dumps("tanh"),
+        "recurrent_activation": json.dumps("sigmoid"),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_lstm" / f"{case['name']}.safetensors"
+    write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
+    return path
+
+
+def gen_keras_dense_case(case, out_dir: Path) -> Path:
+    shape, U, act = tuple(case["shape"]), case["U"], case["activation"]
+    I = shape[-1]
+    rng = np.random.default_rng(case["seed"])
+    while True:  # deterministic: the same rng draws on every run
+        x = rng.standard_normal(shape).astype(np.float32)
+        values = {
+            "kernel": (WEIGHT_STD * rng.standard_normal((I, U))).astype(np.float32),
+            "bias": (WEIGHT_STD * rng.standard_normal(U)).astype(np.float32),
+        }
+        z = x.astype(np.float64) @ values["kernel"] + values["bias"]
+        if act != "relu" or np.min(np.abs(z)) >= RELU_MARGIN:
+            break
+    g_out = rng.standard_normal(shape[:-1] + (U,)).astype(np.float32)
+
+    layer = keras.layers.Dense(U, activation=act, use_bias=True, dtype="float32")
+    layer.build(shape)
+    layer_vars = {"kernel": layer.kernel, "bias": layer.bias}
+    assert len(layer.weights) == 2, [w.path for w in layer.weights]
+    for name, var in layer_vars.items():
+        assert tuple(var.shape) == values[name].shape, (name, var.shape)
+        var.assign(values[name])
+    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    assert out.shape == g_out.shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_dense", case["seed"])
+    meta.update({
+        "units": json.dumps(U),
+        "activation": json.dumps(act),
+        "input_size": json.dumps(I),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_dense" / f"{case['name']}.safetensors"
+    write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
+    return path
+
+
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
@@ -345,22 +593,118 @@ def verify_pad_file(path: Path) -> str:
             f"value={m['value']} -> padded {tuple(p.shape)} ({path.stat().st_size} bytes)")
 
 
+def check_tensor_set(path, t, expected):
+    check(set(t) == set(expected), path, f"tensor names {sorted(set(t) ^ set(expected))}")
+    for name, shape in expected.items():
+        check(t[name].shape == shape, path, f"{name} shape {t[name].shape} != {shape}")
+        check(t[name].dtype == np.float32, path, f"{name} dtype {t[name].dtype}")
+        check(np.all(np.isfinite(t[name])), path, f"{name} not finite")
+
+
+def verify_keras_lstm_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_lstm", path, "suite")
+    check(m["go_backwards"] is False and m["use_bias"] is True, path, "go_backwards/use_bias")
+    check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid", path, "activations")
+    U, seq, I = m["units"], m["return_sequences"], m["input_size"]
+    x = t["input"]
+    check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
+    B, T = x.shape[:2]
+    out_shape = (B, T, U) if seq else (B, U)
+    params = {"kernel": (I, 4 * U), "recurrent_kernel": (U, 4 * U), "bias": (4 * U,)}
+    expected = {"input": (B, T, I), "output": out_shape, "grad_output": out_shape,
+                "grad.input": (B, T, I), **params}
+    expected.update({f"grad.{k}": s for k, s in params.items()})
+    check_tensor_set(path, t, expected)
+
+    ref = reference_keras_lstm(x, t["kernel"], t["recurrent_kernel"], t["bias"], seq)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy LSTM by {fwd_err:.3g}")
+
+    def loss(v):
+        o = reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq)
+        return float(np.sum(o * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_lstm/{path.stem}: B={B} T={T} I={I} U={U} "
+            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"max |output| {np.max(np.abs(t['output'])):.2f}; "
+            f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+def verify_keras_dense_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_dense", path, "suite")
+    check(m["use_bias"] is True, path, "use_bias")
+    U, act, I = m["units"], m["activation"], m["input_size"]
+    check(act in DENSE_ACTIVATIONS, path, f"activation {act!r}")
+    x = t["input"]
+    check(x.ndim >= 2 and x.shape[-1] == I, path, f"input shape {x.shape}")
+    out_shape = x.shape[:-1] + (U,)
+    params = {"kernel": (I, U), "bias": (U,)}
+    expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
+                "grad.input": x.shape, **params}
+    expected.update({f"grad.{k}": s for k, s in params.items()})
+    check_tensor_set(path, t, expected)
+
+    z = np.asarray(x, np.float64) @ np.asarray(t["kernel"], np.float64) + t["bias"]
+    margin = float(np.min(np.abs(z)))
+    if act == "relu":
+        check(margin >= RELU_MARGIN, path, f"relu pre-activation {margin:.3g} too close to 0")
+    ref = reference_dense(x, t["kernel"], t["bias"], act)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy Dense by {fwd_err:.3g}")
+
+    def loss(v):
+        return float(np.sum(reference_dense(v["input"], v["kernel"], v["bias"], act)
+                            * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    inactive = f" ({int(np.sum(z < 0))}/{z.size} inactive)" if act == "relu" else ""
+    return (f"keras_dense/{path.stem}: input {tuple(x.shape)} U={U} activation={act} "
+            f"-> output {out_shape}, min |pre-activation| {margin:.3f}{inactive}; "
+            f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
 # --------------------------------------------------------------------------
+
+SUITES = {
+    "windows": (WINDOW_CASES, gen_window_case, verify_window_file),
+    "pad_sequences": (PAD_CASES, gen_pad_case, verify_pad_file),
+    "keras_lstm": (KERAS_LSTM_CASES, gen_keras_lstm_case, verify_keras_lstm_file),
+    "keras_dense": (KERAS_DENSE_CASES, gen_keras_dense_case, verify_keras_dense_file),
+}
+
+
+def parse_suites(text: str) -> list:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SUITES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown suite(s) {unknown}; choose from {','.join(SUITES)}")
+    return [n for n in SUITES if n in names]  # table order, no duplicates
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                     help="output folder (default: the folder holding this script)")
+    ap.add_argument("--suites", type=parse_suites, default=list(SUITES),
+                    help="comma-separated suites to write (default: all, i.e. "
+                         f"{','.join(SUITES)})")
     ap.add_argument("--clean", action="store_true",
-                    help="first delete existing *.safetensors in the windows/ and "
-                         "pad_sequences/ suite folders (other suites are untouched)")
+                    help="first delete existing *.safetensors in the selected suites' "
+                         "folders (other suites are untouched)")
     args = ap.parse_args(argv)
     out: Path = args.out
 
-    suites = {"windows": (WINDOW_CASES, gen_window_case, verify_window_file),
-              "pad_sequences": (PAD_CASES, gen_pad_case, verify_pad_file)}
     written = []
-    for suite, (cases, gen, _) in suites.items():
+    for suite in args.suites:
+        cases, gen, _ = SUITES[suite]
         d = out / suite
         d.mkdir(parents=True, exist_ok=True)
         if args.clean:
@@ -374,13 +718,13 @@ def main(argv=None) -> int:
     print(f"source: {SOURCE}")
     limit = 200 * 1024
     for suite, path in written:
-        line = suites[suite][2](path)
+        line = SUITES[suite][2](path)
         check(path.stat().st_size < limit, path, f"file is {path.stat().st_size} bytes (limit {limit})")
         print(line)
 
     total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f"{len(written)} cases written; folder {out} total {total} bytes "
-          f"({total / 1024:.1f} KiB)")
+    print(f"{len(written)} cases written ({', '.join(args.suites)}); folder {out} "
+          f"total {total} bytes ({total / 1024:.1f} KiB)")
     check(total < 5 * 1024 * 1024, out, "folder exceeds 5 MB")
     return 0
 
