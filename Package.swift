@@ -9,18 +9,25 @@ let package = Package(
     platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .library(name: "FrameSequencing", targets: ["FrameSequencing"]),
+        .library(name: "Recurrent", targets: ["Recurrent"]),
         .executable(name: "frameseq", targets: ["frameseq"]),
         .executable(name: "frameseq-bench", targets: ["frameseq-bench"]),
     ],
     targets: [
         .target(name: "FrameSequencing"),
+        // x86 GEMM micro-kernels. Each function carries its own
+        // `__attribute__((target(...)))`, so no compiler flags are needed and the
+        // kernel is picked at run time from the CPU; other architectures get stubs.
+        .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),
+        .target(name: "Recurrent", dependencies: ["FrameSequencing", "CFrameKernels"]),
         .executableTarget(name: "frameseq", dependencies: ["FrameSequencing"]),
-        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing"]),
+        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "Recurrent"]),
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),
         .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"]),
-        .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "TestSupport"]),
+        .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -24,6 +24,12 @@ import time
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "2")
+# OpenBLAS picks its kernels when numpy is imported: pin the AVX-512 (SkylakeX)
+# ones, so the peer uses the same vector width as our avx512 path (OpenBLAS may
+# not recognise newer CPUs, and some machines set OPENBLAS_CORETYPE=Haswell
+# globally, which would make the peer look slower than it is). Override with
+# FRAMESEQ_PEER_OPENBLAS_CORETYPE.
+os.environ["OPENBLAS_CORETYPE"] = os.environ.get("FRAMESEQ_PEER_OPENBLAS_CORETYPE", "SkylakeX")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, ".build", "release", "frameseq-bench")
@@ -82,9 +88,24 @@ def numpy_window_batches(quick):
     return {"numpy per-window multiply into buffer": slices}
 
 
+def numpy_gemm():
+    """C = A x B, float32, 1024 x 1024 x 1024, into a preallocated C."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.random((1024, 1024), dtype=np.float32) - 0.5
+    b = rng.random((1024, 1024), dtype=np.float32) - 0.5
+    c = np.empty((1024, 1024), dtype=np.float32)
+
+    def matmul():
+        np.matmul(a, b, out=c)
+
+    return {"numpy matmul (OpenBLAS)": matmul}
+
+
 PEERS = {
     "window.overlap.seed0": lambda quick: numpy_window_overlap(),
     "window.batches.seed3": numpy_window_batches,
+    "gemm.1024": lambda quick: numpy_gemm(),
 }
 
 

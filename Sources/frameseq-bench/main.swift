@@ -35,6 +35,7 @@ while let argument = arguments.next() {
 let workloads: [Workload] = [
     WindowWorkloads.overlap(),
     WindowWorkloads.batches(quick: quick),
+    GEMMWorkloads.square1024(),
 ]
 let selected = workloads.filter { only == nil || $0.name.hasPrefix(only!) }
 if selected.isEmpty {

@@ -1,0 +1,29 @@
+import FrameSequencing
+import Recurrent
+
+/// `gemm.*` workloads of `../shared/BENCHMARKS.md`.
+enum GEMMWorkloads {
+    /// C = A x B with A, B, C all 1024 x 1024, row-major, beta 0, values in [-0.5, 0.5).
+    static func square1024() -> Workload {
+        let size = 1024
+        return Workload(
+            name: "gemm.1024", flops: 2 * Double(size * size * size), kernels: GEMMKernelPath.active.rawValue
+        ) {
+            var generator = SeededGenerator(seed: 0)
+            let a = (0 ..< size * size).map { _ in generator.nextUnitFloat() - 0.5 }
+            let b = (0 ..< size * size).map { _ in generator.nextUnitFloat() - 0.5 }
+            var c = [Float](repeating: 0, count: size * size)
+            return {
+                a.withUnsafeBufferPointer { a in
+                    b.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer { c in
+                            gemm(transposeA: false, transposeB: false, m: size, n: size, k: size,
+                                 a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
+                                 beta: 0, c: c.baseAddress!, ldc: size)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
