@@ -102,11 +102,48 @@ def numpy_gemm():
     return {"numpy matmul (OpenBLAS)": matmul}
 
 
+# --------------------------------------------------------------- PyTorch peers
+
+LSTM_SHAPES = {  # name: (batch, timesteps, input, hidden, layers), as in BENCHMARKS.md
+    "lstm.flat.seed0": (16, 10, 4096, 256, 1),
+    "lstm.rows.seed1": (64, 28, 84, 128, 1),
+    "lstm.stacked": (32, 50, 256, 256, 2),
+}
+
+
+def torch_lstm(name, train):
+    """torch.nn.LSTM(batch_first=True) on 2 threads: inference under no_grad, or
+    forward + backward of sum(output * g) to the input and every parameter."""
+    import torch
+    torch.set_num_threads(2)
+    batch, steps, inputs, hidden, layers = LSTM_SHAPES[name]
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(inputs, hidden, layers, batch_first=True)
+    x = torch.rand(batch, steps, inputs) - 0.5
+    g = torch.rand(batch, steps, hidden) - 0.5
+    if not train:
+        def forward():
+            with torch.no_grad():
+                lstm(x)
+        return {"torch nn.LSTM forward (no_grad)": forward}
+    x.requires_grad_(True)
+
+    def step():
+        lstm.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = lstm(x)
+        (out * g).sum().backward()
+    return {"torch nn.LSTM forward+backward": step}
+
+
 PEERS = {
     "window.overlap.seed0": lambda quick: numpy_window_overlap(),
     "window.batches.seed3": numpy_window_batches,
     "gemm.1024": lambda quick: numpy_gemm(),
 }
+for _name in LSTM_SHAPES:
+    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_lstm(n, train=False)
+    PEERS[_name + ".train"] = lambda quick, n=_name: torch_lstm(n, train=True)
 
 
 def ours(name, quick):

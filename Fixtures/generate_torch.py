@@ -543,15 +543,23 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                     help="output folder (default: the folder holding this script)")
     ap.add_argument("--clean", action="store_true",
-                    help="first delete existing *.safetensors in the lstm/ and "
-                         "torch_optim/ suite folders (other suites are untouched)")
+                    help="first delete existing *.safetensors in the selected suite "
+                         "folders (other suites are untouched)")
+    ap.add_argument("--suites", default="lstm,torch_optim",
+                    help="comma-separated suites to write (default: lstm,torch_optim)")
     args = ap.parse_args(argv)
     out: Path = args.out
 
     suites = {"lstm": (LSTM_CASES, gen_lstm_case, verify_lstm_file),
               "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file)}
+    selected = [name.strip() for name in args.suites.split(",") if name.strip()]
+    unknown = [name for name in selected if name not in suites]
+    if unknown:
+        ap.error(f"unknown suites {unknown}; choose from {sorted(suites)}")
     written = []
     for suite, (cases, gen, _) in suites.items():
+        if suite not in selected:
+            continue
         d = out / suite
         d.mkdir(parents=True, exist_ok=True)
         if args.clean:

@@ -19,6 +19,9 @@ final class FixtureConformance: XCTestCase {
     static let checkers: [String: Checker] = [
         "windows": WindowsSuite.check,
         "pad_sequences": PadSequencesSuite.check,
+        "lstm": LSTMSuite.check,
+        "keras_lstm": KerasLSTMSuite.check,
+        "keras_dense": KerasDenseSuite.check,
     ]
 
     func testEveryFixtureCase() throws {

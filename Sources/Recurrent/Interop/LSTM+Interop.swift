@@ -1,0 +1,120 @@
+import FrameSequencing
+
+extension LSTM {
+    /// An LSTM holding a PyTorch `nn.LSTM` state dict (`weight_ih_l0`,
+    /// `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`, `..._l1`, ...).
+    /// Sizes, layer count and direction are read from the tensors.
+    ///
+    /// - Throws: `missingParameter` naming the first absent tensor, `shapeMismatch`
+    ///   for inconsistent shapes, `invalidArgument` for projections (`weight_hr`).
+    public init(pytorchStateDict tensors: [String: Tensor], dropout: Float = 0) throws {
+        func tensor(_ name: String) throws -> Tensor {
+            guard let value = tensors[name] else {
+                throw RecurrentError.missingParameter(name: name, available: Array(tensors.keys))
+            }
+            return value
+        }
+        guard tensors.keys.allSatisfy({ !$0.hasPrefix("weight_hr") }) else {
+            throw RecurrentError.invalidArgument(name: "state dict", expected: "an LSTM without projections (proj_size 0)",
+                                                 actual: "weight_hr tensors")
+        }
+        let first = try tensor("weight_ih_l0")
+        guard first.shape.rank == 2, first.dimensions[0] % 4 == 0, first.dimensions[0] > 0 else {
+            throw RecurrentError.shapeMismatch(name: "weight_ih_l0", expected: [-1, -1], actual: first.dimensions)
+        }
+        var layerCount = 1
+        while tensors["weight_ih_l\(layerCount)"] != nil { layerCount += 1 }
+        let bidirectional = tensors["weight_ih_l0_reverse"] != nil
+        var weights: [LSTMDirectionWeights] = []
+        for layer in 0 ..< layerCount {
+            for suffix in bidirectional ? ["", "_reverse"] : [""] {
+                let name = "_l\(layer)" + suffix
+                weights.append(LSTMDirectionWeights(
+                    inputWeights: try tensor("weight_ih" + name), recurrentWeights: try tensor("weight_hh" + name),
+                    inputBias: try tensor("bias_ih" + name), recurrentBias: try tensor("bias_hh" + name)))
+            }
+        }
+        try self.init(inputSize: first.dimensions[1], hiddenSize: first.dimensions[0] / 4, layerCount: layerCount,
+                      bidirectional: bidirectional, dropout: dropout, weights: weights)
+    }
+
+    /// The LSTM's parameters as a PyTorch state dict (``namedParameters``), for
+    /// `load_state_dict` after reading the file with `safetensors.torch.load_file`.
+    public func pytorchSafeTensors(metadata: [String: String] = [:]) throws -> SafeTensors {
+        try SafeTensors(namedParameters.map { SafeTensors.Entry(name: $0.name, array: NumericArray($0.tensor)) },
+                        metadata: metadata)
+    }
+
+    /// A one-layer unidirectional LSTM holding Keras `LSTM` weights: `kernel`
+    /// (input, 4 units), `recurrentKernel` (units, 4 units), `bias` (4 units), gate
+    /// order i, f, c, o. The bias becomes ``LSTMDirectionWeights/inputBias``.
+    public init(kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) throws {
+        guard kernel.shape.rank == 2, kernel.dimensions[1] % 4 == 0, kernel.dimensions[1] > 0 else {
+            throw RecurrentError.shapeMismatch(name: "Keras kernel", expected: [-1, -1], actual: kernel.dimensions)
+        }
+        let (input, units) = (kernel.dimensions[0], kernel.dimensions[1] / 4)
+        try RecurrentError.requireShape(recurrentKernel, [units, 4 * units], "Keras recurrent kernel")
+        try RecurrentError.requireShape(bias, [4 * units], "Keras bias")
+        let weights = LSTMDirectionWeights(
+            inputWeights: try kernel.transposed2D(), recurrentWeights: try recurrentKernel.transposed2D(),
+            inputBias: bias, recurrentBias: try Tensor(shape: [4 * units]))
+        try self.init(inputSize: input, hiddenSize: units, weights: [weights])
+    }
+
+    /// A one-layer LSTM from a file holding Keras's `kernel`, `recurrent_kernel` and
+    /// `bias` (each name preceded by `prefix`, for example `"lstm."`).
+    public init(keras file: SafeTensors, prefix: String = "") throws {
+        func tensor(_ name: String) throws -> Tensor {
+            guard let array = file[prefix + name] else {
+                throw RecurrentError.missingParameter(name: prefix + name, available: file.names)
+            }
+            return try array.tensor()
+        }
+        try self.init(kerasKernel: tensor("kernel"), recurrentKernel: tensor("recurrent_kernel"), bias: tensor("bias"))
+    }
+
+    /// Keras `LSTM` weights of a one-layer unidirectional LSTM: the two biases are
+    /// summed into Keras's single one.
+    ///
+    /// - Throws: `invalidArgument` for a stacked or bidirectional LSTM (Keras keeps
+    ///   those as separate layers).
+    public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) {
+        guard layerCount == 1, !isBidirectional else {
+            throw RecurrentError.invalidArgument(name: "LSTM for Keras export", expected: "one unidirectional layer",
+                                                 actual: "\(layerCount) layers, \(directionCount) directions")
+        }
+        let w = layers[0]
+        let bias = zip(w.inputBias.scalars, w.recurrentBias.scalars).map(+)
+        return (try w.inputWeights.transposed2D(), try w.recurrentWeights.transposed2D(),
+                try Tensor(shape: [4 * hiddenSize], scalars: bias))
+    }
+}
+
+extension Dense {
+    /// A layer holding Keras `Dense` weights: `kernel` (input, output), `bias` (output).
+    public init(kerasKernel kernel: Tensor, bias: Tensor, activation: Activation = .linear) throws {
+        guard kernel.shape.rank == 2 else {
+            throw RecurrentError.shapeMismatch(name: "Keras kernel", expected: [-1, -1], actual: kernel.dimensions)
+        }
+        try self.init(weight: kernel.transposed2D(), bias: bias, activation: activation)
+    }
+
+    /// Keras `Dense` weights: `kernel` (input, output) and `bias`.
+    public func kerasWeights() throws -> (kernel: Tensor, bias: Tensor) {
+        (try weight.transposed2D(), bias)
+    }
+}
+
+extension Tensor {
+    /// The transpose of a rank-2 tensor (a copy).
+    func transposed2D() throws -> Tensor {
+        guard shape.rank == 2 else {
+            throw RecurrentError.invalidArgument(name: "tensor to transpose", expected: "rank 2", actual: "shape \(dimensions)")
+        }
+        let (rows, columns) = (dimensions[0], dimensions[1])
+        let values = scalars
+        var result = [Float](repeating: 0, count: count)
+        for i in 0 ..< rows { for j in 0 ..< columns { result[j * rows + i] = values[i * columns + j] } }
+        return try Tensor(shape: [columns, rows], scalars: result)
+    }
+}

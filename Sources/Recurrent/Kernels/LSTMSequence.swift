@@ -1,0 +1,211 @@
+// Forward and backward of one direction of one LSTM layer over a batch of
+// sequences: the time loops every LSTM configuration (stacked, bidirectional,
+// variable lengths, batch- or time-major) is assembled from.
+//
+// Legend: B batch, T timesteps, I input features, H hidden units, G = 4H gate
+// pre-activations in the order input, forget, cell, output (i, f, g, o).
+// "Rows" are the B*T (batch, timestep) pairs in the caller's layout: row(b, t) is
+// b*T + t batch-major or t*B + b time-major; every [rows, X] matrix uses it.
+//
+// Forward (PyTorch's equations, gate order i, f, g, o):
+//   a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          [B, G]
+//   i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
+//   c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+// Packed-sequence semantics: a row whose timestep is at or past its length
+// neither reads its input nor changes its state, and outputs zero. Processing
+// runs t = 0..<T forward or T-1...0 reversed, so the reverse direction of a
+// short sequence starts from h0 at its last valid step, as PyTorch's does.
+
+import FrameSequencing
+
+/// Where one direction of one layer reads and writes, and its sizes.
+struct LSTMSequenceGeometry {
+    let batch: Int        // B
+    let timesteps: Int    // T
+    let inputSize: Int    // I
+    let hiddenSize: Int   // H
+    let timeMajor: Bool
+    let reversed: Bool
+
+    var rows: Int { batch * timesteps }
+    var gateWidth: Int { 4 * hiddenSize }
+    /// The row of (b, t).
+    @inline(__always) func row(_ b: Int, _ t: Int) -> Int { timeMajor ? t * batch + b : b * timesteps + t }
+    /// Rows between consecutive batch entries of one timestep.
+    var batchStride: Int { timeMajor ? 1 : timesteps }
+    /// The timestep processed at loop step `s`.
+    @inline(__always) func timestep(_ s: Int) -> Int { reversed ? timesteps - 1 - s : s }
+}
+
+/// The weights of one direction of one layer, as unsafe pointers.
+struct LSTMWeightPointers {
+    let inputWeights: UnsafePointer<Float>      // [G, I]
+    let recurrentWeights: UnsafePointer<Float>  // [G, H]
+    let inputBias: UnsafePointer<Float>         // [G]
+    let recurrentBias: UnsafePointer<Float>     // [G]
+}
+
+/// What backward needs from one direction's forward pass, in one buffer of
+/// `count` floats: gate activations, then c_t, c_{t-1} and h_{t-1} for every row
+/// (saved for backward). Padded rows hold stale values and are never read.
+struct LSTMRecordLayout {
+    let rows: Int
+    let hidden: Int
+    var count: Int { rows * (4 * hidden + 3 * hidden) }
+    var gates: Int { 0 }                                  // [rows, G]
+    var cells: Int { rows * 4 * hidden }                  // [rows, H]
+    var previousCells: Int { rows * 5 * hidden }          // [rows, H]
+    var previousHidden: Int { rows * 6 * hidden }         // [rows, H]
+}
+
+/// Runs the forward pass of one direction.
+///
+/// Overwrites `output` (row r at `output + r * outputStride`, H values),
+/// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G]). With `record`
+/// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
+/// c_{t-1} and h_{t-1} of every valid row for backward. Never allocates.
+func lstmSequenceForward(
+    _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
+    initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
+    output: UnsafeMutablePointer<Float>, outputStride: Int,
+    finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+) {
+    let (hidden, width) = (g.hiddenSize, g.gateWidth)
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
+    // a = X W_ih^T + b_ih + b_hh for every row at once: one large product.
+    for r in 0 ..< g.rows {
+        for j in 0 ..< width { gates[r * width + j] = w.inputBias[j] + w.recurrentBias[j] }
+    }
+    gemm(transposeA: false, transposeB: true, m: g.rows, n: width, k: g.inputSize,
+         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 1, c: gates, ldc: width)
+    h.update(from: initialHidden, count: g.batch * hidden)
+    c.update(from: initialCell, count: g.batch * hidden)
+
+    for s in 0 ..< g.timesteps {
+        let t = g.timestep(s)
+        // a_t += h_{t-1} W_hh^T for the whole batch.
+        gemm(transposeA: false, transposeB: true, m: g.batch, n: width, k: hidden,
+             a: h, lda: hidden, b: w.recurrentWeights, ldb: hidden, beta: 1,
+             c: gates + g.row(0, t) * width, ldc: width * g.batchStride)
+        for b in 0 ..< g.batch {
+            let r = g.row(b, t)
+            let y = output + r * outputStride
+            if let lengths, t >= lengths[b] {
+                y.update(repeating: 0, count: hidden)   // padding: state unchanged, output zero
+                continue
+            }
+            let (hb, cb) = (h + b * hidden, c + b * hidden)
+            if let record {
+                (record + layout.previousHidden + r * hidden).update(from: hb, count: hidden)
+                (record + layout.previousCells + r * hidden).update(from: cb, count: hidden)
+            }
+            lstmCellForward(gates: gates + r * width, hidden: hidden, cell: cb, output: hb)
+            y.update(from: hb, count: hidden)
+            if let record { (record + layout.cells + r * hidden).update(from: cb, count: hidden) }
+        }
+    }
+}
+
+/// One cell update for one batch row: activates `gates` in place ([G]: i, f, g,
+/// o), then `cell = f * cell + i * g` and `output = o * tanh(cell)`.
+@inline(__always)
+func lstmCellForward(gates a: UnsafeMutablePointer<Float>, hidden: Int, cell: UnsafeMutablePointer<Float>,
+                     output: UnsafeMutablePointer<Float>) {
+    applySigmoid(a, count: 2 * hidden)            // i, f
+    applyTanh(a + 2 * hidden, count: hidden)      // g
+    applySigmoid(a + 3 * hidden, count: hidden)   // o
+    for j in 0 ..< hidden {
+        cell[j] = a[hidden + j] * cell[j] + a[j] * a[2 * hidden + j]
+        output[j] = cell[j]
+    }
+    applyTanh(output, count: hidden)
+    for j in 0 ..< hidden { output[j] = a[3 * hidden + j] * output[j] }
+}
+
+/// Backward of one direction through time.
+///
+/// Reads `record` (an `LSTMRecordLayout` buffer from the forward pass),
+/// `outputGradient` (dL/dh_t of every row, `outputGradientStride` apart; ignored
+/// on padded rows, whose output is a constant zero) and the gradients arriving at
+/// the final state. Writes `inputGradient` ([rows, I], `inputGradientStride`
+/// apart): overwrites when `accumulateInput` is false, else adds. Accumulates into
+/// the four parameter gradients. Overwrites `initialHiddenGradient` and
+/// `initialCellGradient` ([B, H]). `workspace` is [rows, G] + 3 [B, H] + [H] floats.
+func lstmSequenceBackward(
+    _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
+    lengths: UnsafePointer<Int>?, record: UnsafePointer<Float>,
+    outputGradient: UnsafePointer<Float>, outputGradientStride: Int,
+    finalHiddenGradient: UnsafePointer<Float>, finalCellGradient: UnsafePointer<Float>,
+    inputGradient: UnsafeMutablePointer<Float>, inputGradientStride: Int, accumulateInput: Bool,
+    inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
+    inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
+    initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>,
+    workspace: UnsafeMutablePointer<Float>
+) {
+    let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
+    let dA = workspace                                   // [rows, G]
+    let recurrent = workspace + g.rows * width            // [B, H]
+    let tanhCell = recurrent + batch * hidden             // [H]
+    dh.update(from: finalHiddenGradient, count: batch * hidden)
+    dc.update(from: finalCellGradient, count: batch * hidden)
+
+    for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+        let t = g.timestep(s)
+        for b in 0 ..< batch {
+            let r = g.row(b, t)
+            let da = dA + r * width
+            if let lengths, t >= lengths[b] {
+                da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
+                continue
+            }
+            let a = record + layout.gates + r * width
+            let cell = record + layout.cells + r * hidden
+            let previousCell = record + layout.previousCells + r * hidden
+            let dy = outputGradient + r * outputGradientStride
+            let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
+            tanhCell.update(from: cell, count: hidden)
+            applyTanh(tanhCell, count: hidden)
+            for j in 0 ..< hidden {
+                let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
+                let dhTotal = dhb[j] + dy[j]
+                let tc = tanhCell[j]
+                let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
+                da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
+                da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
+                da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
+                da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
+                dcb[j] = dcTotal * f
+            }
+        }
+        // dh_{t-1} = da_t W_hh for the whole batch; padded rows keep their dh.
+        gemm(transposeA: false, transposeB: false, m: batch, n: hidden, k: width,
+             a: dA + g.row(0, t) * width, lda: width * g.batchStride, b: w.recurrentWeights, ldb: hidden,
+             beta: 0, c: recurrent, ldc: hidden)
+        for b in 0 ..< batch where lengths == nil || t < lengths![b] {
+            (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
+        }
+    }
+    // Parameter and input gradients over all rows at once: three large products.
+    gemm(transposeA: true, transposeB: false, m: width, n: g.inputSize, k: g.rows,
+         a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize)
+    gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: g.rows,
+         a: dA, lda: width, b: record + layout.previousHidden, ldb: hidden, beta: 1,
+         c: recurrentWeightsGradient, ldc: hidden)
+    for r in 0 ..< g.rows {
+        let da = dA + r * width
+        for j in 0 ..< width {
+            inputBiasGradient[j] += da[j]
+            recurrentBiasGradient[j] += da[j]
+        }
+    }
+    gemm(transposeA: false, transposeB: false, m: g.rows, n: g.inputSize, k: width,
+         a: dA, lda: width, b: w.inputWeights, ldb: g.inputSize, beta: accumulateInput ? 1 : 0,
+         c: inputGradient, ldc: inputGradientStride)
+}
+
+/// Floats of workspace `lstmSequenceBackward` needs.
+func lstmBackwardWorkspaceCount(_ g: LSTMSequenceGeometry) -> Int {
+    g.rows * g.gateWidth + g.batch * g.hiddenSize + g.hiddenSize
+}

@@ -1,0 +1,153 @@
+import FrameSequencing
+
+/// An elementwise activation applied after a layer's affine map.
+public enum Activation: String, Sendable, Hashable, CaseIterable {
+    case linear, relu, tanh, sigmoid
+
+    /// Applies the activation in place to `count` values.
+    func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .linear: break
+        case .relu: for i in 0 ..< count where values[i] < 0 { values[i] = 0 }
+        case .tanh: applyTanh(values, count: count)
+        case .sigmoid: applySigmoid(values, count: count)
+        }
+    }
+
+    /// Multiplies `gradient` by the activation's derivative, given its `output`.
+    func backward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .linear: break
+        case .relu: for i in 0 ..< count where output[i] <= 0 { gradient[i] = 0 }
+        case .tanh: for i in 0 ..< count { gradient[i] *= 1 - output[i] * output[i] }
+        case .sigmoid: for i in 0 ..< count { gradient[i] *= output[i] * (1 - output[i]) }
+        }
+    }
+}
+
+/// A fully connected layer `y = activation(x W^T + b)` over the last axis, so it
+/// applies per timestep to (B, T, F) as Keras's `Dense` and PyTorch's `Linear` do.
+///
+/// ```swift
+/// var dense = try Dense(inputSize: 64, outputSize: 1, seed: 3)
+/// let (y, cache) = try dense.trainingForward(features)       // (B, 1)
+/// var gradients = dense.zeroGradients()
+/// let dx = try dense.backward(outputGradient: dy, cache: cache, into: &gradients)
+/// ```
+public struct Dense: Sendable {
+    /// (output, input): PyTorch `Linear.weight`; Keras's kernel is its transpose.
+    public var weight: Tensor
+    /// (output).
+    public var bias: Tensor
+    public var activation: Activation
+
+    public var inputSize: Int { weight.dimensions[1] }
+    public var outputSize: Int { weight.dimensions[0] }
+
+    /// A layer with PyTorch's default initialization: weight and bias uniform in
+    /// ±1/sqrt(input), seeded.
+    public init(inputSize: Int, outputSize: Int, activation: Activation = .linear, seed: UInt64 = 0) throws {
+        try RecurrentError.requirePositive(inputSize, "inputSize")
+        try RecurrentError.requirePositive(outputSize, "outputSize")
+        var generator = SeededGenerator(seed: seed)
+        let bound = 1 / Float(inputSize).squareRoot()
+        let draw = { (count: Int) in (0 ..< count).map { _ in (2 * generator.nextUnitFloat() - 1) * bound } }
+        self.weight = try Tensor(shape: [outputSize, inputSize], scalars: draw(outputSize * inputSize))
+        self.bias = try Tensor(shape: [outputSize], scalars: draw(outputSize))
+        self.activation = activation
+    }
+
+    /// A layer with the given weight (output, input) and bias (output).
+    public init(weight: Tensor, bias: Tensor, activation: Activation = .linear) throws {
+        guard weight.shape.rank == 2 else {
+            throw RecurrentError.invalidArgument(name: "Dense weight", expected: "(output, input)", actual: "shape \(weight.dimensions)")
+        }
+        try RecurrentError.requireShape(bias, [weight.dimensions[0]], "Dense bias")
+        self.weight = weight
+        self.bias = bias
+        self.activation = activation
+    }
+
+    /// Cached input and output of a training forward pass (saved for backward).
+    public struct Cache: Sendable {
+        let input: Tensor
+        let output: Tensor
+    }
+
+    /// Gradients of `weight` and `bias`, accumulated by backward.
+    public struct Gradients: Sendable, Equatable {
+        public var weight: Tensor
+        public var bias: Tensor
+        public mutating func zero() {
+            weight.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            bias.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+    }
+
+    /// Zero gradients of this layer's shapes.
+    public func zeroGradients() -> Gradients {
+        Gradients(weight: try! Tensor(shape: [outputSize, inputSize]), bias: try! Tensor(shape: [outputSize]))
+    }
+
+    /// `activation(x W^T + b)` for `input` (..., input) giving (..., output).
+    public func forward(_ input: Tensor) throws -> Tensor {
+        guard let last = input.dimensions.last, input.shape.rank >= 1, last == inputSize else {
+            throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, inputSize], actual: input.dimensions)
+        }
+        let rows = input.count / inputSize
+        var output = try Tensor(shape: Shape(input.dimensions.dropLast() + [outputSize]))
+        output.withUnsafeMutableBufferPointer { y in
+            input.withUnsafeBufferPointer { x in
+                weight.withUnsafeBufferPointer { w in
+                    bias.withUnsafeBufferPointer { b in
+                        for r in 0 ..< rows { (y.baseAddress! + r * outputSize).update(from: b.baseAddress!, count: outputSize) }
+                        gemm(transposeA: false, transposeB: true, m: rows, n: outputSize, k: inputSize,
+                             a: x.baseAddress!, lda: inputSize, b: w.baseAddress!, ldb: inputSize,
+                             beta: 1, c: y.baseAddress!, ldc: outputSize)
+                    }
+                }
+            }
+            activation.apply(y.baseAddress!, count: y.count)
+        }
+        return output
+    }
+
+    /// ``forward(_:)`` keeping what backward needs.
+    public func trainingForward(_ input: Tensor) throws -> (output: Tensor, cache: Cache) {
+        let output = try forward(input)
+        return (output, Cache(input: input, output: output))
+    }
+
+    /// Backward of `L = sum(output * outputGradient)`: accumulates dL/dW and dL/db
+    /// into `gradients` and returns dL/dinput.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Dense output gradient")
+        try RecurrentError.requireShape(gradients.weight, weight.dimensions, "Dense weight gradient")
+        let rows = cache.input.count / inputSize
+        var delta = outputGradient   // dL/d(pre-activation), [rows, output]
+        delta.withUnsafeMutableBufferPointer { d in
+            cache.output.withUnsafeBufferPointer { activation.backward(output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
+        }
+        var inputGradient = try Tensor(shape: Shape(cache.input.dimensions))
+        delta.withUnsafeBufferPointer { d in
+            cache.input.withUnsafeBufferPointer { x in
+                gradients.weight.withUnsafeMutableBufferPointer { dw in
+                    gemm(transposeA: true, transposeB: false, m: outputSize, n: inputSize, k: rows,
+                         a: d.baseAddress!, lda: outputSize, b: x.baseAddress!, ldb: inputSize,
+                         beta: 1, c: dw.baseAddress!, ldc: inputSize)
+                }
+            }
+            gradients.bias.withUnsafeMutableBufferPointer { db in
+                for r in 0 ..< rows { for j in 0 ..< outputSize { db[j] += d[r * outputSize + j] } }
+            }
+            weight.withUnsafeBufferPointer { w in
+                inputGradient.withUnsafeMutableBufferPointer { dx in
+                    gemm(transposeA: false, transposeB: false, m: rows, n: inputSize, k: outputSize,
+                         a: d.baseAddress!, lda: outputSize, b: w.baseAddress!, ldb: inputSize,
+                         beta: 0, c: dx.baseAddress!, ldc: inputSize)
+                }
+            }
+        }
+        return inputGradient
+    }
+}

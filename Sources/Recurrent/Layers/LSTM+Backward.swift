@@ -1,0 +1,135 @@
+import FrameSequencing
+
+/// Gradients with respect to what a caller passed to the forward pass.
+public struct LSTMInputGradients: Sendable {
+    /// dL/dinput, the shape of the input.
+    public var input: Tensor
+    /// dL/d(h0, c0), each (L*D, B, H).
+    public var initialState: LSTMState
+}
+
+extension LSTM {
+    /// Backpropagation through time for `L = sum(output * outputGradient) +
+    /// sum(h_n * finalStateGradient.hidden) + sum(c_n * finalStateGradient.cell)`.
+    ///
+    /// Adds every parameter's gradient into `gradients` (zero them between steps
+    /// with ``LSTMGradients/zero()``) and returns the gradients of the input and
+    /// initial state. Gradients arriving at the final state let a long sequence be
+    /// processed in chunks: pass the next chunk's initial-state gradient here.
+    ///
+    /// - Parameters:
+    ///   - outputGradient: the shape of the forward output.
+    ///   - finalStateGradient: (L*D, B, H) each, or `nil` for zeros.
+    ///   - cache: from ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
+    ///     of this LSTM with the same weights.
+    /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
+    ///   for a cache made by another configuration.
+    public func backward(
+        outputGradient: Tensor, finalStateGradient: LSTMState? = nil, cache: LSTMCache,
+        into gradients: inout LSTMGradients
+    ) throws -> LSTMInputGradients {
+        guard cache.records.count == layers.count, cache.layerInputs.count == layerCount,
+              gradients.layers.count == layers.count else {
+            throw RecurrentError.cacheMismatch(
+                reason: "it holds \(cache.records.count) layer-directions and the gradients \(gradients.layers.count); this LSTM has \(layers.count)")
+        }
+        try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
+        let (batch, steps, hidden, directions) = (cache.batch, cache.timesteps, hiddenSize, directionCount)
+        let rows = batch * steps
+        let stateShape = [layerCount * directions, batch, hidden]
+        var finalHiddenGradient = [Float](repeating: 0, count: stateShape.reduce(1, *))
+        var finalCellGradient = finalHiddenGradient
+        if let finalStateGradient {
+            try RecurrentError.requireShape(finalStateGradient.hidden, stateShape, "Final hidden state gradient")
+            try RecurrentError.requireShape(finalStateGradient.cell, stateShape, "Final cell state gradient")
+            finalHiddenGradient = finalStateGradient.hidden.scalars
+            finalCellGradient = finalStateGradient.cell.scalars
+        }
+        var layerOutputGradient: [Float]
+        if cache.returnSequences {
+            layerOutputGradient = outputGradient.scalars
+        } else {
+            // The last-step output is the top layer's h_n: its gradient joins h_n's.
+            let g = outputGradient.scalars
+            for direction in 0 ..< directions {
+                let index = (layerCount - 1) * directions + direction
+                for b in 0 ..< batch {
+                    for j in 0 ..< hidden {
+                        finalHiddenGradient[(index * batch + b) * hidden + j] += g[(b * directions + direction) * hidden + j]
+                    }
+                }
+            }
+            layerOutputGradient = [Float](repeating: 0, count: rows * directions * hidden)
+        }
+
+        var initialHiddenGradient = [Float](repeating: 0, count: finalHiddenGradient.count)
+        var initialCellGradient = initialHiddenGradient
+        var workspace: [Float] = []
+        for layer in stride(from: layerCount - 1, through: 0, by: -1) {
+            let width = layerInputSize(layer)
+            var inputGradient = [Float](repeating: 0, count: rows * width)
+            for direction in 0 ..< directions {
+                let index = layer * directions + direction
+                let geometry = LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: width, hiddenSize: hidden,
+                                                    timeMajor: cache.timeMajor, reversed: direction == 1)
+                let needed = lstmBackwardWorkspaceCount(geometry)
+                if workspace.count < needed { workspace = [Float](repeating: 0, count: needed) }
+                let stateOffset = index * batch * hidden
+                try checkRecord(cache.records[index], rows: rows, index: index)
+                layers[index].withPointers { weights in
+                    gradients.layers[index].withMutablePointers { dWi, dWh, dBi, dBh in
+                        cache.layerInputs[layer].withUnsafeBufferPointer { x in
+                            cache.records[index].withUnsafeBufferPointer { record in
+                                layerOutputGradient.withUnsafeBufferPointer { dy in
+                                    finalHiddenGradient.withUnsafeBufferPointer { dhn in
+                                        finalCellGradient.withUnsafeBufferPointer { dcn in
+                                            inputGradient.withUnsafeMutableBufferPointer { dx in
+                                                initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
+                                                    initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
+                                                        workspace.withUnsafeMutableBufferPointer { scratch in
+                                                            withOptionalPointer(cache.lengths) { lengths in
+                                                                lstmSequenceBackward(
+                                                                    geometry, input: x.baseAddress!, inputStride: width, weights: weights,
+                                                                    lengths: lengths, record: record.baseAddress!,
+                                                                    outputGradient: dy.baseAddress! + direction * hidden,
+                                                                    outputGradientStride: directions * hidden,
+                                                                    finalHiddenGradient: dhn.baseAddress! + stateOffset,
+                                                                    finalCellGradient: dcn.baseAddress! + stateOffset,
+                                                                    inputGradient: dx.baseAddress!, inputGradientStride: width,
+                                                                    accumulateInput: direction == 1,
+                                                                    inputWeightsGradient: dWi, recurrentWeightsGradient: dWh,
+                                                                    inputBiasGradient: dBi, recurrentBiasGradient: dBh,
+                                                                    initialHiddenGradient: dh0.baseAddress! + stateOffset,
+                                                                    initialCellGradient: dc0.baseAddress! + stateOffset,
+                                                                    workspace: scratch.baseAddress!)
+                                                            }
+                                                        }
+                                                    }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if let mask = cache.dropoutMasks[layer] {
+                for i in inputGradient.indices { inputGradient[i] *= mask[i] }
+            }
+            layerOutputGradient = inputGradient
+        }
+        let names = ["layers*directions", "batch", "hidden"]
+        return LSTMInputGradients(
+            input: try Tensor(shape: Shape(cache.inputShape), scalars: layerOutputGradient),
+            initialState: LSTMState(hidden: try Tensor(shape: Shape(stateShape, names: names), scalars: initialHiddenGradient),
+                                    cell: try Tensor(shape: Shape(stateShape, names: names), scalars: initialCellGradient)))
+    }
+
+    private func checkRecord(_ record: [Float], rows: Int, index: Int) throws {
+        guard record.count == LSTMRecordLayout(rows: rows, hidden: hiddenSize).count else {
+            throw RecurrentError.cacheMismatch(reason: "layer-direction \(index) was recorded with other sizes")
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import FrameSequencing
+
+/// How an LSTM's weights are first set. Every choice is seeded.
+public enum LSTMInitialization: Sendable, Hashable {
+    /// PyTorch's `nn.LSTM`: every weight and bias uniform in ±1/sqrt(hidden).
+    case pytorch
+    /// Keras's `LSTM`: Glorot-uniform input kernel, orthogonal recurrent kernel,
+    /// zero bias with the forget gate's set to 1 (`unit_forget_bias`).
+    case keras
+}
+
+/// A multi-layer, optionally bidirectional LSTM over (batch, timesteps,
+/// features), matching `torch.nn.LSTM` and `keras.layers.LSTM` number for number.
+///
+/// ```swift
+/// let lstm = try LSTM(inputSize: 4096, hiddenSize: 256, layerCount: 2, seed: 1)
+/// let result = try lstm.forward(batch)                 // (B, T, 256) and (h_n, c_n)
+/// let (train, cache) = try lstm.trainingForward(batch)
+/// var gradients = try LSTMGradients(zerosFor: lstm)
+/// let inputGradients = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
+/// ```
+///
+/// Gate order is input, forget, cell, output everywhere; weights use PyTorch's
+/// layout (see ``LSTMDirectionWeights``).
+public struct LSTM: Sendable {
+    /// Features per timestep of the input (I).
+    public let inputSize: Int
+    /// Hidden units per direction (H).
+    public let hiddenSize: Int
+    /// Stacked layers (L).
+    public let layerCount: Int
+    /// Whether each layer also runs backwards in time (D = 2).
+    public let isBidirectional: Bool
+    /// Probability of zeroing an input of layers after the first during training
+    /// (PyTorch's `dropout`), in `0 ..< 1`.
+    public var dropout: Float
+    /// The weights, index `layer * directionCount + direction` (forward first).
+    /// Replace them with values of the same shapes only.
+    public var layers: [LSTMDirectionWeights]
+
+    /// 1, or 2 when bidirectional.
+    public var directionCount: Int { isBidirectional ? 2 : 1 }
+    /// Features per timestep of the output: `directionCount * hiddenSize`.
+    public var outputSize: Int { directionCount * hiddenSize }
+
+    /// A new LSTM with seeded initial weights.
+    ///
+    /// - Throws: `invalidArgument` for non-positive sizes or a dropout outside `0 ..< 1`.
+    public init(
+        inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, dropout: Float = 0,
+        initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
+    ) throws {
+        try RecurrentError.requirePositive(inputSize, "inputSize")
+        try RecurrentError.requirePositive(hiddenSize, "hiddenSize")
+        try RecurrentError.requirePositive(layerCount, "layerCount")
+        guard dropout >= 0 && dropout < 1 else {
+            throw RecurrentError.invalidArgument(name: "dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
+        }
+        var generator = SeededGenerator(seed: seed)
+        var layers: [LSTMDirectionWeights] = []
+        for layer in 0 ..< layerCount {
+            for _ in 0 ..< (bidirectional ? 2 : 1) {
+                let input = layer == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize
+                layers.append(try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize, generator: &generator))
+            }
+        }
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layerCount = layerCount
+        self.isBidirectional = bidirectional
+        self.dropout = dropout
+        self.layers = layers
+    }
+
+    /// An LSTM with the given weights (index `layer * directions + direction`).
+    ///
+    /// - Throws: `invalidArgument` for the wrong number of entries; `shapeMismatch`
+    ///   naming the first tensor whose shape does not fit the sizes.
+    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
+                dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
+        try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
+                      bidirectional: bidirectional, dropout: dropout)
+        guard weights.count == layers.count else {
+            throw RecurrentError.invalidArgument(
+                name: "weights", expected: "\(layers.count) entries (layers x directions)", actual: "\(weights.count)")
+        }
+        for (index, entry) in weights.enumerated() {
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize,
+                               name: "Layer \(index / directionCount) direction \(index % directionCount)")
+        }
+        layers = weights
+    }
+
+    /// Input features of `layer`: the LSTM's input size, then the previous layer's output.
+    func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
+
+    /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        layers.enumerated().flatMap { index, weights -> [(name: String, tensor: Tensor)] in
+            let suffix = "_l\(index / directionCount)" + (index % directionCount == 1 ? "_reverse" : "")
+            return [("weight_ih" + suffix, weights.inputWeights), ("weight_hh" + suffix, weights.recurrentWeights),
+                    ("bias_ih" + suffix, weights.inputBias), ("bias_hh" + suffix, weights.recurrentBias)]
+        }
+    }
+}
+
+extension LSTMInitialization {
+    func makeWeights(inputSize: Int, hiddenSize: Int, generator: inout SeededGenerator) throws -> LSTMDirectionWeights {
+        var weights = try LSTMDirectionWeights.zeros(inputSize: inputSize, hiddenSize: hiddenSize)
+        switch self {
+        case .pytorch:
+            let bound = 1 / Float(hiddenSize).squareRoot()
+            weights.withMutablePointers { wi, wh, bi, bh in
+                for (pointer, count) in [(wi, 4 * hiddenSize * inputSize), (wh, 4 * hiddenSize * hiddenSize),
+                                         (bi, 4 * hiddenSize), (bh, 4 * hiddenSize)] {
+                    for i in 0 ..< count { pointer[i] = (2 * generator.nextUnitFloat() - 1) * bound }
+                }
+            }
+        case .keras:
+            // Glorot uniform over Keras's (input, 4 * units) kernel: fan in I, fan out 4H.
+            let limit = (6 / Float(inputSize + 4 * hiddenSize)).squareRoot()
+            let orthogonal = orthogonalColumns(rows: 4 * hiddenSize, columns: hiddenSize, generator: &generator)
+            weights.withMutablePointers { wi, wh, bi, _ in
+                for i in 0 ..< 4 * hiddenSize * inputSize { wi[i] = (2 * generator.nextUnitFloat() - 1) * limit }
+                for i in 0 ..< 4 * hiddenSize * hiddenSize { wh[i] = orthogonal[i] }
+                for j in hiddenSize ..< 2 * hiddenSize { bi[j] = 1 }   // forget gate bias 1
+            }
+        }
+        return weights
+    }
+}
+
+/// A (rows, columns) matrix with orthonormal columns (rows >= columns), from
+/// Gram-Schmidt on seeded normal values: the transpose of Keras's orthogonal
+/// (units, 4 * units) recurrent kernel, which has orthonormal rows.
+func orthogonalColumns(rows: Int, columns: Int, generator: inout SeededGenerator) -> [Float] {
+    var q = [Double](repeating: 0, count: rows * columns)
+    for i in 0 ..< rows * columns { q[i] = generator.nextNormal() }
+    for j in 0 ..< columns {
+        for _ in 0 ..< 2 {   // orthogonalize twice: classic Gram-Schmidt repeated is stable
+            for k in 0 ..< j {
+                var dot = 0.0
+                for i in 0 ..< rows { dot += q[i * columns + j] * q[i * columns + k] }
+                for i in 0 ..< rows { q[i * columns + j] -= dot * q[i * columns + k] }
+            }
+        }
+        var norm = 0.0
+        for i in 0 ..< rows { norm += q[i * columns + j] * q[i * columns + j] }
+        norm = norm.squareRoot()
+        for i in 0 ..< rows { q[i * columns + j] /= norm }
+    }
+    return q.map { Float($0) }
+}
+
+extension SeededGenerator {
+    /// A standard normal value (Box-Muller).
+    mutating func nextNormal() -> Double {
+        let u1 = max(Double(next() >> 11) * 0x1p-53, .leastNonzeroMagnitude)
+        let u2 = Double(next() >> 11) * 0x1p-53
+        return (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+    }
+}

@@ -1,0 +1,113 @@
+import FrameSequencing
+
+/// The parameters of one direction of one LSTM layer, in PyTorch's layout with
+/// gate blocks in the order input, forget, cell, output (i, f, g, o).
+///
+/// Keras's single bias maps to `inputBias` with a zero `recurrentBias`; its
+/// `(input, 4 * units)` kernels are the transposes of these (see `Interop/`).
+public struct LSTMDirectionWeights: Sendable, Equatable {
+    /// (4 * hidden, input): PyTorch `weight_ih_l<k>`.
+    public var inputWeights: Tensor
+    /// (4 * hidden, hidden): PyTorch `weight_hh_l<k>`.
+    public var recurrentWeights: Tensor
+    /// (4 * hidden): PyTorch `bias_ih_l<k>`.
+    public var inputBias: Tensor
+    /// (4 * hidden): PyTorch `bias_hh_l<k>`.
+    public var recurrentBias: Tensor
+
+    /// Weights of the given sizes, every value zero.
+    public static func zeros(inputSize: Int, hiddenSize: Int) throws -> LSTMDirectionWeights {
+        LSTMDirectionWeights(
+            inputWeights: try Tensor(shape: [4 * hiddenSize, inputSize]),
+            recurrentWeights: try Tensor(shape: [4 * hiddenSize, hiddenSize]),
+            inputBias: try Tensor(shape: [4 * hiddenSize]),
+            recurrentBias: try Tensor(shape: [4 * hiddenSize]))
+    }
+
+    /// Throws `shapeMismatch` unless every tensor has the shape of a layer with
+    /// these sizes; `name` labels the error.
+    func validate(inputSize: Int, hiddenSize: Int, name: String) throws {
+        try RecurrentError.requireShape(inputWeights, [4 * hiddenSize, inputSize], "\(name) input weights")
+        try RecurrentError.requireShape(recurrentWeights, [4 * hiddenSize, hiddenSize], "\(name) recurrent weights")
+        try RecurrentError.requireShape(inputBias, [4 * hiddenSize], "\(name) input bias")
+        try RecurrentError.requireShape(recurrentBias, [4 * hiddenSize], "\(name) recurrent bias")
+    }
+
+    /// Calls `body` with pointers to the four tensors.
+    func withPointers<R>(_ body: (LSTMWeightPointers) throws -> R) rethrows -> R {
+        try inputWeights.withUnsafeBufferPointer { wi in
+            try recurrentWeights.withUnsafeBufferPointer { wh in
+                try inputBias.withUnsafeBufferPointer { bi in
+                    try recurrentBias.withUnsafeBufferPointer { bh in
+                        try body(LSTMWeightPointers(inputWeights: wi.baseAddress!, recurrentWeights: wh.baseAddress!,
+                                                    inputBias: bi.baseAddress!, recurrentBias: bh.baseAddress!))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Calls `body` with writable pointers to the four tensors (gradients).
+    mutating func withMutablePointers<R>(
+        _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
+                 UnsafeMutablePointer<Float>) throws -> R
+    ) rethrows -> R {
+        try inputWeights.withUnsafeMutableBufferPointer { wi in
+            try recurrentWeights.withUnsafeMutableBufferPointer { wh in
+                try inputBias.withUnsafeMutableBufferPointer { bi in
+                    try recurrentBias.withUnsafeMutableBufferPointer { bh in
+                        try body(wi.baseAddress!, wh.baseAddress!, bi.baseAddress!, bh.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every tensor with its values set to zero (shapes kept).
+    mutating func zero() {
+        for keyPath in [\LSTMDirectionWeights.inputWeights, \.recurrentWeights, \.inputBias, \.recurrentBias] {
+            self[keyPath: keyPath].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+    }
+}
+
+/// The (hidden, cell) state of every layer and direction: each (layers *
+/// directions, batch, hidden), PyTorch's `(h_n, c_n)` layout (layer-major,
+/// forward before reverse).
+public struct LSTMState: Sendable, Equatable {
+    /// (layers * directions, batch, hidden).
+    public var hidden: Tensor
+    /// (layers * directions, batch, hidden).
+    public var cell: Tensor
+
+    public init(hidden: Tensor, cell: Tensor) {
+        self.hidden = hidden
+        self.cell = cell
+    }
+
+    /// The zero state of `lstm` for `batch` sequences.
+    public static func zeros(for lstm: LSTM, batch: Int) throws -> LSTMState {
+        let shape = Shape([lstm.layerCount * lstm.directionCount, batch, lstm.hiddenSize],
+                          names: ["layers*directions", "batch", "hidden"])
+        return LSTMState(hidden: try Tensor(shape: shape), cell: try Tensor(shape: shape))
+    }
+}
+
+/// Gradients of every LSTM parameter, the same shapes as the weights; backward
+/// adds into them, so several backward calls accumulate until ``zero()``.
+public struct LSTMGradients: Sendable, Equatable {
+    /// One entry per (layer, direction), index `layer * directions + direction`.
+    public var layers: [LSTMDirectionWeights]
+
+    /// Zero gradients for `lstm`'s parameters.
+    public init(zerosFor lstm: LSTM) throws {
+        layers = try lstm.layers.map {
+            try LSTMDirectionWeights.zeros(inputSize: $0.inputWeights.dimensions[1], hiddenSize: lstm.hiddenSize)
+        }
+    }
+
+    /// Sets every gradient to zero.
+    public mutating func zero() {
+        for index in layers.indices { layers[index].zero() }
+    }
+}

@@ -1,0 +1,41 @@
+import FrameSequencing
+
+/// Every error the `Recurrent` module throws: cases carry what was expected and
+/// what came, and `description` is a full sentence with a hint.
+public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// An argument is outside its allowed range.
+    case invalidArgument(name: String, expected: String, actual: String)
+    /// A tensor's shape is not the one required.
+    case shapeMismatch(name: String, expected: [Int], actual: [Int])
+    /// A weight file lacks a tensor the layer needs.
+    case missingParameter(name: String, available: [String])
+    /// `backward` was given a cache that does not belong to this layer's forward pass.
+    case cacheMismatch(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .invalidArgument(name, expected, actual):
+            return "Invalid \(name): expected \(expected), got \(actual)."
+        case let .shapeMismatch(name, expected, actual):
+            return "\(name) has shape \(actual), expected \(expected); check the layer's sizes and the layout."
+        case let .missingParameter(name, available):
+            return "The weights have no tensor '\(name)' (they hold \(available.sorted().joined(separator: ", "))); "
+                + "check that they come from a layer of the same configuration."
+        case let .cacheMismatch(reason):
+            return "The cache passed to backward does not match this layer: \(reason); "
+                + "pass the cache returned by this layer's trainingForward."
+        }
+    }
+
+    static func requireShape(_ tensor: Tensor, _ expected: [Int], _ name: String) throws {
+        guard tensor.dimensions == expected else {
+            throw RecurrentError.shapeMismatch(name: name, expected: expected, actual: tensor.dimensions)
+        }
+    }
+
+    static func requirePositive(_ value: Int, _ name: String) throws {
+        guard value > 0 else {
+            throw RecurrentError.invalidArgument(name: name, expected: "a positive integer", actual: "\(value)")
+        }
+    }
+}

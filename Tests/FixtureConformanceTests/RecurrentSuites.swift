@@ -1,0 +1,115 @@
+import Foundation
+import FrameSequencing
+import Recurrent
+import TestSupport
+
+/// Suite `lstm`: PyTorch `nn.LSTM(batch_first=True)`, forward and every gradient.
+enum LSTMSuite {
+    static func check(_ fixture: FixtureCase) throws -> [Comparison] {
+        if let projection = try fixture.int("proj_size"), projection > 0 {
+            print("fixture lstm/\(fixture.name): skipped (proj_size \(projection): projections are not supported yet)")
+            return fixture.file.names.map { _ = try? fixture.array($0); return compare($0, actual: [], expected: []) }
+        }
+        var parameters: [String: Tensor] = [:]
+        for name in fixture.file.names where name.hasPrefix("weight_") || name.hasPrefix("bias_") {
+            parameters[name] = try fixture.tensor(name)
+        }
+        let lstm = try LSTM(pytorchStateDict: parameters)
+        let initial = LSTMState(hidden: try fixture.tensor("h0"), cell: try fixture.tensor("c0"))
+        let lengths: [Int]? = try fixture.metadataBool("has_lengths") ? try fixture.int64("lengths") : nil
+        let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), initialState: initial, lengths: lengths)
+        var gradients = try LSTMGradients(zerosFor: lstm)
+        let inputGradients = try lstm.backward(
+            outputGradient: try fixture.tensor("grad_output"),
+            finalStateGradient: LSTMState(hidden: try fixture.tensor("grad_h_n"), cell: try fixture.tensor("grad_c_n")),
+            cache: cache, into: &gradients)
+
+        var results = [
+            try fixture.check("output", result.output, Tolerance.forward),
+            try fixture.check("h_n", result.finalState.hidden, Tolerance.forward),
+            try fixture.check("c_n", result.finalState.cell, Tolerance.forward),
+            try fixture.check("grad.input", inputGradients.input, Tolerance.gradient),
+            try fixture.check("grad.h0", inputGradients.initialState.hidden, Tolerance.gradient),
+            try fixture.check("grad.c0", inputGradients.initialState.cell, Tolerance.gradient),
+        ]
+        let gradientLSTM = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, layerCount: lstm.layerCount,
+                                    bidirectional: lstm.isBidirectional, weights: gradients.layers)
+        for (name, tensor) in gradientLSTM.namedParameters {
+            results.append(try fixture.check("grad." + name, tensor, Tolerance.gradient))
+        }
+        return results
+    }
+}
+
+/// Suite `keras_lstm`: `keras.layers.LSTM`, forward and every gradient.
+enum KerasLSTMSuite {
+    static func check(_ fixture: FixtureCase) throws -> [Comparison] {
+        let lstm = try LSTM(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
+                            bias: fixture.tensor("bias"))
+        guard try !fixture.metadataBool("go_backwards") else {
+            throw FixtureError.badMetadata(fixture.path, "go_backwards", "true is not checked by this suite yet")
+        }
+        let returnSequences = try fixture.metadataBool("return_sequences")
+        let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
+        var gradients = try LSTMGradients(zerosFor: lstm)
+        let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, weights: gradients.layers).kerasWeights()
+        // Keras has one bias; dL/db equals our input-bias gradient (kerasWeights would
+        // sum the two bias gradients, which are equal, giving twice the value).
+        let biasGradient = try Tensor(shape: asKeras.bias.shape, scalars: gradients.layers[0].inputBias.scalars)
+        return [
+            try fixture.check("output", result.output, Tolerance.forward),
+            try fixture.check("grad.input", inputGradients.input, Tolerance.gradient),
+            try fixture.check("grad.kernel", asKeras.kernel, Tolerance.gradient),
+            try fixture.check("grad.recurrent_kernel", asKeras.recurrentKernel, Tolerance.gradient),
+            try fixture.check("grad.bias", biasGradient, Tolerance.gradient),
+        ]
+    }
+}
+
+/// Suite `keras_dense`: `keras.layers.Dense`, forward and every gradient.
+enum KerasDenseSuite {
+    static func check(_ fixture: FixtureCase) throws -> [Comparison] {
+        let name = try fixture.string("activation") ?? "linear"
+        guard let activation = Activation(rawValue: name) else {
+            throw FixtureError.badMetadata(fixture.path, "activation", name)
+        }
+        let dense = try Dense(kerasKernel: fixture.tensor("kernel"), bias: fixture.tensor("bias"), activation: activation)
+        let (output, cache) = try dense.trainingForward(try fixture.tensor("input"))
+        var gradients = dense.zeroGradients()
+        let inputGradient = try dense.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        return [
+            try fixture.check("output", output, Tolerance.forward),
+            try fixture.check("grad.input", inputGradient, Tolerance.gradient),
+            try fixture.check("grad.kernel", try Dense(weight: gradients.weight, bias: gradients.bias).kerasWeights().kernel,
+                              Tolerance.gradient),
+            try fixture.check("grad.bias", gradients.bias, Tolerance.gradient),
+        ]
+    }
+}
+
+extension FixtureCase {
+    /// Compares `actual` with the file's tensor `name` (shapes must agree).
+    func check(_ name: String, _ actual: Tensor, _ tolerance: (atol: Float, rtol: Float)) throws -> Comparison {
+        let expected = try tensor(name)
+        try requireSameShape(self, name, expected: expected, actual: actual)
+        return compare(name, actual: actual.scalars, expected: expected.scalars, atol: tolerance.atol, rtol: tolerance.rtol)
+    }
+
+    /// A JSON boolean metadata value (`"true"`/`"false"`); false when absent.
+    func metadataBool(_ key: String) throws -> Bool {
+        guard let value = try metadata(key) else { return false }
+        if let flag = value as? Bool { return flag }
+        if let text = value as? String { return text == "true" }
+        if let number = value as? NSNumber { return number.boolValue }
+        throw FixtureError.badMetadata(path, key, "\(value)")
+    }
+
+    /// An I64 tensor as Swift integers.
+    func int64(_ name: String) throws -> [Int] {
+        guard case .int64(let values) = try array(name).data else {
+            throw FixtureError.badMetadata(path, name, "expected an I64 tensor")
+        }
+        return values.map { Int($0) }
+    }
+}

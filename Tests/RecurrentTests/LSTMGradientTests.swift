@@ -1,0 +1,66 @@
+import FrameSequencing
+import Recurrent
+import TestSupport
+import XCTest
+
+/// Finite differences of `L = sum(output * g) + sum(h_n * gh) + sum(c_n * gc)`
+/// against backward, for every input, state and parameter.
+final class LSTMGradientTests: XCTestCase {
+    struct Case {
+        var layers = 1, bidirectional = false, lengths: [Int]? = nil, timeMajor = false
+        var returnSequences = true, dropout: Float = 0
+    }
+
+    func check(_ c: Case, line: UInt = #line) throws {
+        let (batch, steps, input, hidden) = (2, 3, 3, 2)
+        var lstm = try LSTM(inputSize: input, hiddenSize: hidden, layerCount: c.layers, bidirectional: c.bidirectional,
+                            dropout: c.dropout, seed: 11)
+        let layout: SequenceLayout = c.timeMajor ? .timeMajor : .batchMajor
+        let x = try randomTensor(c.timeMajor ? [steps, batch, input] : [batch, steps, input], seed: 1)
+        let stateShape = [c.layers * lstm.directionCount, batch, hidden]
+        let h0 = try randomTensor(stateShape, seed: 2, scale: 0.5)
+        let c0 = try randomTensor(stateShape, seed: 3, scale: 0.5)
+        let (reference, cache) = try lstm.trainingForward(x, initialState: LSTMState(hidden: h0, cell: c0), lengths: c.lengths,
+                                                          layout: layout, returnSequences: c.returnSequences, dropoutSeed: 9)
+        let g = try randomTensor(reference.output.dimensions, seed: 4)
+        let gh = try randomTensor(stateShape, seed: 5)
+        let gc = try randomTensor(stateShape, seed: 6)
+        var gradients = try LSTMGradients(zerosFor: lstm)
+        let inputs = try lstm.backward(outputGradient: g, finalStateGradient: LSTMState(hidden: gh, cell: gc),
+                                       cache: cache, into: &gradients)
+
+        func loss(_ model: LSTM, _ x: Tensor, _ h0: Tensor, _ c0: Tensor) throws -> Double {
+            // Same dropout seed: the same mask, so the loss is a smooth function of the inputs.
+            let r = try model.trainingForward(x, initialState: LSTMState(hidden: h0, cell: c0), lengths: c.lengths,
+                                              layout: layout, returnSequences: c.returnSequences, dropoutSeed: 9).result
+            return dot(r.output, g) + dot(r.finalState.hidden, gh) + dot(r.finalState.cell, gc)
+        }
+        var results = [
+            try finiteDifferenceCheck("input", x, analytic: inputs.input) { try loss(lstm, $0, h0, c0) },
+            try finiteDifferenceCheck("h0", h0, analytic: inputs.initialState.hidden) { try loss(lstm, x, $0, c0) },
+            try finiteDifferenceCheck("c0", c0, analytic: inputs.initialState.cell) { try loss(lstm, x, h0, $0) },
+        ]
+        let original = lstm.layers
+        for index in original.indices {
+            for (label, path) in [("inputWeights", \LSTMDirectionWeights.inputWeights), ("recurrentWeights", \.recurrentWeights),
+                                  ("inputBias", \.inputBias), ("recurrentBias", \.recurrentBias)] {
+                results.append(try finiteDifferenceCheck("layer \(index) \(label)", original[index][keyPath: path],
+                                                         analytic: gradients.layers[index][keyPath: path]) { value in
+                    lstm.layers = original
+                    lstm.layers[index][keyPath: path] = value
+                    defer { lstm.layers = original }
+                    return try loss(lstm, x, h0, c0)
+                })
+            }
+        }
+        let worst = results.max { $0.worstError < $1.worstError }!
+        print("finite differences \(c): worst \(worst.name) \(worst.worstError)")
+        for result in results where !result.passed { XCTFail("\(c): \(result)", line: line) }
+    }
+
+    func testSingleLayer() throws { try check(Case()) }
+    func testStackedBidirectional() throws { try check(Case(layers: 2, bidirectional: true)) }
+    func testLengthsBothDirections() throws { try check(Case(layers: 2, bidirectional: true, lengths: [3, 1])) }
+    func testTimeMajorLastStepOnly() throws { try check(Case(bidirectional: true, timeMajor: true, returnSequences: false)) }
+    func testDropoutBetweenLayers() throws { try check(Case(layers: 2, dropout: 0.4)) }
+}
