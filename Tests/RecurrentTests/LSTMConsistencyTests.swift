@@ -128,6 +128,10 @@ final class LSTMConsistencyTests: XCTestCase {
         XCTAssertEqual(keras.kernel.dimensions, [6, 16])
         let back = try LSTM(kerasKernel: keras.kernel, recurrentKernel: keras.recurrentKernel, bias: keras.bias)
         assertClose(try back.forward(x).output, try single.forward(x).output, "Keras round trip")
+        try single.kerasSafeTensors(prefix: "lstm.").write(to: directory + "/keras.safetensors")
+        let fromFile = try LSTM(keras: SafeTensors.read(contentsOf: directory + "/keras.safetensors"), prefix: "lstm.")
+        assertClose(try fromFile.forward(x).output, try single.forward(x).output, "Keras file round trip")
+        XCTAssertThrowsError(try LSTM(keras: SafeTensors.read(contentsOf: directory + "/keras.safetensors")))
         XCTAssertThrowsError(try lstm.kerasWeights())
         XCTAssertThrowsError(try LSTM(pytorchStateDict: ["weight_ih_l0": try Tensor(shape: [8, 3])]))
     }

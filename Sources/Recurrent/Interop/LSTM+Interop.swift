@@ -90,6 +90,19 @@ extension LSTM {
     }
 }
 
+extension LSTM {
+    /// Keras `LSTM` weights as a file: `kernel`, `recurrent_kernel` and `bias`, each
+    /// name preceded by `prefix`; read back with ``init(keras:prefix:)``.
+    public func kerasSafeTensors(prefix: String = "", metadata: [String: String] = [:]) throws -> SafeTensors {
+        let weights = try kerasWeights()
+        return try SafeTensors([
+            .init(name: prefix + "kernel", array: NumericArray(weights.kernel)),
+            .init(name: prefix + "recurrent_kernel", array: NumericArray(weights.recurrentKernel)),
+            .init(name: prefix + "bias", array: NumericArray(weights.bias)),
+        ], metadata: metadata)
+    }
+}
+
 extension Dense {
     /// A layer holding Keras `Dense` weights: `kernel` (input, output), `bias` (output).
     public init(kerasKernel kernel: Tensor, bias: Tensor, activation: Activation = .linear) throws {

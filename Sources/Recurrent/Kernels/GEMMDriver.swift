@@ -149,7 +149,7 @@ struct GEMMDriver {
 }
 
 /// Part `index` of `0 ..< count` split into `parts` near-equal contiguous ranges.
-private func chunk(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
+func chunk(_ index: Int, of parts: Int, count: Int) -> Range<Int> {
     (index * count / parts) ..< ((index + 1) * count / parts)
 }
 

@@ -8,7 +8,7 @@
 // b*T + t batch-major or t*B + b time-major; every [rows, X] matrix uses it.
 //
 // Forward (PyTorch's equations, gate order i, f, g, o):
-//   a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh          [B, G]
+//   a_t = W_ih x_t + W_hh h_{t-1} + b_ih + b_hh          [B, G]
 //   i, f, o = sigmoid(a_i, a_f, a_o);  g = tanh(a_g)
 //   c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 // Packed-sequence semantics: a row whose timestep is at or past its length
@@ -73,45 +73,61 @@ func lstmSequenceForward(
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    // a = X W_ih^T + b_ih + b_hh for every row at once: one large product.
-    for r in 0 ..< g.rows {
-        for j in 0 ..< width { gates[r * width + j] = w.inputBias[j] + w.recurrentBias[j] }
-    }
+    // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
+    // not read first; the biases join in the cell update, where the row is in L1).
     gemm(transposeA: false, transposeB: true, m: g.rows, n: width, k: g.inputSize,
-         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 1, c: gates, ldc: width)
+         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 0, c: gates, ldc: width)
+    let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)   // b_ih + b_hh, once per call
+    defer { bias.deallocate() }
+    for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
     h.update(from: initialHidden, count: g.batch * hidden)
     c.update(from: initialCell, count: g.batch * hidden)
+    // W_hh^T packed once for all T steps (packing it per step cost more than the multiply).
+    let recurrent = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: true, k: hidden, n: width,
+                                  maximumRows: g.batch)
 
     for s in 0 ..< g.timesteps {
         let t = g.timestep(s)
         // a_t += h_{t-1} W_hh^T for the whole batch.
-        gemm(transposeA: false, transposeB: true, m: g.batch, n: width, k: hidden,
-             a: h, lda: hidden, b: w.recurrentWeights, ldb: hidden, beta: 1,
-             c: gates + g.row(0, t) * width, ldc: width * g.batchStride)
-        for b in 0 ..< g.batch {
-            let r = g.row(b, t)
-            let y = output + r * outputStride
-            if let lengths, t >= lengths[b] {
-                y.update(repeating: 0, count: hidden)   // padding: state unchanged, output zero
-                continue
+        recurrent.multiply(m: g.batch, a: h, lda: hidden, beta: 1,
+                           c: gates + g.row(0, t) * width, ldc: width * g.batchStride)
+        forEachBatchRange(g) { rows in
+            for b in rows {
+                let r = g.row(b, t)
+                let y = output + r * outputStride
+                if let lengths, t >= lengths[b] {
+                    y.update(repeating: 0, count: hidden)   // padding: state unchanged, output zero
+                    continue
+                }
+                let (hb, cb) = (h + b * hidden, c + b * hidden)
+                if let record {
+                    (record + layout.previousHidden + r * hidden).update(from: hb, count: hidden)
+                    (record + layout.previousCells + r * hidden).update(from: cb, count: hidden)
+                }
+                lstmCellForward(gates: gates + r * width, bias: bias, hidden: hidden, cell: cb, output: hb)
+                y.update(from: hb, count: hidden)
+                if let record { (record + layout.cells + r * hidden).update(from: cb, count: hidden) }
             }
-            let (hb, cb) = (h + b * hidden, c + b * hidden)
-            if let record {
-                (record + layout.previousHidden + r * hidden).update(from: hb, count: hidden)
-                (record + layout.previousCells + r * hidden).update(from: cb, count: hidden)
-            }
-            lstmCellForward(gates: gates + r * width, hidden: hidden, cell: cb, output: hb)
-            y.update(from: hb, count: hidden)
-            if let record { (record + layout.cells + r * hidden).update(from: cb, count: hidden) }
         }
     }
 }
 
-/// One cell update for one batch row: activates `gates` in place ([G]: i, f, g,
-/// o), then `cell = f * cell + i * g` and `output = o * tanh(cell)`.
+/// Runs `body` over the batch rows, split across the worker pool when a step has
+/// enough cells to repay the hand-off (each row writes only its own memory).
 @inline(__always)
-func lstmCellForward(gates a: UnsafeMutablePointer<Float>, hidden: Int, cell: UnsafeMutablePointer<Float>,
-                     output: UnsafeMutablePointer<Float>) {
+func forEachBatchRange(_ g: LSTMSequenceGeometry, _ body: (Range<Int>) -> Void) {
+    let parts = g.batch * g.hiddenSize >= 2048 ? min(g.batch, WorkerPool.shared.threadCount) : 1
+    if parts <= 1 { return body(0 ..< g.batch) }
+    WorkerPool.shared.run(parts: parts) { part in body(chunk(part, of: parts, count: g.batch)) }
+}
+
+/// One cell update for one batch row: adds `bias` to `gates` and activates them
+/// in place ([G]: i, f, g, o), then `cell = f * cell + i * g` and
+/// `output = o * tanh(cell)`.
+@inline(__always)
+func lstmCellForward(gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>, hidden: Int,
+                     cell: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+    for j in 0 ..< 4 * hidden { a[j] += bias[j] }
     applySigmoid(a, count: 2 * hidden)            // i, f
     applyTanh(a + 2 * hidden, count: hidden)      // g
     applySigmoid(a + 3 * hidden, count: hidden)   // o
@@ -131,7 +147,7 @@ func lstmCellForward(gates a: UnsafeMutablePointer<Float>, hidden: Int, cell: Un
 /// the final state. Writes `inputGradient` ([rows, I], `inputGradientStride`
 /// apart): overwrites when `accumulateInput` is false, else adds. Accumulates into
 /// the four parameter gradients. Overwrites `initialHiddenGradient` and
-/// `initialCellGradient` ([B, H]). `workspace` is [rows, G] + 3 [B, H] + [H] floats.
+/// `initialCellGradient` ([B, H]). `workspace` is `lstmBackwardWorkspaceCount` floats.
 func lstmSequenceBackward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     lengths: UnsafePointer<Int>?, record: UnsafePointer<Float>,
@@ -147,13 +163,17 @@ func lstmSequenceBackward(
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     let dA = workspace                                   // [rows, G]
     let recurrent = workspace + g.rows * width            // [B, H]
-    let tanhCell = recurrent + batch * hidden             // [H]
+    let tanhCells = recurrent + batch * hidden            // [B, H] scratch, one row per batch entry
     dh.update(from: finalHiddenGradient, count: batch * hidden)
     dc.update(from: finalCellGradient, count: batch * hidden)
+    // W_hh packed once for all T steps of dh_{t-1} = da_t W_hh.
+    let recurrentWeights = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: false, k: width, n: hidden,
+                                         maximumRows: batch)
 
     for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
         let t = g.timestep(s)
-        for b in 0 ..< batch {
+        forEachBatchRange(g) { rows in
+          for b in rows {
             let r = g.row(b, t)
             let da = dA + r * width
             if let lengths, t >= lengths[b] {
@@ -165,8 +185,8 @@ func lstmSequenceBackward(
             let previousCell = record + layout.previousCells + r * hidden
             let dy = outputGradient + r * outputGradientStride
             let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
-            tanhCell.update(from: cell, count: hidden)
-            applyTanh(tanhCell, count: hidden)
+            let tanhCell = tanhCells + b * hidden
+            applyTanh(from: cell, to: tanhCell, count: hidden)
             for j in 0 ..< hidden {
                 let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
                 let dhTotal = dhb[j] + dy[j]
@@ -178,11 +198,11 @@ func lstmSequenceBackward(
                 da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
                 dcb[j] = dcTotal * f
             }
+          }
         }
         // dh_{t-1} = da_t W_hh for the whole batch; padded rows keep their dh.
-        gemm(transposeA: false, transposeB: false, m: batch, n: hidden, k: width,
-             a: dA + g.row(0, t) * width, lda: width * g.batchStride, b: w.recurrentWeights, ldb: hidden,
-             beta: 0, c: recurrent, ldc: hidden)
+        recurrentWeights.multiply(m: batch, a: dA + g.row(0, t) * width, lda: width * g.batchStride,
+                                  beta: 0, c: recurrent, ldc: hidden)
         for b in 0 ..< batch where lengths == nil || t < lengths![b] {
             (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
         }
@@ -207,5 +227,5 @@ func lstmSequenceBackward(
 
 /// Floats of workspace `lstmSequenceBackward` needs.
 func lstmBackwardWorkspaceCount(_ g: LSTMSequenceGeometry) -> Int {
-    g.rows * g.gateWidth + g.batch * g.hiddenSize + g.hiddenSize
+    g.rows * g.gateWidth + 2 * g.batch * g.hiddenSize
 }

@@ -1,0 +1,101 @@
+// Products with one right-hand matrix packed once: the recurrent step of an
+// LSTM multiplies a small [B, H] state by the same weights at every timestep,
+// and packing those weights per call costs more than the multiply itself.
+//
+// Legend: M rows of A and C (the batch), N columns of op(B) and C, K the shared
+// dimension; MR x NR the micro-kernel's register block; KC a depth block.
+//
+// C[M, N] = op(A)[M, K] * op(B)[K, N] + beta * C[M, N], with op(B) packed at
+// init into every (depth block, NR-column panel), the layout `gemm` packs into.
+
+import FrameSequencing
+internal import CFrameKernels
+
+/// `op(B)` packed once for many products (see the file comment). Holds its own
+/// 64-byte-aligned storage and a scratch buffer for packing A of up to
+/// `maximumRows` rows, so a product allocates nothing. Not for use from two
+/// threads at once.
+package final class PackedMatrixB: @unchecked Sendable {
+    // @unchecked: mutable scratch, used by one product at a time (documented).
+    let k: Int, n: Int
+    let path: GEMMKernelPath
+    let blocking: GEMMBlocking
+    let maximumRows: Int
+    /// The depth blocks: K in equal chunks of at most KC.
+    let depthBlocks: [Range<Int>]
+    private let panels: Int
+    private let packed: UnsafeMutablePointer<Float>      // per depth block: [panels][kc][NR]
+    private let packedA: UnsafeMutablePointer<Float>     // [ceil(M/MR)][K][MR], per depth block
+    private let panelsA: Int
+
+    /// Packs `op(B)` ([K, N]; stored [N, K] when `transposed`) for products with
+    /// up to `maximumRows` rows of A.
+    package init(b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int, maximumRows: Int,
+                 path: GEMMKernelPath = .active) {
+        precondition(k > 0 && n > 0 && maximumRows > 0, "PackedMatrixB: empty matrix")
+        self.k = k
+        self.n = n
+        self.path = path
+        self.blocking = path.blocking
+        self.maximumRows = maximumRows
+        let count = (k + blocking.kc - 1) / blocking.kc
+        depthBlocks = (0 ..< count).map { chunk($0, of: count, count: k) }
+        panels = (n + blocking.nr - 1) / blocking.nr
+        panelsA = (maximumRows + blocking.mr - 1) / blocking.mr
+        packed = alignedFloats(panels * blocking.nr * k)
+        packedA = alignedFloats(panelsA * blocking.mr * k)
+        let operand = GEMMOperand(base: b, leadingDimension: ldb, transposed: transposed)
+        for depth in depthBlocks {
+            GEMMPacking.packB(operand, depth: depth, columns: 0 ..< n, nr: blocking.nr, panels: 0 ..< panels,
+                              into: packed + depth.lowerBound * panels * blocking.nr)
+        }
+    }
+
+    deinit {
+        packed.deallocate()
+        packedA.deallocate()
+    }
+
+    /// `C = op(A) * op(B) + beta * C` for `m <= maximumRows` rows (beta 0
+    /// overwrites C without reading it, 1 accumulates). Splits N over the worker
+    /// pool when the product is large enough; never allocates.
+    package func multiply(m: Int, a: UnsafePointer<Float>, lda: Int, transposeA: Bool = false, beta: Float,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, threaded: Bool = true) {
+        precondition(m >= 0 && m <= maximumRows, "PackedMatrixB: \(m) rows, packed for \(maximumRows)")
+        guard m > 0 else { return }
+        let (mr, nr) = (blocking.mr, blocking.nr)
+        let rowPanels = (m + mr - 1) / mr
+        let operand = GEMMOperand(base: a, leadingDimension: lda, transposed: transposeA)
+        for depth in depthBlocks {
+            GEMMPacking.packA(operand, rows: 0 ..< m, depth: depth, mr: mr, panels: 0 ..< rowPanels,
+                              into: packedA + depth.lowerBound * panelsA * mr)
+        }
+        let threads = threaded && 2 * m * n * k >= gemmThreadingThreshold ? WorkerPool.shared.threadCount : 1
+        let parts = min(panels, threads * 2)
+        // Part p: a contiguous run of B panels, through every depth block in order,
+        // so each C element is summed in the same order whatever the thread count.
+        let body = { (part: Int) in
+            for depth in self.depthBlocks {
+                let kc = depth.count
+                let panelB = self.packed + depth.lowerBound * self.panels * nr
+                let panelA = self.packedA + depth.lowerBound * self.panelsA * mr
+                let partBeta = depth.lowerBound == 0 ? beta : 1
+                for jp in chunk(part, of: parts, count: self.panels) {
+                    for ip in 0 ..< rowPanels {
+                        self.path.microKernel(
+                            k: kc, a: panelA + ip * mr * kc, b: panelB + jp * nr * kc,
+                            c: c + (ip * mr * ldc + jp * nr), ldc: ldc,
+                            mr: min(mr, m - ip * mr), nr: min(nr, self.n - jp * nr), alpha: 1, beta: partBeta)
+                    }
+                }
+            }
+        }
+        if parts <= 1 { body(0) } else { WorkerPool.shared.run(parts: parts, body) }
+    }
+}
+
+/// `count` floats (at least 16) aligned to 64 bytes, as the kernels' packed panels need.
+private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
+        .bindMemory(to: Float.self, capacity: max(count, 16))
+}
