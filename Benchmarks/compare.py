@@ -136,11 +136,77 @@ def torch_lstm(name, train):
     return {"torch nn.LSTM forward+backward": step}
 
 
+def torch_cnnlstm(train):
+    """cnnlstm.seed2 in PyTorch: frames folded into the batch for the CNN (PyTorch
+    has no TimeDistributed), channels-first as PyTorch convolutions expect."""
+    import torch
+    from torch import nn
+    torch.set_num_threads(2)
+    torch.manual_seed(2)
+
+    class CNNLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cnn = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                                     nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+            self.lstm = nn.LSTM(14 * 14 * 64, 64, batch_first=True)
+            self.dense = nn.Linear(64, 1)
+
+        def forward(self, x):                      # (B, T, 1, 64, 64)
+            b, t = x.shape[:2]
+            features = self.cnn(x.reshape(b * t, *x.shape[2:])).reshape(b, t, -1)
+            out, _ = self.lstm(features)
+            return self.dense(out[:, -1])
+
+    model = CNNLSTM()
+    x = torch.rand(16, 10, 1, 64, 64)
+    g = torch.rand(16, 1) - 0.5
+    if not train:
+        def forward():
+            with torch.no_grad():
+                model(x)
+        return {"torch CNN-LSTM forward (no_grad)": forward}
+    x.requires_grad_(True)
+
+    def step():
+        model.zero_grad(set_to_none=True)
+        x.grad = None
+        (model(x) * g).sum().backward()
+    return {"torch CNN-LSTM forward+backward": step}
+
+
+class External:
+    """A peer timed in its own process (Keras: TensorFlow and PyTorch cannot share one)."""
+    def __init__(self, workload, label):
+        self.workload, self.label = workload, label
+
+    def measure(self):
+        script = os.path.join(ROOT, "Benchmarks", "keras_peers.py")
+        out = subprocess.run([sys.executable, script, self.workload], check=True,
+                             capture_output=True, text=True).stdout
+        return json.loads(out.strip().splitlines()[-1])[self.label]
+
+
+def keras_peer(workload, label):
+    """The Keras peer of `workload`, or none when TensorFlow/Keras are not installed."""
+    import importlib.util
+    if importlib.util.find_spec("tensorflow") is None or importlib.util.find_spec("keras") is None:
+        print(f"skipping the Keras peer of {workload}: tensorflow/keras not installed", file=sys.stderr)
+        return {}
+    return {label: External(workload, label)}
+
+
 PEERS = {
     "window.overlap.seed0": lambda quick: numpy_window_overlap(),
     "window.batches.seed3": numpy_window_batches,
     "gemm.1024": lambda quick: numpy_gemm(),
 }
+PEERS["cnnlstm.seed2.forward"] = lambda quick: {
+    **torch_cnnlstm(train=False),
+    **keras_peer("cnnlstm.seed2.forward", "keras TimeDistributed CNN-LSTM forward")}
+PEERS["cnnlstm.seed2.train"] = lambda quick: {
+    **torch_cnnlstm(train=True),
+    **keras_peer("cnnlstm.seed2.train", "keras TimeDistributed CNN-LSTM forward+backward")}
 for _name in LSTM_SHAPES:
     PEERS[_name + ".forward"] = lambda quick, n=_name: torch_lstm(n, train=False)
     PEERS[_name + ".train"] = lambda quick, n=_name: torch_lstm(n, train=True)
@@ -165,9 +231,13 @@ def main():
     if not os.path.exists(BENCH):
         sys.exit(f"{BENCH} not found: run `swift build -c release --product frameseq-bench` first")
 
+    listed = set(subprocess.run([BENCH, "--list"], check=True, capture_output=True, text=True).stdout.split())
     rows = []
     for name, make in PEERS.items():
         if not name.startswith(args.only):
+            continue
+        if name not in listed:
+            print(f"skipping {name}: frameseq-bench has no such workload yet", file=sys.stderr)
             continue
         try:
             peers = make(args.quick)
@@ -180,7 +250,7 @@ def main():
             records.append(record)
             our_times.append(record["median_s"])
             for label, fn in peers.items():
-                their_times[label].append(time_call(fn))
+                their_times[label].append(fn.measure() if isinstance(fn, External) else time_call(fn))
         mine = statistics.median(our_times)
         for label, times in their_times.items():
             theirs = statistics.median(times)

@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Keras (TensorFlow CPU) peers for Benchmarks/compare.py, run in their own
+process because TensorFlow and PyTorch cannot share one.
+
+    python3 Benchmarks/keras_peers.py WORKLOAD      # prints {"label": seconds, ...} as JSON
+
+Timing follows shared/BENCHMARKS.md: one warm-up call, then at least 5 runs and
+at least one second, median. TensorFlow uses 2 intra-op threads. Each workload
+runs as a compiled tf.function, as `model.fit` and `model.predict` would.
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def time_call(fn):
+    fn()
+    times, start = [], time.perf_counter()
+    while len(times) < 5 or time.perf_counter() - start < 1.0:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def cnnlstm(train):
+    """cnnlstm.seed2: B 16, T 10, 64x64x1 through TimeDistributed Conv2D(32, 3x3,
+    relu), MaxPool 2x2, Conv2D(64, 3x3, relu), MaxPool 2x2, Flatten, LSTM(64) (last
+    step), Dense(1)."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    tf.config.threading.set_intra_op_parallelism_threads(2)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(2)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((10, 64, 64, 1)),
+        layers.TimeDistributed(layers.Conv2D(32, 3, activation="relu")),
+        layers.TimeDistributed(layers.MaxPooling2D(2)),
+        layers.TimeDistributed(layers.Conv2D(64, 3, activation="relu")),
+        layers.TimeDistributed(layers.MaxPooling2D(2)),
+        layers.TimeDistributed(layers.Flatten()),
+        layers.LSTM(64),
+        layers.Dense(1),
+    ])
+    rng = np.random.default_rng(2)
+    x = tf.constant(rng.random((16, 10, 64, 64, 1), dtype=np.float32))
+    g = tf.constant(rng.random((16, 1), dtype=np.float32) - 0.5)
+
+    @tf.function
+    def forward():
+        return model(x, training=False)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model(x, training=True)
+            loss = tf.reduce_sum(out * g)
+        return tape.gradient(loss, [x] + model.trainable_variables)
+
+    if train:
+        return {"keras TimeDistributed CNN-LSTM forward+backward": lambda: step()}
+    return {"keras TimeDistributed CNN-LSTM forward": lambda: forward()}
+
+
+PEERS = {
+    "cnnlstm.seed2.forward": lambda: cnnlstm(train=False),
+    "cnnlstm.seed2.train": lambda: cnnlstm(train=True),
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2 or sys.argv[1] not in PEERS:
+        sys.exit(f"usage: keras_peers.py {{{'|'.join(PEERS)}}}")
+    print(json.dumps({label: time_call(fn) for label, fn in PEERS[sys.argv[1]]().items()}))
