@@ -10,21 +10,11 @@ runs as a compiled tf.function, as `model.fit` and `model.predict` would.
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def time_call(fn):
-    fn()
-    times, start = [], time.perf_counter()
-    while len(times) < 5 or time.perf_counter() - start < 1.0:
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from compare import time_call  # noqa: E402  (stdlib-only at import; torch is never loaded here)
 
 
 def cnnlstm(train):
