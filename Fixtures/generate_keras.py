@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate Keras reference fixtures for the FrameSequencing conformance tests.
 
-Writes four suites of safetensors files, following the contract in FIXTURES.md
+Writes eight suites of safetensors files, following the contract in FIXTURES.md
 (one case per file; ``__metadata__`` values are strings holding JSON):
 
 * ``windows/<case>.safetensors``: ``keras.utils.timeseries_dataset_from_array``
@@ -45,26 +45,81 @@ Writes four suites of safetensors files, following the contract in FIXTURES.md
               grad.bias for L = sum(output * grad_output). For relu, every
               pre-activation is at least RELU_MARGIN away from 0.
 
+The four convolution suites below are channels_last and float32; every weight
+is overwritten with seeded random values; input and grad_output are random;
+gradients are those of L = sum(output * grad_output), from tf.GradientTape.
+
+* ``keras_conv2d/<case>.safetensors``: ``keras.layers.Conv2D(filters,
+  kernel_size, strides, padding, dilation_rate, activation="linear",
+  use_bias=True)``
+    metadata: filters, kernel_size ([kh, kw]), strides ([sh, sw]), padding
+              (JSON string "valid" | "same"), dilation_rate ([dh, dw]),
+              activation ("linear"), use_bias (true, informational), suite,
+              source, seed
+    tensors:  input (B, H, W, C); kernel (kh, kw, C, F); bias (F);
+              output (B, H', W', F); grad_output; grad.input, grad.kernel,
+              grad.bias
+
+* ``keras_conv2d_transpose/<case>.safetensors``:
+  ``keras.layers.Conv2DTranspose(filters, kernel_size, strides, padding)``
+  (output_padding=None, dilation_rate 1, activation "linear", use_bias=True)
+    metadata: filters, kernel_size, strides, padding, activation ("linear"),
+              output_padding (null), use_bias (true) (the last two
+              informational), suite, source, seed
+    tensors:  input (B, H, W, C); kernel (kh, kw, F, C) (Keras's layout:
+              filters before input channels); bias (F); output (B, H', W', F);
+              grad_output; grad.input, grad.kernel, grad.bias
+
+* ``keras_maxpool2d/<case>.safetensors``: ``keras.layers.MaxPooling2D(
+  pool_size, strides, padding)``. The input is a random permutation of
+  distinct values (multiples of 1/64), so no window has a tied maximum.
+    metadata: pool_size, strides (the effective strides: pool_size when the
+              case passes strides=None), padding, suite, source, seed
+    tensors:  input (B, H, W, C); output (B, H', W', C); grad_output;
+              grad.input
+
+* ``keras_cnn_lstm/<case>.safetensors``: ``keras.Sequential([Input((T, H, W,
+  C)), TimeDistributed(Conv2D(filters, kernel_size,
+  activation=conv_activation)), TimeDistributed(MaxPooling2D(pool_size)),
+  TimeDistributed(Flatten()), LSTM(units), Dense(outputs)])`` (the Conv2D is
+  stride 1, padding valid; pooling strides = pool_size, valid; LSTM defaults,
+  last output only; Dense linear)
+    metadata: filters, kernel_size, conv_activation (JSON string "relu" |
+              "tanh"), pool_size, units, outputs, suite, source, seed
+    tensors:  input (B, T, H, W, C); conv.kernel (kh, kw, C, F); conv.bias (F);
+              lstm.kernel (D, 4U) with D = H'' * W'' * F the flattened pooled
+              frame (row-major over H'', W'', F); lstm.recurrent_kernel
+              (U, 4U); lstm.bias (4U) (gate order i, f, c, o); dense.kernel
+              (U, outputs); dense.bias (outputs); output (B, outputs);
+              grad_output; grad.input and grad.<each weight> (grad.conv.kernel,
+              ...). Every frame is redrawn until each convolution
+              pre-activation is at least RELU_MARGIN away from 0 (relu cases)
+              and each pooling window's largest activation beats the next by
+              at least POOL_GAP.
+
 Usage (from the package root)::
 
     /tmp/ref/bin/python Fixtures/generate_keras.py [--out DIR] [--clean]
-        [--suites windows,pad_sequences,keras_lstm,keras_dense]
+        [--suites windows,pad_sequences,keras_lstm,keras_dense,keras_conv2d,
+                  keras_conv2d_transpose,keras_maxpool2d,keras_cnn_lstm]
 
 The output defaults to the folder holding this script; ``--suites`` selects the
-suites written (default: all four). Every case has a fixed seed, and TensorFlow
+suites written (default: all eight). Every case has a fixed seed, and TensorFlow
 runs on one thread with op determinism on and oneDNN off, so reruns produce
 byte-identical files. After writing, every file is read back with
 ``safetensors.numpy.load_file``, its shapes are checked against its metadata,
 and its values are compared with an independent NumPy reimplementation of the
-Keras semantics (exact for windows and padding; for keras_lstm and keras_dense
-a float64 forward pass to 1e-5, and every element of every gradient tensor
+Keras semantics (exact for windows and padding; for the layer suites a float64
+forward pass to 1e-5, with direct loops and TF's padding rules for convolution,
+transposed convolution and pooling, and every element of every gradient tensor
 against central finite differences of that float64 model); one summary line is
 printed per case.
 
 The Swift harness fails on a suite folder it does not implement: until the
-Recurrent module's checks land, regenerate the package's own folder with
-``--suites windows,pad_sequences`` and write keras_lstm/keras_dense elsewhere
-(``--suites keras_lstm,keras_dense --out /tmp/keras-fixtures``).
+convolution layers' checks land, regenerate the package's own folder with
+``--suites windows,pad_sequences,keras_lstm,keras_dense`` and write the four
+convolution suites elsewhere (``--suites keras_conv2d,keras_conv2d_transpose,
+keras_maxpool2d,keras_cnn_lstm --out /tmp/conv-fixtures``).
 
 PyTorch must not be imported in this process (torch and tensorflow do not
 coexist reliably in one process); PyTorch fixtures come from a separate script.
@@ -190,6 +245,99 @@ KERAS_DENSE_CASES = [
 ]
 RELU_MARGIN = 0.05  # min |pre-activation| in relu cases (redraw until it holds)
 
+# shape: input (B, H, W, C); F: filters; k: kernel_size; s: strides; d:
+# dilation_rate. Weights ~ N(0, WEIGHT_STD^2), input and grad_output ~ N(0, 1).
+# TF "same" puts the odd padding row/column after (bottom/right): the comments
+# give (before, after) per axis.
+KERAS_CONV2D_CASES = [
+    dict(name="valid_k3", shape=(2, 6, 6, 2), F=3, k=(3, 3), s=(1, 1), padding="valid",
+         d=(1, 1), seed=701),
+    # H: out 4, pad (1, 2); W: out 5, pad (1, 2)
+    dict(name="same_s2_k4_7x9", shape=(2, 7, 9, 2), F=3, k=(4, 4), s=(2, 2), padding="same",
+         d=(1, 1), seed=702),
+    # H: out 4, pad (1, 1); W: out 4, pad (0, 1)
+    dict(name="same_s2_k3_7x8", shape=(2, 7, 8, 1), F=2, k=(3, 3), s=(2, 2), padding="same",
+         d=(1, 1), seed=703),
+    # H: pad (0, 1); W: pad (1, 1)
+    dict(name="same_k2x3", shape=(2, 5, 6, 2), F=3, k=(2, 3), s=(1, 1), padding="same",
+         d=(1, 1), seed=704),
+    # different strides per axis; W: (9 - 3) // 2 + 1 = 4
+    dict(name="valid_k2x3_s1x2", shape=(1, 6, 9, 2), F=2, k=(2, 3), s=(1, 2), padding="valid",
+         d=(1, 1), seed=705),
+    # effective kernel 5x5: out 4x3
+    dict(name="dilation2_valid", shape=(2, 8, 7, 2), F=2, k=(3, 3), s=(1, 1), padding="valid",
+         d=(2, 2), seed=706),
+    # effective kernel 5x3: H pad (2, 2), W pad (1, 1)
+    dict(name="dilation2_same_k3x2", shape=(1, 6, 7, 2), F=2, k=(3, 2), s=(1, 1), padding="same",
+         d=(2, 2), seed=707),
+    dict(name="c3_f5", shape=(2, 6, 5, 3), F=5, k=(3, 3), s=(1, 1), padding="valid",
+         d=(1, 1), seed=708),
+]
+
+# Same keys (no dilation). Output size, Keras's rule with output_padding=None:
+# valid (H - 1) * s + max(k, s); same H * s. TF then crops the full transposed
+# convolution ((H - 1) * s + k long) by the forward conv's "same" padding,
+# pad_total = max(k - s, 0), the smaller half before.
+KERAS_CONV2D_TRANSPOSE_CASES = [
+    # out 8x10; pad_total 1: crop (0, 1)
+    dict(name="same_s2_k3", shape=(2, 4, 5, 2), F=3, k=(3, 3), s=(2, 2), padding="same",
+         seed=801),
+    # out 6x8; H crop (1, 1), W crop (1, 2)
+    dict(name="same_s2_k4x5", shape=(1, 3, 4, 2), F=2, k=(4, 5), s=(2, 2), padding="same",
+         seed=802),
+    # out 7x9
+    dict(name="valid_s2_k3", shape=(2, 3, 4, 2), F=3, k=(3, 3), s=(2, 2), padding="valid",
+         seed=803),
+    # out 5x7
+    dict(name="valid_s1_k2x3", shape=(2, 4, 5, 3), F=2, k=(2, 3), s=(1, 1), padding="valid",
+         seed=804),
+    # stride above kernel on H: out (3 - 1) * 3 + 3 = 9; rows 3i + 2 hold only the bias
+    dict(name="valid_s3x2_k2x3", shape=(1, 3, 3, 2), F=2, k=(2, 3), s=(3, 2), padding="valid",
+         seed=805),
+    # H: out 10, crop (0, 1); W: stride 1, out 6, crop (0, 1)
+    dict(name="same_s2x1_k3x2", shape=(2, 5, 6, 1), F=2, k=(3, 2), s=(2, 1), padding="same",
+         seed=806),
+    # same with stride above kernel on H: out 9 > full 8, pad_total 0, so the
+    # last row holds only the bias; W: out 6, full 7, crop (0, 1)
+    dict(name="same_s3x2_k2x3", shape=(1, 3, 3, 2), F=2, k=(2, 3), s=(3, 2), padding="same",
+         seed=807),
+]
+
+# shape: input (B, H, W, C); pool: pool_size; s: strides (None -> Keras default,
+# pool_size). Input: a random permutation of distinct values (no ties).
+KERAS_MAXPOOL2D_CASES = [
+    # out 3x3: the last column is dropped
+    dict(name="default_2x2_valid", shape=(2, 6, 7, 3), pool=(2, 2), s=None, padding="valid",
+         seed=901),
+    # out 4x5, pad (1, 1) on both axes; overlapping windows
+    dict(name="same_3x3_s2_7x9", shape=(2, 7, 9, 2), pool=(3, 3), s=(2, 2), padding="same",
+         seed=902),
+    # out 3x4, pad (0, 1) on both axes: the padding is after
+    dict(name="same_3x3_s2_6x8", shape=(1, 6, 8, 2), pool=(3, 3), s=(2, 2), padding="same",
+         seed=903),
+    # out 3x4, pad (0, 1) on both axes
+    dict(name="same_2x2_default_5x7", shape=(2, 5, 7, 1), pool=(2, 2), s=None, padding="same",
+         seed=904),
+    # out 4x3
+    dict(name="pool_2x3_s1x2_valid", shape=(2, 5, 8, 2), pool=(2, 3), s=(1, 2), padding="valid",
+         seed=905),
+]
+
+# B, T: batch, time steps; hwc: frame; F, k: Conv2D filters and kernel; act: its
+# activation; pool: MaxPooling2D pool_size; U: LSTM units; out: Dense units.
+# conv.kernel, conv.bias ~ N(0, WEIGHT_STD^2); lstm.kernel ~ N(0, 1 / D) with D
+# the flattened frame size; the other weights ~ N(0, WEIGHT_STD^2); input and
+# grad_output ~ N(0, 1).
+KERAS_CNN_LSTM_CASES = [
+    # conv 6x6x4 -> pool 3x3x4 -> D 36
+    dict(name="relu_8x8x1_out1", B=2, T=3, hwc=(8, 8, 1), F=4, k=(3, 3), act="relu",
+         pool=(2, 2), U=5, out=1, seed=1001),
+    # conv 7x6x3 -> pool 3x3x3 (the last conv row is dropped) -> D 27
+    dict(name="tanh_9x7x2_k3x2_out3", B=2, T=3, hwc=(9, 7, 2), F=3, k=(3, 2), act="tanh",
+         pool=(2, 2), U=5, out=3, seed=1002),
+]
+POOL_GAP = 0.02  # min (largest - second largest) activation in each pooling window
+
 
 # --------------------------------------------------------------------------
 # Helpers
@@ -314,6 +462,135 @@ def reference_dense(x, kernel, bias, activation):
     """activation(x @ kernel + bias) over the last axis, float64."""
     z = np.asarray(x, np.float64) @ np.asarray(kernel, np.float64) + np.asarray(bias, np.float64)
     return DENSE_ACTIVATIONS[activation](z)
+
+
+def tf_window_padding(n, k, s, d, padding):
+    """One spatial axis of a TF convolution or pooling window (size k, stride s,
+    dilation d) over n positions: (output size, pad before, pad after).
+    valid: out = floor((n - k_eff) / s) + 1, no padding, k_eff = (k - 1) * d + 1.
+    same:  out = ceil(n / s); pad_total = max((out - 1) * s + k_eff - n, 0),
+           pad_before = pad_total // 2 (the odd one goes after)."""
+    k_eff = (k - 1) * d + 1
+    if padding == "valid":
+        out = (n - k_eff) // s + 1
+        assert out >= 1, (n, k, s, d)
+        return out, 0, 0
+    assert padding == "same", padding
+    out = -(-n // s)
+    total = max((out - 1) * s + k_eff - n, 0)
+    return out, total // 2, total - total // 2
+
+
+def conv_transpose_output_size(n, k, s, padding):
+    """Keras's Conv2DTranspose output size with output_padding=None (dilation 1):
+    valid (n - 1) * s + max(k, s); same n * s."""
+    return (n - 1) * s + max(k, s) if padding == "valid" else n * s
+
+
+def reference_conv2d(x, kernel, bias, strides, padding, dilation):
+    """TF Conv2D (cross-correlation, channels_last), float64, by direct loops:
+    y[b, i, j, f] = bias[f] + sum over a, c, ch of
+        x[b, i*sh + a*dh - pt, j*sw + c*dw - pl, ch] * kernel[a, c, ch, f]
+    where taps outside the input (the zero padding) are skipped."""
+    x = np.asarray(x, np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    B, H, W, _ = x.shape
+    kh, kw, _, F = kernel.shape
+    (sh, sw), (dh, dw) = strides, dilation
+    oh, pt, _ = tf_window_padding(H, kh, sh, dh, padding)
+    ow, pl, _ = tf_window_padding(W, kw, sw, dw, padding)
+    y = np.zeros((B, oh, ow, F))
+    for i in range(oh):
+        for j in range(ow):
+            for a in range(kh):
+                r = i * sh + a * dh - pt
+                if not 0 <= r < H:
+                    continue
+                for c in range(kw):
+                    q = j * sw + c * dw - pl
+                    if 0 <= q < W:
+                        y[:, i, j, :] += x[:, r, q, :] @ kernel[a, c]
+    return y + np.asarray(bias, np.float64)
+
+
+def reference_conv2d_transpose(x, kernel, bias, strides, padding):
+    """TF/Keras Conv2DTranspose (output_padding None, dilation 1), float64, by
+    direct loops. kernel is (kh, kw, F, C). Each input pixel (i, j) scatters
+    x[b, i, j, :] @ kernel[a, c].T to output (i*sh + a - pt, j*sw + c - pl),
+    dropped when outside the output; (pt, pl) is the "before" padding that the
+    forward convolution from the output size back to the input size would use
+    (0 for valid). This is the adjoint of reference_conv2d."""
+    x = np.asarray(x, np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    B, H, W, _ = x.shape
+    kh, kw, F, _ = kernel.shape
+    sh, sw = strides
+    oh = conv_transpose_output_size(H, kh, sh, padding)
+    ow = conv_transpose_output_size(W, kw, sw, padding)
+    back_h, pt, _ = tf_window_padding(oh, kh, sh, 1, padding)
+    back_w, pl, _ = tf_window_padding(ow, kw, sw, 1, padding)
+    assert (back_h, back_w) == (H, W), "output size does not invert"
+    y = np.zeros((B, oh, ow, F))
+    for i in range(H):
+        for j in range(W):
+            for a in range(kh):
+                r = i * sh + a - pt
+                if not 0 <= r < oh:
+                    continue
+                for c in range(kw):
+                    q = j * sw + c - pl
+                    if 0 <= q < ow:
+                        y[:, r, q, :] += x[:, i, j, :] @ kernel[a, c].T
+    return y + np.asarray(bias, np.float64)
+
+
+def reference_maxpool2d(x, pool, strides, padding):
+    """TF MaxPooling2D, float64, by direct loops: the max over each window's
+    positions inside the input (the "same" padding never wins)."""
+    x = np.asarray(x, np.float64)
+    B, H, W, C = x.shape
+    (ph, pw), (sh, sw) = pool, strides
+    oh, pt, _ = tf_window_padding(H, ph, sh, 1, padding)
+    ow, pl, _ = tf_window_padding(W, pw, sw, 1, padding)
+    y = np.empty((B, oh, ow, C))
+    for i in range(oh):
+        r0, r1 = max(i * sh - pt, 0), min(i * sh - pt + ph, H)
+        for j in range(ow):
+            q0, q1 = max(j * sw - pl, 0), min(j * sw - pl + pw, W)
+            y[:, i, j, :] = x[:, r0:r1, q0:q1, :].max(axis=(1, 2))
+    return y
+
+
+def pool_gaps(a, pool):
+    """For valid, stride = pool windows over a (N, H, W, C): (largest - second
+    largest) value of every window, as an array."""
+    N, H, W, C = a.shape
+    ph, pw = pool
+    oh, ow = H // ph, W // pw
+    win = a[:, :oh * ph, :ow * pw, :].reshape(N, oh, ph, ow, pw, C)
+    win = np.sort(win.transpose(0, 1, 3, 5, 2, 4).reshape(N, oh, ow, C, ph * pw), axis=-1)
+    return win[..., -1] - win[..., -2]
+
+
+CNN_WEIGHTS = ("conv.kernel", "conv.bias", "lstm.kernel", "lstm.recurrent_kernel",
+               "lstm.bias", "dense.kernel", "dense.bias")
+
+
+def reference_cnn_lstm(x, w, conv_activation, pool):
+    """The keras_cnn_lstm model, float64: per frame Conv2D (stride 1, valid) +
+    activation, MaxPooling2D (strides = pool, valid), row-major flatten over
+    (H'', W'', F); then the Keras LSTM's last output and a linear Dense.
+    Returns (output (B, outputs), conv pre-activations (B*T, H', W', F))."""
+    x = np.asarray(x, np.float64)
+    B, T, H, W, C = x.shape
+    z = reference_conv2d(x.reshape(B * T, H, W, C), w["conv.kernel"], w["conv.bias"],
+                         (1, 1), "valid", (1, 1))
+    a = DENSE_ACTIVATIONS[conv_activation](z)
+    p = reference_maxpool2d(a, pool, pool, "valid")
+    seq = p.reshape(B, T, -1)
+    h = reference_keras_lstm(seq, w["lstm.kernel"], w["lstm.recurrent_kernel"], w["lstm.bias"],
+                             False)
+    return reference_dense(h, w["dense.kernel"], w["dense.bias"], "linear"), z
 
 
 def finite_difference_check(path, t, loss, eps=1e-6, tol=1e-5):
@@ -525,6 +802,202 @@ def gen_keras_dense_case(case, out_dir: Path) -> Path:
     return path
 
 
+def jlist(v):
+    """Metadata value for a tuple of ints: '[3, 3]'."""
+    return json.dumps([int(e) for e in v])
+
+
+def assign_weights(layer_vars: dict, values: dict) -> None:
+    for name, var in layer_vars.items():
+        assert tuple(var.shape) == values[name].shape, (name, var.shape)
+        var.assign(values[name])
+
+
+def gen_keras_conv2d_case(case, out_dir: Path) -> Path:
+    shape, F = tuple(case["shape"]), case["F"]
+    k, s, d, padding = tuple(case["k"]), tuple(case["s"]), tuple(case["d"]), case["padding"]
+    C = shape[-1]
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal(shape).astype(np.float32)
+    values = {
+        "kernel": (WEIGHT_STD * rng.standard_normal(k + (C, F))).astype(np.float32),
+        "bias": (WEIGHT_STD * rng.standard_normal(F)).astype(np.float32),
+    }
+    layer = keras.layers.Conv2D(F, k, strides=s, padding=padding, dilation_rate=d,
+                                activation="linear", use_bias=True, dtype="float32")
+    layer.build(shape)
+    assert (layer.kernel_size, layer.strides, layer.dilation_rate) == (k, s, d)
+    layer_vars = {"kernel": layer.kernel, "bias": layer.bias}
+    assert len(layer.weights) == 2, [w.path for w in layer.weights]
+    assign_weights(layer_vars, values)
+    out_shape = tuple(layer.compute_output_shape(shape))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_conv2d", case["seed"])
+    meta.update({
+        "filters": json.dumps(F),
+        "kernel_size": jlist(k),
+        "strides": jlist(s),
+        "padding": json.dumps(padding),
+        "dilation_rate": jlist(d),
+        "activation": json.dumps("linear"),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_conv2d" / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    return path
+
+
+def gen_keras_conv2d_transpose_case(case, out_dir: Path) -> Path:
+    shape, F = tuple(case["shape"]), case["F"]
+    k, s, padding = tuple(case["k"]), tuple(case["s"]), case["padding"]
+    C = shape[-1]
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal(shape).astype(np.float32)
+    values = {
+        "kernel": (WEIGHT_STD * rng.standard_normal(k + (F, C))).astype(np.float32),
+        "bias": (WEIGHT_STD * rng.standard_normal(F)).astype(np.float32),
+    }
+    layer = keras.layers.Conv2DTranspose(F, k, strides=s, padding=padding, output_padding=None,
+                                         dilation_rate=(1, 1), activation="linear",
+                                         use_bias=True, dtype="float32")
+    layer.build(shape)
+    assert (layer.kernel_size, layer.strides, layer.output_padding) == (k, s, None)
+    layer_vars = {"kernel": layer.kernel, "bias": layer.bias}
+    assert len(layer.weights) == 2, [w.path for w in layer.weights]
+    assign_weights(layer_vars, values)
+    out_shape = tuple(layer.compute_output_shape(shape))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_conv2d_transpose", case["seed"])
+    meta.update({
+        "filters": json.dumps(F),
+        "kernel_size": jlist(k),
+        "strides": jlist(s),
+        "padding": json.dumps(padding),
+        "activation": json.dumps("linear"),
+        "output_padding": json.dumps(None),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_conv2d_transpose" / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    return path
+
+
+def gen_keras_maxpool2d_case(case, out_dir: Path) -> Path:
+    shape, pool, padding = tuple(case["shape"]), tuple(case["pool"]), case["padding"]
+    strides = None if case["s"] is None else tuple(case["s"])
+    rng = np.random.default_rng(case["seed"])
+    n = int(np.prod(shape))
+    # distinct multiples of 1/64 around 0 (exact in float32): no tied maximum
+    x = ((rng.permutation(n) - n // 2) / 64.0).astype(np.float32).reshape(shape)
+    layer = keras.layers.MaxPooling2D(pool, strides=strides, padding=padding, dtype="float32")
+    eff_strides = tuple(layer.strides)
+    assert eff_strides == (pool if strides is None else strides), eff_strides
+    out_shape = tuple(layer.compute_output_shape(shape))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    out, grads = keras_grads(layer, x, g_out, {})
+    assert out.shape == out_shape, out.shape
+    assert not layer.weights
+
+    tensors = {"input": x, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_maxpool2d", case["seed"])
+    meta.update({
+        "pool_size": jlist(pool),
+        "strides": jlist(eff_strides),
+        "padding": json.dumps(padding),
+    })
+    path = out_dir / "keras_maxpool2d" / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    return path
+
+
+def cnn_frame_ok(frame, kernel, bias, act, pool) -> bool:
+    """True when one frame (H, W, C) keeps every conv pre-activation at least
+    RELU_MARGIN from 0 (relu only) and every pooling window's largest
+    activation at least POOL_GAP above the next."""
+    z = reference_conv2d(frame[None], kernel, bias, (1, 1), "valid", (1, 1))
+    if act == "relu" and np.min(np.abs(z)) < RELU_MARGIN:
+        return False
+    return bool(np.min(pool_gaps(DENSE_ACTIVATIONS[act](z), pool)) >= POOL_GAP)
+
+
+def gen_keras_cnn_lstm_case(case, out_dir: Path) -> Path:
+    B, T, (H, W, C) = case["B"], case["T"], tuple(case["hwc"])
+    F, k, act, pool = case["F"], tuple(case["k"]), case["act"], tuple(case["pool"])
+    U, n_out = case["U"], case["out"]
+    rng = np.random.default_rng(case["seed"])
+    pooled = ((H - k[0] + 1) // pool[0], (W - k[1] + 1) // pool[1])
+    D = pooled[0] * pooled[1] * F
+    values = {
+        "conv.kernel": (WEIGHT_STD * rng.standard_normal(k + (C, F))).astype(np.float32),
+        "conv.bias": (WEIGHT_STD * rng.standard_normal(F)).astype(np.float32),
+        "lstm.kernel": (rng.standard_normal((D, 4 * U)) / np.sqrt(D)).astype(np.float32),
+        "lstm.recurrent_kernel": (WEIGHT_STD * rng.standard_normal((U, 4 * U))).astype(np.float32),
+        "lstm.bias": (WEIGHT_STD * rng.standard_normal(4 * U)).astype(np.float32),
+        "dense.kernel": (WEIGHT_STD * rng.standard_normal((U, n_out))).astype(np.float32),
+        "dense.bias": (WEIGHT_STD * rng.standard_normal(n_out)).astype(np.float32),
+    }
+    assert tuple(values) == CNN_WEIGHTS
+    x = np.empty((B, T, H, W, C), np.float32)
+    draws = 0
+    for b in range(B):
+        for t in range(T):
+            while True:  # deterministic: the same rng draws on every run
+                draws += 1
+                x[b, t] = rng.standard_normal((H, W, C)).astype(np.float32)
+                if cnn_frame_ok(x[b, t], values["conv.kernel"], values["conv.bias"], act, pool):
+                    break
+    g_out = rng.standard_normal((B, n_out)).astype(np.float32)
+
+    model = keras.Sequential([
+        keras.Input((T, H, W, C)),
+        keras.layers.TimeDistributed(keras.layers.Conv2D(F, k, activation=act, dtype="float32")),
+        keras.layers.TimeDistributed(keras.layers.MaxPooling2D(pool, dtype="float32")),
+        keras.layers.TimeDistributed(keras.layers.Flatten()),
+        keras.layers.LSTM(U, dtype="float32"),
+        keras.layers.Dense(n_out, dtype="float32"),
+    ])
+    conv, lstm, dense = model.layers[0].layer, model.layers[3], model.layers[4]
+    assert (conv.strides, conv.padding, conv.dilation_rate) == ((1, 1), "valid", (1, 1))
+    assert model.layers[1].layer.strides == pool and model.layers[1].layer.padding == "valid"
+    assert lstm.return_sequences is False and dense.activation is keras.activations.linear
+    model_vars = {
+        "conv.kernel": conv.kernel, "conv.bias": conv.bias,
+        "lstm.kernel": lstm.cell.kernel, "lstm.recurrent_kernel": lstm.cell.recurrent_kernel,
+        "lstm.bias": lstm.cell.bias,
+        "dense.kernel": dense.kernel, "dense.bias": dense.bias,
+    }
+    assert len(model.weights) == len(model_vars), [w.path for w in model.weights]
+    assign_weights(model_vars, values)
+    out, grads = keras_grads(model, x, g_out, model_vars)
+    assert out.shape == (B, n_out), out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_cnn_lstm", case["seed"])
+    meta.update({
+        "filters": json.dumps(F),
+        "kernel_size": jlist(k),
+        "conv_activation": json.dumps(act),
+        "pool_size": jlist(pool),
+        "units": json.dumps(U),
+        "outputs": json.dumps(n_out),
+    })
+    path = out_dir / "keras_cnn_lstm" / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    CNN_FRAME_DRAWS[path] = draws
+    return path
+
+
+CNN_FRAME_DRAWS = {}  # path -> frames drawn (for the summary line)
+
+
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
@@ -670,6 +1143,159 @@ def verify_keras_dense_file(path: Path) -> str:
             f"({path.stat().st_size} bytes)")
 
 
+def pads_text(n_h, n_w, k, s, d, padding):
+    """'pad H 1+2 W 0+1' from TF's rule (the padding actually applied)."""
+    _, t, b = tf_window_padding(n_h, k[0], s[0], d[0], padding)
+    _, l, r = tf_window_padding(n_w, k[1], s[1], d[1], padding)
+    return f"pad H {t}+{b} W {l}+{r}"
+
+
+def verify_keras_conv2d_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_conv2d", path, "suite")
+    check(m["activation"] == "linear" and m["use_bias"] is True, path, "activation/use_bias")
+    F, k, s, padding = m["filters"], m["kernel_size"], m["strides"], m["padding"]
+    d = m["dilation_rate"]
+    x = t["input"]
+    check(x.ndim == 4, path, f"input shape {x.shape}")
+    B, H, W, C = x.shape
+    oh = tf_window_padding(H, k[0], s[0], d[0], padding)[0]
+    ow = tf_window_padding(W, k[1], s[1], d[1], padding)[0]
+    out_shape = (B, oh, ow, F)
+    params = {"kernel": (k[0], k[1], C, F), "bias": (F,)}
+    expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
+                "grad.input": x.shape, **params}
+    expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    check_tensor_set(path, t, expected)
+
+    ref = reference_conv2d(x, t["kernel"], t["bias"], s, padding, d)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy Conv2D by {fwd_err:.3g}")
+
+    def loss(v):
+        return float(np.sum(reference_conv2d(v["input"], v["kernel"], v["bias"], s, padding, d)
+                            * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_conv2d/{path.stem}: input {tuple(x.shape)} F={F} k={k} s={s} d={d} "
+            f"{padding} ({pads_text(H, W, k, s, d, padding)}) -> output {out_shape}; "
+            f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+def verify_keras_conv2d_transpose_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_conv2d_transpose", path, "suite")
+    check(m["activation"] == "linear" and m["use_bias"] is True and m["output_padding"] is None,
+          path, "activation/use_bias/output_padding")
+    check("dilation_rate" not in m, path, "dilation_rate is not covered")
+    F, k, s, padding = m["filters"], m["kernel_size"], m["strides"], m["padding"]
+    x = t["input"]
+    check(x.ndim == 4, path, f"input shape {x.shape}")
+    B, H, W, C = x.shape
+    oh = conv_transpose_output_size(H, k[0], s[0], padding)
+    ow = conv_transpose_output_size(W, k[1], s[1], padding)
+    out_shape = (B, oh, ow, F)
+    params = {"kernel": (k[0], k[1], F, C), "bias": (F,)}
+    expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
+                "grad.input": x.shape, **params}
+    expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    check_tensor_set(path, t, expected)
+
+    ref = reference_conv2d_transpose(x, t["kernel"], t["bias"], s, padding)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy Conv2DTranspose by {fwd_err:.3g}")
+
+    def loss(v):
+        return float(np.sum(reference_conv2d_transpose(v["input"], v["kernel"], v["bias"], s,
+                                                       padding) * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    full = ((H - 1) * s[0] + k[0], (W - 1) * s[1] + k[1])
+    return (f"keras_conv2d_transpose/{path.stem}: input {tuple(x.shape)} F={F} k={k} s={s} "
+            f"{padding} -> output {out_shape} (full {full}, crop "
+            f"{pads_text(oh, ow, k, s, (1, 1), padding)[4:]}); "
+            f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+def verify_keras_maxpool2d_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_maxpool2d", path, "suite")
+    pool, s, padding = m["pool_size"], m["strides"], m["padding"]
+    x = t["input"]
+    check(x.ndim == 4, path, f"input shape {x.shape}")
+    check(np.unique(x).size == x.size, path, "input values are not distinct")
+    B, H, W, C = x.shape
+    oh = tf_window_padding(H, pool[0], s[0], 1, padding)[0]
+    ow = tf_window_padding(W, pool[1], s[1], 1, padding)[0]
+    out_shape = (B, oh, ow, C)
+    expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
+                "grad.input": x.shape}
+    check_tensor_set(path, t, expected)
+
+    ref = reference_maxpool2d(x, pool, s, padding)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err == 0.0, path, f"output differs from NumPy MaxPooling2D by {fwd_err:.3g}")
+
+    def loss(v):
+        return float(np.sum(reference_maxpool2d(v["input"], pool, s, padding) * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_maxpool2d/{path.stem}: input {tuple(x.shape)} pool={pool} s={s} {padding} "
+            f"({pads_text(H, W, pool, s, (1, 1), padding)}) -> output {out_shape}; "
+            f"numpy fwd exact, grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
+
+
+def verify_keras_cnn_lstm_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_cnn_lstm", path, "suite")
+    F, k, act, pool = m["filters"], m["kernel_size"], m["conv_activation"], m["pool_size"]
+    U, n_out = m["units"], m["outputs"]
+    check(act in DENSE_ACTIVATIONS, path, f"conv_activation {act!r}")
+    x = t["input"]
+    check(x.ndim == 5, path, f"input shape {x.shape}")
+    B, T, H, W, C = x.shape
+    ch = tf_window_padding(H, k[0], 1, 1, "valid")[0]
+    cw = tf_window_padding(W, k[1], 1, 1, "valid")[0]
+    ph = tf_window_padding(ch, pool[0], pool[0], 1, "valid")[0]
+    pw = tf_window_padding(cw, pool[1], pool[1], 1, "valid")[0]
+    D = ph * pw * F
+    params = {"conv.kernel": (k[0], k[1], C, F), "conv.bias": (F,),
+              "lstm.kernel": (D, 4 * U), "lstm.recurrent_kernel": (U, 4 * U), "lstm.bias": (4 * U,),
+              "dense.kernel": (U, n_out), "dense.bias": (n_out,)}
+    check(tuple(params) == CNN_WEIGHTS, path, "weight names")
+    expected = {"input": x.shape, "output": (B, n_out), "grad_output": (B, n_out),
+                "grad.input": x.shape, **params}
+    expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    check_tensor_set(path, t, expected)
+
+    ref, z = reference_cnn_lstm(x, t, act, pool)
+    margin = float(np.min(np.abs(z)))
+    if act == "relu":
+        check(margin >= RELU_MARGIN, path, f"relu pre-activation {margin:.3g} too close to 0")
+    gap = float(np.min(pool_gaps(DENSE_ACTIVATIONS[act](z), pool)))
+    check(gap >= POOL_GAP, path, f"pooling window max beats the next by only {gap:.3g}")
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy CNN-LSTM by {fwd_err:.3g}")
+
+    def loss(v):
+        return float(np.sum(reference_cnn_lstm(v["input"], v, act, pool)[0] * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    inactive = f", {int(np.sum(z < 0))}/{z.size} inactive" if act == "relu" else ""
+    draws = f", {CNN_FRAME_DRAWS[path]} frame draws" if path in CNN_FRAME_DRAWS else ""
+    return (f"keras_cnn_lstm/{path.stem}: input {tuple(x.shape)} conv F={F} k={k} {act} "
+            f"-> ({ch}, {cw}, {F}), pool {pool} -> ({ph}, {pw}, {F}) = D {D}, LSTM U={U}, "
+            f"Dense {n_out} -> output {(B, n_out)}; min |pre-activation| {margin:.3f}"
+            f"{inactive}, min pool gap {gap:.3f}{draws}; numpy fwd max err {fwd_err:.1e}, "
+            f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
+
+
 # --------------------------------------------------------------------------
 
 SUITES = {
@@ -677,6 +1303,12 @@ SUITES = {
     "pad_sequences": (PAD_CASES, gen_pad_case, verify_pad_file),
     "keras_lstm": (KERAS_LSTM_CASES, gen_keras_lstm_case, verify_keras_lstm_file),
     "keras_dense": (KERAS_DENSE_CASES, gen_keras_dense_case, verify_keras_dense_file),
+    "keras_conv2d": (KERAS_CONV2D_CASES, gen_keras_conv2d_case, verify_keras_conv2d_file),
+    "keras_conv2d_transpose": (KERAS_CONV2D_TRANSPOSE_CASES, gen_keras_conv2d_transpose_case,
+                               verify_keras_conv2d_transpose_file),
+    "keras_maxpool2d": (KERAS_MAXPOOL2D_CASES, gen_keras_maxpool2d_case,
+                        verify_keras_maxpool2d_file),
+    "keras_cnn_lstm": (KERAS_CNN_LSTM_CASES, gen_keras_cnn_lstm_case, verify_keras_cnn_lstm_file),
 }
 
 
@@ -689,13 +1321,20 @@ def parse_suites(text: str) -> list:
     return [n for n in SUITES if n in names]  # table order, no duplicates
 
 
+# Suites the Swift test harness checks (committed under Fixtures/); the others
+# are written only when asked for with --suites, until their layers land.
+CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
                     help="output folder (default: the folder holding this script)")
-    ap.add_argument("--suites", type=parse_suites, default=list(SUITES),
-                    help="comma-separated suites to write (default: all, i.e. "
-                         f"{','.join(SUITES)})")
+    # The default is the suites the Swift harness checks today, so a bare rerun
+    # inside the package never writes a suite folder the tests would reject.
+    ap.add_argument("--suites", type=parse_suites, default=list(CHECKED_SUITES),
+                    help="comma-separated suites to write (default: the checked ones, "
+                         f"{','.join(CHECKED_SUITES)}; all: {','.join(SUITES)})")
     ap.add_argument("--clean", action="store_true",
                     help="first delete existing *.safetensors in the selected suites' "
                          "folders (other suites are untouched)")
