@@ -1,0 +1,84 @@
+import FrameSequencing
+
+// Keras's convolution weights are the layers' own (`kernel`, `bias`; see
+// ``Conv2D/init(kernel:bias:strides:dilation:padding:activation:)``). PyTorch
+// keeps kernels channels-first and is converted here, with no kernel flip:
+// both frameworks compute a cross-correlation.
+//
+//   nn.Conv2d.weight           (F, C, KH, KW)  <->  Conv2D kernel          (KH, KW, C, F)
+//   nn.ConvTranspose2d.weight  (C, F, KH, KW)  <->  Conv2DTranspose kernel (KH, KW, F, C)
+//
+// Only the weights convert. PyTorch's integer `padding=p` is symmetric; it
+// equals `.same` for stride 1 and an odd dilated extent with p = (e - 1) / 2,
+// and `.valid` for p = 0. `padding='same'` (stride 1 only) is `.same`.
+
+extension Conv2D {
+    /// A layer holding PyTorch `nn.Conv2d` weights: `weight` (F, C, KH, KW)
+    /// and `bias` (F) or `nil` (`bias=False`). Groups other than 1 are not
+    /// supported.
+    ///
+    /// - Throws: `shapeMismatch` for a weight that is not rank 4 or a bias that is
+    ///   not (F); the errors of ``init(kernel:bias:strides:dilation:padding:activation:)``.
+    public init(
+        pytorchWeight weight: Tensor, bias: Tensor?, strides: (height: Int, width: Int) = (1, 1),
+        dilation: (height: Int, width: Int) = (1, 1), padding: ConvolutionPadding = .valid,
+        activation: Activation = .linear
+    ) throws {
+        let kernel = try weight.permuted4D([2, 3, 1, 0], name: "PyTorch Conv2d weight (filters, inputChannels, height, width)")
+        try self.init(kernel: kernel, bias: bias, strides: strides, dilation: dilation, padding: padding,
+                      activation: activation)
+    }
+
+    /// The kernel in PyTorch `nn.Conv2d` layout (F, C, KH, KW); the bias needs
+    /// no conversion.
+    public func pytorchWeight() throws -> Tensor {
+        try kernel.permuted4D([3, 2, 0, 1], name: "Conv2D kernel")
+    }
+}
+
+extension Conv2DTranspose {
+    /// A layer holding PyTorch `nn.ConvTranspose2d` weights: `weight`
+    /// (C, F, KH, KW) (input channels first) and `bias` (F) or `nil`. Groups
+    /// other than 1 and `output_padding` are not supported.
+    ///
+    /// - Throws: `shapeMismatch` for a weight that is not rank 4 or a bias that is
+    ///   not (F); the errors of ``init(kernel:bias:strides:dilation:padding:activation:)``.
+    public init(
+        pytorchWeight weight: Tensor, bias: Tensor?, strides: (height: Int, width: Int) = (1, 1),
+        dilation: (height: Int, width: Int) = (1, 1), padding: ConvolutionPadding = .valid,
+        activation: Activation = .linear
+    ) throws {
+        let kernel = try weight.permuted4D([2, 3, 1, 0], name: "PyTorch ConvTranspose2d weight (inputChannels, filters, height, width)")
+        try self.init(kernel: kernel, bias: bias, strides: strides, dilation: dilation, padding: padding,
+                      activation: activation)
+    }
+
+    /// The kernel in PyTorch `nn.ConvTranspose2d` layout (C, F, KH, KW).
+    public func pytorchWeight() throws -> Tensor {
+        try kernel.permuted4D([3, 2, 0, 1], name: "Conv2DTranspose kernel")
+    }
+}
+
+extension Tensor {
+    /// A copy of a rank-4 tensor with its axes reordered: axis `i` of the result
+    /// is axis `order[i]` of `self`.
+    ///
+    /// - Throws: `shapeMismatch` naming `name` for a tensor that is not rank 4.
+    fileprivate func permuted4D(_ order: [Int], name: String) throws -> Tensor {
+        guard shape.rank == 4 else {
+            throw RecurrentError.shapeMismatch(name: name, expected: [-1, -1, -1, -1], actual: dimensions)
+        }
+        let source = dimensions
+        let sourceStrides = [source[1] * source[2] * source[3], source[2] * source[3], source[3], 1]
+        let target = order.map { source[$0] }
+        let strides = order.map { sourceStrides[$0] }   // source step per result axis
+        let values = scalars
+        var result = [Float](repeating: 0, count: count)
+        var i = 0
+        for a in 0 ..< target[0] { for b in 0 ..< target[1] { for c in 0 ..< target[2] { for d in 0 ..< target[3] {
+            result[i] = values[a * strides[0] + b * strides[1] + c * strides[2] + d * strides[3]]
+            i += 1
+        } } } }
+        return try Tensor(shape: Shape(target), scalars: result)
+    }
+}

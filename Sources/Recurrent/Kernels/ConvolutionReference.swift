@@ -1,0 +1,96 @@
+// The scalar twins of Conv2D and Conv2DTranspose: direct loops over every
+// output pixel, kernel tap and channel, summed in Double, with the sizes and
+// padding worked out here from TensorFlow's and Keras's rules rather than taken
+// from ConvolutionGeometry, so the tests check those too.
+//
+// Legend: B batch; H x W x C input; OH x OW x F output; KH x KW taps; SH, SW
+// strides; DH, DW dilation; e = (k - 1) * d + 1 the dilated kernel extent.
+//
+// Reference equations (no activation; p the leading padding):
+//   conv:       y[b, oy, ox, f] = bias[f] + sum_{ky, kx, c} x[b, oy*SH - pTop + ky*DH, ox*SW - pLeft + kx*DW, c] * kernel[ky, kx, c, f]
+//   transposed: y[b, oy, ox, f] = bias[f] + sum over (iy, ix, ky, kx, c) with iy*SH - pTop + ky*DH = oy and
+//               ix*SW - pLeft + kx*DW = ox of x[b, iy, ix, c] * kernel[ky, kx, f, c]
+
+/// One axis of a convolution: output length and leading padding.
+/// valid: the number of window starts `0, s, 2s, ...` with `start + e <= in`;
+/// same: `ceil(in / s)` windows, the padding they overhang split with the
+/// smaller half first.
+private func referenceAxis(_ input: Int, kernel: Int, stride: Int, dilation: Int, padding: ConvolutionPadding)
+    -> (length: Int, padBefore: Int) {
+    let extent = (kernel - 1) * dilation + 1
+    if padding == .valid {
+        var count = 0
+        while count * stride + extent <= input { count += 1 }
+        return (count, 0)
+    }
+    let length = Int((Double(input) / Double(stride)).rounded(.up))
+    let overhang = max((length - 1) * stride + extent - input, 0)
+    return (length, overhang / 2)
+}
+
+/// Conv2D by its definition (see the file comment): the output (B, OH, OW, F)
+/// in row-major order with its height and width. `kernel` is (KH, KW, C, F).
+///
+/// - Complexity: `O(B * OH * OW * KH * KW * C * F)`; for tests only.
+package func referenceConv2D(
+    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+    kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int, bias: [Float]?,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding
+) -> (output: [Float], height: Int, width: Int) {
+    let rows = referenceAxis(height, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height, padding: padding)
+    let columns = referenceAxis(width, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width, padding: padding)
+    var output = [Float](repeating: 0, count: batch * rows.length * columns.length * filters)
+    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for f in 0 ..< filters {
+        var sum = Double(bias?[f] ?? 0)
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let iy = oy * strides.height - rows.padBefore + ky * dilation.height
+            let ix = ox * strides.width - columns.padBefore + kx * dilation.width
+            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+            for c in 0 ..< channels {
+                let x = input[((b * height + iy) * width + ix) * channels + c]
+                let w = kernel[((ky * kernelSize.width + kx) * channels + c) * filters + f]
+                sum += Double(x) * Double(w)
+            }
+        } }
+        output[((b * rows.length + oy) * columns.length + ox) * filters + f] = Float(sum)
+    } } } }
+    return (output, rows.length, columns.length)
+}
+
+/// Conv2DTranspose by its definition (see the file comment): every input pixel
+/// scatters `x * kernel` onto the output, whose size is Keras's
+/// (`valid`: `in * s + max(e - s, 0)`, `same`: `in * s`) and whose crop is the
+/// leading padding of a Conv2D of that size. `kernel` is (KH, KW, F, C).
+///
+/// - Complexity: `O(B * H * W * KH * KW * C * F)`; for tests only.
+package func referenceConv2DTranspose(
+    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+    kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int, bias: [Float]?,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding
+) -> (output: [Float], height: Int, width: Int) {
+    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+        let extent = (k - 1) * d + 1
+        return padding == .same ? size * s : size * s + max(extent - s, 0)
+    }
+    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
+    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
+    let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
+                            padding: padding).padBefore
+    let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
+                             padding: padding).padBefore
+    var sums = [Double](repeating: 0, count: batch * outputHeight * outputWidth * filters)
+    for b in 0 ..< batch { for iy in 0 ..< height { for ix in 0 ..< width {
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let oy = iy * strides.height - top + ky * dilation.height
+            let ox = ix * strides.width - left + kx * dilation.width
+            guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
+            for f in 0 ..< filters { for c in 0 ..< channels {
+                let x = input[((b * height + iy) * width + ix) * channels + c]
+                let w = kernel[((ky * kernelSize.width + kx) * filters + f) * channels + c]
+                sums[((b * outputHeight + oy) * outputWidth + ox) * filters + f] += Double(x) * Double(w)
+            } }
+        } }
+    } } }
+    let output = sums.indices.map { Float(sums[$0] + Double(bias?[$0 % filters] ?? 0)) }
+    return (output, outputHeight, outputWidth)
+}
