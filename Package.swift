@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// No package dependencies and no unsafeFlags: this package must build as a
+// No package dependencies and no unsafe compiler flags: this package must build as a
 // version-pinned dependency of other packages.
 let package = Package(
     name: "FrameSequencing",
