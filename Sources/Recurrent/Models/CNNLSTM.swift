@@ -1,0 +1,237 @@
+import FrameSequencing
+
+/// A CNN that reads each frame, an LSTM over the per-frame features, and a
+/// ``Dense`` head: sequence regression, or classification with the head's
+/// outputs as logits. Keras's `TimeDistributed(Conv2D) ... LSTM, Dense`.
+///
+/// ```swift
+/// let model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32, 64],
+///                         hiddenSize: 64, outputs: 1, seed: 2)
+/// let (prediction, cache) = try model.trainingForward(frames)       // (B, 1)
+/// var gradients = try model.zeroGradients()
+/// let dFrames = try model.backward(outputGradient: dPrediction, cache: cache, into: &gradients)
+/// ```
+public struct CNNLSTM: Sendable {
+    /// The per-frame feature extractor; its output per frame is flat (ends with
+    /// ``Layer/flatten`` or ``Layer/dense(_:)``) with `lstm.inputSize` features.
+    public var features: TimeDistributed
+    /// The recurrence over the features.
+    public var lstm: LSTM
+    /// Maps the LSTM's output to the prediction.
+    public var head: Dense
+    /// Whether the head reads every timestep (output (B, T, outputs)) or only the
+    /// last valid one (output (B, outputs)).
+    public var returnSequences: Bool
+
+    /// A model of the given parts.
+    ///
+    /// - Throws: `shapeMismatch` when the head does not take the LSTM's output size.
+    public init(features: TimeDistributed, lstm: LSTM, head: Dense, returnSequences: Bool = false) throws {
+        guard head.inputSize == lstm.outputSize else {
+            throw RecurrentError.shapeMismatch(name: "CNNLSTM head input", expected: [lstm.outputSize], actual: [head.inputSize])
+        }
+        self.features = features
+        self.lstm = lstm
+        self.head = head
+        self.returnSequences = returnSequences
+    }
+
+    /// The CNN-LSTM of the literature, with Keras's defaults: per entry of
+    /// `filters`, a `kernelSize` Conv2D (padding valid, `activation`) and a 2 x 2
+    /// max pooling; then Flatten, an LSTM of `hiddenSize` units and a Dense of
+    /// `outputs` with `outputActivation`. Weights are seeded (Glorot-uniform
+    /// convolutions and head, PyTorch's LSTM initialization).
+    ///
+    /// - Throws: `invalidArgument` for sizes below 1 or frames too small for the stack.
+    public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int], kernelSize: (height: Int, width: Int) = (3, 3),
+                activation: Activation = .relu, hiddenSize: Int, outputs: Int, outputActivation: Activation = .linear,
+                returnSequences: Bool = false, seed: UInt64 = 0) throws {
+        var layers: [Layer] = []
+        var inputChannels = channels
+        for (index, count) in filters.enumerated() {
+            layers.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: kernelSize,
+                                             activation: activation, seed: seed &+ UInt64(index))))
+            layers.append(.maxPool2D(try MaxPool2D(poolSize: (2, 2))))
+            inputChannels = count
+        }
+        layers.append(.flatten)
+        let features = TimeDistributed(try Sequential(layers))
+        let perFrame = try features.outputDimensions(forInput: [1, 1, frameHeight, frameWidth, channels])
+        let lstm = try LSTM(inputSize: perFrame[2], hiddenSize: hiddenSize, seed: seed &+ 100)
+        let head = try Dense(inputSize: hiddenSize, outputSize: outputs, activation: outputActivation, seed: seed &+ 200)
+        try self.init(features: features, lstm: lstm, head: head, returnSequences: returnSequences)
+    }
+
+    /// What backward needs from a training forward pass.
+    public struct Cache: Sendable {
+        let features: TimeDistributed.Cache
+        let lstm: LSTMCache
+        let head: Dense.Cache
+    }
+
+    /// The parameter gradients of every part.
+    public struct Gradients: Sendable, Equatable {
+        public var features: Sequential.Gradients
+        public var lstm: LSTMGradients
+        public var head: Dense.Gradients
+        /// Sets every gradient to zero.
+        public mutating func zero() {
+            features.zero()
+            lstm.zero()
+            head.zero()
+        }
+    }
+
+    /// Zero gradients of every part.
+    public func zeroGradients() throws -> Gradients {
+        Gradients(features: features.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), head: head.zeroGradients())
+    }
+
+    /// The prediction for `frames` (B, T, H, W, C): (B, outputs), or (B, T,
+    /// outputs) with ``returnSequences``.
+    ///
+    /// - Parameter lengths: valid timesteps per sequence for padded batches, as
+    ///   ``LSTM/forward(_:initialState:lengths:layout:returnSequences:)`` takes them.
+    public func forward(_ frames: Tensor, lengths: [Int]? = nil) throws -> Tensor {
+        let x = try features.forward(frames)
+        let h = try lstm.forward(x, lengths: lengths, returnSequences: returnSequences).output
+        return try head.forward(h)
+    }
+
+    /// ``forward(_:lengths:)`` keeping what backward needs.
+    public func trainingForward(_ frames: Tensor, lengths: [Int]? = nil) throws -> (output: Tensor, cache: Cache) {
+        let (x, featureCache) = try features.trainingForward(frames)
+        let (h, lstmCache) = try lstm.trainingForward(x, lengths: lengths, returnSequences: returnSequences)
+        let (y, headCache) = try head.trainingForward(h.output)
+        return (y, Cache(features: featureCache, lstm: lstmCache, head: headCache))
+    }
+
+    /// Backward of `L = sum(output * outputGradient)`: accumulates every
+    /// parameter's gradient into `gradients` and returns dL/dframes.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        let dh = try head.backward(outputGradient: outputGradient, cache: cache.head, into: &gradients.head)
+        let dx = try lstm.backward(outputGradient: dh, cache: cache.lstm, into: &gradients.lstm).input
+        return try features.backward(outputGradient: dx, cache: cache.features, into: &gradients.features)
+    }
+}
+
+/// Predicts the next frame from each prefix of a frame sequence: a convolutional
+/// encoder per frame, an LSTM over the codes, and a decoder of transposed
+/// convolutions back to the frame's size.
+///
+/// ```swift
+/// let model = try CNNLSTMForecaster(frameHeight: 64, frameWidth: 64, channels: 1, seed: 3)
+/// let predicted = try model.forward(frames)        // (B, T, 64, 64, 1): step t predicts frame t + 1
+/// ```
+///
+/// Train it on windows whose target is the window shifted by one frame
+/// (``WindowTarget/shifted``).
+public struct CNNLSTMForecaster: Sendable {
+    /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
+    public var encoder: TimeDistributed
+    /// The recurrence over the codes, every timestep returned.
+    public var lstm: LSTM
+    /// LSTM output to the predicted frame, per timestep.
+    public var decoder: TimeDistributed
+
+    /// A model of the given parts; `decoder` must map `lstm.outputSize` values to a frame.
+    public init(encoder: TimeDistributed, lstm: LSTM, decoder: TimeDistributed) {
+        self.encoder = encoder
+        self.lstm = lstm
+        self.decoder = decoder
+    }
+
+    /// The encoder-LSTM-decoder: per entry of `filters`, a 3 x 3 Conv2D (padding
+    /// same, ReLU) and a 2 x 2 max pooling (padding same); an LSTM of
+    /// `hiddenSize`; a Dense (ReLU) back to the smallest feature map; per entry
+    /// of `filters` in reverse, a 3 x 3 Conv2DTranspose of stride 2 (ReLU, the
+    /// last one to `channels` with `outputActivation`); and a crop to the
+    /// frame's size when pooling rounded up. Seeded.
+    ///
+    /// - Throws: `invalidArgument` for sizes below 1 or an empty `filters`.
+    public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int] = [16, 32], hiddenSize: Int = 128,
+                outputActivation: Activation = .sigmoid, seed: UInt64 = 0) throws {
+        guard !filters.isEmpty else {
+            throw RecurrentError.invalidArgument(name: "CNNLSTMForecaster filters", expected: "at least one entry", actual: "[]")
+        }
+        try RecurrentError.requirePositive((frameHeight, frameWidth), "CNNLSTMForecaster frame size")
+        var encoderLayers: [Layer] = []
+        var (height, width, inputChannels) = (frameHeight, frameWidth, channels)
+        for (index, count) in filters.enumerated() {
+            encoderLayers.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: (3, 3),
+                                                    padding: .same, activation: .relu, seed: seed &+ UInt64(index))))
+            encoderLayers.append(.maxPool2D(try MaxPool2D(poolSize: (2, 2), padding: .same)))
+            (height, width, inputChannels) = ((height + 1) / 2, (width + 1) / 2, count)
+        }
+        encoderLayers.append(.flatten)
+        let code = height * width * inputChannels
+        var decoderLayers: [Layer] = [
+            .dense(try Dense(inputSize: hiddenSize, outputSize: code, activation: .relu, seed: seed &+ 200)),
+            .reshape([height, width, inputChannels]),
+        ]
+        for (index, count) in filters.enumerated().reversed() {
+            let last = index == 0
+            let outputChannels = last ? channels : filters[index - 1]
+            decoderLayers.append(.conv2DTranspose(try Conv2DTranspose(
+                inputChannels: count, filters: outputChannels, kernelSize: (3, 3), strides: (2, 2), padding: .same,
+                activation: last ? outputActivation : .relu, seed: seed &+ 300 &+ UInt64(index))))
+            (height, width) = (height * 2, width * 2)
+        }
+        if (height, width) != (frameHeight, frameWidth) { decoderLayers.append(.crop(height: frameHeight, width: frameWidth)) }
+        self.init(encoder: TimeDistributed(try Sequential(encoderLayers)),
+                  lstm: try LSTM(inputSize: code, hiddenSize: hiddenSize, seed: seed &+ 100),
+                  decoder: TimeDistributed(try Sequential(decoderLayers)))
+    }
+
+    /// What backward needs from a training forward pass.
+    public struct Cache: Sendable {
+        let encoder: TimeDistributed.Cache
+        let lstm: LSTMCache
+        let decoder: TimeDistributed.Cache
+    }
+
+    /// The parameter gradients of every part.
+    public struct Gradients: Sendable, Equatable {
+        public var encoder: Sequential.Gradients
+        public var lstm: LSTMGradients
+        public var decoder: Sequential.Gradients
+        /// Sets every gradient to zero.
+        public mutating func zero() {
+            encoder.zero()
+            lstm.zero()
+            decoder.zero()
+        }
+    }
+
+    /// Zero gradients of every part.
+    public func zeroGradients() throws -> Gradients {
+        Gradients(encoder: encoder.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), decoder: decoder.zeroGradients())
+    }
+
+    /// For `frames` (B, T, H, W, C), the prediction of frame `t + 1` from frames
+    /// `0...t`, for every `t`: (B, T, H, W, C).
+    ///
+    /// - Parameter initialState: the LSTM's state before the first frame (zeros
+    ///   when nil), for continuing a sequence; the returned final state continues it.
+    public func forward(_ frames: Tensor, initialState: LSTMState? = nil) throws -> (frames: Tensor, finalState: LSTMState) {
+        let codes = try encoder.forward(frames)
+        let result = try lstm.forward(codes, initialState: initialState)
+        return (try decoder.forward(result.output), result.finalState)
+    }
+
+    /// ``forward(_:initialState:)`` keeping what backward needs.
+    public func trainingForward(_ frames: Tensor) throws -> (output: Tensor, cache: Cache) {
+        let (codes, encoderCache) = try encoder.trainingForward(frames)
+        let (result, lstmCache) = try lstm.trainingForward(codes)
+        let (predicted, decoderCache) = try decoder.trainingForward(result.output)
+        return (predicted, Cache(encoder: encoderCache, lstm: lstmCache, decoder: decoderCache))
+    }
+
+    /// Backward of `L = sum(output * outputGradient)`: accumulates every
+    /// parameter's gradient into `gradients` and returns dL/dframes.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        let dh = try decoder.backward(outputGradient: outputGradient, cache: cache.decoder, into: &gradients.decoder)
+        let dx = try lstm.backward(outputGradient: dh, cache: cache.lstm, into: &gradients.lstm).input
+        return try encoder.backward(outputGradient: dx, cache: cache.encoder, into: &gradients.encoder)
+    }
+}

@@ -1,0 +1,350 @@
+import FrameSequencing
+
+/// One layer of a ``Sequential`` stack: a map from a batch of samples to a
+/// batch of samples, axis 0 the batch everywhere.
+public enum Layer: Sendable {
+    /// (B, H, W, C) to (B, OH, OW, F).
+    case conv2D(Conv2D)
+    /// (B, H, W, C) to (B, OH, OW, F), upsampling.
+    case conv2DTranspose(Conv2DTranspose)
+    /// (B, H, W, C) to (B, OH, OW, C).
+    case maxPool2D(MaxPool2D)
+    /// (B, ...) to (B, features), as Keras's `Flatten`.
+    case flatten
+    /// (B, ...) to (B, dimensions...) in row-major order, as Keras's `Reshape`
+    /// (the batch axis is not listed).
+    case reshape([Int])
+    /// (B, H, W, C) to (B, height, width, C): the top-left `height` x `width`
+    /// pixels, as Keras's `Cropping2D` with the whole crop at the bottom and right.
+    case crop(height: Int, width: Int)
+    /// (..., I) to (..., O).
+    case dense(Dense)
+    /// The same shape, `activation` applied to every value.
+    case activation(Activation)
+
+    /// The gradient slot this layer accumulates into (``LayerGradients/none`` for
+    /// layers without parameters).
+    func zeroGradients() -> LayerGradients {
+        switch self {
+        case .conv2D(let layer): return .conv2D(layer.zeroGradients())
+        case .conv2DTranspose(let layer): return .conv2DTranspose(layer.zeroGradients())
+        case .dense(let layer): return .dense(layer.zeroGradients())
+        case .maxPool2D, .flatten, .reshape, .crop, .activation: return .none
+        }
+    }
+
+    /// A short name for messages: "Conv2D", "Dense", ...
+    var name: String {
+        switch self {
+        case .conv2D: return "Conv2D"
+        case .conv2DTranspose: return "Conv2DTranspose"
+        case .maxPool2D: return "MaxPool2D"
+        case .flatten: return "Flatten"
+        case .reshape: return "Reshape"
+        case .crop: return "Crop"
+        case .dense: return "Dense"
+        case .activation: return "Activation"
+        }
+    }
+}
+
+/// The parameter gradients of one ``Layer``, in the same position of
+/// ``Sequential/Gradients/layers``.
+public enum LayerGradients: Sendable, Equatable {
+    case conv2D(Conv2D.Gradients)
+    case conv2DTranspose(Conv2DTranspose.Gradients)
+    case dense(Dense.Gradients)
+    /// A layer without parameters.
+    case none
+
+    /// Sets every gradient to zero.
+    public mutating func zero() {
+        switch self {
+        case .conv2D(var g): g.zero(); self = .conv2D(g)
+        case .conv2DTranspose(var g): g.zero(); self = .conv2DTranspose(g)
+        case .dense(var g): g.zero(); self = .dense(g)
+        case .none: break
+        }
+    }
+}
+
+/// A stack of per-sample layers applied in order, Keras's `Sequential` for the
+/// image and feature layers: forward, a training forward that keeps what
+/// backward needs, and backward accumulating every layer's gradients.
+///
+/// ```swift
+/// let cnn = try Sequential([
+///     .conv2D(Conv2D(inputChannels: 1, filters: 8, kernelSize: (3, 3), activation: .relu, seed: 1)),
+///     .maxPool2D(MaxPool2D(poolSize: (2, 2))),
+///     .flatten,
+/// ])
+/// let features = try cnn.forward(images)     // (B, 13 * 13 * 8) for 28 x 28 images
+/// ```
+///
+/// Wrap it in ``TimeDistributed`` to apply it to every frame of a sequence.
+public struct Sequential: Sendable {
+    /// The layers, first applied first. Replace a layer's parameters with
+    /// tensors of the same shapes only.
+    public var layers: [Layer]
+
+    /// A stack of `layers`.
+    ///
+    /// - Throws: `invalidArgument` for a ``Layer/reshape(_:)`` or
+    ///   ``Layer/crop(height:width:)`` with a size below 1.
+    public init(_ layers: [Layer]) throws {
+        for layer in layers {
+            switch layer {
+            case .reshape(let dimensions):
+                guard !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
+                    throw RecurrentError.invalidArgument(name: "Reshape dimensions", expected: "one or more sizes of at least 1",
+                                                         actual: "\(dimensions)")
+                }
+            case let .crop(height, width):
+                try RecurrentError.requirePositive((height, width), "Crop size")
+            default: break
+            }
+        }
+        self.layers = layers
+    }
+
+    /// Per-layer gradients of a ``Sequential``, accumulated by backward.
+    public struct Gradients: Sendable, Equatable {
+        /// One entry per layer, ``LayerGradients/none`` for layers without parameters.
+        public var layers: [LayerGradients]
+        /// Sets every gradient to zero.
+        public mutating func zero() {
+            for index in layers.indices { layers[index].zero() }
+        }
+    }
+
+    /// Zero gradients for every layer.
+    public func zeroGradients() -> Gradients {
+        Gradients(layers: layers.map { $0.zeroGradients() })
+    }
+
+    /// What backward needs from each layer's training forward.
+    public struct Cache: Sendable {
+        let entries: [LayerCache]
+        let inputShape: [Int]
+        let outputShape: [Int]
+    }
+
+    enum LayerCache: Sendable {
+        case conv2D(Conv2D.Cache)
+        case conv2DTranspose(Conv2DTranspose.Cache)
+        case maxPool2D(MaxPool2D.Cache)
+        case reshape(Shape)
+        case crop(Shape)
+        case dense(Dense.Cache)
+        case activation(Tensor)
+    }
+
+    /// The output dimensions for an input of `dimensions` (batch first), or the
+    /// error the first layer that cannot take it throws.
+    public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
+        var current = dimensions
+        for (index, layer) in layers.enumerated() {
+            do {
+                switch layer {
+                case .conv2D(let l): current = try l.outputDimensions(forInput: current)
+                case .conv2DTranspose(let l): current = try l.outputDimensions(forInput: current)
+                case .maxPool2D(let l): current = try l.outputDimensions(forInput: current)
+                case .flatten: current = [current.first ?? 0, current.dropFirst().reduce(1, *)]
+                case .reshape(let d): current = try reshapedDimensions(current, d)
+                case let .crop(h, w): current = try croppedDimensions(current, h, w)
+                case .dense(let l):
+                    guard current.last == l.inputSize, current.count >= 2 else {
+                        throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, l.inputSize], actual: current)
+                    }
+                    current[current.count - 1] = l.outputSize
+                case .activation: break
+                }
+            } catch let error as RecurrentError {
+                throw error.inLayer(index, layer.name)
+            }
+        }
+        return current
+    }
+
+    /// The stack's output for `input` (batch first).
+    public func forward(_ input: Tensor) throws -> Tensor {
+        var x = input
+        for (index, layer) in layers.enumerated() {
+            do {
+                switch layer {
+                case .conv2D(let l): x = try l.forward(x)
+                case .conv2DTranspose(let l): x = try l.forward(x)
+                case .maxPool2D(let l): x = try l.forward(x)
+                case .flatten: x = try Flatten().forward(x)
+                case .reshape(let d): x = try x.reshaped(to: Shape(reshapedDimensions(x.dimensions, d)))
+                case let .crop(h, w): x = try cropped(x, h, w)
+                case .dense(let l): x = try l.forward(x)
+                case .activation(let a): x = applied(a, x)
+                }
+            } catch let error as RecurrentError {
+                throw error.inLayer(index, layer.name)
+            }
+        }
+        return x
+    }
+
+    /// ``forward(_:)`` keeping what backward needs.
+    public func trainingForward(_ input: Tensor) throws -> (output: Tensor, cache: Cache) {
+        var x = input
+        var entries: [LayerCache] = []
+        entries.reserveCapacity(layers.count)
+        for (index, layer) in layers.enumerated() {
+            do {
+                switch layer {
+                case .conv2D(let l):
+                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2D(c))
+                case .conv2DTranspose(let l):
+                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2DTranspose(c))
+                case .maxPool2D(let l):
+                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.maxPool2D(c))
+                case .flatten:
+                    entries.append(.reshape(x.shape)); x = try Flatten().forward(x)
+                case .reshape(let d):
+                    entries.append(.reshape(x.shape)); x = try x.reshaped(to: Shape(reshapedDimensions(x.dimensions, d)))
+                case let .crop(h, w):
+                    entries.append(.crop(x.shape)); x = try cropped(x, h, w)
+                case .dense(let l):
+                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.dense(c))
+                case .activation(let a):
+                    x = applied(a, x); entries.append(.activation(x))
+                }
+            } catch let error as RecurrentError {
+                throw error.inLayer(index, layer.name)
+            }
+        }
+        return (x, Cache(entries: entries, inputShape: input.dimensions, outputShape: x.dimensions))
+    }
+
+    /// Backward of `L = sum(output * outputGradient)`: accumulates every layer's
+    /// parameter gradients into `gradients` and returns dL/dinput.
+    ///
+    /// - Throws: `shapeMismatch` for an output gradient of the wrong shape;
+    ///   `cacheMismatch` for a cache or gradients of another stack.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        guard cache.entries.count == layers.count, gradients.layers.count == layers.count else {
+            throw RecurrentError.cacheMismatch(
+                reason: "this stack has \(layers.count) layers, the cache \(cache.entries.count) and the gradients \(gradients.layers.count)")
+        }
+        try RecurrentError.requireShape(outputGradient, cache.outputShape, "Sequential output gradient")
+        var delta = outputGradient
+        for index in layers.indices.reversed() {
+            do {
+                switch (layers[index], cache.entries[index], gradients.layers[index]) {
+                case let (.conv2D(l), .conv2D(c), .conv2D(g)):
+                    var g = g
+                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
+                    gradients.layers[index] = .conv2D(g)
+                case let (.conv2DTranspose(l), .conv2DTranspose(c), .conv2DTranspose(g)):
+                    var g = g
+                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
+                    gradients.layers[index] = .conv2DTranspose(g)
+                case let (.dense(l), .dense(c), .dense(g)):
+                    var g = g
+                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
+                    gradients.layers[index] = .dense(g)
+                case let (.maxPool2D(l), .maxPool2D(c), .none):
+                    delta = try l.backward(outputGradient: delta, cache: c)
+                case let (.flatten, .reshape(shape), .none), let (.reshape, .reshape(shape), .none):
+                    delta = try delta.reshaped(to: shape)
+                case let (.crop, .crop(shape), .none):
+                    delta = try uncropped(delta, to: shape)
+                case let (.activation(a), .activation(output), .none):
+                    delta = try activationGradient(a, output: output, gradient: delta)
+                default:
+                    throw RecurrentError.cacheMismatch(reason: "entry \(index) of the cache or gradients is not from a \(layers[index].name)")
+                }
+            } catch let error as RecurrentError {
+                throw error.inLayer(index, layers[index].name)
+            }
+        }
+        return delta
+    }
+}
+
+// MARK: - The parameter-free layers
+
+/// `(B, ...)` reshaped to `(B, dimensions...)`.
+private func reshapedDimensions(_ input: [Int], _ dimensions: [Int]) throws -> [Int] {
+    let batch = input.first ?? 0
+    let perSample = input.dropFirst().reduce(1, *)
+    guard input.count >= 1, dimensions.reduce(1, *) == perSample else {
+        throw RecurrentError.shapeMismatch(name: "Reshape input (batch, \(dimensions.reduce(1, *)) values per sample)",
+                                           expected: [batch] + dimensions, actual: input)
+    }
+    return [batch] + dimensions
+}
+
+private func croppedDimensions(_ input: [Int], _ height: Int, _ width: Int) throws -> [Int] {
+    guard input.count == 4, input[1] >= height, input[2] >= width else {
+        throw RecurrentError.shapeMismatch(name: "Crop input (batch, height >= \(height), width >= \(width), channels)",
+                                           expected: [-1, height, width, -1], actual: input)
+    }
+    return [input[0], height, width, input[3]]
+}
+
+/// The top-left `height` x `width` pixels of (B, H, W, C) images.
+private func cropped(_ x: Tensor, _ height: Int, _ width: Int) throws -> Tensor {
+    let d = try croppedDimensions(x.dimensions, height, width)
+    if d == x.dimensions { return x }
+    let (rows, w, c) = (d[0] * height, x.dimensions[2], d[3])
+    return try uninitializedTensor(Shape(d)) { y in
+        x.withUnsafeBufferPointer { source in
+            for r in 0 ..< rows {
+                let (b, row) = r.quotientAndRemainder(dividingBy: height)
+                let from = source.baseAddress! + ((b * x.dimensions[1] + row) * w) * c
+                (y + r * width * c).update(from: from, count: width * c)
+            }
+        }
+    }
+}
+
+/// The gradient of ``cropped(_:_:_:)``: `gradient` placed top-left in zeros of `shape`.
+private func uncropped(_ gradient: Tensor, to shape: Shape) throws -> Tensor {
+    let d = shape.dimensions
+    let (height, width) = (gradient.dimensions[1], gradient.dimensions[2])
+    try RecurrentError.requireShape(gradient, [d[0], height, width, d[3]], "Crop output gradient")
+    if gradient.dimensions == d { return gradient }
+    var result = try Tensor(shape: shape)
+    result.withUnsafeMutableBufferPointer { y in
+        gradient.withUnsafeBufferPointer { g in
+            for r in 0 ..< d[0] * height {
+                let (b, row) = r.quotientAndRemainder(dividingBy: height)
+                (y.baseAddress! + ((b * d[1] + row) * d[2]) * d[3]).update(from: g.baseAddress! + r * width * d[3], count: width * d[3])
+            }
+        }
+    }
+    return result
+}
+
+private func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
+    var y = x
+    y.withUnsafeMutableBufferPointer { activate(activation, $0.baseAddress!, count: $0.count) }
+    return y
+}
+
+private func activationGradient(_ activation: Activation, output: Tensor, gradient: Tensor) throws -> Tensor {
+    try RecurrentError.requireShape(gradient, output.dimensions, "Activation output gradient")
+    var delta = gradient
+    delta.withUnsafeMutableBufferPointer { d in
+        output.withUnsafeBufferPointer { activationBackward(activation, output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
+    }
+    return delta
+}
+
+extension RecurrentError {
+    /// The same error, its subject prefixed with the layer's position in a stack.
+    func inLayer(_ index: Int, _ name: String) -> RecurrentError {
+        let prefix = "Layer \(index) (\(name)): "
+        switch self {
+        case let .invalidArgument(n, e, a): return .invalidArgument(name: prefix + n, expected: e, actual: a)
+        case let .shapeMismatch(n, e, a): return .shapeMismatch(name: prefix + n, expected: e, actual: a)
+        case let .cacheMismatch(reason): return .cacheMismatch(reason: prefix + reason)
+        case .missingParameter: return self
+        }
+    }
+}
