@@ -22,6 +22,10 @@ final class FixtureConformance: XCTestCase {
         "lstm": LSTMSuite.check,
         "keras_lstm": KerasLSTMSuite.check,
         "keras_dense": KerasDenseSuite.check,
+        "keras_conv2d": KerasConv2DSuite.check,
+        "keras_conv2d_transpose": KerasConv2DTransposeSuite.check,
+        "keras_maxpool2d": KerasMaxPool2DSuite.check,
+        "keras_cnn_lstm": KerasCNNLSTMSuite.check,
     ]
 
     func testEveryFixtureCase() throws {
