@@ -207,6 +207,10 @@ PEERS["cnnlstm.seed2.forward"] = lambda quick: {
 PEERS["cnnlstm.seed2.train"] = lambda quick: {
     **torch_cnnlstm(train=True),
     **keras_peer("cnnlstm.seed2.train", "keras TimeDistributed CNN-LSTM forward+backward")}
+PEERS["convlstm.seed2.forward"] = lambda quick: keras_peer(  # no PyTorch ConvLSTM
+    "convlstm.seed2.forward", "keras ConvLSTM2D forward")
+PEERS["convlstm.seed2.train"] = lambda quick: keras_peer(
+    "convlstm.seed2.train", "keras ConvLSTM2D forward+backward")
 for _name in LSTM_SHAPES:
     PEERS[_name + ".forward"] = lambda quick, n=_name: torch_lstm(n, train=False)
     PEERS[_name + ".train"] = lambda quick, n=_name: torch_lstm(n, train=True)

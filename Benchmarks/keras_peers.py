@@ -59,9 +59,45 @@ def cnnlstm(train):
     return {"keras TimeDistributed CNN-LSTM forward": lambda: forward()}
 
 
+def convlstm(train):
+    """convlstm.seed2: ConvLSTM2D(64, 3x3, padding same, all timesteps returned) on
+    B 4, T 10, 64x64x1 frames."""
+    import numpy as np
+    import tensorflow as tf
+    import keras
+    tf.config.threading.set_intra_op_parallelism_threads(2)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential([
+        keras.Input((10, 64, 64, 1)),
+        keras.layers.ConvLSTM2D(64, 3, padding="same", return_sequences=True),
+    ])
+    rng = np.random.default_rng(2)
+    x = tf.constant(rng.random((4, 10, 64, 64, 1), dtype=np.float32))
+    g = tf.constant(rng.random((4, 10, 64, 64, 64), dtype=np.float32) - 0.5)
+
+    @tf.function
+    def forward():
+        return model(x, training=False)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model(x, training=True)
+            loss = tf.reduce_sum(out * g)
+        return tape.gradient(loss, [x] + model.trainable_variables)
+
+    if train:
+        return {"keras ConvLSTM2D forward+backward": lambda: step()}
+    return {"keras ConvLSTM2D forward": lambda: forward()}
+
+
 PEERS = {
     "cnnlstm.seed2.forward": lambda: cnnlstm(train=False),
     "cnnlstm.seed2.train": lambda: cnnlstm(train=True),
+    "convlstm.seed2.forward": lambda: convlstm(train=False),
+    "convlstm.seed2.train": lambda: convlstm(train=True),
 }
 
 if __name__ == "__main__":

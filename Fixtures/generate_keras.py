@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate Keras reference fixtures for the FrameSequencing conformance tests.
 
-Writes eight suites of safetensors files, following the contract in FIXTURES.md
+Writes nine suites of safetensors files, following the contract in FIXTURES.md
 (one case per file; ``__metadata__`` values are strings holding JSON):
 
 * ``windows/<case>.safetensors``: ``keras.utils.timeseries_dataset_from_array``
@@ -45,7 +45,7 @@ Writes eight suites of safetensors files, following the contract in FIXTURES.md
               grad.bias for L = sum(output * grad_output). For relu, every
               pre-activation is at least RELU_MARGIN away from 0.
 
-The four convolution suites below are channels_last and float32; every weight
+The five convolution suites below are channels_last and float32; every weight
 is overwritten with seeded random values; input and grad_output are random;
 gradients are those of L = sum(output * grad_output), from tf.GradientTape.
 
@@ -97,14 +97,30 @@ gradients are those of L = sum(output * grad_output), from tf.GradientTape.
               and each pooling window's largest activation beats the next by
               at least POOL_GAP.
 
+* ``keras_convlstm2d/<case>.safetensors``: ``keras.layers.ConvLSTM2D(filters,
+  kernel_size, strides, padding, dilation_rate, return_sequences)``, defaults
+  otherwise (tanh; recurrent sigmoid; use_bias=True), zero initial state. The
+  input convolution uses strides, padding, dilation_rate; the recurrent one, on
+  the (H', W', F) state, is always stride 1, "same", dilation 1.
+    metadata: filters, kernel_size, strides, padding, dilation_rate (as for
+              keras_conv2d), return_sequences, activation ("tanh"),
+              recurrent_activation ("sigmoid"), use_bias (true) (the last
+              three informational), suite, source, seed
+    tensors:  input (B, T, H, W, C); kernel (kh, kw, C, 4F); recurrent_kernel
+              (kh, kw, F, 4F); bias (4F) (gate order i, f, c, o); output
+              (B, T, H', W', F) if return_sequences else (B, H', W', F);
+              grad_output; grad.input, grad.kernel, grad.recurrent_kernel,
+              grad.bias
+
 Usage (from the package root)::
 
     /tmp/ref/bin/python Fixtures/generate_keras.py [--out DIR] [--clean]
         [--suites windows,pad_sequences,keras_lstm,keras_dense,keras_conv2d,
-                  keras_conv2d_transpose,keras_maxpool2d,keras_cnn_lstm]
+                  keras_conv2d_transpose,keras_maxpool2d,keras_cnn_lstm,
+                  keras_convlstm2d]
 
 The output defaults to the folder holding this script; ``--suites`` selects the
-suites written (default: all eight). Every case has a fixed seed, and TensorFlow
+suites written (default: see below). Every case has a fixed seed, and TensorFlow
 runs on one thread with op determinism on and oneDNN off, so reruns produce
 byte-identical files. After writing, every file is read back with
 ``safetensors.numpy.load_file``, its shapes are checked against its metadata,
@@ -112,14 +128,14 @@ and its values are compared with an independent NumPy reimplementation of the
 Keras semantics (exact for windows and padding; for the layer suites a float64
 forward pass to 1e-5, with direct loops and TF's padding rules for convolution,
 transposed convolution and pooling, and every element of every gradient tensor
-against central finite differences of that float64 model); one summary line is
-printed per case.
+against central finite differences of that float64 model; ConvLSTM2D's
+differences use a tap-by-tap vectorized convolution, itself checked against the
+direct loops); one summary line is printed per case.
 
-The Swift harness fails on a suite folder it does not implement: until the
-convolution layers' checks land, regenerate the package's own folder with
-``--suites windows,pad_sequences,keras_lstm,keras_dense`` and write the four
-convolution suites elsewhere (``--suites keras_conv2d,keras_conv2d_transpose,
-keras_maxpool2d,keras_cnn_lstm --out /tmp/conv-fixtures``).
+The Swift harness fails on a suite folder it does not implement, so the
+default is the suites it checks; until ConvLSTM2D lands, write
+keras_convlstm2d elsewhere (``--suites keras_convlstm2d --out
+/tmp/convlstm-fixtures``).
 
 PyTorch must not be imported in this process (torch and tensorflow do not
 coexist reliably in one process); PyTorch fixtures come from a separate script.
@@ -337,6 +353,36 @@ KERAS_CNN_LSTM_CASES = [
          pool=(2, 2), U=5, out=3, seed=1002),
 ]
 POOL_GAP = 0.02  # min (largest - second largest) activation in each pooling window
+
+# B, T: batch, time steps; hwc: frame; F, k, s, d, padding: as in
+# KERAS_CONV2D_CASES; seq: return_sequences. kernel ~ N(0, 1 / (kh*kw*C)),
+# recurrent_kernel ~ N(0, 1 / (kh*kw*F)) (gates far from saturation), bias ~
+# N(0, WEIGHT_STD^2); input and grad_output ~ N(0, 1).
+KERAS_CONVLSTM2D_CASES = [
+    dict(name="same_k3", B=2, T=3, hwc=(6, 6, 2), F=3, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, seed=1101),
+    dict(name="valid_k3_8x8", B=2, T=3, hwc=(8, 8, 1), F=3, k=(3, 3), s=(1, 1), padding="valid",
+         d=(1, 1), seq=True, seed=1102),
+    # W pad (0, 1) in the input and the recurrent convolution alike
+    dict(name="same_k3x2", B=2, T=3, hwc=(6, 5, 2), F=2, k=(3, 2), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, seed=1103),
+    # out 3x3: the recurrent convolution runs on the 3x3 state
+    dict(name="valid_s2_8x8", B=2, T=3, hwc=(8, 8, 1), F=3, k=(3, 3), s=(2, 2), padding="valid",
+         d=(1, 1), seq=True, seed=1104),
+    # out 4x4; H pad (1, 1), W pad (0, 1)
+    dict(name="same_s2_7x8", B=2, T=3, hwc=(7, 8, 1), F=2, k=(3, 3), s=(2, 2), padding="same",
+         d=(1, 1), seq=True, seed=1105),
+    dict(name="c3_f4", B=2, T=2, hwc=(5, 5, 3), F=4, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, seed=1106),
+    dict(name="last_step_t4", B=2, T=4, hwc=(6, 6, 1), F=3, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=False, seed=1107),
+    # effective input kernel 5x5, pad (2, 2); the recurrent convolution is not dilated
+    dict(name="dilation2_same", B=1, T=3, hwc=(7, 7, 1), F=2, k=(3, 3), s=(1, 1), padding="same",
+         d=(2, 2), seq=True, seed=1108),
+    # effective input kernel 5x3: out 4x5
+    dict(name="dilation2_valid_k3x2_last", B=2, T=3, hwc=(8, 7, 2), F=2, k=(3, 2), s=(1, 1),
+         padding="valid", d=(2, 2), seq=False, seed=1109),
+]
 
 
 # --------------------------------------------------------------------------
@@ -591,6 +637,52 @@ def reference_cnn_lstm(x, w, conv_activation, pool):
     h = reference_keras_lstm(seq, w["lstm.kernel"], w["lstm.recurrent_kernel"], w["lstm.bias"],
                              False)
     return reference_dense(h, w["dense.kernel"], w["dense.bias"], "linear"), z
+
+
+def conv2d_by_taps(x, kernel, bias, strides, padding, dilation):
+    """reference_conv2d vectorized over output positions: for each tap (a, c),
+    one strided slice of the zero-padded input times kernel[a, c] (fast enough
+    for finite differences through a recurrence)."""
+    B, H, W, _ = x.shape
+    kh, kw = kernel.shape[:2]
+    (sh, sw), (dh, dw) = strides, dilation
+    oh, pt, pb = tf_window_padding(H, kh, sh, dh, padding)
+    ow, pl, pr = tf_window_padding(W, kw, sw, dw, padding)
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
+    y = np.zeros((B, oh, ow, kernel.shape[3])) + bias
+    for a in range(kh):
+        for c in range(kw):
+            y += xp[:, a * dh:a * dh + (oh - 1) * sh + 1:sh,
+                    c * dw:c * dw + (ow - 1) * sw + 1:sw, :] @ kernel[a, c]
+    return y
+
+
+def reference_keras_convlstm2d(x, kernel, recurrent_kernel, bias, strides, padding, dilation,
+                               return_sequences, conv=reference_conv2d):
+    """Keras ConvLSTM2D forward, float64, from zero h and c (B, H', W', F); the
+    Keras LSTM step with convolutions (one over all 4F columns = the four gate
+    convolutions side by side; gate blocks i, f, c, o):
+        z = conv(x_t, kernel, bias; strides, padding, dilation)
+            + conv(h, recurrent_kernel; stride 1, "same", dilation 1)
+    Returns (every h (B, T, H', W', F) or the last one, z (B, T, H', W', 4F))."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(kernel, np.float64)
+    r = np.asarray(recurrent_kernel, np.float64)
+    b = np.asarray(bias, np.float64)
+    F = r.shape[3] // 4
+    h = c = None
+    hs, zs = [], []
+    for t in range(x.shape[1]):
+        z = conv(x[:, t], k, b, strides, padding, dilation)
+        if h is None:
+            h = c = np.zeros(z.shape[:3] + (F,))
+        z = z + conv(h, r, 0.0, (1, 1), "same", (1, 1))
+        zi, zf, zc, zo = (z[..., g * F:(g + 1) * F] for g in range(4))
+        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h = _sigmoid(zo) * np.tanh(c)
+        hs.append(h)
+        zs.append(z)
+    return (np.stack(hs, axis=1) if return_sequences else h), np.stack(zs, axis=1)
 
 
 def finite_difference_check(path, t, loss, eps=1e-6, tol=1e-5):
@@ -998,6 +1090,47 @@ def gen_keras_cnn_lstm_case(case, out_dir: Path) -> Path:
 CNN_FRAME_DRAWS = {}  # path -> frames drawn (for the summary line)
 
 
+def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
+    B, T, (H, W, C), F, seq = case["B"], case["T"], tuple(case["hwc"]), case["F"], case["seq"]
+    k, s, d, padding = tuple(case["k"]), tuple(case["s"]), tuple(case["d"]), case["padding"]
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((B, T, H, W, C)).astype(np.float32)
+    values = {"kernel": rng.standard_normal(k + (C, 4 * F)) / np.sqrt(k[0] * k[1] * C),
+              "recurrent_kernel": rng.standard_normal(k + (F, 4 * F)) / np.sqrt(k[0] * k[1] * F),
+              "bias": WEIGHT_STD * rng.standard_normal(4 * F)}
+    values = {n: v.astype(np.float32) for n, v in values.items()}
+    layer = keras.layers.ConvLSTM2D(F, k, strides=s, padding=padding, data_format="channels_last",
+                                    dilation_rate=d, return_sequences=seq, dtype="float32")
+    layer.build((B, T, H, W, C))
+    cell = layer.cell
+    assert (cell.kernel_size, cell.strides, cell.dilation_rate, cell.padding) == (k, s, d, padding)
+    assert cell.use_bias and cell.data_format == "channels_last"
+    layer_vars = {n: getattr(cell, n) for n in ("kernel", "recurrent_kernel", "bias")}
+    assert len(layer.weights) == 3, [w.path for w in layer.weights]
+    assign_weights(layer_vars, values)
+    out_shape = tuple(layer.compute_output_shape(x.shape))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_convlstm2d", case["seed"])
+    meta.update({
+        "filters": json.dumps(F),
+        "kernel_size": jlist(k),
+        "strides": jlist(s),
+        "padding": json.dumps(padding),
+        "dilation_rate": jlist(d),
+        "return_sequences": jbool(seq),
+        "activation": json.dumps("tanh"),
+        "recurrent_activation": json.dumps("sigmoid"),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_convlstm2d" / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    return path
+
+
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
@@ -1296,6 +1429,48 @@ def verify_keras_cnn_lstm_file(path: Path) -> str:
             f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 
 
+def verify_keras_convlstm2d_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_convlstm2d", path, "suite")
+    check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid"
+          and m["use_bias"] is True, path, "activations/use_bias")
+    F, k, s, padding = m["filters"], m["kernel_size"], m["strides"], m["padding"]
+    d, seq = m["dilation_rate"], m["return_sequences"]
+    x = t["input"]
+    check(x.ndim == 5, path, f"input shape {x.shape}")
+    B, T, H, W, C = x.shape
+    oh = tf_window_padding(H, k[0], s[0], d[0], padding)[0]
+    ow = tf_window_padding(W, k[1], s[1], d[1], padding)[0]
+    out_shape = (B, T, oh, ow, F) if seq else (B, oh, ow, F)
+    params = {"kernel": (k[0], k[1], C, 4 * F), "recurrent_kernel": (k[0], k[1], F, 4 * F),
+              "bias": (4 * F,)}
+    expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
+                "grad.input": x.shape, **params}
+    expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    check_tensor_set(path, t, expected)
+
+    args = (s, padding, d, seq)
+    ref, z = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args)
+    fast = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args,
+                                      conv=conv2d_by_taps)[0]
+    check(np.max(np.abs(fast - ref)) <= 1e-12, path, "conv2d_by_taps differs from the loops")
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy ConvLSTM2D by {fwd_err:.3g}")
+
+    def loss(v):
+        o = reference_keras_convlstm2d(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"],
+                                       *args, conv=conv2d_by_taps)[0]
+        return float(np.sum(o * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_convlstm2d/{path.stem}: input {tuple(x.shape)} F={F} k={k} s={s} d={d} "
+            f"{padding} ({pads_text(H, W, k, s, d, padding)}) "
+            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"max |pre-activation| {np.max(np.abs(z)):.2f}; numpy fwd max err {fwd_err:.1e}, "
+            f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
+
+
 # --------------------------------------------------------------------------
 
 SUITES = {
@@ -1309,6 +1484,8 @@ SUITES = {
     "keras_maxpool2d": (KERAS_MAXPOOL2D_CASES, gen_keras_maxpool2d_case,
                         verify_keras_maxpool2d_file),
     "keras_cnn_lstm": (KERAS_CNN_LSTM_CASES, gen_keras_cnn_lstm_case, verify_keras_cnn_lstm_file),
+    "keras_convlstm2d": (KERAS_CONVLSTM2D_CASES, gen_keras_convlstm2d_case,
+                         verify_keras_convlstm2d_file),
 }
 
 
@@ -1323,7 +1500,8 @@ def parse_suites(text: str) -> list:
 
 # Suites the Swift test harness checks (committed under Fixtures/); the others
 # are written only when asked for with --suites, until their layers land.
-CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense")
+CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense", "keras_conv2d",
+                  "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm")
 
 
 def main(argv=None) -> int:
