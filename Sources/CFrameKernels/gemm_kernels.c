@@ -97,6 +97,64 @@ void fsk_sgemm_avx512(long k, const float *a, const float *b, float *c, long ldc
     }
 }
 
+// The same tile with A read in place, row-major with `lda` between rows (row i
+// of the tile at a + i * lda, step p at + p), for operands that are produced
+// row by row and used once, such as a convolution's patches: packing them
+// would cost a second pass over memory. Rows past `mr` repeat the last row
+// (never read past the operand); only `mr` rows of C are written.
+__attribute__((target("avx512f,fma")))
+static void tile_avx512_rows(long k, const float *a, long lda, long mr, const float *restrict b,
+                             float *restrict c, long ldc, float alpha, float beta) {
+    const float *row[MR512];
+    _Pragma("unroll")
+    for (int i = 0; i < MR512; i++) row[i] = a + (i < mr ? i : mr - 1) * lda;
+    __m512 acc0[MR512], acc1[MR512];
+    _Pragma("unroll")
+    for (int i = 0; i < MR512; i++) {
+        acc0[i] = _mm512_setzero_ps();
+        acc1[i] = _mm512_setzero_ps();
+    }
+    for (long p = 0; p < k; p++) {
+        __m512 b0 = _mm512_load_ps(b);
+        __m512 b1 = _mm512_load_ps(b + 16);
+        _Pragma("unroll")
+        for (int i = 0; i < MR512; i++) {
+            __m512 ai = _mm512_set1_ps(row[i][p]);
+            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
+        }
+        b += NR512;
+    }
+    __m512 va = _mm512_set1_ps(alpha);
+    if (beta == 0.0f) {
+        _Pragma("unroll")
+        for (int i = 0; i < MR512; i++) {
+            _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, acc0[i]));
+            _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, acc1[i]));
+        }
+    } else {
+        __m512 vb = _mm512_set1_ps(beta);
+        _Pragma("unroll")
+        for (int i = 0; i < MR512; i++) {
+            float *out = c + i * ldc;
+            _mm512_storeu_ps(out, _mm512_fmadd_ps(vb, _mm512_loadu_ps(out), _mm512_mul_ps(va, acc0[i])));
+            _mm512_storeu_ps(out + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(out + 16), _mm512_mul_ps(va, acc1[i])));
+        }
+    }
+}
+
+__attribute__((target("avx512f,fma")))
+void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                           long mr, long nr, float alpha, float beta) {
+    if (mr == MR512 && nr == NR512) {
+        tile_avx512_rows(k, a, lda, mr, b, c, ldc, alpha, beta);
+    } else {
+        _Alignas(64) float tile[MR512 * NR512];
+        tile_avx512_rows(k, a, lda, mr, b, tile, NR512, alpha, 0.0f);
+        merge_tile(tile, NR512, c, ldc, mr, nr, beta);
+    }
+}
+
 // ---------------------------------------------------------------- AVX2, 6 x 16
 //
 // 12 ymm accumulators + 2 B rows + 1 broadcast = 15 of the 16 registers.
@@ -155,6 +213,60 @@ void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
     }
 }
 
+// The AVX2 tile with A read in place (see tile_avx512_rows).
+__attribute__((target("avx2,fma")))
+static void tile_avx2_rows(long k, const float *a, long lda, long mr, const float *restrict b,
+                           float *restrict c, long ldc, float alpha, float beta) {
+    const float *row[MR256];
+    _Pragma("unroll")
+    for (int i = 0; i < MR256; i++) row[i] = a + (i < mr ? i : mr - 1) * lda;
+    __m256 acc0[MR256], acc1[MR256];
+    _Pragma("unroll")
+    for (int i = 0; i < MR256; i++) {
+        acc0[i] = _mm256_setzero_ps();
+        acc1[i] = _mm256_setzero_ps();
+    }
+    for (long p = 0; p < k; p++) {
+        __m256 b0 = _mm256_load_ps(b);
+        __m256 b1 = _mm256_load_ps(b + 8);
+        _Pragma("unroll")
+        for (int i = 0; i < MR256; i++) {
+            __m256 ai = _mm256_broadcast_ss(row[i] + p);
+            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
+        }
+        b += NR256;
+    }
+    __m256 va = _mm256_set1_ps(alpha);
+    if (beta == 0.0f) {
+        _Pragma("unroll")
+        for (int i = 0; i < MR256; i++) {
+            _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc0[i]));
+            _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, acc1[i]));
+        }
+    } else {
+        __m256 vb = _mm256_set1_ps(beta);
+        _Pragma("unroll")
+        for (int i = 0; i < MR256; i++) {
+            float *out = c + i * ldc;
+            _mm256_storeu_ps(out, _mm256_fmadd_ps(vb, _mm256_loadu_ps(out), _mm256_mul_ps(va, acc0[i])));
+            _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(out + 8), _mm256_mul_ps(va, acc1[i])));
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                         long mr, long nr, float alpha, float beta) {
+    if (mr == MR256 && nr == NR256) {
+        tile_avx2_rows(k, a, lda, mr, b, c, ldc, alpha, beta);
+    } else {
+        _Alignas(32) float tile[MR256 * NR256];
+        tile_avx2_rows(k, a, lda, mr, b, tile, NR256, alpha, 0.0f);
+        merge_tile(tile, NR256, c, ldc, mr, nr, beta);
+    }
+}
+
 #else  // not x86-64: no kernels here; the Swift kernel runs instead.
 
 int fsk_cpu_level(void) { return 0; }
@@ -168,6 +280,18 @@ void fsk_sgemm_avx512(long k, const float *a, const float *b, float *c, long ldc
 void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
                     long mr, long nr, float alpha, float beta) {
     (void)k; (void)a; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
+    __builtin_trap();
+}
+
+void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                           long mr, long nr, float alpha, float beta) {
+    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
+    __builtin_trap();
+}
+
+void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                         long mr, long nr, float alpha, float beta) {
+    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
     __builtin_trap();
 }
 

@@ -63,6 +63,36 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(gradients.layers.map { flat($0).isEmpty }, [false, true, true, false])
     }
 
+    func testFusedConvolutionAndPoolingEqualTheTwoLayers() throws {
+        let configurations: [(Activation, ConvolutionPadding, MaxPool2D)] = [
+            (.relu, .valid, try MaxPool2D(poolSize: (2, 2))),
+            (.tanh, .same, try MaxPool2D(poolSize: (3, 3), strides: (2, 2), padding: .same)),   // overlapping windows
+            (.sigmoid, .valid, try MaxPool2D(poolSize: (2, 3), strides: (1, 2))),
+        ]
+        for (activation, padding, pool) in configurations {
+            let conv = try Conv2D(inputChannels: 2, filters: 5, kernelSize: (3, 2), padding: padding, activation: activation, seed: 8)
+            let stack = try Sequential([.conv2D(conv), .maxPool2D(pool)])
+            let x = try randomTensor([3, 9, 8, 2], seed: 9)
+            let (y, cache) = try stack.trainingForward(x)
+            let (convolved, convCache) = try conv.trainingForward(x)
+            let (pooled, poolCache) = try pool.trainingForward(convolved)
+            XCTAssertEqual(y, pooled, "\(activation) \(padding)")
+            XCTAssertEqual(try stack.forward(x), pooled)
+            let g = try randomTensor(y.dimensions, seed: 10)
+            var gradients = stack.zeroGradients()
+            let dx = try stack.backward(outputGradient: g, cache: cache, into: &gradients)
+            var separate = conv.zeroGradients()
+            let dxSeparate = try conv.backward(outputGradient: try pool.backward(outputGradient: g, cache: poolCache),
+                                               cache: convCache, into: &separate)
+            try assertClose(compare("input gradient", actual: dx.scalars, expected: dxSeparate.scalars, atol: 1e-6, rtol: 1e-6))
+            guard case .conv2D(let fused) = gradients.layers[0] else { return XCTFail("layer 0 has no Conv2D gradients") }
+            try assertClose(compare("kernel gradient", actual: fused.kernel.scalars, expected: separate.kernel.scalars,
+                                    atol: 1e-6, rtol: 1e-6))
+            try assertClose(compare("bias gradient", actual: fused.bias!.scalars, expected: separate.bias!.scalars,
+                                    atol: 1e-6, rtol: 1e-6))
+        }
+    }
+
     func testTimeMajorInputFoldsTheSameWay() throws {
         let model = TimeDistributed(try perFrameStack())
         let x = try randomTensor([2, 3, 7, 6, 2], seed: 13)       // (B, T, ...)

@@ -39,6 +39,14 @@ void fsk_sgemm_avx512(long k, const float *a, const float *b, float *c, long ldc
 void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
                     long mr, long nr, float alpha, float beta);
 
+// The same products with A read in place, row-major: row i of the tile at
+// a + i * lda (i < mr; no row past mr is read), step p at + p.
+void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                           long mr, long nr, float alpha, float beta);
+
+void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                         long mr, long nr, float alpha, float beta);
+
 #ifdef __cplusplus
 }
 #endif

@@ -92,4 +92,19 @@ extension GEMMKernelPath {
         case .swift: SwiftMicroKernel.run(k: k, a: a, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: beta)
         }
     }
+
+    /// One micro-kernel call with A read in place, row-major (`lda` between rows);
+    /// B packed as for ``microKernel(k:a:b:c:ldc:mr:nr:alpha:beta:)``.
+    @inline(__always)
+    func microKernelRows(
+        k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        switch self {
+        case .avx512: fsk_sgemm_avx512_rows(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .avx2: fsk_sgemm_avx2_rows(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .swift:
+            SwiftMicroKernel.runRows(k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: beta)
+        }
+    }
 }

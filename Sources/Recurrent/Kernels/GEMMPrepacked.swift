@@ -23,8 +23,8 @@ package final class PackedMatrixB: @unchecked Sendable {
     let maximumRows: Int
     /// The depth blocks: K in equal chunks of at most KC.
     let depthBlocks: [Range<Int>]
-    private let panels: Int
-    private let packed: UnsafeMutablePointer<Float>      // per depth block: [panels][kc][NR]
+    let panels: Int
+    let packed: UnsafeMutablePointer<Float>      // per depth block: [panels][kc][NR]
     private let packedA: UnsafeMutablePointer<Float>     // [ceil(M/MR)][K][MR], per depth block
     private let panelsA: Int
 
@@ -91,6 +91,34 @@ package final class PackedMatrixB: @unchecked Sendable {
             }
         }
         if parts <= 1 { body(0) } else { WorkerPool.shared.run(parts: parts, body) }
+    }
+}
+
+extension PackedMatrixB {
+    /// `C = A * op(B) + beta * C` for `m` rows of a row-major `A` read in place
+    /// (`lda` between rows), without packing it: for an operand produced row by
+    /// row and used once, such as a convolution's patches, packing would be a
+    /// second pass over memory. Any `m`; uses no scratch, so several threads may
+    /// call it at once (each with its own rows of C). Runs on the calling thread.
+    ///
+    /// Per MR rows of A, every depth block and every column panel in turn: the
+    /// rows (MR x K) stay in L1 and packed B (K x N) in L2.
+    package func multiplyInPlace(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                                 c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let (mr, nr) = (blocking.mr, blocking.nr)
+        for i in stride(from: 0, to: m, by: mr) {
+            for depth in depthBlocks {
+                let kc = depth.count
+                let panelB = packed + depth.lowerBound * panels * nr
+                let partBeta = depth.lowerBound == 0 ? beta : 1
+                for jp in 0 ..< panels {
+                    path.microKernelRows(
+                        k: kc, a: a + (i * lda + depth.lowerBound), lda: lda, b: panelB + jp * nr * kc,
+                        c: c + (i * ldc + jp * nr), ldc: ldc,
+                        mr: min(mr, m - i), nr: min(nr, n - jp * nr), alpha: 1, beta: partBeta)
+                }
+            }
+        }
     }
 }
 

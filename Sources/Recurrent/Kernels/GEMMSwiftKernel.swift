@@ -35,11 +35,35 @@ enum SwiftMicroKernel {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.mr * Self.nr) { buffer in
             let tile = buffer.baseAddress!
             Self.tile(k: k, a: a, b: b, c: tile, ldc: Self.nr, alpha: alpha, beta: 0)
-            for i in 0 ..< mr {
-                for j in 0 ..< nr {
-                    let value = tile[i * Self.nr + j]
-                    c[i * ldc + j] = beta == 0 ? value : value + beta * c[i * ldc + j]
-                }
+            merge(tile, into: c, ldc: ldc, mr: mr, nr: nr, beta: beta)
+        }
+    }
+
+    /// ``run(k:a:b:c:ldc:mr:nr:alpha:beta:)`` with A read in place, row-major:
+    /// row `i < mr` of the tile at `a + i * lda`, step `p` at `+ p` (no row past
+    /// `mr` is read).
+    static func runRows(
+        k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        let rows = (a, a + min(1, mr - 1) * lda, a + min(2, mr - 1) * lda, a + min(3, mr - 1) * lda)
+        if mr == Self.mr && nr == Self.nr {
+            tile(k: k, rows: rows, step: 1, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.mr * Self.nr) { buffer in
+            let tile = buffer.baseAddress!
+            Self.tile(k: k, rows: rows, step: 1, b: b, c: tile, ldc: Self.nr, alpha: alpha, beta: 0)
+            merge(tile, into: c, ldc: ldc, mr: mr, nr: nr, beta: beta)
+        }
+    }
+
+    private static func merge(_ tile: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, ldc: Int,
+                              mr: Int, nr: Int, beta: Float) {
+        for i in 0 ..< mr {
+            for j in 0 ..< nr {
+                let value = tile[i * Self.nr + j]
+                c[i * ldc + j] = beta == 0 ? value : value + beta * c[i * ldc + j]
             }
         }
     }
@@ -51,16 +75,26 @@ enum SwiftMicroKernel {
         k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
         alpha: Float, beta: Float
     ) {
+        tile(k: k, rows: (a, a + 1, a + 2, a + 3), step: Self.mr, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+    }
+
+    /// The tile with row `i` of A at `rows.i` and successive steps `step` apart:
+    /// packed panels (rows adjacent, step MR) or rows in place (step 1).
+    @inline(__always)
+    private static func tile(
+        k: Int, rows: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+        step: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int, alpha: Float, beta: Float
+    ) {
         var c0 = Row(), c1 = Row(), c2 = Row(), c3 = Row()
-        var a = a
+        var (a0, a1, a2, a3) = rows
         var b = UnsafeRawPointer(b)
         for _ in 0 ..< k {
             let row = b.loadUnaligned(as: Row.self)
-            c0 = fused(Row(repeating: a[0]), row, c0)
-            c1 = fused(Row(repeating: a[1]), row, c1)
-            c2 = fused(Row(repeating: a[2]), row, c2)
-            c3 = fused(Row(repeating: a[3]), row, c3)
-            a += Self.mr
+            c0 = fused(Row(repeating: a0.pointee), row, c0)
+            c1 = fused(Row(repeating: a1.pointee), row, c1)
+            c2 = fused(Row(repeating: a2.pointee), row, c2)
+            c3 = fused(Row(repeating: a3.pointee), row, c3)
+            a0 += step; a1 += step; a2 += step; a3 += step
             b += Self.nr * MemoryLayout<Float>.stride
         }
         store(c0, to: c, alpha: alpha, beta: beta)

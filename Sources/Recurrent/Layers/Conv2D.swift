@@ -214,8 +214,8 @@ public struct Conv2D: Sendable {
                                 kernel.withUnsafeBufferPointer { w in
                                     convolutionBackward(
                                         g, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                        output: y.baseAddress!, outputGradient: dy.baseAddress!,
-                                        activation: activation, dMatrix: dw.baseAddress!, dBias: db, dImage: dx)
+                                        delta: .output(y.baseAddress!, gradient: dy.baseAddress!, activation: activation),
+                                        dMatrix: dw.baseAddress!, dBias: db, dImage: dx)
                                 }
                             }
                         }

@@ -137,6 +137,19 @@ public struct Sequential: Sendable {
         case crop(Shape)
         case dense(Dense.Cache)
         case activation(Tensor)
+        /// A Conv2D and the MaxPool2D after it, run fused (the pooling's entry is `.fused`).
+        case convolutionPool(Conv2D.PooledCache)
+        case fused
+    }
+
+    /// The pooling after layer `index` when it is a Conv2D followed by a
+    /// MaxPool2D: the pair runs fused, never storing the convolution's
+    /// full-resolution output.
+    private func pooling(after index: Int) -> MaxPool2D? {
+        guard case .conv2D = layers[index], index + 1 < layers.count, case .maxPool2D(let pool) = layers[index + 1] else {
+            return nil
+        }
+        return pool
     }
 
     /// The output dimensions for an input of `dimensions` (batch first), or the
@@ -169,10 +182,18 @@ public struct Sequential: Sendable {
     /// The stack's output for `input` (batch first).
     public func forward(_ input: Tensor) throws -> Tensor {
         var x = input
+        var skip = false
         for (index, layer) in layers.enumerated() {
+            if skip { skip = false; continue }
             do {
                 switch layer {
-                case .conv2D(let l): x = try l.forward(x)
+                case .conv2D(let l):
+                    if let pool = pooling(after: index) {
+                        x = try l.pooledForward(x, pool: pool).output
+                        skip = true
+                    } else {
+                        x = try l.forward(x)
+                    }
                 case .conv2DTranspose(let l): x = try l.forward(x)
                 case .maxPool2D(let l): x = try l.forward(x)
                 case .flatten: x = try Flatten().forward(x)
@@ -194,10 +215,16 @@ public struct Sequential: Sendable {
         var entries: [LayerCache] = []
         entries.reserveCapacity(layers.count)
         for (index, layer) in layers.enumerated() {
+            if entries.count > index { continue }                     // the pooling of a fused pair
             do {
                 switch layer {
                 case .conv2D(let l):
-                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2D(c))
+                    if let pool = pooling(after: index) {
+                        let (y, c) = try l.pooledForward(x, pool: pool); x = y
+                        entries += [.convolutionPool(c), .fused]
+                    } else {
+                        let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2D(c))
+                    }
                 case .conv2DTranspose(let l):
                     let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2DTranspose(c))
                 case .maxPool2D(let l):
@@ -239,6 +266,12 @@ public struct Sequential: Sendable {
                     var g = g
                     delta = try l.backward(outputGradient: delta, cache: c, into: &g)
                     gradients.layers[index] = .conv2D(g)
+                case let (.conv2D(l), .convolutionPool(c), .conv2D(g)):
+                    var g = g
+                    delta = try l.pooledBackward(outputGradient: delta, cache: c, into: &g)
+                    gradients.layers[index] = .conv2D(g)
+                case (.maxPool2D, .fused, .none):
+                    break                                               // the Conv2D before it takes the pooled gradient
                 case let (.conv2DTranspose(l), .conv2DTranspose(c), .conv2DTranspose(g)):
                     var g = g
                     delta = try l.backward(outputGradient: delta, cache: c, into: &g)
@@ -323,7 +356,7 @@ private func uncropped(_ gradient: Tensor, to shape: Shape) throws -> Tensor {
 
 private func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
     var y = x
-    y.withUnsafeMutableBufferPointer { activate(activation, $0.baseAddress!, count: $0.count) }
+    y.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
     return y
 }
 
@@ -331,7 +364,7 @@ private func activationGradient(_ activation: Activation, output: Tensor, gradie
     try RecurrentError.requireShape(gradient, output.dimensions, "Activation output gradient")
     var delta = gradient
     delta.withUnsafeMutableBufferPointer { d in
-        output.withUnsafeBufferPointer { activationBackward(activation, output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
+        output.withUnsafeBufferPointer { activation.backward(output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
     }
     return delta
 }
