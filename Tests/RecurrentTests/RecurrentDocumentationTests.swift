@@ -45,3 +45,50 @@ final class RecurrentDocumentationTests: XCTestCase {
         XCTAssertEqual(fromKeras.hiddenSize, 16)
     }
 }
+
+/// The README's CNN-LSTM example and the models' doc-comment examples, on small frames.
+final class ModelDocumentationTests: XCTestCase {
+    func testReadmeCNNLSTMExample() throws {
+        let frames = try randomTensor([2, 3, 64, 64, 1], seed: 1, scale: 0.5)
+        let model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32, 64],
+                                hiddenSize: 64, outputs: 1, seed: 2)
+        let (y, modelCache) = try model.trainingForward(frames)
+        XCTAssertEqual(y.dimensions, [2, 1])
+        let dY = try randomTensor([2, 1], seed: 2)
+        var modelGradients = try model.zeroGradients()
+        let dFrames = try model.backward(outputGradient: dY, cache: modelCache, into: &modelGradients)
+        XCTAssertEqual(dFrames.dimensions, frames.dimensions)
+
+        let perFrame = TimeDistributed(try Sequential([
+            .conv2D(Conv2D(inputChannels: 1, filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu, seed: 1)),
+            .maxPool2D(MaxPool2D(poolSize: (2, 2))),
+            .flatten,
+        ]))
+        XCTAssertEqual(try perFrame.forward(frames).dimensions, [2, 3, 32 * 32 * 16])
+
+        let forecaster = try CNNLSTMForecaster(frameHeight: 64, frameWidth: 64, channels: 1, seed: 3)
+        let (next, state) = try forecaster.forward(frames)
+        XCTAssertEqual(next.dimensions, frames.dimensions)
+        XCTAssertEqual(state.hidden.dimensions, [1, 2, 128])
+
+        let weight = try randomTensor([4, 1, 3, 3], seed: 4), bias = try randomTensor([4], seed: 5)
+        let conv = try Conv2D(pytorchWeight: weight, bias: bias, padding: .valid)
+        XCTAssertEqual(try conv.pytorchWeight(), weight)
+        let kerasKernel = try randomTensor([3, 3, 1, 4], seed: 6), kerasBias = try randomTensor([1], seed: 7)
+        let up = try Conv2DTranspose(kernel: kerasKernel, bias: kerasBias, strides: (2, 2), padding: .same)
+        XCTAssertEqual(try up.forward(try randomTensor([1, 5, 5, 4], seed: 8)).dimensions, [1, 10, 10, 1])
+    }
+
+    func testDocCommentExamples() throws {
+        // Sequential: 28 x 28 images through Conv 3x3 (valid), pool 2x2, flatten.
+        let cnn = try Sequential([
+            .conv2D(Conv2D(inputChannels: 1, filters: 8, kernelSize: (3, 3), activation: .relu, seed: 1)),
+            .maxPool2D(MaxPool2D(poolSize: (2, 2))),
+            .flatten,
+        ])
+        XCTAssertEqual(try cnn.forward(try randomTensor([2, 28, 28, 1], seed: 1)).dimensions, [2, 13 * 13 * 8])
+        // TimeDistributed: the same stack per frame.
+        let perFrame = TimeDistributed(cnn)
+        XCTAssertEqual(try perFrame.forward(try randomTensor([2, 3, 28, 28, 1], seed: 2)).dimensions, [2, 3, 1352])
+    }
+}
