@@ -123,6 +123,29 @@ final class ConvolutionTests: XCTestCase {
 
     /// Batches of more than 16 images (several slabs, some of two images), with a
     /// patch long enough that chunks of 256 rows cross image boundaries.
+    /// Stride 1, dilation 1 and kernel rows of at least 16 values take the
+    /// im2col-free pass (Kernels/ConvolutionDirect.swift): every padding and
+    /// kernel shape on odd sizes, against the reference.
+    func testIm2colFreeConvolutionEqualsTheReference() throws {
+        for (index, (kernel, padding, channels)) in [((3, 3), ConvolutionPadding.same, 8), ((3, 2), .valid, 8),
+                                                     ((2, 5), .same, 16), ((1, 4), .valid, 5), ((4, 3), .same, 6)].enumerated() {
+            let (height, width, filters) = (7 + index, 9 - index, 33)
+            let conv = try Conv2D(kernel: try randomTensor([kernel.0, kernel.1, channels, filters], seed: UInt64(index)),
+                                  bias: try randomTensor([filters], seed: 9), padding: padding, activation: .relu)
+            let x = try randomTensor([3, height, width, channels], seed: UInt64(index) + 20)
+            let expected = referenceConv2D(input: x.scalars, batch: 3, height: height, width: width, channels: channels,
+                                           kernel: conv.kernel.scalars, kernelSize: kernel, filters: filters,
+                                           bias: conv.bias!.scalars, strides: (1, 1), dilation: (1, 1), padding: padding)
+            let result = compare("\(kernel) \(padding) C \(channels)", actual: try conv.forward(x).scalars,
+                                 expected: expected.output.map { max($0, 0) },
+                                 atol: Tolerance.forward.atol, rtol: Tolerance.forward.rtol)
+            XCTAssert(result.passed, "\(result)")
+            let pooled = try Sequential([.conv2D(conv), .maxPool2D(try MaxPool2D(poolSize: (2, 2), padding: .same))]).forward(x)
+            let separate = try MaxPool2D(poolSize: (2, 2), padding: .same).forward(try conv.forward(x))
+            XCTAssertEqual(pooled, separate, "fused \(kernel) \(padding)")
+        }
+    }
+
     func testSlabsAndChunksThatCrossImages() throws {
         let test = ConvolutionCase(batch: 20, height: 17, width: 17, channels: 64, filters: 3, kernel: (3, 3),
                                    padding: .same)

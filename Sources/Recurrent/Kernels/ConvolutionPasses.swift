@@ -89,6 +89,15 @@ func convolutionForward(
     let k = g.patchLength
     let depth = bias == nil ? k : k + 1                                // patch columns, with the ones
     let schedule = ConvolutionSchedule(g)
+    if DirectConvolution.applies(g) {
+        let direct = DirectConvolution(g, matrix: matrix, columns: n, bias: bias, activation: activation)
+        schedule.run { _, images in
+            withScratch(direct.scratchCount) { scratch in
+                for b in images { direct.run(b, images: image, scratch: scratch, output: output + b * g.rowsPerImage * n) }
+            }
+        }
+        return
+    }
     let packed = packedConvolutionMatrix(matrix, k: k, n: n, bias: bias)
     schedule.run { _, images in
         withScratch(schedule.chunkRows * depth) { patches in           // [chunkRows, K (+1)]

@@ -32,24 +32,31 @@ func convolutionPoolForward(
 ) {
     let k = g.patchLength
     let depth = bias == nil ? k : k + 1
-    let packed = packedConvolutionMatrix(matrix, k: k, n: n, bias: bias)
+    let direct = DirectConvolution.applies(g)
+        ? DirectConvolution(g, matrix: matrix, columns: n, bias: bias, activation: activation) : nil
+    let packed = direct == nil ? packedConvolutionMatrix(matrix, k: k, n: n, bias: bias) : nil
     let schedule = ConvolutionSchedule(g)
     let single = pg.with(batch: 1)
     let pooledLength = pg.rowsPerImage * n
     let rowsMax = min(schedule.chunkRows, g.rowsPerImage)
+    let work = direct?.scratchCount ?? rowsMax * depth                // per image: direct scratch, or patches
     schedule.run { _, images in
-        withScratch(rowsMax * depth + g.rowsPerImage * n) { scratch in
-            let patches = scratch                                      // [chunk rows, K (+1)]
-            let convolved = scratch + rowsMax * depth                  // [OH * OW, N], one image
-            if depth > k { for r in 0 ..< rowsMax { patches[r * depth + k] = 1 } }
+        withScratch(work + g.rowsPerImage * n) { scratch in
+            let convolved = scratch + work                             // [OH * OW, N], one image
+            if let packed, depth > k { for r in 0 ..< rowsMax { scratch[r * depth + k] = 1 } }
             for b in images {
-                let first = b * g.rowsPerImage
-                for start in stride(from: 0, to: g.rowsPerImage, by: rowsMax) {
-                    let rows = first + start ..< first + min(start + rowsMax, g.rowsPerImage)
-                    let y = convolved + start * n
-                    im2col(g, image: image, rows: rows, patches: patches, rowStride: depth)
-                    packed.multiplyInPlace(m: rows.count, a: patches, lda: depth, beta: 0, c: y, ldc: n)
-                    activation.apply(y, count: rows.count * n)
+                if let direct {
+                    direct.run(b, images: image, scratch: scratch, output: convolved)
+                } else if let packed {
+                    let patches = scratch                              // [chunk rows, K (+1)]
+                    let first = b * g.rowsPerImage
+                    for start in stride(from: 0, to: g.rowsPerImage, by: rowsMax) {
+                        let rows = first + start ..< first + min(start + rowsMax, g.rowsPerImage)
+                        let y = convolved + start * n
+                        im2col(g, image: image, rows: rows, patches: patches, rowStride: depth)
+                        packed.multiplyInPlace(m: rows.count, a: patches, lda: depth, beta: 0, c: y, ldc: n)
+                        activation.apply(y, count: rows.count * n)
+                    }
                 }
                 maxPoolForward(single, images: 0 ..< 1, input: convolved, output: pooled + b * pooledLength,
                                argmax: argmax + b * pooledLength)
