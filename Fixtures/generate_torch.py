@@ -2,7 +2,9 @@
 """Generate PyTorch reference fixtures for the FrameSequencing conformance tests.
 
 Writes two suites of safetensors files, following the contract in FIXTURES.md
-(one case per file; ``__metadata__`` values are strings holding JSON):
+(one case per file; ``__metadata__`` values are strings holding JSON), and, on
+request only (``--suites torch_layers``), one layer-interop reference file
+outside ``Fixtures/`` (described last):
 
 * ``lstm/<case>.safetensors``: ``torch.nn.LSTM(batch_first=True)``, float32,
   dropout 0, bias true, proj_size 0
@@ -35,11 +37,42 @@ Writes two suites of safetensors files, following the contract in FIXTURES.md
               fed at step k BEFORE clipping; param.step<k>, the parameter after
               step k.
 
+* ``Tests/RecurrentTests/Data/torch_layers.safetensors`` (``--suites
+  torch_layers``; not a fixture suite, so never in ``Fixtures/``, whose harness
+  fails on unknown suite folders, and not in the default ``--suites``): one
+  file holding every case of ``TORCH_LAYER_CASES``, ``torch.nn.Conv2d``,
+  ``torch.nn.ConvTranspose2d`` (groups 1, output_padding 0) and
+  ``torch.nn.Linear`` with PyTorch's default initialization, float32, read by
+  ``Tests/RecurrentTests/PyTorchLayerInteropTests.swift`` to check the
+  library's PyTorch weight import and export. Each convolution's PyTorch
+  padding is one that equals a TensorFlow-style padding (``tf_padding``):
+  0 with ``valid``; ``'same'`` or ``(e - 1) / 2`` per axis at stride 1 with
+  ``same``; for ConvTranspose2d, 0 with ``valid`` when the dilated kernel is at
+  least the stride on each axis, and ``(e - s) / 2`` (``e - s`` even) with
+  ``same``.
+    metadata: suite ("torch_layers"), source, seed, cases (JSON list of case
+              names, in order), and per case ``<case>``: a JSON object with
+              module ("Conv2d"|"ConvTranspose2d"|"Linear"), in_channels,
+              out_channels, kernel_size, stride, dilation, padding (PyTorch's:
+              [h, w] or "same"), groups, bias, padding_mode, output_padding
+              (ConvTranspose2d), tf_padding ("valid"|"same"), seed; or, for
+              Linear, in_features, out_features, bias, seed.
+    tensors:  per case, with the case name as prefix: ``<case>.input`` in
+              PyTorch layout ((N, C, H, W), or (B, T, in_features) for
+              Linear); the module's state_dict as ``<case>.weight`` (Conv2d
+              (F, C, KH, KW), ConvTranspose2d (C, F, KH, KW), Linear (out, in))
+              and ``<case>.bias`` (F) unless bias=False; ``<case>.output``
+              (N, F, H', W'); ``<case>.grad_output`` (random);
+              ``grad.<case>.input``, ``grad.<case>.weight``,
+              ``grad.<case>.bias`` from autograd for L = sum(output * grad_output).
+
 Usage (from the package root)::
 
     /tmp/ref/bin/python Fixtures/generate_torch.py [--out DIR] [--clean]
+    /tmp/ref/bin/python Fixtures/generate_torch.py --suites torch_layers [--torch-layers-file PATH]
 
-The output defaults to the folder holding this script. Every case has a fixed
+The fixture suites' output defaults to the folder holding this script. Every
+case has a fixed
 seed (torch.manual_seed per case; one intra-op thread), so reruns produce
 byte-identical files. After writing, every file is read back with
 ``safetensors.numpy.load_file`` and its shapes are checked against its
@@ -48,7 +81,11 @@ metadata. LSTM outputs are recomputed by an independent float64 NumPy LSTM
 by central finite differences of that NumPy LSTM along a random direction.
 Optimizer trajectories are recomputed in float64 NumPy from the documented
 PyTorch update rules and compared to 1e-6 relative (max |error| / max |value|
-per step). One summary line is printed per case.
+per step). The torch_layers file is read back too: every output is recomputed
+by a float64 NumPy layer following TensorFlow's padding and size rules (so
+PyTorch's padding is shown to equal ``tf_padding``) and compared to 1e-5, and
+every gradient is checked by central differences of that layer along a random
+direction. One summary line is printed per case.
 
 TensorFlow/Keras must not be imported in this process (torch and tensorflow do
 not coexist reliably in one process); Keras fixtures come from
@@ -60,6 +97,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -537,25 +575,306 @@ def verify_optim_file(path: Path) -> str:
 
 
 # --------------------------------------------------------------------------
+# torch_layers: nn.Conv2d, nn.ConvTranspose2d and nn.Linear, one file
+# --------------------------------------------------------------------------
+
+# One entry per case. `module` is the torch.nn class; `padding` is PyTorch's
+# own argument (an (h, w) pair or "same"); `tf_padding` is the TensorFlow-style
+# padding of our layer that computes the same thing (checked in verification
+# by a float64 NumPy reference that follows TensorFlow's size and padding rules).
+# `input` is the (N, C, H, W) or (..., in_features) input shape; sizes are
+# chosen so that no two axes of a tensor coincide where avoidable, so a wrong
+# axis order changes shapes as well as values.
+TORCH_LAYER_CASES = [
+    # padding 0 == valid; non-square kernel, per-axis stride and dilation
+    dict(name="conv_valid", module="Conv2d", in_channels=3, out_channels=4, kernel_size=(3, 2),
+         stride=(2, 1), dilation=(1, 2), padding=(0, 0), bias=True, tf_padding="valid",
+         input=(2, 3, 11, 8), seed=501),
+    # padding='same' (stride 1, odd kernel): symmetric padding
+    dict(name="conv_same", module="Conv2d", in_channels=2, out_channels=3, kernel_size=(3, 3),
+         stride=(1, 1), dilation=(1, 1), padding="same", bias=True, tf_padding="same",
+         input=(2, 2, 5, 6), seed=502),
+    # padding='same' with even kernel lengths: PyTorch pads the smaller half
+    # first, as TensorFlow does; bias=False
+    dict(name="conv_same_even_nobias", module="Conv2d", in_channels=2, out_channels=3,
+         kernel_size=(2, 4), stride=(1, 1), dilation=(1, 1), padding="same", bias=False,
+         tf_padding="same", input=(1, 2, 5, 7), seed=503),
+    # integer padding p = (e - 1) / 2 per axis at stride 1 == same (dilated extent 5 x 3)
+    dict(name="conv_int_padding_dilated", module="Conv2d", in_channels=3, out_channels=2,
+         kernel_size=(3, 3), stride=(1, 1), dilation=(2, 1), padding=(2, 1), bias=True,
+         tf_padding="same", input=(2, 3, 7, 6), seed=504),
+    # padding 0 == valid when the kernel is at least the stride on both axes:
+    # (in - 1) * s + k == in * s + max(k - s, 0)
+    dict(name="convt_valid", module="ConvTranspose2d", in_channels=3, out_channels=2,
+         kernel_size=(3, 4), stride=(2, 3), dilation=(1, 1), padding=(0, 0), bias=True,
+         tf_padding="valid", input=(2, 3, 4, 5), seed=505),
+    # padding p = (k - s) / 2 (k - s even), output_padding 0 == same (output
+    # in * s); the DCGAN-style k=4, s=2, p=1 on the height axis; bias=False
+    dict(name="convt_same_nobias", module="ConvTranspose2d", in_channels=2, out_channels=3,
+         kernel_size=(4, 3), stride=(2, 1), dilation=(1, 1), padding=(1, 1), bias=False,
+         tf_padding="same", input=(2, 2, 4, 5), seed=506),
+    # dilation with stride (dilated extent 4 x 5 >= stride 3 x 1), padding 0 == valid
+    dict(name="convt_dilated", module="ConvTranspose2d", in_channels=2, out_channels=3,
+         kernel_size=(2, 3), stride=(3, 1), dilation=(3, 2), padding=(0, 0), bias=True,
+         tf_padding="valid", input=(1, 2, 3, 4), seed=507),
+    # nn.Linear on a (B, T, in_features) input
+    dict(name="linear", module="Linear", in_features=7, out_features=5, bias=True,
+         input=(2, 3, 7), seed=508),
+]
+TORCH_LAYERS_SEED = 500  # file-level seed (metadata; verification directions); each case has its own
+TORCH_LAYERS_FILE = (Path(__file__).resolve().parent.parent / "Tests" / "RecurrentTests" / "Data"
+                     / "torch_layers.safetensors")
+
+
+def torch_layer_config(case) -> dict:
+    """The case's configuration, as stored (JSON) in the file's metadata."""
+    if case["module"] == "Linear":
+        return {"module": "Linear", "in_features": case["in_features"],
+                "out_features": case["out_features"], "bias": case["bias"],
+                "seed": case["seed"]}
+    cfg = {"module": case["module"], "in_channels": case["in_channels"],
+           "out_channels": case["out_channels"], "kernel_size": list(case["kernel_size"]),
+           "stride": list(case["stride"]), "dilation": list(case["dilation"]),
+           "padding": case["padding"] if isinstance(case["padding"], str) else list(case["padding"]),
+           "groups": 1, "bias": case["bias"], "padding_mode": "zeros",
+           "tf_padding": case["tf_padding"], "seed": case["seed"]}
+    if case["module"] == "ConvTranspose2d":
+        cfg["output_padding"] = [0, 0]
+    return cfg
+
+
+def gen_torch_layer_case(case) -> dict:
+    """The case's tensors, under names prefixed with the case name."""
+    torch.manual_seed(case["seed"])
+    kind = case["module"]
+    if kind == "Conv2d":
+        with warnings.catch_warnings():
+            # padding='same' with an even kernel: "may require a zero-padded copy"
+            warnings.simplefilter("ignore", UserWarning)
+            module = torch.nn.Conv2d(case["in_channels"], case["out_channels"], case["kernel_size"],
+                                     stride=case["stride"], padding=case["padding"],
+                                     dilation=case["dilation"], bias=case["bias"], dtype=torch.float32)
+    elif kind == "ConvTranspose2d":
+        module = torch.nn.ConvTranspose2d(case["in_channels"], case["out_channels"], case["kernel_size"],
+                                          stride=case["stride"], padding=case["padding"],
+                                          output_padding=0, dilation=case["dilation"],
+                                          bias=case["bias"], dtype=torch.float32)
+    elif kind == "Linear":
+        module = torch.nn.Linear(case["in_features"], case["out_features"], bias=case["bias"],
+                                 dtype=torch.float32)
+    else:
+        raise ValueError(kind)
+    x = torch.randn(*case["input"], dtype=torch.float32, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        out = module(x)
+    g_out = torch.randn(*out.shape, dtype=torch.float32)
+    (out * g_out).sum().backward()
+
+    p = case["name"]
+    tensors = {f"{p}.input": f32(x), f"{p}.output": f32(out), f"{p}.grad_output": f32(g_out),
+               f"grad.{p}.input": f32(x.grad)}
+    for name, value in module.state_dict().items():
+        tensors[f"{p}.{name}"] = f32(value)
+    for name, param in module.named_parameters():
+        assert f"{p}.{name}" in tensors, name
+        tensors[f"grad.{p}.{name}"] = f32(param.grad)
+    return tensors
+
+
+def gen_torch_layers(path: Path) -> Path:
+    names = [c["name"] for c in TORCH_LAYER_CASES]
+    assert len(names) == len(set(names)), "duplicate torch_layers case names"
+    tensors = {}
+    meta = base_metadata("torch_layers", TORCH_LAYERS_SEED)
+    meta["cases"] = json.dumps(names)
+    for case in TORCH_LAYER_CASES:
+        tensors.update(gen_torch_layer_case(case))
+        meta[case["name"]] = json.dumps(torch_layer_config(case), sort_keys=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+def _tf_axis(size, kernel, stride, dilation, padding):
+    """TensorFlow's convolution output length and padding before, one axis."""
+    extent = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return (size - extent) // stride + 1, 0
+    out = -(-size // stride)
+    total = max((out - 1) * stride + extent - size, 0)
+    return out, total // 2
+
+
+def reference_conv2d_tf(x, w, b, stride, dilation, padding):
+    """Cross-correlation in float64 with TensorFlow's padding rules (our Conv2D's),
+    PyTorch layouts: x (N, C, H, W), w (F, C, KH, KW), b (F) or None."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    OH, top = _tf_axis(H, KH, stride[0], dilation[0], padding)
+    OW, left = _tf_axis(W, KW, stride[1], dilation[1], padding)
+    y = np.zeros((N, F, OH, OW))
+    for ky in range(KH):
+        for kx in range(KW):
+            for oy in range(OH):
+                iy = oy * stride[0] + ky * dilation[0] - top
+                if not 0 <= iy < H:
+                    continue
+                for ox in range(OW):
+                    ix = ox * stride[1] + kx * dilation[1] - left
+                    if 0 <= ix < W:
+                        y[:, :, oy, ox] += x[:, :, iy, ix] @ w[:, :, ky, kx].T
+    if b is not None:
+        y += np.asarray(b, np.float64)[None, :, None, None]
+    return y
+
+
+def reference_conv_transpose2d_tf(x, w, b, stride, dilation, padding):
+    """Transposed convolution in float64 with our Conv2DTranspose's (Keras's)
+    size rules, PyTorch layouts: x (N, C, H, W), w (C, F, KH, KW), b (F) or
+    None. The full scatter ((H - 1) * s + e rows) is cropped to the output
+    size, `same` by the padding a same Conv2D of that size would use (the
+    smaller half first); `valid` is in * s + max(e - s, 0)."""
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    N, C, H, W = x.shape
+    _, F, KH, KW = w.shape
+    sizes = []
+    for n, k, s, d in ((H, KH, stride[0], dilation[0]), (W, KW, stride[1], dilation[1])):
+        e = (k - 1) * d + 1
+        full = (n - 1) * s + e
+        out = n * s if padding == "same" else n * s + max(e - s, 0)
+        before = max(e - s, 0) // 2 if padding == "same" else 0
+        sizes.append((full, out, before))
+    (FH, OH, top), (FW, OW, left) = sizes
+    full = np.zeros((N, F, max(FH, OH + top), max(FW, OW + left)))
+    for ky in range(KH):
+        for kx in range(KW):
+            for iy in range(H):
+                for ix in range(W):
+                    full[:, :, iy * stride[0] + ky * dilation[0], ix * stride[1] + kx * dilation[1]] += \
+                        x[:, :, iy, ix] @ w[:, :, ky, kx]
+    y = full[:, :, top:top + OH, left:left + OW].copy()
+    if b is not None:
+        y += np.asarray(b, np.float64)[None, :, None, None]
+    return y
+
+
+def reference_torch_layer(cfg, x, w, b):
+    if cfg["module"] == "Linear":
+        y = np.asarray(x, np.float64) @ np.asarray(w, np.float64).T
+        return y if b is None else y + np.asarray(b, np.float64)
+    fn = reference_conv2d_tf if cfg["module"] == "Conv2d" else reference_conv_transpose2d_tf
+    return fn(x, w, b, cfg["stride"], cfg["dilation"], cfg["tf_padding"])
+
+
+def verify_torch_layers_file(path: Path) -> list:
+    """Checks the file read back: names, shapes and dtypes against the metadata;
+    PyTorch's output against a float64 NumPy layer that follows TensorFlow's
+    padding and size rules (so PyTorch's padding does equal `tf_padding`);
+    every gradient by central differences of that reference along a random
+    direction. Returns one summary line per case."""
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "torch_layers", path, "suite")
+    lines, seen = [], set()
+    rng = np.random.default_rng(m["seed"])
+    for name in m["cases"]:
+        cfg = m[name]
+        has_bias = cfg["bias"]
+        x, w = t[f"{name}.input"], t[f"{name}.weight"]
+        b = t[f"{name}.bias"] if has_bias else None
+        kind = cfg["module"]
+        if kind == "Linear":
+            want_w = (cfg["out_features"], cfg["in_features"])
+            F = cfg["out_features"]
+            check(x.shape[-1] == cfg["in_features"], path, f"{name}: input {x.shape}")
+        else:
+            C, F = cfg["in_channels"], cfg["out_channels"]
+            kh, kw = cfg["kernel_size"]
+            want_w = (F, C, kh, kw) if kind == "Conv2d" else (C, F, kh, kw)
+            check(cfg["groups"] == 1 and x.ndim == 4 and x.shape[1] == C, path, f"{name}: input {x.shape}")
+        check(w.shape == want_w, path, f"{name}.weight shape {w.shape} != {want_w}")
+        ref = reference_torch_layer(cfg, x, w, b)
+        params = ["weight"] + (["bias"] if has_bias else [])
+        names = {f"{name}.{k}" for k in ["input", "output", "grad_output"] + params} | \
+            {f"grad.{name}.{k}" for k in ["input"] + params}
+        for n in names:
+            check(n in t, path, f"tensor {n} missing")
+            check(t[n].dtype == np.float32, path, f"{n} dtype {t[n].dtype}")
+        check(t[f"{name}.output"].shape == ref.shape, path,
+              f"{name}.output shape {t[f'{name}.output'].shape} != TF-rule shape {ref.shape}")
+        check(t[f"{name}.grad_output"].shape == ref.shape, path, f"{name}.grad_output shape")
+        for k in ["input"] + params:
+            check(t[f"grad.{name}.{k}"].shape == t[f"{name}.{k}"].shape, path, f"grad.{name}.{k} shape")
+        if has_bias:
+            check(t[f"{name}.bias"].shape == (F,), path, f"{name}.bias shape")
+        seen |= names
+        fwd = float(np.max(np.abs(t[f"{name}.output"] - ref)))
+        check(fwd <= 1e-5, path, f"{name}.output differs from the TF-rule NumPy layer by {fwd:.3g}")
+
+        base = {k: np.asarray(t[f"{name}.{k}"], np.float64) for k in ["input"] + params}
+        g_out = np.asarray(t[f"{name}.grad_output"], np.float64)
+
+        def loss(v):
+            return float(np.sum(reference_torch_layer(cfg, v["input"], v["weight"], v.get("bias")) * g_out))
+
+        worst_grad = 0.0
+        eps = 1e-6
+        for k in ["input"] + params:
+            direction = rng.standard_normal(base[k].shape)
+            plus, minus = dict(base), dict(base)
+            plus[k] = base[k] + eps * direction
+            minus[k] = base[k] - eps * direction
+            fd = (loss(plus) - loss(minus)) / (2 * eps)
+            grad = t[f"grad.{name}.{k}"]
+            an = float(np.sum(grad * direction))
+            rel = abs(fd - an) / (1.0 + float(np.sum(np.abs(grad * direction))))
+            worst_grad = max(worst_grad, rel)
+            check(rel <= 1e-5, path, f"grad.{name}.{k}: finite difference {fd:.8g} vs stored {an:.8g}")
+        if kind == "Linear":
+            desc = f"Linear({cfg['in_features']} -> {cfg['out_features']})"
+        else:
+            pad = cfg["padding"] if isinstance(cfg["padding"], str) else tuple(cfg["padding"])
+            desc = (f"{kind}({cfg['in_channels']} -> {cfg['out_channels']}, k={tuple(cfg['kernel_size'])}, "
+                    f"stride={tuple(cfg['stride'])}, dilation={tuple(cfg['dilation'])}, padding={pad!r}) "
+                    f"== {cfg['tf_padding']}")
+        lines.append(f"torch_layers/{name}: {desc}{'' if has_bias else ', bias=False'}; "
+                     f"input {x.shape} -> output {ref.shape}; TF-rule numpy fwd max err {fwd:.1e}, "
+                     f"grad fd rel err {worst_grad:.1e}")
+    check(set(t) == seen, path, f"unexpected tensors {sorted(set(t) - seen)}")
+    lines.append(f"torch_layers: {len(m['cases'])} cases, {len(t)} tensors in {path} "
+                 f"({path.stat().st_size} bytes)")
+    return lines
+
+
+# --------------------------------------------------------------------------
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
-                    help="output folder (default: the folder holding this script)")
+                    help="output folder of the fixture suites (default: the folder holding "
+                         "this script)")
     ap.add_argument("--clean", action="store_true",
                     help="first delete existing *.safetensors in the selected suite "
                          "folders (other suites are untouched)")
     ap.add_argument("--suites", default="lstm,torch_optim",
-                    help="comma-separated suites to write (default: lstm,torch_optim)")
+                    help="comma-separated suites to write (default: lstm,torch_optim); "
+                         "torch_layers writes the single file --torch-layers-file instead")
+    ap.add_argument("--torch-layers-file", type=Path, default=TORCH_LAYERS_FILE,
+                    help="where --suites torch_layers writes (default: "
+                         "Tests/RecurrentTests/Data/torch_layers.safetensors in the package)")
     args = ap.parse_args(argv)
     out: Path = args.out
 
     suites = {"lstm": (LSTM_CASES, gen_lstm_case, verify_lstm_file),
               "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file)}
     selected = [name.strip() for name in args.suites.split(",") if name.strip()]
-    unknown = [name for name in selected if name not in suites]
+    unknown = [name for name in selected if name not in suites and name != "torch_layers"]
     if unknown:
-        ap.error(f"unknown suites {unknown}; choose from {sorted(suites)}")
+        ap.error(f"unknown suites {unknown}; choose from {sorted(suites) + ['torch_layers']}")
     written = []
     for suite, (cases, gen, _) in suites.items():
         if suite not in selected:
@@ -569,6 +888,7 @@ def main(argv=None) -> int:
         assert len(names) == len(set(names)), f"duplicate case names in {suite}"
         for case in cases:
             written.append((suite, gen(case, out)))
+    layers_file = gen_torch_layers(args.torch_layers_file) if "torch_layers" in selected else None
 
     print(f"source: {SOURCE}")
     limit = 200 * 1024
@@ -577,10 +897,15 @@ def main(argv=None) -> int:
         check(path.stat().st_size < limit, path, f"file is {path.stat().st_size} bytes (limit {limit})")
         print(line)
 
-    total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    print(f"{len(written)} cases written; folder {out} total {total} bytes "
-          f"({total / 1024:.1f} KiB)")
-    check(total < 5 * 1024 * 1024, out, "folder exceeds 5 MB")
+    if written:
+        total = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+        print(f"{len(written)} cases written; folder {out} total {total} bytes "
+              f"({total / 1024:.1f} KiB)")
+        check(total < 5 * 1024 * 1024, out, "folder exceeds 5 MB")
+    if layers_file is not None:
+        for line in verify_torch_layers_file(layers_file):
+            print(line)
+        check(layers_file.stat().st_size < 100 * 1024, layers_file, "file exceeds 100 KB")
     return 0
 
 

@@ -41,6 +41,11 @@ extension Conv2DTranspose {
     /// (C, F, KH, KW) (input channels first) and `bias` (F) or `nil`. Groups
     /// other than 1 and `output_padding` are not supported.
     ///
+    /// PyTorch's `padding=0` is `.valid` when the dilated kernel is at least the
+    /// stride on each axis; `padding=(e - s) / 2` with `e - s` even (such as
+    /// kernel 4, stride 2, padding 1) is `.same`. Other paddings give other
+    /// sizes or values (tested against PyTorch in PyTorchLayerInteropTests).
+    ///
     /// - Throws: `shapeMismatch` for a weight that is not rank 4 or a bias that is
     ///   not (F); the errors of ``init(kernel:bias:strides:dilation:padding:activation:)``.
     public init(

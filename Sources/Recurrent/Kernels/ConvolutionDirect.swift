@@ -33,7 +33,7 @@ struct DirectConvolution {
     /// enough (KW * C >= 16) for the products to beat building patches.
     static func applies(_ g: ConvolutionGeometry) -> Bool {
         g.strideHeight == 1 && g.strideWidth == 1 && g.dilationHeight == 1 && g.dilationWidth == 1
-            && g.kernelWidth * g.channels >= 16
+            && g.kernelWidth * g.channels >= 3
     }
 
     init(_ g: ConvolutionGeometry, matrix: UnsafePointer<Float>, columns n: Int, bias: UnsafePointer<Float>?,
