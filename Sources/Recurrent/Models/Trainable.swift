@@ -1,0 +1,242 @@
+import FrameSequencing
+
+/// A layer or model whose every parameter an optimizer can reach, in one fixed
+/// order shared with its gradients.
+///
+/// ```swift
+/// var model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32, 64],
+///                         hiddenSize: 64, outputs: 1, seed: 2)
+/// model.namedParameters.map(\.name)     // ["features.0.kernel", "features.0.bias", ..., "head.bias"]
+/// var gradients = try model.zeroGradients()
+/// // ... backward(..., into: &gradients), then for each parameter i:
+/// try model.updateParameters { i, weight in /* weight -= lr * gradients.tensors[i] */ }
+/// ```
+public protocol Trainable: Sendable {
+    /// The gradient accumulator backward fills, in ``namedParameters`` order.
+    associatedtype Gradients: GradientSet
+
+    /// Every parameter with a stable, unique name (PyTorch's `state_dict` style:
+    /// `lstm.weight_ih_l0`, `features.0.kernel`), in a fixed order.
+    var namedParameters: [(name: String, tensor: Tensor)] { get }
+
+    /// Calls `body` with every parameter in ``namedParameters`` order, in place
+    /// (no copy of the weights is made).
+    ///
+    /// - Throws: what `body` throws; `shapeMismatch` naming the parameter when
+    ///   `body` leaves it with another shape.
+    mutating func updateParameters(_ body: (_ index: Int, _ parameter: inout Tensor) throws -> Void) throws
+
+    /// Zero gradients of every parameter's shape.
+    func zeroGradients() throws -> Gradients
+}
+
+/// Gradients of a ``Trainable``, in the order of its parameters.
+public protocol GradientSet: Sendable {
+    /// Every gradient, in the owner's ``Trainable/namedParameters`` order.
+    var tensors: [Tensor] { get }
+    /// Sets every gradient to zero.
+    mutating func zero()
+}
+
+extension Trainable {
+    /// The number of parameter tensors.
+    public var parameterCount: Int { namedParameters.count }
+
+    /// The number of scalar parameters.
+    public var scalarCount: Int { namedParameters.reduce(0) { $0 + $1.tensor.count } }
+
+    /// Replaces every parameter with the tensor of the same name in `tensors`.
+    ///
+    /// - Throws: `missingParameter` for a name `tensors` lacks; `shapeMismatch`
+    ///   naming the first tensor of another shape. Parameters before the
+    ///   failing one are already replaced.
+    public mutating func loadParameters(_ tensors: [String: Tensor]) throws {
+        let names = namedParameters.map(\.name)
+        try updateParameters { index, parameter in
+            guard let replacement = tensors[names[index]] else {
+                throw RecurrentError.missingParameter(name: names[index], available: Array(tensors.keys))
+            }
+            try RecurrentError.requireShape(replacement, parameter.dimensions, "Parameter '\(names[index])'")
+            parameter = replacement
+        }
+    }
+}
+
+/// Runs `body` on `parameter` and throws if it changed shape.
+func updateKeepingShape(_ parameter: inout Tensor, _ name: String, _ index: Int,
+                        _ body: (Int, inout Tensor) throws -> Void) throws {
+    let dimensions = parameter.dimensions
+    try body(index, &parameter)
+    try RecurrentError.requireShape(parameter, dimensions, "Parameter '\(name)'")
+}
+
+/// `parts` prefixed: `prefix.name`.
+func prefixed(_ prefix: String, _ parts: [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
+    parts.map { (prefix + "." + $0.name, $0.tensor) }
+}
+
+// MARK: - Layers
+
+extension Dense: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        try updateKeepingShape(&weight, "weight", 0, body)
+        try updateKeepingShape(&bias, "bias", 1, body)
+    }
+}
+
+extension Dense.Gradients: GradientSet {
+    public var tensors: [Tensor] { [weight, bias] }
+}
+
+extension Conv2D: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        try updateKeepingShape(&kernel, "kernel", 0, body)
+        if bias != nil { try updateKeepingShape(&bias!, "bias", 1, body) }
+    }
+}
+
+extension Conv2D.Gradients: GradientSet {
+    public var tensors: [Tensor] { [kernel] + (bias.map { [$0] } ?? []) }
+}
+
+extension Conv2DTranspose: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        try updateKeepingShape(&kernel, "kernel", 0, body)
+        if bias != nil { try updateKeepingShape(&bias!, "bias", 1, body) }
+    }
+}
+
+extension Conv2DTranspose.Gradients: GradientSet {
+    public var tensors: [Tensor] { [kernel] + (bias.map { [$0] } ?? []) }
+}
+
+extension LSTM: Trainable {
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        let names = namedParameters.map(\.name)
+        for index in layers.indices {
+            try updateKeepingShape(&layers[index].inputWeights, names[4 * index], 4 * index, body)
+            try updateKeepingShape(&layers[index].recurrentWeights, names[4 * index + 1], 4 * index + 1, body)
+            try updateKeepingShape(&layers[index].inputBias, names[4 * index + 2], 4 * index + 2, body)
+            try updateKeepingShape(&layers[index].recurrentBias, names[4 * index + 3], 4 * index + 3, body)
+        }
+    }
+
+    public func zeroGradients() throws -> LSTMGradients { try LSTMGradients(zerosFor: self) }
+}
+
+extension LSTMGradients: GradientSet {
+    public var tensors: [Tensor] {
+        layers.flatMap { [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias] }
+    }
+}
+
+// MARK: - Stacks and models
+
+extension Sequential: Trainable {
+    /// Each layer's parameters under its position: `0.kernel`, `3.weight`, ...
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        layers.enumerated().flatMap { index, layer -> [(name: String, tensor: Tensor)] in
+            switch layer {
+            case .conv2D(let l): return prefixed("\(index)", l.namedParameters)
+            case .conv2DTranspose(let l): return prefixed("\(index)", l.namedParameters)
+            case .dense(let l): return prefixed("\(index)", l.namedParameters)
+            case .maxPool2D, .flatten, .reshape, .crop, .activation: return []
+            }
+        }
+    }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        var offset = 0
+        for index in layers.indices {
+            func shifted(_ i: Int, _ p: inout Tensor) throws { try body(offset + i, &p) }
+            switch layers[index] {
+            case .conv2D(var l):
+                layers[index] = .flatten                                // releases the layer's reference: updates in place
+                defer { layers[index] = .conv2D(l) }
+                try l.updateParameters(shifted)
+                offset += l.parameterCount
+            case .conv2DTranspose(var l):
+                layers[index] = .flatten
+                defer { layers[index] = .conv2DTranspose(l) }
+                try l.updateParameters(shifted)
+                offset += l.parameterCount
+            case .dense(var l):
+                layers[index] = .flatten
+                defer { layers[index] = .dense(l) }
+                try l.updateParameters(shifted)
+                offset += l.parameterCount
+            case .maxPool2D, .flatten, .reshape, .crop, .activation:
+                break
+            }
+        }
+    }
+}
+
+extension Sequential.Gradients: GradientSet {
+    public var tensors: [Tensor] {
+        layers.flatMap { entry -> [Tensor] in
+            switch entry {
+            case .conv2D(let g): return g.tensors
+            case .conv2DTranspose(let g): return g.tensors
+            case .dense(let g): return g.tensors
+            case .none: return []
+            }
+        }
+    }
+}
+
+extension TimeDistributed: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] { model.namedParameters }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        try model.updateParameters(body)
+    }
+}
+
+extension CNNLSTM: Trainable {
+    /// `features.*`, `lstm.*` (PyTorch's names) and `head.*`.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("features", features.namedParameters) + prefixed("lstm", lstm.namedParameters)
+            + prefixed("head", head.namedParameters)
+    }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        let (first, second) = (features.parameterCount, features.parameterCount + lstm.parameterCount)
+        try features.updateParameters(body)
+        try lstm.updateParameters { try body(first + $0, &$1) }
+        try head.updateParameters { try body(second + $0, &$1) }
+    }
+}
+
+extension CNNLSTM.Gradients: GradientSet {
+    public var tensors: [Tensor] { features.tensors + lstm.tensors + head.tensors }
+}
+
+extension CNNLSTMForecaster: Trainable {
+    /// `encoder.*`, `lstm.*` (PyTorch's names) and `decoder.*`.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        prefixed("encoder", encoder.namedParameters) + prefixed("lstm", lstm.namedParameters)
+            + prefixed("decoder", decoder.namedParameters)
+    }
+
+    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+        let (first, second) = (encoder.parameterCount, encoder.parameterCount + lstm.parameterCount)
+        try encoder.updateParameters(body)
+        try lstm.updateParameters { try body(first + $0, &$1) }
+        try decoder.updateParameters { try body(second + $0, &$1) }
+    }
+}
+
+extension CNNLSTMForecaster.Gradients: GradientSet {
+    public var tensors: [Tensor] { encoder.tensors + lstm.tensors + decoder.tensors }
+}
