@@ -1,6 +1,7 @@
 import FrameSequencing
 import Recurrent
 import TestSupport
+import Foundation
 import XCTest
 
 /// One way to every parameter and gradient: names, order, in-place updates, loading.
@@ -69,5 +70,49 @@ final class TrainableTests: XCTestCase {
         XCTAssertThrowsError(try target.loadParameters(tensors)) { XCTAssertTrue("\($0)".contains("head.bias"), "\($0)") }
         tensors["head.bias"] = try Tensor(shape: [3])
         XCTAssertThrowsError(try target.loadParameters(tensors)) { XCTAssertTrue("\($0)".contains("head.bias"), "\($0)") }
+    }
+}
+
+/// Checkpoints: round trip, restore, refusal of files that are not checkpoints.
+final class CheckpointTests: XCTestCase {
+    func testRoundTripRestoresParametersStateAndPosition() throws {
+        let directory = try TestData.temporaryDirectory("checkpoint")
+        let path = directory + "/run.safetensors"
+        let model = try CNNLSTM(frameHeight: 10, frameWidth: 10, channels: 1, filters: [3], hiddenSize: 4, outputs: 2, seed: 1)
+        let state = ["adam.m.0": try randomTensor([3, 3, 1, 3], seed: 5), "adam.step": try Tensor(shape: [1], scalars: [7])]
+        try Checkpoint(model: model, optimizerState: state, epoch: 3, step: 42, metadata: ["note": "two"]).write(to: path)
+        let saved = try Checkpoint.read(contentsOf: path)
+        XCTAssertEqual(saved.epoch, 3)
+        XCTAssertEqual(saved.step, 42)
+        XCTAssertEqual(saved.metadata, ["note": "two"])
+        XCTAssertEqual(saved.optimizerState, state)
+        XCTAssertEqual(saved.parameters.map(\.name), model.namedParameters.map(\.name))
+
+        var other = try CNNLSTM(frameHeight: 10, frameWidth: 10, channels: 1, filters: [3], hiddenSize: 4, outputs: 2, seed: 8)
+        try saved.restore(into: &other)
+        let x = try randomTensor([1, 2, 10, 10, 1], seed: 6)
+        XCTAssertEqual(try other.forward(x), try model.forward(x))
+
+        // Another architecture is refused and left unchanged.
+        var wider = try CNNLSTM(frameHeight: 10, frameWidth: 10, channels: 1, filters: [3], hiddenSize: 5, outputs: 2, seed: 8)
+        let before = wider.namedParameters.map(\.tensor)
+        XCTAssertThrowsError(try saved.restore(into: &wider)) { XCTAssertTrue("\($0)".contains("lstm.weight_ih_l0"), "\($0)") }
+        XCTAssertEqual(wider.namedParameters.map(\.tensor), before)
+        var smaller = try Dense(inputSize: 4, outputSize: 2)
+        XCTAssertThrowsError(try saved.restore(into: &smaller))
+    }
+
+    func testFilesThatAreNotCheckpointsAreRefused() throws {
+        let directory = try TestData.temporaryDirectory("checkpoint-bad")
+        try SafeTensors([.init(name: "weight", array: NumericArray(try Tensor(shape: [2])))]).write(to: directory + "/plain.safetensors")
+        XCTAssertThrowsError(try Checkpoint.read(contentsOf: directory + "/plain.safetensors")) {
+            XCTAssertTrue("\($0)".contains("frameseq-checkpoint-1"), "\($0)")
+        }
+        XCTAssertThrowsError(try Checkpoint.read(contentsOf: directory + "/missing.safetensors"))
+        let model = try Dense(inputSize: 3, outputSize: 2)
+        try Checkpoint(model: model, epoch: 1).write(to: directory + "/ok.safetensors")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/ok.safetensors"))
+        try bytes.prefix(bytes.count - 3).write(to: URL(fileURLWithPath: directory + "/truncated.safetensors"))
+        XCTAssertThrowsError(try Checkpoint.read(contentsOf: directory + "/truncated.safetensors"))
     }
 }
