@@ -5,6 +5,24 @@ import FrameSequencing
 /// Kernels/ConvolutionPooling.swift). ``Sequential`` uses it for every such
 /// pair; the results equal the two layers run one after the other.
 extension Conv2D {
+    /// `pool.forward(forward(input))` for inference: nothing kept for backward.
+    func pooledInference(_ input: Tensor, pool: MaxPool2D) throws -> Tensor {
+        try validateParameters()
+        let g = try geometry(input.dimensions)
+        let pg = try pool.geometry([g.batch, g.outputHeight, g.outputWidth, filters])
+        let shape = Shape([g.batch, pg.outputHeight, pg.outputWidth, filters], names: ["batch", "height", "width", "filters"])
+        return try uninitializedTensor(shape) { y in
+            input.withUnsafeBufferPointer { x in
+                kernel.withUnsafeBufferPointer { w in
+                    withOptionalPointer(bias) { b in
+                        convolutionPoolForward(g, pg, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
+                                               bias: b, activation: activation, pooled: y, argmax: nil)
+                    }
+                }
+            }
+        }
+    }
+
     /// What the fused backward needs: the input, the pooled output and where
     /// each window's maximum was.
     struct PooledCache: Sendable {

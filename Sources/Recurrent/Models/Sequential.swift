@@ -189,7 +189,7 @@ public struct Sequential: Sendable {
                 switch layer {
                 case .conv2D(let l):
                     if let pool = pooling(after: index) {
-                        x = try l.pooledForward(x, pool: pool).output
+                        x = try l.pooledInference(x, pool: pool)
                         skip = true
                     } else {
                         x = try l.forward(x)
