@@ -227,6 +227,18 @@ final class ConvolutionTests: XCTestCase {
             let winner = nan ? 2 : 0                                     // pixel (1, 0), else the first
             for pixel in 0 ..< 4 { XCTAssertEqual(dx.scalars[pixel * 10 + c], pixel == winner ? 1 : 0, "channel \(c)") }
         }
+        // Inference finds the maxima without the argmax: the same values, NaN
+        // included, on 16-lane and leftover channels.
+        var wide: [Float] = []
+        for i in 0 ..< 3 * 5 * 5 * 21 { wide.append(Float((i * 7919) % 101) / 10) }
+        for index in [5, 40, 170, 600, 1000] { wide[index] = Float.nan }
+        let image = try Tensor(shape: [3, 5, 5, 21], scalars: wide)
+        for pooling in [try MaxPool2D(poolSize: (2, 2)), try MaxPool2D(poolSize: (3, 3), strides: (2, 2), padding: .same)] {
+            let inference = try pooling.forward(image).scalars, training = try pooling.trainingForward(image).output.scalars
+            XCTAssertEqual(inference.map(\.isNaN), training.map(\.isNaN))
+            XCTAssertEqual(inference.filter { !$0.isNaN }, training.filter { !$0.isNaN })
+            XCTAssertTrue(inference.contains { $0.isNaN })
+        }
     }
 
     // MARK: Consistency laws

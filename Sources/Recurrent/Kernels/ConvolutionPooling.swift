@@ -24,7 +24,7 @@ import FrameSequencing
 /// Conv2D then max pooling, one image at a time. Overwrites `pooled` (B, PH,
 /// PW, N) and, when given, `argmax` (B, PH, PW, N) (each maximum's position in
 /// the convolution's output image, as ``maxPoolForward(_:images:input:output:argmax:)``
-/// writes it; inference passes nil and keeps one image's worth in scratch).
+/// writes it; inference passes nil and finds only the maxima).
 func convolutionPoolForward(
     _ g: ConvolutionGeometry, _ pg: ConvolutionGeometry, image: UnsafePointer<Float>, matrix: UnsafePointer<Float>,
     columns n: Int, bias: UnsafePointer<Float>?, activation: Activation,
@@ -41,8 +41,6 @@ func convolutionPoolForward(
     let rowsMax = min(schedule.chunkRows, g.rowsPerImage)
     let work = direct?.scratchCount ?? rowsMax * depth                // per image: direct scratch, or patches
     schedule.run { _, images in
-        let discarded = argmax == nil ? UnsafeMutablePointer<Int32>.allocate(capacity: pooledLength) : nil
-        defer { discarded?.deallocate() }
         withScratch(work + g.rowsPerImage * n) { scratch in
             let convolved = scratch + work                             // [OH * OW, N], one image
             if let packed, depth > k { for r in 0 ..< rowsMax { scratch[r * depth + k] = 1 } }
@@ -60,8 +58,12 @@ func convolutionPoolForward(
                         activation.apply(y, count: rows.count * n)
                     }
                 }
-                maxPoolForward(single, images: 0 ..< 1, input: convolved, output: pooled + b * pooledLength,
-                               argmax: discarded ?? argmax! + b * pooledLength)
+                if let argmax {
+                    maxPoolForward(single, images: 0 ..< 1, input: convolved, output: pooled + b * pooledLength,
+                                   argmax: argmax + b * pooledLength)
+                } else {
+                    maxPoolValues(single, images: 0 ..< 1, input: convolved, output: pooled + b * pooledLength)
+                }
             }
         }
     }

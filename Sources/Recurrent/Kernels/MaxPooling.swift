@@ -67,6 +67,47 @@ func maxPoolForward(
     }
 }
 
+/// ``maxPoolForward(_:images:input:output:argmax:)`` without the argmax, for
+/// inference: the same maxima (NaN wins) at half the work.
+func maxPoolValues(
+    _ g: ConvolutionGeometry, images: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+) {
+    let c = g.channels
+    for b in images {
+        let image = input + b * g.imageLength
+        for oy in 0 ..< g.outputHeight {
+            let rows = window(oy * g.strideHeight - g.padTop, g.kernelHeight, g.height)
+            for ox in 0 ..< g.outputWidth {
+                let columns = window(ox * g.strideWidth - g.padLeft, g.kernelWidth, g.width)
+                let pixel = ((b * g.outputHeight + oy) * g.outputWidth + ox) * c
+                let first = rows.lowerBound * g.width + columns.lowerBound
+                var j = 0
+                while j + 16 <= c {
+                    var best = UnsafeRawPointer(image + first * c + j).loadUnaligned(as: SIMD16<Float>.self)
+                    for iy in rows {
+                        for ix in columns {
+                            let v = UnsafeRawPointer(image + (iy * g.width + ix) * c + j).loadUnaligned(as: SIMD16<Float>.self)
+                            best.replace(with: v, where: .!(v .<= best) .& (best .== best))
+                        }
+                    }
+                    UnsafeMutableRawPointer(output + pixel + j).storeBytes(of: best, as: SIMD16<Float>.self)
+                    j += 16
+                }
+                for j in j ..< c {
+                    var best = image[first * c + j]
+                    for iy in rows {
+                        for ix in columns {
+                            let v = image[(iy * g.width + ix) * c + j]
+                            if !(v <= best) && best == best { best = v }
+                        }
+                    }
+                    output[pixel + j] = best
+                }
+            }
+        }
+    }
+}
+
 /// Backward of ``maxPoolForward(_:images:input:output:argmax:)``: adds each
 /// output gradient to the pixel that won its window, zero elsewhere.
 /// Overwrites `dInput` (B, H, W, C) for the pixels of `images`.

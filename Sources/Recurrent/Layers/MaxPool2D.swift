@@ -71,7 +71,14 @@ public struct MaxPool2D: Sendable {
     ///   (padding `valid`) a window larger than the input.
     /// - Complexity: `O(B * OH * OW * KH * KW * C)`.
     public func forward(_ input: Tensor) throws -> Tensor {
-        try trainingForward(input).output
+        let g = try geometry(input.dimensions)
+        let shape = Shape([g.batch, g.outputHeight, g.outputWidth, g.channels], names: ["batch", "height", "width", "channels"])
+        return try uninitializedTensor(shape) { y in
+            input.withUnsafeBufferPointer { x in
+                let x = x.baseAddress!
+                forEachSlab(g.batch) { maxPoolValues(g, images: $0, input: x, output: y) }
+            }
+        }
     }
 
     /// ``forward(_:)`` keeping the argmax of each window for backward.
