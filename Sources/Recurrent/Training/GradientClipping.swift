@@ -52,14 +52,15 @@ public enum GradientClipping: Sendable, Hashable {
         case .globalNorm:
             // PyTorch: clip_coef = max_norm / (total_norm + 1e-6), a float / tensor,
             // evaluated as reciprocal(total_norm + 1e-6) * max_norm in Float32.
-            let coefficient = totalNorm.isFinite ? (1 / (totalNorm + 1e-6)) * threshold : Float(Double(threshold) / total)
+            // A norm beyond Float32 (finite elements near 3e38) takes the Float64 path.
+            let coefficient = totalNorm.isFinite ? Double((1 / (totalNorm + 1e-6)) * threshold) : Double(threshold) / total
             if coefficient < 1 {
                 for i in gradients.indices { scale(&gradients[i], by: coefficient) }
             }
         case .perTensorNorm:
             for (i, sum) in squares.enumerated() {
                 let norm = sum.squareRoot()
-                if norm > Double(threshold) { scale(&gradients[i], by: Float(Double(threshold) / norm)) }
+                if norm > Double(threshold) { scale(&gradients[i], by: Double(threshold) / norm) }
             }
         case .absoluteValue:
             for i in gradients.indices {
@@ -99,9 +100,12 @@ public enum GradientClipping: Sendable, Hashable {
         return sums
     }
 
-    private func scale(_ tensor: inout Tensor, by factor: Float) {
+    /// Multiplies every element by `factor`, rounding each product once. For a
+    /// Float32 factor this equals the Float32 product (a Float64 product of two
+    /// Float32 values is exact), so PyTorch's `g.mul_(clip_coef)` is reproduced.
+    private func scale(_ tensor: inout Tensor, by factor: Double) {
         tensor.withUnsafeMutableBufferPointer { g in
-            for j in g.indices { g[j] *= factor }
+            for j in g.indices { g[j] = Float(Double(g[j]) * factor) }
         }
     }
 }

@@ -77,7 +77,7 @@ extension OptimizerState {
         guard let value = scalars[key] else {
             throw RecurrentError.invalidArgument(
                 name: "optimizer state", expected: "a scalar '\(key)'",
-                actual: "scalars \(scalars.keys.filter { $0.hasPrefix(key.prefix { $0 != "." }) }.sorted())")
+                actual: "only the scalars \(scalars.keys.sorted()), as if exported by another kind of optimizer")
         }
         return value
     }
