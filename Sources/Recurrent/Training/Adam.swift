@@ -1,11 +1,16 @@
 import FrameSequencing
 
-/// Adam with PyTorch's `torch.optim.Adam` rule: weight decay is an L2 term added
-/// to the gradient before the moments (coupled), and `amsgrad` keeps the running
-/// maximum of the second moment. The update, in PyTorch's Float32 order, is
-/// spelled out on the shared algorithm: per parameter, `m` and `v` are the
-/// exponential averages of the gradient and its square, and
-/// `p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`.
+/// Adam with PyTorch's `torch.optim.Adam` rule. Per parameter `p` with gradient
+/// `g` at step `t` (1 on the first step), weight decay `lambda`:
+///
+///     g = g + lambda p                            (coupled L2, when lambda != 0)
+///     m = m + (1 - beta1) (g - m)                 (first moment)
+///     v = beta2 v + (1 - beta2) g g               (second moment)
+///     v_max = max(v_max, v)                       (amsgrad: v_max replaces v below)
+///     p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+///
+/// in PyTorch's Float32 order, operation for operation; the bias corrections and
+/// step size are Float64, as PyTorch computes them in Python floats.
 ///
 /// State (``exportState()``): `adam.exp_avg.<i>`, `adam.exp_avg_sq.<i>`,
 /// `adam.max_exp_avg_sq.<i>` (amsgrad), scalars `adam.step`, `adam.lr`,
@@ -28,6 +33,7 @@ public struct Adam: Optimizer {
                                       betas: betas, epsilon: epsilon, weightDecay: weightDecay, amsgrad: amsgrad)
     }
 
+    /// The learning rate of the next step (PyTorch's `lr`); schedules set it.
     public var learningRate: Double {
         get { algorithm.learningRate }
         set { algorithm.learningRate = newValue }
@@ -40,20 +46,25 @@ public struct Adam: Optimizer {
     public var weightDecay: Double { algorithm.weightDecay }
     /// Whether the running maximum of the second moment normalizes the step.
     public var amsgrad: Bool { algorithm.amsgrad }
+    /// Steps taken so far (PyTorch's `state['step']`).
     public var stepCount: Int { algorithm.stepCount }
 
+    /// One update of every `parameters[i]` (any shape) from `gradients[i]` (the
+    /// same shape); see ``Optimizer/step(parameters:gradients:)`` for the errors.
     public mutating func step(parameters: inout [Tensor], gradients: [Tensor]) throws {
         try algorithm.step(parameters: &parameters, gradients: gradients)
     }
 
+    /// The moments (each its parameter's shape), step count, learning rate and hyperparameters.
     public func exportState() -> OptimizerState { algorithm.exportState() }
 
+    /// Restores a state exported by this kind of optimizer; see ``Optimizer/importState(_:)``.
     public mutating func importState(_ state: OptimizerState) throws { try algorithm.importState(state) }
 }
 
-/// AdamW with PyTorch's `torch.optim.AdamW` rule: Adam whose weight decay is
-/// decoupled, `p = p (1 - lr lambda)` before the moments are updated, instead of
-/// an L2 term in the gradient (Loshchilov and Hutter). Everything else is
+/// AdamW with PyTorch's `torch.optim.AdamW` rule: ``Adam`` whose weight decay is
+/// decoupled (Loshchilov and Hutter), `p = p (1 - lr lambda)` before the moments
+/// are updated, instead of an L2 term added to the gradient. Everything else is
 /// ``Adam``'s, in the same Float32 order.
 ///
 /// State (``exportState()``): as ``Adam``'s under the prefix `adamw.`.
@@ -75,6 +86,7 @@ public struct AdamW: Optimizer {
                                       betas: betas, epsilon: epsilon, weightDecay: weightDecay, amsgrad: amsgrad)
     }
 
+    /// The learning rate of the next step (PyTorch's `lr`); schedules set it.
     public var learningRate: Double {
         get { algorithm.learningRate }
         set { algorithm.learningRate = newValue }
@@ -87,13 +99,18 @@ public struct AdamW: Optimizer {
     public var weightDecay: Double { algorithm.weightDecay }
     /// Whether the running maximum of the second moment normalizes the step.
     public var amsgrad: Bool { algorithm.amsgrad }
+    /// Steps taken so far (PyTorch's `state['step']`).
     public var stepCount: Int { algorithm.stepCount }
 
+    /// One update of every `parameters[i]` (any shape) from `gradients[i]` (the
+    /// same shape); see ``Optimizer/step(parameters:gradients:)`` for the errors.
     public mutating func step(parameters: inout [Tensor], gradients: [Tensor]) throws {
         try algorithm.step(parameters: &parameters, gradients: gradients)
     }
 
+    /// The moments (each its parameter's shape), step count, learning rate and hyperparameters.
     public func exportState() -> OptimizerState { algorithm.exportState() }
 
+    /// Restores a state exported by this kind of optimizer; see ``Optimizer/importState(_:)``.
     public mutating func importState(_ state: OptimizerState) throws { try algorithm.importState(state) }
 }

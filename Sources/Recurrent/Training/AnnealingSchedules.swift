@@ -19,6 +19,7 @@ public struct CosineAnnealing: LearningRateSchedule, Hashable {
     public let period: Int
     /// The rate at `period` (PyTorch's `eta_min`), finite.
     public let minimum: Double
+    /// The counter the schedule follows.
     public let unit: ScheduleUnit
 
     /// A cosine from the initial rate down to `minimum` over `period` units of `unit`.
@@ -34,6 +35,7 @@ public struct CosineAnnealing: LearningRateSchedule, Hashable {
         self.unit = unit
     }
 
+    /// The rate at `position` for the initial rate `initial` (formula above).
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         let t = Double(unit.count(at: position))
         return minimum + (initial - minimum) * (1 + cos(Double.pi * t / Double(period))) / 2
@@ -60,6 +62,7 @@ public struct LinearWarmup: LearningRateSchedule, Hashable {
     public let endFactor: Double
     /// Units of the ramp (PyTorch's `total_iters`), >= 1.
     public let duration: Int
+    /// The counter the schedule follows.
     public let unit: ScheduleUnit
 
     /// PyTorch's `LinearLR(start_factor:, end_factor:, total_iters:)` counting
@@ -78,6 +81,7 @@ public struct LinearWarmup: LearningRateSchedule, Hashable {
         self.unit = unit
     }
 
+    /// The rate at `position` for the initial rate `initial` (formula above).
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         let t = Double(min(unit.count(at: position), duration))
         return initial * (startFactor + (endFactor - startFactor) * t / Double(duration))

@@ -24,6 +24,7 @@ import FrameSequencing
 /// let result = try BinaryCrossEntropyWithLogits().evaluate(prediction: logits, target: labels)
 /// ```
 public struct BinaryCrossEntropyWithLogits: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
     /// A binary cross-entropy on logits reduced by `reduction` (default `.mean`).
@@ -31,6 +32,8 @@ public struct BinaryCrossEntropyWithLogits: Loss {
         self.reduction = reduction
     }
 
+    /// The reduced loss and dL/dprediction; logits and target probabilities: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
         let name = "BinaryCrossEntropyWithLogits"
         try requireTargetShape(prediction, target, loss: name)

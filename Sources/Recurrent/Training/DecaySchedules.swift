@@ -15,6 +15,7 @@ public struct StepDecay: LearningRateSchedule, Hashable {
     public let stepSize: Int
     /// The factor of each drop, >= 0.
     public let gamma: Double
+    /// The counter the schedule follows.
     public let unit: ScheduleUnit
 
     /// PyTorch's `StepLR(step_size:, gamma:)` counting `unit` (default epochs).
@@ -39,6 +40,7 @@ public struct StepDecay: LearningRateSchedule, Hashable {
         return try StepDecay(stepSize: dropPeriod, gamma: dropFactor, unit: .epoch)
     }
 
+    /// The rate at `position` for the initial rate `initial` (formula above).
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         initial * pow(gamma, Double(unit.count(at: position) / stepSize))
     }
@@ -51,6 +53,7 @@ public struct MultiStepDecay: LearningRateSchedule, Hashable {
     public let milestones: [Int]
     /// The factor of each drop, >= 0.
     public let gamma: Double
+    /// The counter the schedule follows.
     public let unit: ScheduleUnit
 
     /// PyTorch's `MultiStepLR(milestones:, gamma:)` counting `unit`; repeated
@@ -69,6 +72,7 @@ public struct MultiStepDecay: LearningRateSchedule, Hashable {
         self.unit = unit
     }
 
+    /// The rate at `position` for the initial rate `initial` (formula above).
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         let t = unit.count(at: position)
         let passed = milestones.reduce(0) { $0 + ($1 <= t ? 1 : 0) }   // bisect_right
@@ -80,6 +84,7 @@ public struct MultiStepDecay: LearningRateSchedule, Hashable {
 public struct ExponentialDecay: LearningRateSchedule, Hashable {
     /// The factor per unit, >= 0.
     public let gamma: Double
+    /// The counter the schedule follows.
     public let unit: ScheduleUnit
 
     /// PyTorch's `ExponentialLR(gamma:)` counting `unit` (default epochs).
@@ -91,6 +96,7 @@ public struct ExponentialDecay: LearningRateSchedule, Hashable {
         self.unit = unit
     }
 
+    /// The rate at `position` for the initial rate `initial` (formula above).
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         initial * pow(gamma, Double(unit.count(at: position)))
     }

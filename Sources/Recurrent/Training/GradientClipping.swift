@@ -21,12 +21,16 @@ import FrameSequencing
 /// every gradient by NaN or 0 and let the step corrupt the parameters.
 ///
 /// ```swift
-/// var gradients = model.gradients                 // [Tensor], any shapes
-/// let norm = try GradientClipping.globalNorm(maxNorm: 1).apply(to: &gradients)
+/// var gradients: [Tensor] = [weightGradient, biasGradient]   // any shapes
+/// let norm = try GradientClipping.globalNorm(maxNorm: 1).apply(to: &gradients)   // the norm before clipping
 /// ```
 public enum GradientClipping: Sendable, Hashable {
+    /// `clip_grad_norm_(max_norm)`: all gradients scaled together when their
+    /// global L2 norm exceeds `maxNorm`.
     case globalNorm(maxNorm: Float)
+    /// MATLAB's `'l2norm'`: each tensor scaled down to L2 norm `threshold` when above it.
     case perTensorNorm(threshold: Float)
+    /// MATLAB's `'absolute-value'`: each element clamped to `[-threshold, threshold]`.
     case absoluteValue(threshold: Float)
 
     /// Clips `gradients` in place and returns their global L2 norm *before*

@@ -20,7 +20,9 @@ public struct SchedulePosition: Sendable, Hashable {
 /// Which counter of a ``SchedulePosition`` a schedule follows: PyTorch's schedulers
 /// count whatever their `step()` is called on, MATLAB's count epochs.
 public enum ScheduleUnit: String, Sendable, Hashable, CaseIterable {
+    /// ``SchedulePosition/epoch``.
     case epoch
+    /// ``SchedulePosition/step``.
     case step
 
     /// The counter this unit reads from `position`, at least 0.
@@ -72,16 +74,20 @@ public struct ConstantSchedule: LearningRateSchedule, Hashable {
     /// A schedule that keeps the initial rate.
     public init() {}
 
+    /// `initial`, whatever the position.
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double { initial }
 }
 
 /// `first` before `switchAt` units, then `second` counted from the switch:
 /// PyTorch's `SequentialLR` with one milestone.
 public struct SequentialSchedule<First: LearningRateSchedule, Second: LearningRateSchedule>: LearningRateSchedule {
+    /// The schedule before the switch.
     public let first: First
+    /// The schedule from the switch on, its `unit` counter starting at 0 there.
     public let second: Second
     /// The count (in `unit`) at which `second` takes over, >= 0.
     public let switchAt: Int
+    /// The counter `switchAt` is measured in.
     public let unit: ScheduleUnit
 
     /// `first` until `switchAt` (negative values are read as 0), then `second`.
@@ -92,6 +98,7 @@ public struct SequentialSchedule<First: LearningRateSchedule, Second: LearningRa
         self.unit = unit
     }
 
+    /// `first`'s rate before the switch, `second`'s (at the shifted position) from it on.
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         let count = unit.count(at: position)
         guard count >= switchAt else { return first.learningRate(initial: initial, at: position) }
@@ -106,7 +113,9 @@ public struct SequentialSchedule<First: LearningRateSchedule, Second: LearningRa
 
 /// `outer` applied to `inner`'s rate: PyTorch's `ChainedScheduler`.
 public struct ChainedSchedule<Inner: LearningRateSchedule, Outer: LearningRateSchedule>: LearningRateSchedule {
+    /// The schedule applied first, to the initial rate.
     public let inner: Inner
+    /// The schedule applied to `inner`'s rate.
     public let outer: Outer
 
     /// `outer.learningRate(initial: inner.learningRate(initial: r, at: p), at: p)`.
@@ -115,6 +124,7 @@ public struct ChainedSchedule<Inner: LearningRateSchedule, Outer: LearningRateSc
         self.outer = outer
     }
 
+    /// `outer`'s rate with `inner`'s rate as its initial rate.
     public func learningRate(initial: Double, at position: SchedulePosition) -> Double {
         outer.learningRate(initial: inner.learningRate(initial: initial, at: position), at: position)
     }

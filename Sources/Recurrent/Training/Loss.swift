@@ -15,7 +15,9 @@ import FrameSequencing
 ///   value and the gradient are 0, as Keras's `divide_no_nan` gives.
 /// - `sum`: `sum(w * l)`, PyTorch's `reduction='sum'`.
 public enum LossReduction: String, Sendable, Hashable, CaseIterable {
+    /// `sum(w * l) / sum(w)`: the (weighted) mean over items.
     case mean
+    /// `sum(w * l)`.
     case sum
 }
 
@@ -28,6 +30,7 @@ public struct LossValue: Sendable, Equatable {
     /// dL/dprediction, the prediction's shape; 0 wherever the weight is 0.
     public var gradient: Tensor
 
+    /// A loss `value` with its `gradient` (the prediction's shape).
     public init(value: Float, gradient: Tensor) {
         self.value = value
         self.gradient = gradient
@@ -47,10 +50,10 @@ public struct LossValue: Sendable, Equatable {
 /// prediction or target is NaN or infinite (padding may hold anything).
 ///
 /// ```swift
-/// let loss = MeanSquaredError()
-/// let result = try loss.evaluate(prediction: y, target: t, weights: batch.mask)   // y, t: (B, T, F); mask (B, T)
-/// result.value      // the mean over valid timesteps' elements
-/// result.gradient   // (B, T, F), feed it to the model's backward
+/// let padded = try padSequences(sequences, padding: .post)   // values (B, T, F), mask (B, T)
+/// let result = try MeanSquaredError().evaluate(prediction: y, target: padded.values, weights: padded.mask)
+/// result.value      // the mean over the valid timesteps' elements
+/// result.gradient   // (B, T, F), 0 at padding: feed it to the model's backward
 /// ```
 public protocol Loss: Sendable {
     /// How the per-item values become one scalar.

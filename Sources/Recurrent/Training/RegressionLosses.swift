@@ -15,6 +15,7 @@ import FrameSequencing
 /// let result = try MeanSquaredError().evaluate(prediction: y, target: t)
 /// ```
 public struct MeanSquaredError: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
     /// A mean squared error reduced by `reduction` (default `.mean`).
@@ -22,6 +23,8 @@ public struct MeanSquaredError: Loss {
         self.reduction = reduction
     }
 
+    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
         try elementwiseLoss("MeanSquaredError", prediction, target, weights, reduction) { difference in
             (difference * difference, 2 * difference)
@@ -39,6 +42,7 @@ public struct MeanSquaredError: Loss {
 /// Edge behaviour: finite for every finite input; an infinite difference gives an
 /// infinite value and a gradient of ±w / sum(w); NaN propagates to value and gradient.
 public struct MeanAbsoluteError: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
     /// A mean absolute error reduced by `reduction` (default `.mean`).
@@ -46,6 +50,8 @@ public struct MeanAbsoluteError: Loss {
         self.reduction = reduction
     }
 
+    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
         try elementwiseLoss("MeanAbsoluteError", prediction, target, weights, reduction) { difference in
             (abs(difference), signOrNaN(difference))
@@ -68,6 +74,7 @@ public struct MeanAbsoluteError: Loss {
 /// Edge behaviour: finite for every finite input; an infinite difference gives an
 /// infinite value and a gradient of ±delta * w / sum(w); NaN propagates.
 public struct HuberLoss: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
     /// Where the loss turns from quadratic to linear, > 0.
     public let delta: Float
@@ -83,6 +90,8 @@ public struct HuberLoss: Loss {
         self.reduction = reduction
     }
 
+    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
         let delta = Double(self.delta)
         return try elementwiseLoss("HuberLoss", prediction, target, weights, reduction) { difference in

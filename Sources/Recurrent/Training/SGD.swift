@@ -22,6 +22,7 @@ import FrameSequencing
 /// try sgd.step(parameters: &parameters, gradients: gradients)
 /// ```
 public struct SGD: Optimizer {
+    /// The learning rate of the next step (PyTorch's `lr`); schedules set it.
     public var learningRate: Double
     /// Momentum factor `mu`, >= 0 (0: plain gradient descent, no buffers).
     public private(set) var momentum: Double
@@ -31,6 +32,7 @@ public struct SGD: Optimizer {
     public private(set) var nesterov: Bool
     /// L2 penalty `lambda` added to the gradient, >= 0.
     public private(set) var weightDecay: Double
+    /// Steps taken so far (PyTorch's SGD keeps no count; checkpoints want one).
     public private(set) var stepCount: Int = 0
     /// One buffer per parameter, empty until the first step with momentum.
     var momentumBuffers: [Tensor] = []
@@ -57,6 +59,8 @@ public struct SGD: Optimizer {
         self.weightDecay = weightDecay
     }
 
+    /// One update of every `parameters[i]` (any shape) from `gradients[i]` (the
+    /// same shape); see ``Optimizer/step(parameters:gradients:)`` for the errors.
     public mutating func step(parameters: inout [Tensor], gradients: [Tensor]) throws {
         try validateStep("SGD", learningRate: learningRate, parameters: parameters, gradients: gradients,
                          state: [momentumBuffers])
@@ -89,6 +93,7 @@ public struct SGD: Optimizer {
         }
     }
 
+    /// The momentum buffers (each its parameter's shape), step count, learning rate and hyperparameters.
     public func exportState() -> OptimizerState {
         var state = OptimizerState(scalars: [
             "sgd.step": Double(stepCount), "sgd.lr": learningRate, "sgd.momentum": momentum,
@@ -98,6 +103,7 @@ public struct SGD: Optimizer {
         return state
     }
 
+    /// Restores a state exported by an SGD optimizer; see ``Optimizer/importState(_:)``.
     public mutating func importState(_ state: OptimizerState) throws {
         let buffers = state.indexed("sgd.momentum_buffer")
         try state.requireOnly(

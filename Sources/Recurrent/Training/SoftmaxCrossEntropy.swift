@@ -30,6 +30,7 @@ import FrameSequencing
 /// let soft = try loss.evaluate(prediction: scores, target: probabilities)    // probabilities (3, C)
 /// ```
 public struct SoftmaxCrossEntropy: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
     /// A softmax cross-entropy reduced by `reduction` (default `.mean`).
