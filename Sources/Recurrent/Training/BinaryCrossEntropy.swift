@@ -23,7 +23,7 @@ import FrameSequencing
 /// ```swift
 /// let result = try BinaryCrossEntropyWithLogits().evaluate(prediction: logits, target: labels)
 /// ```
-public struct BinaryCrossEntropyWithLogits: Loss {
+public struct BinaryCrossEntropyWithLogits: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 

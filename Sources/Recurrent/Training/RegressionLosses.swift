@@ -14,7 +14,7 @@ import FrameSequencing
 /// ```swift
 /// let result = try MeanSquaredError().evaluate(prediction: y, target: t)
 /// ```
-public struct MeanSquaredError: Loss {
+public struct MeanSquaredError: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -41,7 +41,7 @@ public struct MeanSquaredError: Loss {
 ///
 /// Edge behaviour: finite for every finite input; an infinite difference gives an
 /// infinite value and a gradient of ±w / sum(w); NaN propagates to value and gradient.
-public struct MeanAbsoluteError: Loss {
+public struct MeanAbsoluteError: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -73,7 +73,7 @@ public struct MeanAbsoluteError: Loss {
 ///
 /// Edge behaviour: finite for every finite input; an infinite difference gives an
 /// infinite value and a gradient of ±delta * w / sum(w); NaN propagates.
-public struct HuberLoss: Loss {
+public struct HuberLoss: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
     /// Where the loss turns from quadratic to linear, > 0.

@@ -29,7 +29,7 @@ import FrameSequencing
 /// let byClass = try loss.evaluate(logits: scores, classes: [2, 0, 1])        // scores (3, C)
 /// let soft = try loss.evaluate(prediction: scores, target: probabilities)    // probabilities (3, C)
 /// ```
-public struct SoftmaxCrossEntropy: Loss {
+public struct SoftmaxCrossEntropy: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
