@@ -27,7 +27,9 @@ outside ``Fixtures/`` (described last):
 * ``torch_optim/<case>.safetensors``: ``torch.optim.Adam``/``AdamW``/``SGD``
   on one parameter tensor, ``steps`` steps, each fed a fixed random gradient
     metadata: optimizer ("adam"|"adamw"|"sgd"), lr, betas (JSON list), eps,
-              weight_decay, momentum, nesterov, dampening, amsgrad (false),
+              weight_decay, momentum, nesterov, dampening, amsgrad (true only in
+              the *_amsgrad cases, whose steps make the second moment fall so
+              that its running maximum changes the trajectory),
               steps, clip_norm (only when each step's gradient went through
               torch.nn.utils.clip_grad_norm_ before the step), suite, source,
               seed. Keys that the optimizer does not take are JSON null
@@ -156,6 +158,13 @@ OPTIM_CASES = [
     # gradient norms ~3.5 * scale: steps 0, 2, 4 are clipped, 1, 3 are not
     dict(name="adam_clip_norm", optimizer="adam", lr=0.05, betas=(0.9, 0.999), eps=1e-8,
          weight_decay=0.0, clip_norm=1.5, grad_scale=[1.0, 0.25, 2.0, 0.1, 1.0], seed=407),
+    # amsgrad: a small beta2 and shrinking gradients make v fall, so max(v) matters
+    dict(name="adam_amsgrad", optimizer="adam", lr=0.05, betas=(0.9, 0.5), eps=1e-8,
+         weight_decay=0.0, amsgrad=True, grad_scale=[2.0, 1.0, 0.2, 0.1, 0.5], seed=408),
+    dict(name="adamw_amsgrad", optimizer="adamw", lr=0.1, betas=(0.8, 0.6), eps=1e-8,
+         weight_decay=0.05, amsgrad=True, grad_scale=[1.5, 1.0, 0.3, 0.2, 0.6], seed=409),
+    dict(name="sgd_dampening_wd", optimizer="sgd", lr=0.05, momentum=0.8, dampening=0.3,
+         nesterov=False, weight_decay=0.02, seed=410),
 ]
 OPTIM_STEPS = 5
 OPTIM_SHAPE = (3, 4)
@@ -282,14 +291,16 @@ def gen_optim_case(case, out_dir: Path) -> Path:
     p = torch.nn.Parameter(init.clone())
     kind = case["optimizer"]
     wd = case["weight_decay"]
+    amsgrad = case.get("amsgrad", False)
+    dampening = case.get("dampening", 0.0)
     if kind == "adam":
         opt = torch.optim.Adam([p], lr=case["lr"], betas=case["betas"], eps=case["eps"],
-                               weight_decay=wd, amsgrad=False, foreach=False)
+                               weight_decay=wd, amsgrad=amsgrad, foreach=False)
     elif kind == "adamw":
         opt = torch.optim.AdamW([p], lr=case["lr"], betas=case["betas"], eps=case["eps"],
-                                weight_decay=wd, amsgrad=False, foreach=False)
+                                weight_decay=wd, amsgrad=amsgrad, foreach=False)
     elif kind == "sgd":
-        opt = torch.optim.SGD([p], lr=case["lr"], momentum=case["momentum"], dampening=0.0,
+        opt = torch.optim.SGD([p], lr=case["lr"], momentum=case["momentum"], dampening=dampening,
                               weight_decay=wd, nesterov=case["nesterov"], foreach=False)
     else:
         raise ValueError(kind)
@@ -317,9 +328,9 @@ def gen_optim_case(case, out_dir: Path) -> Path:
         "eps": jnum(None if is_sgd else case["eps"]),
         "weight_decay": jnum(wd),
         "momentum": jnum(case["momentum"] if is_sgd else None),
-        "dampening": jnum(0.0 if is_sgd else None),
+        "dampening": jnum(dampening if is_sgd else None),
         "nesterov": jbool(case.get("nesterov", False)),
-        "amsgrad": jbool(False),
+        "amsgrad": jbool(amsgrad),
         "steps": json.dumps(OPTIM_STEPS),
     })
     if clip is not None:
@@ -390,6 +401,7 @@ def reference_optim(meta, init, grads):
     p = np.asarray(init, np.float64).copy()
     m = np.zeros_like(p)
     v = np.zeros_like(p)
+    v_max = np.zeros_like(p)  # amsgrad: the running maximum of v
     buf = None
     out = []
     for step, g in enumerate(grads, start=1):
@@ -407,7 +419,10 @@ def reference_optim(meta, init, grads):
             v = b2 * v + (1.0 - b2) * g * g
             bc1 = 1.0 - b1 ** step
             bc2 = 1.0 - b2 ** step
-            p = p - (lr / bc1) * m / (np.sqrt(v) / np.sqrt(bc2) + meta["eps"])
+            if meta.get("amsgrad"):
+                v_max = np.maximum(v_max, v)
+            v_used = v_max if meta.get("amsgrad") else v
+            p = p - (lr / bc1) * m / (np.sqrt(v_used) / np.sqrt(bc2) + meta["eps"])
         elif kind == "sgd":
             mu = meta["momentum"] or 0.0
             if wd != 0:
@@ -536,7 +551,8 @@ def verify_optim_file(path: Path) -> str:
     m = read_metadata(path)
     check(m["suite"] == "torch_optim", path, "suite")
     steps = m["steps"]
-    check(m["optimizer"] in ("adam", "adamw", "sgd") and m["amsgrad"] is False, path, "optimizer")
+    check(m["optimizer"] in ("adam", "adamw", "sgd") and m["amsgrad"] in (True, False), path, "optimizer")
+    check(not (m["optimizer"] == "sgd" and m["amsgrad"]), path, "sgd has no amsgrad")
     for key in ("lr", "betas", "eps", "weight_decay", "momentum", "nesterov", "steps"):
         check(key in m, path, f"metadata {key} missing")
     if m["optimizer"] == "sgd":
@@ -558,12 +574,25 @@ def verify_optim_file(path: Path) -> str:
         rel = float(np.max(np.abs(a - ref[k])) / np.max(np.abs(ref[k])))
         worst = max(worst, rel)
         check(rel <= 1e-6, path, f"param.step{k} differs from NumPy rule (rel {rel:.3g})")
+    # Options whose effect must be visible above the Swift tolerance (1e-3
+    # relative): the trajectory without them differs clearly.
+    for key, off in (("amsgrad", False), ("dampening", 0.0)):
+        if m.get(key) not in (None, off):
+            plain = reference_optim({**m, key: off}, t["param.init"],
+                                    [t[f"grad.step{k}"] for k in range(steps)])
+            effect = max(float(np.max(np.abs(plain[k] - ref[k])) / np.max(np.abs(ref[k])))
+                         for k in range(steps))
+            check(effect > 1e-2, path, f"{key} changes the trajectory by only {effect:.2g}")
     moved = float(np.max(np.abs(t[f"param.step{steps - 1}"] - t["param.init"])))
     opts = [f"lr={m['lr']}"]
     if m["optimizer"] != "sgd":
         opts += [f"betas={m['betas']}", f"eps={m['eps']}"]
     else:
         opts += [f"momentum={m['momentum']}", f"nesterov={str(m['nesterov']).lower()}"]
+        if m["dampening"]:
+            opts.append(f"dampening={m['dampening']}")
+    if m["amsgrad"]:
+        opts.append("amsgrad=true")
     opts.append(f"weight_decay={m['weight_decay']}")
     if "clip_norm" in m:
         norms = [float(np.linalg.norm(t[f"grad.step{k}"])) for k in range(steps)]

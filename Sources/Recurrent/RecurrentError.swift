@@ -11,6 +11,9 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
     case missingParameter(name: String, available: [String])
     /// `backward` was given a cache that does not belong to this layer's forward pass.
     case cacheMismatch(reason: String)
+    /// A value that must be finite is NaN or infinite: `name` says which tensor
+    /// ("gradient 2 of 5", "loss"), `index` the flat element index within it.
+    case nonFinite(name: String, index: Int, value: Float)
 
     public var description: String {
         switch self {
@@ -24,6 +27,9 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .cacheMismatch(reason):
             return "The cache passed to backward does not match this layer: \(reason); "
                 + "pass the cache returned by this layer's trainingForward."
+        case let .nonFinite(name, index, value):
+            return "\(name) holds \(value) at flat index \(index), expected a finite number; training has diverged "
+                + "or the data holds NaN or infinity: lower the learning rate, clip the gradients, or check the inputs."
         }
     }
 

@@ -377,6 +377,7 @@ extension RecurrentError {
         case let .invalidArgument(n, e, a): return .invalidArgument(name: prefix + n, expected: e, actual: a)
         case let .shapeMismatch(n, e, a): return .shapeMismatch(name: prefix + n, expected: e, actual: a)
         case let .cacheMismatch(reason): return .cacheMismatch(reason: prefix + reason)
+        case let .nonFinite(n, index, value): return .nonFinite(name: prefix + n, index: index, value: value)
         case .missingParameter: return self
         }
     }

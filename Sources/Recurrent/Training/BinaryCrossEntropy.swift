@@ -1,0 +1,77 @@
+import Foundation
+import FrameSequencing
+
+/// Binary cross-entropy on logits, PyTorch's `nn.BCEWithLogitsLoss` and Keras's
+/// `BinaryCrossentropy(from_logits=True)` without its mean over the last axis
+/// (reductions and weights: ``Loss``). Per element, with logit `x` and target
+/// probability `y` (usually 0 or 1, any value in [0, 1] for soft labels):
+///
+///     l = -(y log sigmoid(x) + (1 - y) log(1 - sigmoid(x)))
+///       = (1 - y) max(x, 0) + y max(-x, 0) + log(1 + exp(-|x|))     (the stable form)
+///     dl/dx = sigmoid(x) - y
+///
+/// Prediction (logits) and target: the same shape, any rank, e.g. (B, 1) or
+/// (B, T, H, W, 1) for per-pixel masks.
+///
+/// Edge behaviour: the stable form never exponentiates a positive number, so any
+/// finite logit (±1e30 included) gives a finite loss, at most about |x|, and a
+/// gradient in [-1, 1]. An infinite logit is the limit of large ones: `x = +inf`
+/// with `y = 1` costs 0 (a `0 * inf` term is taken as its limit 0), with `y < 1`
+/// costs +inf; the gradient is `1 - y` (or `-y` for `-inf`), finite. NaN
+/// propagates to value and gradient.
+///
+/// ```swift
+/// let result = try BinaryCrossEntropyWithLogits().evaluate(prediction: logits, target: labels)
+/// ```
+public struct BinaryCrossEntropyWithLogits: Loss, Hashable {
+    /// How the per-item values become one scalar (``LossReduction``).
+    public var reduction: LossReduction
+
+    /// A binary cross-entropy on logits reduced by `reduction` (default `.mean`).
+    public init(reduction: LossReduction = .mean) {
+        self.reduction = reduction
+    }
+
+    /// The reduced loss and dL/dprediction; logits and target probabilities: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
+    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
+        let name = "BinaryCrossEntropyWithLogits"
+        try requireTargetShape(prediction, target, loss: name)
+        let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
+        var gradient = try Tensor(shape: prediction.shape)
+        var value: Float = 0
+        prediction.withUnsafeBufferPointer { x in
+            target.withUnsafeBufferPointer { y in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    guard let gradientStart = g.baseAddress else { return }
+                    value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
+                        let (loss, derivative) = binaryCrossEntropy(logit: Double(x[i]), target: Double(y[i]))
+                        row[0] = Float(derivative * factor)
+                        return loss
+                    }
+                }
+            }
+        }
+        return LossValue(value: value, gradient: gradient)
+    }
+}
+
+/// One element's loss and dl/dlogit, in the stable form (see
+/// ``BinaryCrossEntropyWithLogits``).
+@inline(__always)
+func binaryCrossEntropy(logit x: Double, target y: Double) -> (loss: Double, derivative: Double) {
+    if x.isNaN || y.isNaN { return (.nan, .nan) }
+    // c * t with the limit 0 for c == 0, so an infinite logit whose side the target
+    // fully agrees with costs 0 rather than 0 * inf = NaN.
+    func weighted(_ c: Double, _ t: Double) -> Double { c == 0 ? 0 : c * t }
+    let loss = weighted(1 - y, x > 0 ? x : 0) + weighted(y, x < 0 ? -x : 0) + log1p(exp(-abs(x)))
+    return (loss, stableSigmoid(x) - y)
+}
+
+/// The logistic function without overflow: `exp` only of non-positive numbers.
+@inline(__always)
+func stableSigmoid(_ x: Double) -> Double {
+    if x >= 0 { return 1 / (1 + exp(-x)) }
+    let e = exp(x)
+    return e / (1 + e)
+}
