@@ -79,7 +79,8 @@ final class CheckpointTests: XCTestCase {
         let directory = try TestData.temporaryDirectory("checkpoint")
         let path = directory + "/run.safetensors"
         let model = try CNNLSTM(frameHeight: 10, frameWidth: 10, channels: 1, filters: [3], hiddenSize: 4, outputs: 2, seed: 1)
-        let state = ["adam.m.0": try randomTensor([3, 3, 1, 3], seed: 5), "adam.step": try Tensor(shape: [1], scalars: [7])]
+        let state = OptimizerState(tensors: ["adam.exp_avg.0": try randomTensor([3, 3, 1, 3], seed: 5)],
+                                   scalars: ["adam.step": 7, "adam.lr": 0.1 + 0.2, "adam.eps": 1e-8])
         try Checkpoint(model: model, optimizerState: state, epoch: 3, step: 42, metadata: ["note": "two"]).write(to: path)
         let saved = try Checkpoint.read(contentsOf: path)
         XCTAssertEqual(saved.epoch, 3)

@@ -5,21 +5,23 @@ import FrameSequencing
 /// previous file whole).
 ///
 /// ```swift
-/// try Checkpoint(model: model, optimizerState: optimizer.state, epoch: 12, step: 4_800)
+/// try Checkpoint(model: model, optimizerState: optimizer.exportState(), epoch: 12, step: 4_800)
 ///     .write(to: "run/checkpoint.safetensors")
 /// let saved = try Checkpoint.read(contentsOf: "run/checkpoint.safetensors")
 /// try saved.restore(into: &model)              // same architecture, any seed
+/// try optimizer.importState(saved.optimizerState)
 /// ```
 ///
 /// File layout: parameters under `param.<name>` (the model's
-/// ``Trainable/namedParameters`` names), optimizer state under `optim.<name>`,
-/// all Float32; metadata `format` (`frameseq-checkpoint-1`), `epoch`, `step`
-/// and the caller's own keys. PyTorch reads it with `safetensors.torch.load_file`.
+/// ``Trainable/namedParameters`` names), the optimizer's state tensors under
+/// `optim.<name>`, all Float32; metadata `format` (`frameseq-checkpoint-1`),
+/// `epoch`, `step`, the optimizer's scalars as `optim.<name>` (Float64 written
+/// in shortest round-trip form, so they come back exactly) and the caller's own keys. PyTorch reads it with `safetensors.torch.load_file`.
 public struct Checkpoint: Sendable {
     /// Every parameter, by name, in the model's order.
     public var parameters: [(name: String, tensor: Tensor)]
-    /// The optimizer's state tensors by name (empty when there is none).
-    public var optimizerState: [String: Tensor]
+    /// The optimizer's state (empty when there is none).
+    public var optimizerState: OptimizerState
     /// Completed epochs.
     public var epoch: Int
     /// Completed optimizer steps.
@@ -31,7 +33,7 @@ public struct Checkpoint: Sendable {
     static let format = "frameseq-checkpoint-1"
 
     /// A checkpoint of `model`'s current parameters.
-    public init(model: some Trainable, optimizerState: [String: Tensor] = [:], epoch: Int, step: Int = 0,
+    public init(model: some Trainable, optimizerState: OptimizerState = OptimizerState(), epoch: Int, step: Int = 0,
                 metadata: [String: String] = [:]) {
         self.parameters = model.namedParameters
         self.optimizerState = optimizerState
@@ -45,8 +47,10 @@ public struct Checkpoint: Sendable {
     /// - Throws: `fileSystem` when the file cannot be written.
     public func write(to path: String) throws {
         var entries = parameters.map { SafeTensors.Entry(name: "param." + $0.name, array: NumericArray($0.tensor)) }
-        entries += optimizerState.keys.sorted().map { SafeTensors.Entry(name: "optim." + $0, array: NumericArray(optimizerState[$0]!)) }
+        let state = optimizerState.tensors
+        entries += state.keys.sorted().map { SafeTensors.Entry(name: "optim." + $0, array: NumericArray(state[$0]!)) }
         var fileMetadata = metadata
+        for (name, value) in optimizerState.scalars { fileMetadata["optim." + name] = "\(value)" }
         fileMetadata["format"] = Self.format
         fileMetadata["epoch"] = String(epoch)
         fileMetadata["step"] = String(step)
@@ -67,12 +71,12 @@ public struct Checkpoint: Sendable {
                 actual: "format \(file.metadata["format"] ?? "none"), epoch \(file.metadata["epoch"] ?? "none"), step \(file.metadata["step"] ?? "none")")
         }
         var parameters: [(name: String, tensor: Tensor)] = []
-        var optimizerState: [String: Tensor] = [:]
+        var optimizerState = OptimizerState()
         for entry in file.entries {
             if entry.name.hasPrefix("param.") {
                 parameters.append((String(entry.name.dropFirst(6)), try entry.array.tensor()))
             } else if entry.name.hasPrefix("optim.") {
-                optimizerState[String(entry.name.dropFirst(6))] = try entry.array.tensor()
+                optimizerState.tensors[String(entry.name.dropFirst(6))] = try entry.array.tensor()
             } else {
                 throw RecurrentError.invalidArgument(name: "checkpoint \(path) tensor", expected: "a name starting param. or optim.",
                                                      actual: "'\(entry.name)'")
@@ -80,10 +84,18 @@ public struct Checkpoint: Sendable {
         }
         var metadata = file.metadata
         for key in ["format", "epoch", "step"] { metadata[key] = nil }
+        for (key, text) in file.metadata where key.hasPrefix("optim.") {
+            guard let value = Double(text) else {
+                throw RecurrentError.invalidArgument(name: "checkpoint \(path) metadata '\(key)'", expected: "a number",
+                                                     actual: "'\(text)'")
+            }
+            optimizerState.scalars[String(key.dropFirst(6))] = value
+            metadata[key] = nil
+        }
         return Checkpoint(parameters: parameters, optimizerState: optimizerState, epoch: epoch, step: step, metadata: metadata)
     }
 
-    private init(parameters: [(name: String, tensor: Tensor)], optimizerState: [String: Tensor], epoch: Int, step: Int,
+    private init(parameters: [(name: String, tensor: Tensor)], optimizerState: OptimizerState, epoch: Int, step: Int,
                  metadata: [String: String]) {
         self.parameters = parameters
         self.optimizerState = optimizerState
