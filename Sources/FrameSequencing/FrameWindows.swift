@@ -78,6 +78,17 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
         try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch)
     }
 
+    /// Batches of only the windows numbered `subset` (for example the last fifth
+    /// as a validation split), otherwise as ``batches(size:shuffleSeed:keepShortLastBatch:)``.
+    ///
+    /// - Throws: `indexOutOfRange` for a range outside `0 ..< count`; what the
+    ///   other form throws (an empty range has no batches: `invalidArgument`).
+    public func batches(of subset: Range<Int>, size: Int, shuffleSeed: UInt64? = nil,
+                        keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch,
+                          subset: subset)
+    }
+
     /// Steps per target: nil for a single-frame target, else the sequence length of the target.
     var targetSteps: Int? { plan.targetIsSequence ? plan.targetSteps : nil }
 

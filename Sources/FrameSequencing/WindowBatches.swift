@@ -24,9 +24,13 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     public let order: [Int]
     private let batchCount: Int
 
-    init(windows: FrameWindows, size: Int, shuffleSeed: UInt64?, keepShortLastBatch: Bool) throws {
+    init(windows: FrameWindows, size: Int, shuffleSeed: UInt64?, keepShortLastBatch: Bool, subset: Range<Int>? = nil) throws {
         try FrameSequencingError.requirePositive(size, "batch size")
-        var order = Array(windows.indices)
+        if let subset, subset.lowerBound < 0 || subset.upperBound > windows.count {
+            throw FrameSequencingError.indexOutOfRange(index: subset.lowerBound < 0 ? subset.lowerBound : subset.upperBound,
+                                                       count: windows.count, context: "Window range \(subset)")
+        }
+        var order = Array(subset ?? windows.indices)
         if let seed = shuffleSeed {
             var generator = SeededGenerator(seed: seed)
             generator.shuffle(&order)

@@ -20,11 +20,10 @@ public protocol Trainable: Sendable {
     var namedParameters: [(name: String, tensor: Tensor)] { get }
 
     /// Calls `body` with every parameter in ``namedParameters`` order, in place
-    /// (no copy of the weights is made).
-    ///
-    /// - Throws: what `body` throws; `shapeMismatch` naming the parameter when
-    ///   `body` leaves it with another shape.
-    mutating func updateParameters(_ body: (_ index: Int, _ parameter: inout Tensor) throws -> Void) throws
+    /// (no copy of the weights is made). The primitive under
+    /// ``updateParameters(_:)`` and ``withParameters(_:)``: it does not check
+    /// shapes (layers check theirs at the next forward pass); prefer those two.
+    mutating func visitParameters(_ body: (_ index: Int, _ parameter: inout Tensor) throws -> Void) rethrows
 
     /// Zero gradients of every parameter's shape.
     func zeroGradients() throws -> Gradients
@@ -39,6 +38,49 @@ public protocol GradientSet: Sendable {
 }
 
 extension Trainable {
+    /// Calls `body` with every parameter in ``namedParameters`` order, in place
+    /// (no copy of the weights is made).
+    ///
+    /// - Throws: what `body` throws; `shapeMismatch` naming the parameter when
+    ///   `body` leaves it with another shape.
+    public mutating func updateParameters(_ body: (_ index: Int, _ parameter: inout Tensor) throws -> Void) throws {
+        let names = namedParameters.map(\.name)
+        try visitParameters { index, parameter in
+            let dimensions = parameter.dimensions
+            try body(index, &parameter)
+            try RecurrentError.requireShape(parameter, dimensions, "Parameter '\(names[index])'")
+        }
+    }
+
+    /// Calls `body` with every parameter as one array in ``namedParameters``
+    /// order, moved out of the model so that `body` updates them without copies
+    /// (an optimizer's `step(parameters:gradients:)`), then moves them back.
+    ///
+    /// - Throws: what `body` throws (the parameters as `body` left them are put
+    ///   back); `shapeMismatch` when `body` changed a shape or the count (what
+    ///   it left is put back, and the model's next forward pass refuses it).
+    public mutating func withParameters<R>(_ body: (inout [Tensor]) throws -> R) throws -> R {
+        var parameters: [Tensor] = []
+        visitParameters { _, parameter in
+            parameters.append(parameter)
+            parameter = Tensor.movedOut
+        }
+        let original = parameters.map(\.dimensions)
+        var result: Result<R, any Error>
+        do { result = .success(try body(&parameters)) } catch { result = .failure(error) }
+        var index = 0
+        visitParameters { _, parameter in                             // back in, as `body` left them
+            if index < parameters.count { parameter = parameters[index] }
+            index += 1
+        }
+        guard parameters.map(\.dimensions) == original else {
+            throw RecurrentError.shapeMismatch(
+                name: "Parameters after an update (\(parameters.count) of \(original.count) tensors put back; the next forward pass will refuse them)",
+                expected: original.first ?? [], actual: parameters.first?.dimensions ?? [])
+        }
+        return try result.get()
+    }
+
     /// The number of parameter tensors.
     public var parameterCount: Int { namedParameters.count }
 
@@ -62,12 +104,9 @@ extension Trainable {
     }
 }
 
-/// Runs `body` on `parameter` and throws if it changed shape.
-func updateKeepingShape(_ parameter: inout Tensor, _ name: String, _ index: Int,
-                        _ body: (Int, inout Tensor) throws -> Void) throws {
-    let dimensions = parameter.dimensions
-    try body(index, &parameter)
-    try RecurrentError.requireShape(parameter, dimensions, "Parameter '\(name)'")
+extension Tensor {
+    /// What stands in a model for a parameter moved out by ``Trainable/withParameters(_:)``.
+    static let movedOut = try! Tensor(shape: [0])
 }
 
 /// `parts` prefixed: `prefix.name`.
@@ -80,9 +119,9 @@ func prefixed(_ prefix: String, _ parts: [(name: String, tensor: Tensor)]) -> [(
 extension Dense: Trainable {
     public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
-        try updateKeepingShape(&weight, "weight", 0, body)
-        try updateKeepingShape(&bias, "bias", 1, body)
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &weight)
+        try body(1, &bias)
     }
 }
 
@@ -95,9 +134,9 @@ extension Conv2D: Trainable {
         [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
-        try updateKeepingShape(&kernel, "kernel", 0, body)
-        if bias != nil { try updateKeepingShape(&bias!, "bias", 1, body) }
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &kernel)
+        if bias != nil { try body(1, &bias!) }
     }
 }
 
@@ -110,9 +149,9 @@ extension Conv2DTranspose: Trainable {
         [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
     }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
-        try updateKeepingShape(&kernel, "kernel", 0, body)
-        if bias != nil { try updateKeepingShape(&bias!, "bias", 1, body) }
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &kernel)
+        if bias != nil { try body(1, &bias!) }
     }
 }
 
@@ -121,13 +160,12 @@ extension Conv2DTranspose.Gradients: GradientSet {
 }
 
 extension LSTM: Trainable {
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
-        let names = namedParameters.map(\.name)
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         for index in layers.indices {
-            try updateKeepingShape(&layers[index].inputWeights, names[4 * index], 4 * index, body)
-            try updateKeepingShape(&layers[index].recurrentWeights, names[4 * index + 1], 4 * index + 1, body)
-            try updateKeepingShape(&layers[index].inputBias, names[4 * index + 2], 4 * index + 2, body)
-            try updateKeepingShape(&layers[index].recurrentBias, names[4 * index + 3], 4 * index + 3, body)
+            try body(4 * index, &layers[index].inputWeights)
+            try body(4 * index + 1, &layers[index].recurrentWeights)
+            try body(4 * index + 2, &layers[index].inputBias)
+            try body(4 * index + 3, &layers[index].recurrentBias)
         }
     }
 
@@ -155,7 +193,7 @@ extension Sequential: Trainable {
         }
     }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         var offset = 0
         for index in layers.indices {
             func shifted(_ i: Int, _ p: inout Tensor) throws { try body(offset + i, &p) }
@@ -163,17 +201,17 @@ extension Sequential: Trainable {
             case .conv2D(var l):
                 layers[index] = .flatten                                // releases the layer's reference: updates in place
                 defer { layers[index] = .conv2D(l) }
-                try l.updateParameters(shifted)
+                try l.visitParameters(shifted)
                 offset += l.parameterCount
             case .conv2DTranspose(var l):
                 layers[index] = .flatten
                 defer { layers[index] = .conv2DTranspose(l) }
-                try l.updateParameters(shifted)
+                try l.visitParameters(shifted)
                 offset += l.parameterCount
             case .dense(var l):
                 layers[index] = .flatten
                 defer { layers[index] = .dense(l) }
-                try l.updateParameters(shifted)
+                try l.visitParameters(shifted)
                 offset += l.parameterCount
             case .maxPool2D, .flatten, .reshape, .crop, .activation:
                 break
@@ -198,8 +236,8 @@ extension Sequential.Gradients: GradientSet {
 extension TimeDistributed: Trainable {
     public var namedParameters: [(name: String, tensor: Tensor)] { model.namedParameters }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
-        try model.updateParameters(body)
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try model.visitParameters(body)
     }
 }
 
@@ -210,11 +248,11 @@ extension CNNLSTM: Trainable {
             + prefixed("head", head.namedParameters)
     }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         let (first, second) = (features.parameterCount, features.parameterCount + lstm.parameterCount)
-        try features.updateParameters(body)
-        try lstm.updateParameters { try body(first + $0, &$1) }
-        try head.updateParameters { try body(second + $0, &$1) }
+        try features.visitParameters(body)
+        try lstm.visitParameters { try body(first + $0, &$1) }
+        try head.visitParameters { try body(second + $0, &$1) }
     }
 }
 
@@ -229,11 +267,11 @@ extension CNNLSTMForecaster: Trainable {
             + prefixed("decoder", decoder.namedParameters)
     }
 
-    public mutating func updateParameters(_ body: (Int, inout Tensor) throws -> Void) throws {
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         let (first, second) = (encoder.parameterCount, encoder.parameterCount + lstm.parameterCount)
-        try encoder.updateParameters(body)
-        try lstm.updateParameters { try body(first + $0, &$1) }
-        try decoder.updateParameters { try body(second + $0, &$1) }
+        try encoder.visitParameters(body)
+        try lstm.visitParameters { try body(first + $0, &$1) }
+        try decoder.visitParameters { try body(second + $0, &$1) }
     }
 }
 

@@ -1,0 +1,267 @@
+import Foundation
+import FrameSequencing
+
+/// How ``Trainer/fit(_:options:callback:)`` runs.
+public struct TrainingOptions: Sendable {
+    /// Epochs to run in this call (the trainer's ``Trainer/epoch`` counts on from where it is).
+    public var epochs: Int
+    /// Windows per batch.
+    public var batchSize: Int
+    /// Seed of each epoch's shuffle (epoch `e` uses `seed + e`, so a resumed run
+    /// shuffles as an uninterrupted one); `nil` keeps window order.
+    public var shuffleSeed: UInt64?
+    /// The last fraction of the windows held out for validation, Keras's
+    /// `validation_split` (taken before shuffling; with overlapping windows the
+    /// first held-out windows share frames with the last training ones: split the
+    /// frames with ``ChronologicalSplit`` for a clean test set).
+    public var validationFraction: Double
+    /// Applied to the gradients before every step; nil for none.
+    public var clipping: GradientClipping?
+    /// Stop after this many epochs without a lower validation loss (needs a
+    /// validation split); nil to run every epoch.
+    public var earlyStoppingPatience: Int?
+    /// Draw a progress bar with the loss and rate on standard error.
+    public var showsProgress: Bool
+    /// Layout of the batches handed to the model.
+    public var layout: SequenceLayout
+
+    public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
+                clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, showsProgress: Bool = false,
+                layout: SequenceLayout = .batchMajor) {
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.shuffleSeed = shuffleSeed
+        self.validationFraction = validationFraction
+        self.clipping = clipping
+        self.earlyStoppingPatience = earlyStoppingPatience
+        self.showsProgress = showsProgress
+        self.layout = layout
+    }
+}
+
+/// One optimizer step or one finished epoch, as the callback sees it.
+public enum TrainingEvent: Sendable {
+    /// After optimizer step `step` (counted over the whole run) of `epoch`.
+    case step(epoch: Int, step: Int, loss: Float, learningRate: Double)
+    /// After `epoch` (counted from 1): its mean training loss, validation loss and duration.
+    case epoch(EpochSummary)
+}
+
+/// A finished epoch.
+public struct EpochSummary: Sendable, Equatable {
+    /// The epoch, counted from 1 over the whole run.
+    public var epoch: Int
+    /// Mean of the epoch's batch losses.
+    public var trainingLoss: Float
+    /// Mean loss over the validation batches, when there is a validation split.
+    public var validationLoss: Float?
+    /// The learning rate of the epoch's last step.
+    public var learningRate: Double
+    /// Wall-clock seconds.
+    public var seconds: Double
+}
+
+/// Fits a ``SupervisedModel`` on windows of frames: epochs of seeded shuffled
+/// batches, a loss, an optimizer with a learning-rate schedule and gradient
+/// clipping, a validation split, early stopping, a callback per step and epoch,
+/// and a stop with ``RecurrentError/nonFinite(name:index:value:)`` the first
+/// time a loss or gradient is NaN or infinite.
+///
+/// ```swift
+/// var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
+///                           schedule: StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
+/// let history = try trainer.fit(windows, options: TrainingOptions(
+///     epochs: 20, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1), showsProgress: true))
+/// try trainer.checkpoint().write(to: "run.safetensors")    // resume with trainer.resume(from:)
+/// ```
+///
+/// Targets are the batch's targets, reshaped to the prediction's shape when
+/// their element counts agree (a flat next-frame target for a spatial
+/// prediction); padded batches weight the loss by their (B, T) mask when the
+/// prediction has a timestep axis.
+public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: Sendable {
+    /// The model being fitted.
+    public var model: Model
+    /// Its optimizer.
+    public var optimizer: Optimizer
+    /// The loss between prediction and target.
+    public var loss: any Loss
+    /// The learning rate per epoch and step, from ``initialLearningRate``.
+    public var schedule: any LearningRateSchedule
+    /// The rate the schedule starts from (the optimizer's rate at creation).
+    public var initialLearningRate: Double
+    /// Completed epochs.
+    public private(set) var epoch = 0
+    /// Completed optimizer steps.
+    public private(set) var step = 0
+
+    /// A trainer starting from `model`'s current parameters.
+    public init(model: Model, optimizer: Optimizer, loss: any Loss,
+                schedule: any LearningRateSchedule = ConstantSchedule()) throws {
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+        self.schedule = schedule
+        self.initialLearningRate = optimizer.learningRate
+    }
+
+    /// Runs `options.epochs` epochs over `windows` and returns their summaries.
+    ///
+    /// - Throws: `nonFinite` naming the loss or the first bad gradient (the step
+    ///   is not applied); `invalidArgument` for options out of range or windows
+    ///   without targets; what the model, loss and optimizer throw; what the
+    ///   callback throws.
+    @discardableResult
+    public mutating func fit(_ windows: FrameWindows, options: TrainingOptions,
+                             callback: ((TrainingEvent) throws -> Bool)? = nil) throws -> [EpochSummary] {
+        try RecurrentError.requirePositive(options.epochs, "epochs")
+        try RecurrentError.requirePositive(options.batchSize, "batch size")
+        guard options.validationFraction >= 0, options.validationFraction < 1 else {
+            throw RecurrentError.invalidArgument(name: "validation fraction", expected: "a fraction in 0..<1",
+                                                 actual: "\(options.validationFraction)")
+        }
+        guard windows.hasTargets else {
+            throw RecurrentError.invalidArgument(name: "training windows", expected: "windows with targets",
+                                                 actual: "windows without a target (set WindowParameters.target)")
+        }
+        let held = Int((Double(windows.count) * options.validationFraction).rounded())
+        guard windows.count - held > 0, options.validationFraction == 0 || held > 0 else {
+            throw RecurrentError.invalidArgument(name: "validation fraction", expected: "a split leaving windows on both sides",
+                                                 actual: "\(held) of \(windows.count) windows held out")
+        }
+        if options.earlyStoppingPatience != nil && held == 0 {
+            throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0",
+                                                 actual: "no validation split")
+        }
+        let trainingRange = 0 ..< windows.count - held
+        var summaries: [EpochSummary] = []
+        var best = Float.infinity, epochsWithoutImprovement = 0
+        var progress = options.showsProgress ? ProgressBar() : nil
+        for _ in 0 ..< options.epochs {
+            let started = Date()
+            let batches = try windows.batches(of: trainingRange, size: options.batchSize,
+                                              shuffleSeed: options.shuffleSeed.map { $0 &+ UInt64(epoch) })
+            var buffer = try batches.makeBuffer(layout: options.layout)
+            var gradients = try model.zeroGradients()
+            var total: Double = 0
+            var rate = optimizer.learningRate
+            for index in batches.indices {
+                try batches.fill(index, into: &buffer)
+                rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
+                let value = try trainingStep(buffer, gradients: &gradients, learningRate: rate, clipping: options.clipping)
+                total += Double(value)
+                let meanLoss = Float(total / Double(index + 1))
+                progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count, loss: meanLoss, learningRate: rate)
+                if let callback, try !callback(.step(epoch: epoch + 1, step: step, loss: value, learningRate: rate)) {
+                    progress?.finish()
+                    return summaries
+                }
+            }
+            epoch += 1
+            let validation = held > 0
+                ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
+                               layout: options.layout) : nil
+            let summary = EpochSummary(epoch: epoch, trainingLoss: Float(total / Double(batches.count)),
+                                       validationLoss: validation, learningRate: rate,
+                                       seconds: Date().timeIntervalSince(started))
+            summaries.append(summary)
+            progress?.finishEpoch(summary)
+            if let callback, try !callback(.epoch(summary)) { break }
+            if let patience = options.earlyStoppingPatience, let validation {
+                if validation < best { (best, epochsWithoutImprovement) = (validation, 0) } else { epochsWithoutImprovement += 1 }
+                if epochsWithoutImprovement >= patience { break }
+            }
+        }
+        return summaries
+    }
+
+    /// One optimizer step on `batch`: forward, loss, backward, checks, clipping
+    /// and the update. Returns the batch's loss.
+    mutating func trainingStep(_ batch: WindowBatch, gradients: inout Model.Gradients, learningRate: Double,
+                               clipping: GradientClipping?) throws -> Float {
+        gradients.zero()
+        let (output, cache) = try model.trainingPrediction(batch.inputs, lengths: batch.mask == nil ? nil : batch.lengths)
+        let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output),
+                                      weights: weights(batch, output))
+        guard value.value.isFinite else {
+            throw RecurrentError.nonFinite(name: "loss at epoch \(epoch + 1), step \(step + 1)", index: 0, value: value.value)
+        }
+        try model.backpropagate(value.gradient, cache: cache, into: &gradients)
+        var tensors = gradients.tensors
+        let names = model.namedParameters.map(\.name)
+        for (index, tensor) in tensors.enumerated() {
+            if let bad = tensor.withUnsafeBufferPointer({ $0.firstIndex { !$0.isFinite } }) {
+                throw RecurrentError.nonFinite(name: "gradient of '\(names[index])' at epoch \(epoch + 1), step \(step + 1)",
+                                               index: bad, value: tensor.scalars[bad])
+            }
+        }
+        if let clipping { _ = try clipping.apply(to: &tensors) }
+        optimizer.learningRate = learningRate
+        try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
+        step += 1
+        return value.value
+    }
+
+    /// The mean loss over `range` of `windows` (every window when nil), without
+    /// training.
+    public func evaluate(_ windows: FrameWindows, windows range: Range<Int>? = nil, batchSize: Int,
+                         layout: SequenceLayout = .batchMajor) throws -> Float {
+        let batches = try windows.batches(of: range ?? windows.indices, size: batchSize)
+        var buffer = try batches.makeBuffer(layout: layout)
+        var total: Double = 0
+        for index in batches.indices {
+            try batches.fill(index, into: &buffer)
+            let output = try model.prediction(buffer.inputs, lengths: buffer.mask == nil ? nil : buffer.lengths)
+            total += Double(try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
+                                              weights: weights(buffer, output)).value)
+        }
+        return Float(total / Double(batches.count))
+    }
+
+    /// A checkpoint of the model, optimizer and position.
+    /// The schedule's starting rate travels in the metadata
+    /// (`initial_learning_rate`), so a resumed run follows the same schedule.
+    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
+        var metadata = metadata
+        metadata[Self.initialRateKey] = "\(initialLearningRate)"
+        return Checkpoint(model: model, optimizerState: optimizer.exportState(), epoch: epoch, step: step, metadata: metadata)
+    }
+
+    static var initialRateKey: String { "initial_learning_rate" }
+
+    /// Continues from `checkpoint`: the model's parameters, the optimizer's
+    /// state, the schedule's starting rate and the epoch and step, so the next
+    /// ``fit(_:options:callback:)`` equals the rest of an uninterrupted run.
+    public mutating func resume(from checkpoint: Checkpoint) throws {
+        var restored = self
+        if let text = checkpoint.metadata[Self.initialRateKey] {
+            guard let rate = Double(text), rate.isFinite, rate >= 0 else {
+                throw RecurrentError.invalidArgument(name: "checkpoint \(Self.initialRateKey)", expected: "a finite rate >= 0",
+                                                     actual: "'\(text)'")
+            }
+            restored.initialLearningRate = rate
+        }
+        try checkpoint.restore(into: &restored.model)
+        try restored.optimizer.importState(checkpoint.optimizerState)
+        restored.epoch = checkpoint.epoch
+        restored.step = checkpoint.step
+        self = restored
+    }
+
+    private func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {
+        guard let target = batch.targets else {
+            throw RecurrentError.invalidArgument(name: "batch", expected: "targets", actual: "none")
+        }
+        if target.dimensions != output.dimensions && target.count == output.count {
+            return try target.reshaped(to: output.shape)
+        }
+        return target
+    }
+
+    private func weights(_ batch: WindowBatch, _ output: Tensor) -> Tensor? {
+        guard let mask = batch.mask, output.shape.rank >= 2, Array(output.dimensions.prefix(2)) == mask.dimensions else {
+            return nil
+        }
+        return mask
+    }
+}
