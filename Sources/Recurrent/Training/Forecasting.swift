@@ -1,0 +1,166 @@
+import FrameSequencing
+
+/// A model that predicts the next frame one step at a time from a carried
+/// state: the basis of stateful prediction and of open- and closed-loop
+/// multi-step forecasts (MATLAB's `predictAndUpdateState`, as an API).
+///
+/// ```swift
+/// let context = try window.slice(0 ..< 1)                        // (1, T, H, W, C): frames seen so far
+/// let future = try model.forecastClosedLoop(context: context, steps: 10)   // (1, 10, H, W, C), fed back
+/// var stream = try ForecastStream(model, batch: 1)
+/// let next = try stream.predictAndUpdate(frame)                  // (1, H, W, C); stream.reset() starts over
+/// ```
+public protocol NextFrameForecaster: Sendable {
+    /// What carries over from one step to the next (an LSTM's (h, c)).
+    associatedtype ForecastState: Sendable
+
+    /// The state before the first frame of `batch` sequences.
+    func initialForecastState(batch: Int) throws -> ForecastState
+
+    /// Reads `frame` (B, H, W, C) after `state` and predicts the frame after it
+    /// (B, H, W, C), returning the updated state.
+    func forecastStep(_ frame: Tensor, state: ForecastState) throws -> (prediction: Tensor, state: ForecastState)
+}
+
+extension NextFrameForecaster {
+    /// Runs over every frame of `context` (B, T, H, W, C) from `state` (the
+    /// initial state when nil): the prediction after the last frame and the
+    /// state there.
+    public func warmUp(_ context: Tensor, state: ForecastState? = nil) throws -> (prediction: Tensor, state: ForecastState) {
+        guard context.shape.rank == 5, context.dimensions[1] > 0 else {
+            throw RecurrentError.shapeMismatch(name: "Forecast context (batch, timesteps >= 1, height, width, channels)",
+                                               expected: [-1, -1, -1, -1, -1], actual: context.dimensions)
+        }
+        var current = try state ?? initialForecastState(batch: context.dimensions[0])
+        var prediction: Tensor?
+        for t in 0 ..< context.dimensions[1] {
+            (prediction, current) = try forecastStep(try timestep(context, t), state: current)
+        }
+        return (prediction!, current)
+    }
+
+    /// Open loop: after `context`, each of `actual`'s frames (B, K, H, W, C) is
+    /// read in turn; returns the K predictions (B, K, H, W, C), prediction k
+    /// being of the frame after `actual` frame k - 1 (the first is after the context).
+    public func forecastOpenLoop(context: Tensor, actual: Tensor) throws -> Tensor {
+        var (prediction, state) = try warmUp(context)
+        var predictions = [prediction]
+        for k in 0 ..< max(actual.dimensions.count == 5 ? actual.dimensions[1] - 1 : 0, 0) {
+            (prediction, state) = try forecastStep(try timestep(actual, k), state: state)
+            predictions.append(prediction)
+        }
+        return try stackTimesteps(predictions)
+    }
+
+    /// Closed loop: after `context`, each prediction is fed back as the next
+    /// input; returns `steps` predicted frames (B, steps, H, W, C).
+    ///
+    /// - Throws: `invalidArgument` for `steps` below 1; `shapeMismatch` when a
+    ///   prediction does not have the input frame's shape (it could not be fed back).
+    public func forecastClosedLoop(context: Tensor, steps: Int) throws -> Tensor {
+        try RecurrentError.requirePositive(steps, "forecast steps")
+        var (prediction, state) = try warmUp(context)
+        let frame = Array(context.dimensions.dropFirst(2))
+        var predictions = [prediction]
+        for _ in 1 ..< steps {
+            try RecurrentError.requireShape(prediction, [context.dimensions[0]] + frame, "Fed-back prediction")
+            (prediction, state) = try forecastStep(prediction, state: state)
+            predictions.append(prediction)
+        }
+        return try stackTimesteps(predictions)
+    }
+}
+
+/// Stateful next-frame prediction over a stream of frames, with reset.
+public struct ForecastStream<Model: NextFrameForecaster>: Sendable {
+    /// The model.
+    public let model: Model
+    /// Sequences predicted side by side.
+    public let batch: Int
+    /// The carried state.
+    public private(set) var state: Model.ForecastState
+
+    /// A stream at the model's initial state.
+    public init(_ model: Model, batch: Int) throws {
+        self.model = model
+        self.batch = batch
+        self.state = try model.initialForecastState(batch: batch)
+    }
+
+    /// Reads `frame` (B, H, W, C) and returns the prediction of the next one.
+    public mutating func predictAndUpdate(_ frame: Tensor) throws -> Tensor {
+        let (prediction, next) = try model.forecastStep(frame, state: state)
+        state = next
+        return prediction
+    }
+
+    /// Back to the initial state (a new sequence starts).
+    public mutating func reset() throws {
+        state = try model.initialForecastState(batch: batch)
+    }
+}
+
+// MARK: - The package's models
+
+extension CNNLSTMForecaster: NextFrameForecaster {
+    public func initialForecastState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
+
+    public func forecastStep(_ frame: Tensor, state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
+        let (frames, next) = try forward(try oneStep(frame), initialState: state)
+        return (try frames.reshaped(to: Shape(frame.dimensions)), next)
+    }
+}
+
+/// A ``CNNLSTM`` whose head predicts a whole frame (outputs = H * W * C, for
+/// example an FC-LSTM on flattened frames) forecasts frames too.
+extension CNNLSTM: NextFrameForecaster {
+    public func initialForecastState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
+
+    /// - Throws: `shapeMismatch` when the head's outputs are not the frame's size.
+    public func forecastStep(_ frame: Tensor, state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
+        guard head.outputSize == frame.count / max(frame.dimensions.first ?? 1, 1) else {
+            throw RecurrentError.shapeMismatch(name: "CNNLSTM head outputs for forecasting (one per frame value)",
+                                               expected: [frame.count / max(frame.dimensions.first ?? 1, 1)],
+                                               actual: [head.outputSize])
+        }
+        let codes = try features.forward(try oneStep(frame))
+        let result = try lstm.forward(codes, initialState: state, returnSequences: false)
+        return (try head.forward(result.output).reshaped(to: Shape(frame.dimensions)), result.finalState)
+    }
+}
+
+/// `frame` (B, ...) as a one-step sequence (B, 1, ...).
+private func oneStep(_ frame: Tensor) throws -> Tensor {
+    guard let batch = frame.dimensions.first else {
+        throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)", expected: [-1, -1, -1, -1], actual: [])
+    }
+    return try frame.reshaped(to: Shape([batch, 1] + frame.dimensions.dropFirst()))
+}
+
+/// Timestep `t` of (B, T, ...) as (B, ...).
+func timestep(_ x: Tensor, _ t: Int) throws -> Tensor {
+    let (batch, steps) = (x.dimensions[0], x.dimensions[1])
+    let per = x.count / max(batch * steps, 1)
+    let frame = Shape([batch] + x.dimensions.dropFirst(2))
+    return try uninitializedTensor(frame) { y in
+        x.withUnsafeBufferPointer { source in
+            for b in 0 ..< batch { (y + b * per).update(from: source.baseAddress! + (b * steps + t) * per, count: per) }
+        }
+    }
+}
+
+/// (B, K, ...) from K tensors (B, ...).
+func stackTimesteps(_ steps: [Tensor]) throws -> Tensor {
+    let first = steps[0]
+    let batch = first.dimensions[0], per = first.count / max(batch, 1)
+    let shape = Shape([batch, steps.count] + first.dimensions.dropFirst())
+    return try uninitializedTensor(shape) { y in
+        for (k, step) in steps.enumerated() {
+            step.withUnsafeBufferPointer { source in
+                for b in 0 ..< batch {
+                    (y + (b * steps.count + k) * per).update(from: source.baseAddress! + b * per, count: per)
+                }
+            }
+        }
+    }
+}
