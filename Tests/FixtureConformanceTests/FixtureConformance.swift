@@ -26,6 +26,7 @@ final class FixtureConformance: XCTestCase {
         "keras_conv2d_transpose": KerasConv2DTransposeSuite.check,
         "keras_maxpool2d": KerasMaxPool2DSuite.check,
         "keras_cnn_lstm": KerasCNNLSTMSuite.check,
+        "keras_convlstm2d": KerasConvLSTM2DSuite.check,
     ]
 
     func testEveryFixtureCase() throws {
