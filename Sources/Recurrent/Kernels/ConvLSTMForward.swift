@@ -71,20 +71,52 @@ func convLSTMForward(
     let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
     let items = g.batch * chunksPerImage
     let parts = min(items, 2 * WorkerPool.shared.threadCount)
+    // 3 x 3 kernels: the input product (K = KX + 1) and Winograd's recurrent
+    // convolution fill the gates before the cell update; others: one fused product.
+    let winograd = g.usesWinograd
+        ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: f, outputChannels: gw,
+                      kernel: x.matrix + (g.inputPatch + 1) * gw, parts: parts)
+        : nil
+    let depth = winograd == nil ? kt : g.inputPatch + 1                // patch columns of the product
     let products = (0 ..< parts).map { _ in
-        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: kt, n: gw, maximumRows: chunkRows)
+        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: chunkRows)
     }
-    let perPart = chunkRows * (kt + (record == nil ? gw : 0))
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount)
+    let perPart = chunkRows * (depth + (record == nil && winograd == nil ? gw : 0))
+    let stepGates = record == nil && winograd != nil ? g.batch * g.pixels * gw : 0   // inference, Winograd: [B, P, G]
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount + stepGates)
     defer { scratch.deallocate() }
     // Inference: h_{t-1} and h_t in two buffers used in turn; c_t in place in finalCell.
     var hidden = (current: scratch + parts * perPart, next: scratch + parts * perPart + stateCount)
     hidden.current.update(from: x.initialHidden, count: stateCount)
     finalCell.update(from: x.initialCell, count: stateCount)
+    let gateBuffer = scratch + parts * perPart + 2 * stateCount
 
     for s in 0 ..< g.timesteps {
         let t = g.timestep(s)
         let state = hidden
+        /// Sequence b's [P, G] gates at this step (record or step buffer), and the h_{t-1} it reads.
+        func gates(_ b: Int) -> UnsafeMutablePointer<Float> {
+            record.map { $0.gates + g.frame(b, t) * g.pixels * gw } ?? gateBuffer + b * g.pixels * gw
+        }
+        func previousHidden(_ b: Int) -> UnsafePointer<Float> {
+            record.map { x.previousState(g, b, t, record: $0).hidden } ?? UnsafePointer(state.current + b * g.stateLength)
+        }
+        if let winograd {
+            forEachItem(count: items, parts: parts) { part, item in
+                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                guard t < g.length(b, x.lengths) else { return }
+                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                let patches = scratch + part * perPart                   // [chunk, KX + 1]
+                convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
+                products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0,
+                                        c: gates(b) + pixels.lowerBound * gw, ldc: gw, threaded: false)
+            }
+            forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
+                let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
+                guard t < g.length(b, x.lengths) else { return }
+                winograd.accumulate(image: previousHidden(b), block: block, output: gates(b), outputStride: gw, part: part)
+            }
+        }
         forEachItem(count: items, parts: parts) { part, item in
             let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
             let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
@@ -102,26 +134,23 @@ func convLSTMForward(
                 }
                 return
             }
-            let previous: (hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>)
-            let (gates, cells, newHidden): (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
-                                            UnsafeMutablePointer<Float>)
-            let patches = scratch + part * perPart                       // [chunk, KT]
-            if let record {
-                previous = x.previousState(g, b, t, record: record)
-                gates = record.gates + recordRows * gw
-                (cells, newHidden) = (record.cells + recordRows * f, record.hidden + recordRows * f)
-            } else {
-                previous = (UnsafePointer(state.current + b * g.stateLength), UnsafePointer(finalCell + b * g.stateLength))
-                gates = patches + chunkRows * kt                         // [chunk, G] tile
-                (cells, newHidden) = (finalCell + stateRows, state.next + stateRows)
+            let previousCell = record.map { x.previousState(g, b, t, record: $0).cell }
+                ?? UnsafePointer(finalCell + b * g.stateLength)
+            let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
+                ?? (finalCell + stateRows, state.next + stateRows)
+            var chunkGates = gates(b) + pixels.lowerBound * gw
+            if winograd == nil {
+                let patches = scratch + part * perPart                   // [chunk, KT]
+                if record == nil { chunkGates = patches + chunkRows * kt }   // [chunk, G] tile
+                convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previousHidden(b),
+                                patches: patches)
+                products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
+                                        threaded: false)
             }
-            convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previous.hidden,
-                            patches: patches)
-            products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: gates, ldc: gw, threaded: false)
             for r in 0 ..< pixels.count {
                 let p = pixels.lowerBound + r
                 convLSTMCellForward(
-                    gates: gates + r * gw, filters: f, previousCell: previous.cell + p * f,
+                    gates: chunkGates + r * gw, filters: f, previousCell: previousCell + p * f,
                     cell: cells + r * f, hidden: newHidden + r * f,
                     peepholes: x.peepholes.map { $0 + p * f }, peepholeStride: g.stateLength)
             }

@@ -64,6 +64,10 @@ struct ConvLSTMGeometry: Equatable {
     /// B * T * P: rows of every per-timestep record.
     var rowCount: Int { batch * timesteps * pixels }
 
+    /// Whether the recurrent convolution runs as Winograd F(2x2, 3x3): a 3 x 3
+    /// kernel (always stride 1, dilation 1, padding 1 here).
+    var usesWinograd: Bool { state.kernelHeight == 3 && state.kernelWidth == 3 }
+
     /// The input timestep processed at loop step `s`.
     @inline(__always) func timestep(_ s: Int) -> Int { reversed ? timesteps - 1 - s : s }
     /// The output position of input timestep `t` (processing order).
@@ -113,6 +117,19 @@ func convLSTMPatches(
            patches: patches, rowStride: kt)
     for r in 0 ..< pixels.count { patches[r * kt + kx] = 1 }
     im2col(g.state, image: previousHidden, rows: pixels, patches: patches + kx + 1, rowStride: kt)
+}
+
+/// Writes the input patch rows [rows, KX + 1] (`KX + 1` apart) of frame (b, t)
+/// for pixels `pixels`: the input patch, then a 1 (for the bias row).
+@inline(__always)
+func convLSTMInputPatches(
+    _ g: ConvLSTMGeometry, input: UnsafePointer<Float>, frame: Int, pixels: Range<Int>, patches: UnsafeMutablePointer<Float>
+) {
+    let kx = g.inputPatch
+    let first = frame * g.pixels
+    im2col(g.input, image: input, rows: first + pixels.lowerBound ..< first + pixels.upperBound,
+           patches: patches, rowStride: kx + 1)
+    for r in 0 ..< pixels.count { patches[r * (kx + 1) + kx] = 1 }
 }
 
 /// Pixel rows per gate product: about 64K patch values (L2-resident with the
