@@ -103,25 +103,18 @@ final class Winograd3x3: @unchecked Sendable {
             let (y, x) = (y0 + i, x0 + j)
             return y >= 0 && y < height && x >= 0 && x < width ? image + (y * width + x) * ci : zero
         }
-        let (p00, p01, p02, p03) = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3))
-        let (p10, p11, p12, p13) = (pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3))
-        let (p20, p21, p22, p23) = (pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3))
-        let (p30, p31, p32, p33) = (pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
-        for c in 0 ..< ci {
-            // t = B^T d, row by row.
-            let (t00, t01, t02, t03) = (p00[c] - p20[c], p01[c] - p21[c], p02[c] - p22[c], p03[c] - p23[c])
-            let (t10, t11, t12, t13) = (p10[c] + p20[c], p11[c] + p21[c], p12[c] + p22[c], p13[c] + p23[c])
-            let (t20, t21, t22, t23) = (p20[c] - p10[c], p21[c] - p11[c], p22[c] - p12[c], p23[c] - p13[c])
-            let (t30, t31, t32, t33) = (p10[c] - p30[c], p11[c] - p31[c], p12[c] - p32[c], p13[c] - p33[c])
-            // v = t B, column by column.
-            let s = v + c
-            s[0] = t00 - t02; s[planeStride] = t01 + t02; s[2 * planeStride] = t02 - t01; s[3 * planeStride] = t01 - t03
-            s[4 * planeStride] = t10 - t12; s[5 * planeStride] = t11 + t12
-            s[6 * planeStride] = t12 - t11; s[7 * planeStride] = t11 - t13
-            s[8 * planeStride] = t20 - t22; s[9 * planeStride] = t21 + t22
-            s[10 * planeStride] = t22 - t21; s[11 * planeStride] = t21 - t23
-            s[12 * planeStride] = t30 - t32; s[13 * planeStride] = t31 + t32
-            s[14 * planeStride] = t32 - t31; s[15 * planeStride] = t31 - t33
+        let d = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3), pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3),
+                 pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3), pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
+        // 4 channels at a time as vectors (the pointers may alias, so the
+        // compiler would not vectorize the scalar loop), then the rest one by one.
+        var c = 0
+        while c + 4 <= ci {
+            winogradInputTransform(d, c, v + c, planeStride)
+            c += 4
+        }
+        while c < ci {
+            winogradInputTransformScalar(d, c, v + c, planeStride)
+            c += 1
         }
     }
 
@@ -132,22 +125,119 @@ final class Winograd3x3: @unchecked Sendable {
         let co = outputChannels
         let (right, below) = (x0 + 1 < width, y0 + 1 < height)
         let o00 = output + (y0 * width + x0) * outputStride
-        let o01 = o00 + outputStride, o10 = o00 + width * outputStride, o11 = o10 + outputStride
-        for k in 0 ..< co {
-            func at(_ xi: Int) -> Float { m[xi * planeStride + k] }
-            // r = M A, row by row; then y = A^T r.
-            let r00 = at(0) + at(1) + at(2), r01 = at(1) - at(2) - at(3)
-            let r10 = at(4) + at(5) + at(6), r11 = at(5) - at(6) - at(7)
-            let r20 = at(8) + at(9) + at(10), r21 = at(9) - at(10) - at(11)
-            let r30 = at(12) + at(13) + at(14), r31 = at(13) - at(14) - at(15)
-            o00[k] += r00 + r10 + r20
-            if right { o01[k] += r01 + r11 + r21 }
-            if below {
-                o10[k] += r10 - r20 - r30
-                if right { o11[k] += r11 - r21 - r31 }
-            }
+        // Pixels past the image (last tile row or column of an odd size) are not written.
+        let o01 = right ? o00 + outputStride : nil
+        let o10 = below ? o00 + width * outputStride : nil
+        let o11 = right && below ? o00 + (width + 1) * outputStride : nil
+        var k = 0
+        while k + 4 <= co {
+            winogradOutputTransform(m + k, planeStride, o00 + k, o01.map { $0 + k }, o10.map { $0 + k }, o11.map { $0 + k })
+            k += 4
+        }
+        while k < co {
+            winogradOutputTransformScalar(m + k, planeStride, o00 + k, o01.map { $0 + k }, o10.map { $0 + k },
+                                          o11.map { $0 + k })
+            k += 1
         }
     }
+}
+
+typealias WinogradWindow = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                            UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                            UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
+                            UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>)
+
+// The two transforms, written once for 4 lanes (SIMD4, one SSE register in a
+// baseline x86-64 build) and once for one (the channels past the last multiple
+// of 4), each a row of the 4 x 4 window at a time so the live values fit in
+// the 16 vector registers. Measured on convlstm.seed2.forward: whole-window
+// SIMD16 code spilled and ran 2x slower than this; a generic version over both
+// lane types was slower again (SIMD arithmetic through a protocol is not specialized).
+
+@inline(__always) private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
+}
+
+@inline(__always) private func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
+}
+
+/// V = B^T d B for the 4 channels at `c` of the window pixels `d` (row-major
+/// 4 x 4), stored `planeStride` apart from `v` (plane xi = 4i + j).
+@inline(__always)
+private func winogradInputTransform(_ d: WinogradWindow, _ c: Int, _ v: UnsafeMutablePointer<Float>, _ planeStride: Int) {
+    // Row i of t = B^T d from two rows of d; then v's row i = t's row i times B.
+    @inline(__always) func row(_ i: Int, _ a: SIMD4<Float>, _ b: SIMD4<Float>, _ e: SIMD4<Float>, _ h: SIMD4<Float>) {
+        let s = v + 4 * i * planeStride
+        store4(a - e, s)
+        store4(b + e, s + planeStride)
+        store4(e - b, s + 2 * planeStride)
+        store4(b - h, s + 3 * planeStride)
+    }
+    var (r0, r1) = ((load4(d.0 + c), load4(d.1 + c), load4(d.2 + c), load4(d.3 + c)),
+                    (load4(d.8 + c), load4(d.9 + c), load4(d.10 + c), load4(d.11 + c)))
+    row(0, r0.0 - r1.0, r0.1 - r1.1, r0.2 - r1.2, r0.3 - r1.3)                      // d0 - d2
+    r0 = (load4(d.4 + c), load4(d.5 + c), load4(d.6 + c), load4(d.7 + c))          // d1
+    row(1, r0.0 + r1.0, r0.1 + r1.1, r0.2 + r1.2, r0.3 + r1.3)                      // d1 + d2
+    row(2, r1.0 - r0.0, r1.1 - r0.1, r1.2 - r0.2, r1.3 - r0.3)                      // d2 - d1
+    r1 = (load4(d.12 + c), load4(d.13 + c), load4(d.14 + c), load4(d.15 + c))      // d3
+    row(3, r0.0 - r1.0, r0.1 - r1.1, r0.2 - r1.2, r0.3 - r1.3)                      // d1 - d3
+}
+
+/// `winogradInputTransform` for the one channel at `c`.
+@inline(__always)
+private func winogradInputTransformScalar(_ d: WinogradWindow, _ c: Int, _ v: UnsafeMutablePointer<Float>, _ planeStride: Int) {
+    @inline(__always) func row(_ i: Int, _ a: Float, _ b: Float, _ e: Float, _ h: Float) {
+        let s = v + 4 * i * planeStride
+        s[0] = a - e
+        s[planeStride] = b + e
+        s[2 * planeStride] = e - b
+        s[3 * planeStride] = b - h
+    }
+    row(0, d.0[c] - d.8[c], d.1[c] - d.9[c], d.2[c] - d.10[c], d.3[c] - d.11[c])
+    row(1, d.4[c] + d.8[c], d.5[c] + d.9[c], d.6[c] + d.10[c], d.7[c] + d.11[c])
+    row(2, d.8[c] - d.4[c], d.9[c] - d.5[c], d.10[c] - d.6[c], d.11[c] - d.7[c])
+    row(3, d.4[c] - d.12[c], d.5[c] - d.13[c], d.6[c] - d.14[c], d.7[c] - d.15[c])
+}
+
+/// Adds y = A^T M A for the 4 lanes at `m` (plane xi `planeStride` apart) to
+/// the tile's four output pixels (nil: outside the image).
+@inline(__always)
+private func winogradOutputTransform(
+    _ m: UnsafePointer<Float>, _ planeStride: Int, _ o00: UnsafeMutablePointer<Float>, _ o01: UnsafeMutablePointer<Float>?,
+    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?
+) {
+    // Row i of r = M A is (m_i0 + m_i1 + m_i2, m_i1 - m_i2 - m_i3); y = A^T r
+    // adds rows 0-2 into y's first row and rows 1 - 2 - 3 into its second.
+    @inline(__always) func r(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>) {
+        let row = m + 4 * i * planeStride
+        let (a, b, e, h) = (load4(row), load4(row + planeStride), load4(row + 2 * planeStride), load4(row + 3 * planeStride))
+        return (a + b + e, b - e - h)
+    }
+    let r0 = r(0), r1 = r(1), r2 = r(2)
+    store4(load4(o00) + (r0.0 + r1.0 + r2.0), o00)
+    if let o01 { store4(load4(o01) + (r0.1 + r1.1 + r2.1), o01) }
+    guard o10 != nil || o11 != nil else { return }
+    let r3 = r(3)
+    if let o10 { store4(load4(o10) + (r1.0 - r2.0 - r3.0), o10) }
+    if let o11 { store4(load4(o11) + (r1.1 - r2.1 - r3.1), o11) }
+}
+
+/// `winogradOutputTransform` for the one lane at `m`.
+@inline(__always)
+private func winogradOutputTransformScalar(
+    _ m: UnsafePointer<Float>, _ planeStride: Int, _ o00: UnsafeMutablePointer<Float>, _ o01: UnsafeMutablePointer<Float>?,
+    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?
+) {
+    @inline(__always) func at(_ xi: Int) -> Float { m[xi * planeStride] }
+    let r00 = at(0) + at(1) + at(2), r01 = at(1) - at(2) - at(3)
+    let r10 = at(4) + at(5) + at(6), r11 = at(5) - at(6) - at(7)
+    let r20 = at(8) + at(9) + at(10), r21 = at(9) - at(10) - at(11)
+    let r30 = at(12) + at(13) + at(14), r31 = at(13) - at(14) - at(15)
+    o00.pointee += r00 + r10 + r20
+    o01?.pointee += r01 + r11 + r21
+    o10?.pointee += r10 - r20 - r30
+    o11?.pointee += r11 - r21 - r31
 }
 
 /// U[xi] = (G g G^T)[xi] for every (Ci, Co) pair of a (3, 3, Ci, Co) kernel:
