@@ -52,34 +52,46 @@ func convLSTMBackward(
     dh.update(from: finalHiddenGradient, count: g.batch * g.stateLength)
     dc.update(from: finalCellGradient, count: g.batch * g.stateLength)
 
-    // Time loop: sequences split over parts; one sequence's steps stay on one part.
-    let parts = min(g.batch, reductionParts)
+    // Per step: the cell backward of every valid row (chunks of rows over the
+    // parts), then dh_{t-1} from dz_t (blocks of Winograd tiles, or per sequence
+    // a product and col2im).
+    let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
+    let parts = min(g.batch * chunksPerImage, reductionParts)
     let perPart = chunkRows * kr + f + (x.peepholes == nil ? 0 : peepholeCount)
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
     defer { scratch.deallocate() }
     scratch.update(repeating: 0, count: parts * perPart)
-    // dh_{t-1} patches = dz x recurrentKernel^T: the recurrent rows of M, transposed.
-    let recurrent = (0 ..< parts).map { _ in
+    // 3 x 3: dh_{t-1} = correlate(dz_t, W'), W'[a, b, n, c] = W[2 - a, 2 - b, c, n] (the transpose
+    // of a same-padded 3 x 3 convolution is one with the kernel flipped).
+    let winograd = g.usesWinograd
+        ? convLSTMFlippedKernel(x.matrix + (kx + 1) * gw, filters: f).withUnsafeBufferPointer {
+            Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: gw, outputChannels: f,
+                        kernel: $0.baseAddress!, parts: parts)
+        }
+        : nil
+    // Otherwise dh_{t-1} patches = dz x recurrentKernel^T: the recurrent rows of M, transposed.
+    let recurrent = winograd != nil ? [] : (0 ..< parts).map { _ in
         PackedMatrixB(b: x.matrix + (kx + 1) * gw, ldb: gw, transposed: true, k: gw, n: kr, maximumRows: chunkRows)
     }
     for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
         let t = g.timestep(s)
-        forEachItem(count: g.batch, parts: parts) { part, b in
+        forEachItem(count: g.batch * chunksPerImage, parts: parts) { part, item in
+            let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+            let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
             let frame = g.frame(b, t)
             let gates = record.gates + frame * g.pixels * gw             // [P, G]
             let dz = gateGradient + frame * g.pixels * gw                // [P, G]
             guard t < g.length(b, x.lengths) else {
-                dz.update(repeating: 0, count: g.pixels * gw)           // padded: no gradient, carries pass
+                (dz + pixels.lowerBound * gw).update(repeating: 0, count: pixels.count * gw)   // no gradient; carries pass
                 return
             }
-            let patchGradient = scratch + part * perPart                 // [chunk, KR]
-            let tanhCell = patchGradient + chunkRows * kr                // [F]
+            let tanhCell = scratch + part * perPart + chunkRows * kr     // [F]
             let peepholePartial = x.peepholes == nil ? nil : tanhCell + f   // [3, P, F]
             let previous = x.previousState(g, b, t, record: record)
             let (dhb, dcb) = (dh + b * g.stateLength, dc + b * g.stateLength)
             let dy = outputGradient.map { $0 + g.frame(b, g.outputStep(t)) * g.stateLength }
             let cells = record.cells + frame * g.stateLength
-            for p in 0 ..< g.pixels {
+            for p in pixels {
                 convLSTMCellBackward(
                     gates: gates + p * gw, gateGradient: dz + p * gw, filters: f, cell: cells + p * f,
                     previousCell: previous.cell + p * f,
@@ -87,13 +99,27 @@ func convLSTMBackward(
                     peepholes: x.peepholes.map { $0 + p * f }, peepholeGradient: peepholePartial.map { $0 + p * f },
                     peepholeStride: g.stateLength, tanhCell: tanhCell)
             }
-            // dh_{t-1}: every row of dh_t is read above; now replace it.
-            dhb.update(repeating: 0, count: g.stateLength)
-            for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
-                let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
-                recurrent[part].multiply(m: pixels.count, a: dz + p0 * gw, lda: gw, beta: 0, c: patchGradient, ldc: kr,
-                                         threaded: parts == 1)
-                col2im(g.state, patches: patchGradient, rows: pixels, image: dhb)
+        }
+        // dh_{t-1} replaces dh_t, every row of which was read above.
+        if let winograd {
+            forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
+                let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
+                guard t < g.length(b, x.lengths) else { return }
+                winograd.accumulate(image: gateGradient + g.frame(b, t) * g.pixels * gw, block: block,
+                                    output: dh + b * g.stateLength, outputStride: f, part: part, overwrite: true)
+            }
+        } else {
+            forEachItem(count: g.batch, parts: min(g.batch, parts)) { part, b in
+                guard t < g.length(b, x.lengths) else { return }
+                let dz = gateGradient + g.frame(b, t) * g.pixels * gw
+                let (dhb, patchGradient) = (dh + b * g.stateLength, scratch + part * perPart)   // [chunk, KR]
+                dhb.update(repeating: 0, count: g.stateLength)
+                for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
+                    let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
+                    recurrent[part].multiply(m: pixels.count, a: dz + p0 * gw, lda: gw, beta: 0, c: patchGradient,
+                                             ldc: kr, threaded: g.batch == 1)
+                    col2im(g.state, patches: patchGradient, rows: pixels, image: dhb)
+                }
             }
         }
     }
@@ -105,6 +131,19 @@ func convLSTMBackward(
     }
     convLSTMParameterGradients(g, x, record: record, gateGradient: gateGradient, inputGradient: inputGradient,
                                matrixGradient: matrixGradient)
+}
+
+/// W' (3, 3, G, F) from the recurrent kernel W (3, 3, F, G): W'[a, b, n, c] = W[2 - a, 2 - b, c, n].
+private func convLSTMFlippedKernel(_ w: UnsafePointer<Float>, filters f: Int) -> [Float] {
+    let gw = 4 * f
+    var flipped = [Float](repeating: 0, count: 9 * f * gw)
+    for a in 0 ..< 3 {
+        for b in 0 ..< 3 {
+            let (source, target) = (w + ((2 - a) * 3 + (2 - b)) * f * gw, (a * 3 + b) * gw * f)
+            for c in 0 ..< f { for n in 0 ..< gw { flipped[target + n * f + c] = source[c * gw + n] } }
+        }
+    }
+    return flipped
 }
 
 /// The products over every frame after the time loop (see the file comment):

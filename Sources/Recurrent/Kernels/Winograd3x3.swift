@@ -69,9 +69,10 @@ final class Winograd3x3: @unchecked Sendable {
 
     /// Adds the correlation of `image` ([OH, OW, Ci]) with the kernel, for the
     /// tiles of `block`, to `output` (pixel (y, x) at `output + (y * OW + x) *
-    /// outputStride`, Co values). Accumulates; touches only the block's pixels.
+    /// outputStride`, Co values), or overwrites those pixels with it when
+    /// `overwrite`. Touches only the block's pixels.
     func accumulate(image: UnsafePointer<Float>, block: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
-                    part: Int) {
+                    part: Int, overwrite: Bool = false) {
         let (ci, co) = (inputChannels, outputChannels)
         let first = block * blockTiles
         let count = min(blockTiles, tilesHigh * tilesWide - first)
@@ -90,7 +91,7 @@ final class Winograd3x3: @unchecked Sendable {
         for r in 0 ..< count {
             let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
             winogradOutputTile(m + r * co, planeStride: blockTiles * co, y0: 2 * ty, x0: 2 * tx, output: output,
-                               outputStride: outputStride)
+                               outputStride: outputStride, overwrite: overwrite)
         }
     }
 
@@ -118,10 +119,10 @@ final class Winograd3x3: @unchecked Sendable {
         }
     }
 
-    /// Adds A^T M A of one tile to its output pixels that lie in the image.
+    /// Adds A^T M A of one tile to (or writes it over) its output pixels that lie in the image.
     @inline(__always)
     private func winogradOutputTile(_ m: UnsafePointer<Float>, planeStride: Int, y0: Int, x0: Int,
-                                    output: UnsafeMutablePointer<Float>, outputStride: Int) {
+                                    output: UnsafeMutablePointer<Float>, outputStride: Int, overwrite: Bool) {
         let co = outputChannels
         let (right, below) = (x0 + 1 < width, y0 + 1 < height)
         let o00 = output + (y0 * width + x0) * outputStride
@@ -131,12 +132,13 @@ final class Winograd3x3: @unchecked Sendable {
         let o11 = right && below ? o00 + (width + 1) * outputStride : nil
         var k = 0
         while k + 4 <= co {
-            winogradOutputTransform(m + k, planeStride, o00 + k, o01.map { $0 + k }, o10.map { $0 + k }, o11.map { $0 + k })
+            winogradOutputTransform(m + k, planeStride, o00 + k, o01.map { $0 + k }, o10.map { $0 + k }, o11.map { $0 + k },
+                                    overwrite)
             k += 4
         }
         while k < co {
             winogradOutputTransformScalar(m + k, planeStride, o00 + k, o01.map { $0 + k }, o10.map { $0 + k },
-                                          o11.map { $0 + k })
+                                          o11.map { $0 + k }, overwrite)
             k += 1
         }
     }
@@ -201,12 +203,16 @@ private func winogradInputTransformScalar(_ d: WinogradWindow, _ c: Int, _ v: Un
 }
 
 /// Adds y = A^T M A for the 4 lanes at `m` (plane xi `planeStride` apart) to
-/// the tile's four output pixels (nil: outside the image).
+/// (or, with `overwrite`, writes it over) the tile's four output pixels (nil:
+/// outside the image).
 @inline(__always)
 private func winogradOutputTransform(
     _ m: UnsafePointer<Float>, _ planeStride: Int, _ o00: UnsafeMutablePointer<Float>, _ o01: UnsafeMutablePointer<Float>?,
-    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?
+    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?, _ overwrite: Bool
 ) {
+    @inline(__always) func put(_ y: SIMD4<Float>, _ o: UnsafeMutablePointer<Float>) {
+        store4(overwrite ? y : load4(o) + y, o)
+    }
     // Row i of r = M A is (m_i0 + m_i1 + m_i2, m_i1 - m_i2 - m_i3); y = A^T r
     // adds rows 0-2 into y's first row and rows 1 - 2 - 3 into its second.
     @inline(__always) func r(_ i: Int) -> (SIMD4<Float>, SIMD4<Float>) {
@@ -215,29 +221,30 @@ private func winogradOutputTransform(
         return (a + b + e, b - e - h)
     }
     let r0 = r(0), r1 = r(1), r2 = r(2)
-    store4(load4(o00) + (r0.0 + r1.0 + r2.0), o00)
-    if let o01 { store4(load4(o01) + (r0.1 + r1.1 + r2.1), o01) }
+    put(r0.0 + r1.0 + r2.0, o00)
+    if let o01 { put(r0.1 + r1.1 + r2.1, o01) }
     guard o10 != nil || o11 != nil else { return }
     let r3 = r(3)
-    if let o10 { store4(load4(o10) + (r1.0 - r2.0 - r3.0), o10) }
-    if let o11 { store4(load4(o11) + (r1.1 - r2.1 - r3.1), o11) }
+    if let o10 { put(r1.0 - r2.0 - r3.0, o10) }
+    if let o11 { put(r1.1 - r2.1 - r3.1, o11) }
 }
 
 /// `winogradOutputTransform` for the one lane at `m`.
 @inline(__always)
 private func winogradOutputTransformScalar(
     _ m: UnsafePointer<Float>, _ planeStride: Int, _ o00: UnsafeMutablePointer<Float>, _ o01: UnsafeMutablePointer<Float>?,
-    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?
+    _ o10: UnsafeMutablePointer<Float>?, _ o11: UnsafeMutablePointer<Float>?, _ overwrite: Bool
 ) {
     @inline(__always) func at(_ xi: Int) -> Float { m[xi * planeStride] }
+    @inline(__always) func put(_ y: Float, _ o: UnsafeMutablePointer<Float>) { o.pointee = overwrite ? y : o.pointee + y }
     let r00 = at(0) + at(1) + at(2), r01 = at(1) - at(2) - at(3)
     let r10 = at(4) + at(5) + at(6), r11 = at(5) - at(6) - at(7)
     let r20 = at(8) + at(9) + at(10), r21 = at(9) - at(10) - at(11)
     let r30 = at(12) + at(13) + at(14), r31 = at(13) - at(14) - at(15)
-    o00.pointee += r00 + r10 + r20
-    o01?.pointee += r01 + r11 + r21
-    o10?.pointee += r10 - r20 - r30
-    o11?.pointee += r11 - r21 - r31
+    put(r00 + r10 + r20, o00)
+    if let o01 { put(r01 + r11 + r21, o01) }
+    if let o10 { put(r10 - r20 - r30, o10) }
+    if let o11 { put(r11 - r21 - r31, o11) }
 }
 
 /// U[xi] = (G g G^T)[xi] for every (Ci, Co) pair of a (3, 3, Ci, Co) kernel:
