@@ -240,6 +240,7 @@ public struct ConvLSTMState: Sendable, Equatable {
     /// c: (B, H', W', F).
     public var cell: Tensor
 
+    /// A state of the given tensors, each (B, H', W', F) (checked where it is used).
     public init(hidden: Tensor, cell: Tensor) {
         self.hidden = hidden
         self.cell = cell

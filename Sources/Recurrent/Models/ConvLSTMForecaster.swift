@@ -97,8 +97,11 @@ public struct ConvLSTMForecaster: Sendable {
 
     /// The parameter gradients of every part, accumulated by backward.
     public struct Gradients: Sendable, Equatable {
+        /// One entry per encoder layer, the layer's weight shapes.
         public var encoder: [ConvLSTM2D.Gradients]
+        /// One entry per forecaster layer, the layer's weight shapes.
         public var forecaster: [ConvLSTM2D.Gradients]
+        /// The head's kernel (1, 1, sum of filters, C) and bias (C).
         public var head: Conv2D.Gradients
         /// Sets every gradient to zero.
         public mutating func zero() {
