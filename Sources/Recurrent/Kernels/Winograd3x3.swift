@@ -81,8 +81,8 @@ final class Winograd3x3: @unchecked Sendable {
         let zero = UnsafePointer(m + 16 * blockTiles * co)       // [Ci] zeros
         for r in 0 ..< count {
             let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
-            winogradInputTile(image: image, zero: zero, y0: 2 * ty - 1, x0: 2 * tx - 1, into: v + r * ci,
-                              planeStride: blockTiles * ci)
+            winogradInputTile(image: image, height: height, width: width, channels: ci, zero: zero, y0: 2 * ty - 1,
+                              x0: 2 * tx - 1, into: v + r * ci, planeStride: blockTiles * ci)
         }
         for xi in 0 ..< 16 {
             products[part][xi].multiply(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
@@ -92,30 +92,6 @@ final class Winograd3x3: @unchecked Sendable {
             let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
             winogradOutputTile(m + r * co, planeStride: blockTiles * co, y0: 2 * ty, x0: 2 * tx, output: output,
                                outputStride: outputStride, overwrite: overwrite)
-        }
-    }
-
-    /// V of one tile: d is the 4 x 4 window at (y0, x0) (zero outside the image).
-    @inline(__always)
-    private func winogradInputTile(image: UnsafePointer<Float>, zero: UnsafePointer<Float>, y0: Int, x0: Int,
-                                   into v: UnsafeMutablePointer<Float>, planeStride: Int) {
-        let ci = inputChannels
-        func pixel(_ i: Int, _ j: Int) -> UnsafePointer<Float> {
-            let (y, x) = (y0 + i, x0 + j)
-            return y >= 0 && y < height && x >= 0 && x < width ? image + (y * width + x) * ci : zero
-        }
-        let d = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3), pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3),
-                 pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3), pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
-        // 4 channels at a time as vectors (the pointers may alias, so the
-        // compiler would not vectorize the scalar loop), then the rest one by one.
-        var c = 0
-        while c + 4 <= ci {
-            winogradInputTransform(d, c, v + c, planeStride)
-            c += 4
-        }
-        while c < ci {
-            winogradInputTransformScalar(d, c, v + c, planeStride)
-            c += 1
         }
     }
 
@@ -144,6 +120,31 @@ final class Winograd3x3: @unchecked Sendable {
     }
 }
 
+/// V = B^T d B of one tile of an [OH, OW, channels] image: d is the 4 x 4
+/// window at (y0, x0) (`zero`, a row of zeros, outside the image); plane xi
+/// of V at `v + xi * planeStride`.
+@inline(__always)
+func winogradInputTile(image: UnsafePointer<Float>, height: Int, width: Int, channels ci: Int, zero: UnsafePointer<Float>,
+                       y0: Int, x0: Int, into v: UnsafeMutablePointer<Float>, planeStride: Int) {
+    @inline(__always) func pixel(_ i: Int, _ j: Int) -> UnsafePointer<Float> {
+        let (y, x) = (y0 + i, x0 + j)
+        return y >= 0 && y < height && x >= 0 && x < width ? image + (y * width + x) * ci : zero
+    }
+    let d = (pixel(0, 0), pixel(0, 1), pixel(0, 2), pixel(0, 3), pixel(1, 0), pixel(1, 1), pixel(1, 2), pixel(1, 3),
+             pixel(2, 0), pixel(2, 1), pixel(2, 2), pixel(2, 3), pixel(3, 0), pixel(3, 1), pixel(3, 2), pixel(3, 3))
+    // 4 channels at a time as vectors (the pointers may alias, so the compiler
+    // would not vectorize the scalar loop), then the rest one by one.
+    var c = 0
+    while c + 4 <= ci {
+        winogradInputTransform(d, c, v + c, planeStride)
+        c += 4
+    }
+    while c < ci {
+        winogradInputTransformScalar(d, c, v + c, planeStride)
+        c += 1
+    }
+}
+
 typealias WinogradWindow = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                             UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
                             UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>,
@@ -156,11 +157,11 @@ typealias WinogradWindow = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePo
 // SIMD16 code spilled and ran 2x slower than this; a generic version over both
 // lane types was slower again (SIMD arithmetic through a protocol is not specialized).
 
-@inline(__always) private func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
+@inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)
 }
 
-@inline(__always) private func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
+@inline(__always) func store4(_ v: SIMD4<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Float>.self)
 }
 
