@@ -63,7 +63,7 @@ func convLSTMBackward(
     scratch.update(repeating: 0, count: parts * perPart)
     // 3 x 3: dh_{t-1} = correlate(dz_t, W'), W'[a, b, n, c] = W[2 - a, 2 - b, c, n] (the transpose
     // of a same-padded 3 x 3 convolution is one with the kernel flipped).
-    let winograd = g.usesWinograd
+    let winograd = g.usesWinograd(.data)
         ? convLSTMFlippedKernel(x.matrix + (kx + 1) * gw, filters: f).withUnsafeBufferPointer {
             Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: gw, outputChannels: f,
                         kernel: $0.baseAddress!, parts: parts)
@@ -165,37 +165,19 @@ private func convLSTMParameterGradients(
     let inputProducts = (0 ..< parts).map { _ in
         PackedMatrixB(b: x.matrix, ldb: gw, transposed: true, k: gw, n: kx, maximumRows: chunkRows)
     }
-    // 3 x 3: the recurrent kernel's gradient by Winograd (Winograd3x3KernelGradient.swift);
-    // the patch product then covers the input kernel and bias rows only.
-    let winograd = g.usesWinograd
-        ? Winograd3x3KernelGradient(height: g.state.height, width: g.state.width, inputChannels: g.filters,
-                                    outputChannels: gw, parts: parts)
-        : nil
-    let depth = winograd == nil ? kt : kx + 1                          // patch columns
     forEachItem(count: frames, parts: parts) { part, frame in
         let (b, t) = frame.quotientAndRemainder(dividingBy: g.timesteps)
         guard t < g.length(b, x.lengths) else { return }                 // dz is zero there
         let partial = scratch + part * perPart                           // [KT, G]
-        let patches = partial + kt * gw                                  // [chunk, KT or KX + 1]
+        let patches = partial + kt * gw                                  // [chunk, KT]
         let inputPatchGradient = patches + chunkRows * kt                // [chunk, KX]
         let previous = x.previousState(g, b, t, record: record)
-        let frameGradient = gateGradient + frame * g.pixels * gw          // [P, G]
-        if let winograd {
-            for block in 0 ..< winograd.blocksPerImage {
-                winograd.accumulate(image: previous.hidden, outputGradient: frameGradient, gradientStride: gw, block: block,
-                                    part: part)
-            }
-        }
         for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
             let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
-            let dz = frameGradient + p0 * gw                             // [rows, G]
-            if winograd == nil {
-                convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previous.hidden,
-                                patches: patches)
-            } else {
-                convLSTMInputPatches(g, input: x.input, frame: frame, pixels: pixels, patches: patches)
-            }
-            gemm(transposeA: true, transposeB: false, m: depth, n: gw, k: pixels.count, a: patches, lda: depth,
+            let dz = gateGradient + (frame * g.pixels + p0) * gw         // [rows, G]
+            convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previous.hidden,
+                            patches: patches)
+            gemm(transposeA: true, transposeB: false, m: kt, n: gw, k: pixels.count, a: patches, lda: kt,
                  b: dz, ldb: gw, beta: 1, c: partial, ldc: gw, threaded: parts == 1)
             inputProducts[part].multiply(m: pixels.count, a: dz, lda: gw, beta: 0, c: inputPatchGradient, ldc: kx,
                                          threaded: parts == 1)
@@ -206,9 +188,8 @@ private func convLSTMParameterGradients(
     }
     for part in 0 ..< parts {
         let partial = scratch + part * perPart
-        for i in 0 ..< depth * gw { matrixGradient[i] += partial[i] }
+        for i in 0 ..< kt * gw { matrixGradient[i] += partial[i] }
     }
-    winograd?.add(into: matrixGradient + (kx + 1) * gw)
 }
 
 /// Backward of one pixel's cell update (see the file comment). Reads the

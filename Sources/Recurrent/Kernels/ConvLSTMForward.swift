@@ -73,7 +73,7 @@ func convLSTMForward(
     let parts = min(items, 2 * WorkerPool.shared.threadCount)
     // 3 x 3 kernels: the input product (K = KX + 1) and Winograd's recurrent
     // convolution fill the gates before the cell update; others: one fused product.
-    let winograd = g.usesWinograd
+    let winograd = g.usesWinograd(.forward)
         ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: f, outputChannels: gw,
                       kernel: x.matrix + (g.inputPatch + 1) * gw, parts: parts)
         : nil

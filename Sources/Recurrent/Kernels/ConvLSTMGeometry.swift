@@ -26,6 +26,7 @@
 // and its output is zero. The state a valid step starts from is the one left
 // by the previous valid step in processing order, or the initial state.
 
+import Foundation
 import FrameSequencing
 
 /// Where a ConvLSTM2D run reads and writes, and its sizes.
@@ -64,9 +65,12 @@ struct ConvLSTMGeometry: Equatable {
     /// B * T * P: rows of every per-timestep record.
     var rowCount: Int { batch * timesteps * pixels }
 
-    /// Whether the recurrent convolution runs as Winograd F(2x2, 3x3): a 3 x 3
-    /// kernel (always stride 1, dilation 1, padding 1 here).
-    var usesWinograd: Bool { state.kernelHeight == 3 && state.kernelWidth == 3 }
+    /// Whether the recurrent convolution's `pass` runs as Winograd F(2x2, 3x3):
+    /// a 3 x 3 kernel (always stride 1, dilation 1, padding 1 here), unless
+    /// `FRAMESEQ_CONVLSTM_WINOGRAD` leaves the pass out.
+    func usesWinograd(_ pass: ConvLSTMPass) -> Bool {
+        state.kernelHeight == 3 && state.kernelWidth == 3 && ConvLSTMPass.winograd.contains(pass)
+    }
 
     /// The input timestep processed at loop step `s`.
     @inline(__always) func timestep(_ s: Int) -> Int { reversed ? timesteps - 1 - s : s }
@@ -89,6 +93,27 @@ struct ConvLSTMGeometry: Equatable {
         guard length > 0 else { return nil }
         return reversed ? 0 : length - 1
     }
+}
+
+/// The three products of the recurrent convolution.
+enum ConvLSTMPass: String, CaseIterable {
+    /// h_{t-1} to the gates.
+    case forward
+    /// dz_t to dh_{t-1}.
+    case data
+    // The recurrent kernel's gradient stays one im2col product: as Winograd
+    // (dg = G^T [sum of V ⊙ A dOut A^T] G) it was measured 15% slower on
+    // convlstm.seed2.train, the 4x expansion of dOut and 16 small products per
+    // block of tiles costing more than the multiplies it saved.
+
+    /// The passes that may run as Winograd: all of them, or those named in the
+    /// environment variable `FRAMESEQ_CONVLSTM_WINOGRAD` (comma-separated, or
+    /// `none`), read once. A diagnostic switch for measuring each pass against
+    /// the im2col product; results agree to round-off either way.
+    static let winograd: Set<ConvLSTMPass> = {
+        guard let text = ProcessInfo.processInfo.environment["FRAMESEQ_CONVLSTM_WINOGRAD"] else { return Set(allCases) }
+        return Set(text.split(separator: ",").compactMap { ConvLSTMPass(rawValue: $0.trimmingCharacters(in: .whitespaces)) })
+    }()
 }
 
 /// The fused gate matrix M [KT, G] of the file comment: the input kernel rows,
