@@ -91,8 +91,8 @@ extension ConvLSTM2D {
             for i in finalHiddenGradient.indices { finalHiddenGradient[i] += dy[i] }
         }
 
-        let dz = UnsafeMutablePointer<Float>.allocate(capacity: g.rowCount * g.gateWidth)   // [B*T*P, G]
-        defer { dz.deallocate() }
+        let dz = LargeBufferCache.take(g.rowCount * g.gateWidth)    // [B*T*P, G]
+        defer { LargeBufferCache.recycle(dz, count: g.rowCount * g.gateWidth) }
         var matrixGradient = [Float](repeating: 0, count: g.depth * g.gateWidth)
         var peepholeGradient: [Float]? = peepholes == nil ? nil : [Float](repeating: 0, count: 3 * g.stateLength)
         var initialHiddenGradient = [Float](repeating: 0, count: g.batch * g.stateLength)

@@ -163,10 +163,10 @@ final class ConvLSTMRecordStorage: @unchecked Sendable {
     init(_ g: ConvLSTMGeometry) {
         rows = g.rowCount
         filters = g.filters
-        base = UnsafeMutablePointer<Float>.allocate(capacity: rows * 6 * filters)
+        base = LargeBufferCache.take(rows * 6 * filters)
     }
 
-    deinit { base.deallocate() }
+    deinit { LargeBufferCache.recycle(base, count: rows * 6 * filters) }
 
     var pointers: ConvLSTMRecord {
         ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters)
