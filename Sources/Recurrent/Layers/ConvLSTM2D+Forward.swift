@@ -123,7 +123,9 @@ extension ConvLSTM2D {
         // Training, forward order and every step: the record's h_t is the output
         // (zero on padded steps), so it is not written twice.
         let outputIsRecord = record != nil && returnSequences && !g.reversed
-        var sequence = returnSequences && !outputIsRecord ? [Float](repeating: 0, count: g.rowCount * filters) : []
+        // Every element is written by the forward pass (h_t, or zero on padded steps): no zero fill.
+        let sequenceCount = returnSequences && !outputIsRecord ? g.rowCount * filters : 0
+        var sequence = [Float](unsafeUninitializedCapacity: sequenceCount) { _, initialized in initialized = sequenceCount }
         withOperands(g, input: input, state: state, lengths: lengths) { x in
             finalHidden.withUnsafeMutableBufferPointer { hn in
                 finalCell.withUnsafeMutableBufferPointer { cn in
