@@ -133,9 +133,8 @@ differences use a tap-by-tap vectorized convolution, itself checked against the
 direct loops); one summary line is printed per case.
 
 The Swift harness fails on a suite folder it does not implement, so the
-default is the suites it checks; until ConvLSTM2D lands, write
-keras_convlstm2d elsewhere (``--suites keras_convlstm2d --out
-/tmp/convlstm-fixtures``).
+default is the suites it checks, which is now every suite above (the
+ConvLSTM2D layer checks keras_convlstm2d).
 
 PyTorch must not be imported in this process (torch and tensorflow do not
 coexist reliably in one process); PyTorch fixtures come from a separate script.
@@ -1501,7 +1500,7 @@ def parse_suites(text: str) -> list:
 # Suites the Swift test harness checks (committed under Fixtures/); the others
 # are written only when asked for with --suites, until their layers land.
 CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense", "keras_conv2d",
-                  "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm")
+                  "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm", "keras_convlstm2d")
 
 
 def main(argv=None) -> int:

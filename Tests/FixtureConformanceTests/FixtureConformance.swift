@@ -27,6 +27,7 @@ final class FixtureConformance: XCTestCase {
         "keras_maxpool2d": KerasMaxPool2DSuite.check,
         "keras_cnn_lstm": KerasCNNLSTMSuite.check,
         "torch_optim": TorchOptimSuite.check,
+        "keras_convlstm2d": KerasConvLSTM2DSuite.check,
     ]
 
     func testEveryFixtureCase() throws {

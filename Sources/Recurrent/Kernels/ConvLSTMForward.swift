@@ -1,0 +1,205 @@
+// Forward time loop of a ConvLSTM2D layer: per timestep, the fused gate
+// product of ConvLSTMGeometry.swift in chunks of pixel rows, each followed at
+// once (while its gates are in cache) by the gate activations and the cell
+// update of those rows.
+//
+// Legend as in ConvLSTMGeometry.swift (B, T, P, F, G, KT; row = (b, t, p)).
+//
+// Per row, with z the fused product (input convolution + bias + recurrent
+// convolution) and the optional peepholes w_ci, w_cf, w_co at pixel p:
+//   i = sigmoid(z_i + w_ci c_{t-1});  f = sigmoid(z_f + w_cf c_{t-1});  g = tanh(z_g)
+//   c_t = f c_{t-1} + i g;  o = sigmoid(z_o + w_co c_t);  h_t = o tanh(c_t)
+//
+// Memory plan of one call: M [KT, G] packed once per part (PackedMatrixB), a
+// [chunk, KT] patch buffer and (inference) a [chunk, G] gate tile per part,
+// and (inference) two [B, P, F] hidden states used in turn; the cell state is
+// updated in place. Training writes the gates straight into the record. Nothing
+// is allocated inside the time loop.
+
+import FrameSequencing
+
+/// What backward needs from the forward pass, as pointers into the cache's
+/// buffers, every one batch-major over rows (b, t, p) (saved for backward).
+/// Rows of padded steps hold zeros in `hidden` and stale values elsewhere.
+struct ConvLSTMRecord {
+    /// [B * T * P, G]: the activated gates i, f, g, o.
+    let gates: UnsafeMutablePointer<Float>
+    /// [B * T * P, F]: c_t.
+    let cells: UnsafeMutablePointer<Float>
+    /// [B * T * P, F]: h_t.
+    let hidden: UnsafeMutablePointer<Float>
+}
+
+/// The layer's inputs to one forward or backward run, as pointers.
+struct ConvLSTMOperands {
+    /// (B, T, H, W, C).
+    let input: UnsafePointer<Float>
+    /// [KT, G], see `convLSTMGateMatrix`.
+    let matrix: UnsafePointer<Float>
+    /// [3, P, F]: w_ci, w_cf, w_co; nil without peepholes.
+    let peepholes: UnsafePointer<Float>?
+    /// [B, P, F] each.
+    let initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>
+    /// B valid lengths in 0...T, or nil for all T.
+    let lengths: UnsafePointer<Int>?
+
+    /// The (h, c) valid step `t` of sequence `b` starts from: the record's
+    /// previous step or the initial state.
+    @inline(__always)
+    func previousState(_ g: ConvLSTMGeometry, _ b: Int, _ t: Int, record: ConvLSTMRecord)
+        -> (hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>) {
+        guard let previous = g.previous(t, length: g.length(b, lengths)) else {
+            return (initialHidden + b * g.stateLength, initialCell + b * g.stateLength)
+        }
+        let offset = g.frame(b, previous) * g.stateLength
+        return (UnsafePointer(record.hidden + offset), UnsafePointer(record.cells + offset))
+    }
+}
+
+/// Runs the layer over all T timesteps.
+///
+/// Overwrites `output` (when given: [B, T, P, F] in processing order, zero on
+/// padded steps), `finalHidden` and `finalCell` ([B, P, F]: the state after
+/// each sequence's last valid step, or the initial state when it has none), and
+/// with `record`, every buffer of the record.
+func convLSTMForward(
+    _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, output: UnsafeMutablePointer<Float>?,
+    finalHidden: UnsafeMutablePointer<Float>, finalCell: UnsafeMutablePointer<Float>, record: ConvLSTMRecord?
+) {
+    let (f, gw, kt, stateCount) = (g.filters, g.gateWidth, g.depth, g.batch * g.stateLength)
+    let chunkRows = convLSTMChunkRows(g)
+    let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
+    let items = g.batch * chunksPerImage
+    let parts = min(items, 2 * WorkerPool.shared.threadCount)
+    // 3 x 3 kernels: the input product (K = KX + 1) and Winograd's recurrent
+    // convolution fill the gates before the cell update; others: one fused product.
+    let winograd = g.usesWinograd(.forward)
+        ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: f, outputChannels: gw,
+                      kernel: x.matrix + (g.inputPatch + 1) * gw, parts: parts)
+        : nil
+    let depth = winograd == nil ? kt : g.inputPatch + 1                // patch columns of the product
+    let products = (0 ..< parts).map { _ in
+        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: chunkRows)
+    }
+    let perPart = chunkRows * (depth + (record == nil && winograd == nil ? gw : 0))
+    let stepGates = record == nil && winograd != nil ? g.batch * g.pixels * gw : 0   // inference, Winograd: [B, P, G]
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount + stepGates)
+    defer { scratch.deallocate() }
+    // Inference: h_{t-1} and h_t in two buffers used in turn; c_t in place in finalCell.
+    var hidden = (current: scratch + parts * perPart, next: scratch + parts * perPart + stateCount)
+    hidden.current.update(from: x.initialHidden, count: stateCount)
+    finalCell.update(from: x.initialCell, count: stateCount)
+    let gateBuffer = scratch + parts * perPart + 2 * stateCount
+
+    for s in 0 ..< g.timesteps {
+        let t = g.timestep(s)
+        let state = hidden
+        /// Sequence b's [P, G] gates at this step (record or step buffer), and the h_{t-1} it reads.
+        func gates(_ b: Int) -> UnsafeMutablePointer<Float> {
+            record.map { $0.gates + g.frame(b, t) * g.pixels * gw } ?? gateBuffer + b * g.pixels * gw
+        }
+        func previousHidden(_ b: Int) -> UnsafePointer<Float> {
+            record.map { x.previousState(g, b, t, record: $0).hidden } ?? UnsafePointer(state.current + b * g.stateLength)
+        }
+        if let winograd {
+            forEachItem(count: items, parts: parts) { part, item in
+                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                guard t < g.length(b, x.lengths) else { return }
+                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                let patches = scratch + part * perPart                   // [chunk, KX + 1]
+                convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
+                products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0,
+                                        c: gates(b) + pixels.lowerBound * gw, ldc: gw, threaded: false)
+            }
+            forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
+                let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
+                guard t < g.length(b, x.lengths) else { return }
+                winograd.accumulate(image: previousHidden(b), block: block, output: gates(b), outputStride: gw, part: part)
+            }
+        }
+        forEachItem(count: items, parts: parts) { part, item in
+            let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+            let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+            let frame = g.frame(b, t)
+            let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the chunk in a [B, P, F] state
+            let recordRows = (frame * g.pixels + pixels.lowerBound)      // first row of the chunk in the records
+            let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
+            guard t < g.length(b, x.lengths) else {
+                // Padded step: the state is carried, the output is zero.
+                y?.update(repeating: 0, count: pixels.count * f)
+                if let record {
+                    (record.hidden + recordRows * f).update(repeating: 0, count: pixels.count * f)
+                } else {
+                    (state.next + stateRows).update(from: state.current + stateRows, count: pixels.count * f)
+                }
+                return
+            }
+            let previousCell = record.map { x.previousState(g, b, t, record: $0).cell }
+                ?? UnsafePointer(finalCell + b * g.stateLength)
+            let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
+                ?? (finalCell + stateRows, state.next + stateRows)
+            var chunkGates = gates(b) + pixels.lowerBound * gw
+            if winograd == nil {
+                let patches = scratch + part * perPart                   // [chunk, KT]
+                if record == nil { chunkGates = patches + chunkRows * kt }   // [chunk, G] tile
+                convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previousHidden(b),
+                                patches: patches)
+                products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
+                                        threaded: false)
+            }
+            for r in 0 ..< pixels.count {
+                let p = pixels.lowerBound + r
+                convLSTMCellForward(
+                    gates: chunkGates + r * gw, filters: f, previousCell: previousCell + p * f,
+                    cell: cells + r * f, hidden: newHidden + r * f,
+                    peepholes: x.peepholes.map { $0 + p * f }, peepholeStride: g.stateLength)
+            }
+            y?.update(from: newHidden, count: pixels.count * f)
+        }
+        if record == nil { hidden = (hidden.next, hidden.current) }
+    }
+
+    guard let record else {
+        finalHidden.update(from: hidden.current, count: stateCount)
+        return
+    }
+    for b in 0 ..< g.batch {
+        let (h, c) = (finalHidden + b * g.stateLength, finalCell + b * g.stateLength)
+        if let t = g.last(length: g.length(b, x.lengths)) {
+            h.update(from: record.hidden + g.frame(b, t) * g.stateLength, count: g.stateLength)
+            c.update(from: record.cells + g.frame(b, t) * g.stateLength, count: g.stateLength)
+        } else {
+            h.update(from: x.initialHidden + b * g.stateLength, count: g.stateLength)
+            c.update(from: x.initialCell + b * g.stateLength, count: g.stateLength)
+        }
+    }
+}
+
+/// One pixel's cell update: activates `gates` ([G] pre-activations i, f, g, o,
+/// bias included) in place, writes `cell` = c_t and `hidden` = h_t ([F] each).
+/// `cell` may be `previousCell` (updated in place). `peepholes` points at
+/// w_ci of this pixel, with w_cf and w_co `peepholeStride` and twice that after.
+@inline(__always)
+func convLSTMCellForward(
+    gates a: UnsafeMutablePointer<Float>, filters f: Int, previousCell: UnsafePointer<Float>,
+    cell: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
+    peepholes: UnsafePointer<Float>?, peepholeStride: Int
+) {
+    if let w = peepholes {
+        let wf = w + peepholeStride
+        for j in 0 ..< f {
+            a[j] += w[j] * previousCell[j]
+            a[f + j] += wf[j] * previousCell[j]
+        }
+    }
+    applySigmoid(a, count: 2 * f)                 // i, f
+    applyTanh(a + 2 * f, count: f)                // g
+    for j in 0 ..< f { cell[j] = a[f + j] * previousCell[j] + a[j] * a[2 * f + j] }
+    if let w = peepholes {
+        let wo = w + 2 * peepholeStride
+        for j in 0 ..< f { a[3 * f + j] += wo[j] * cell[j] }
+    }
+    applySigmoid(a + 3 * f, count: f)             // o
+    applyTanh(from: cell, to: hidden, count: f)
+    for j in 0 ..< f { hidden[j] *= a[3 * f + j] }
+}

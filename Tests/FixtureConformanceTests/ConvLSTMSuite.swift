@@ -1,0 +1,27 @@
+import Foundation
+import FrameSequencing
+import Recurrent
+import TestSupport
+
+/// Suite `keras_convlstm2d`: `keras.layers.ConvLSTM2D` (zero initial state),
+/// built from the Keras weights with ``ConvLSTM2D/init(kerasKernel:recurrentKernel:bias:strides:dilation:padding:goBackwards:)``;
+/// forward and every gradient.
+enum KerasConvLSTM2DSuite {
+    static func check(_ fixture: FixtureCase) throws -> [Comparison] {
+        let layer = try ConvLSTM2D(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
+                                   bias: fixture.tensor("bias"), strides: fixture.pair("strides"),
+                                   dilation: fixture.pair("dilation_rate", default: (1, 1)), padding: fixture.padding())
+        try fixture.requireFilters(layer.filters, kernelSize: layer.kernelSize)
+        let returnSequences = try fixture.metadataBool("return_sequences")
+        let (result, cache) = try layer.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
+        var gradients = layer.zeroGradients()
+        let inputs = try layer.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        return [
+            try fixture.check("output", result.output, Tolerance.forward),
+            try fixture.check("grad.input", inputs.input, Tolerance.gradient),
+            try fixture.check("grad.kernel", gradients.kernel, Tolerance.gradient),
+            try fixture.check("grad.recurrent_kernel", gradients.recurrentKernel, Tolerance.gradient),
+            try fixture.check("grad.bias", gradients.bias, Tolerance.gradient),
+        ]
+    }
+}
