@@ -124,13 +124,25 @@ public struct ConvLSTMForecaster: Sendable {
     /// - Throws: `shapeMismatch` for frames the encoder does not take or states
     ///   the forecaster cannot start from.
     public func forward(_ frames: Tensor) throws -> Tensor {
+        try forecast(from: try encode(frames))
+    }
+
+    /// Each encoder layer's final state after `frames` (B, T, H, W, C), starting
+    /// from `states` (zeros when nil).
+    func encode(_ frames: Tensor, from states: [ConvLSTMState]? = nil) throws -> [ConvLSTMState] {
         var x = frames
-        var states: [ConvLSTMState] = []
+        var finals: [ConvLSTMState] = []
         for (index, layer) in encoder.enumerated() {
-            let result = try layer.forward(x, returnSequences: index < encoder.count - 1)
-            states.append(result.finalState)
+            let result = try layer.forward(x, initialState: states?[index], returnSequences: index < encoder.count - 1)
+            finals.append(result.finalState)
             x = result.output
         }
+        return finals
+    }
+
+    /// The ``horizon`` frames (B, k, H', W', C) the forecaster predicts from the
+    /// encoder's states.
+    func forecast(from states: [ConvLSTMState]) throws -> Tensor {
         var y = try zeroInput(states[0])
         var outputs: [Tensor] = []
         for (index, layer) in forecaster.enumerated() {
