@@ -17,6 +17,11 @@ or 3 (RGB, RGBA, palette), alpha dropped, palettes expanded, 1/2/4-bit grey
 scaled by 255/(2^depth - 1) and 16-bit samples rounded: (v * 255 + 32767) // 65535.
 Each `zlib_*.zlib` stream decompresses to the `.bin` file its name starts with
 (`zlib_window.zlib` excepted: the test checks its structure).
+
+    /tmp/ref/bin/python make_pngs.py --check DIR
+
+decodes every DIR/NAME.png with libpng (TensorFlow) and compares it with
+DIR/NAME.npy: the cross-check of PNGs written by the Swift encoder.
 """
 import os
 import random
@@ -232,5 +237,22 @@ def write_zlib_streams(rng):
     save("zlib_window.zlib", zlib.compress(head + bytes(32768 - 1000) + head, 9))
 
 
+def check(directory):
+    import glob
+    import numpy as np
+    import tensorflow as tf
+    names = sorted(glob.glob(os.path.join(directory, "*.png")))
+    for name in names:
+        decoded = tf.io.decode_png(open(name, "rb").read()).numpy()
+        expected = np.load(name[:-4] + ".npy")
+        expected = expected.reshape(expected.shape[:2] + (-1,))
+        assert decoded.shape == expected.shape and (decoded == expected).all(), name
+    print("libpng decoded %d files as expected" % len(names))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if sys.argv[1:2] == ["--check"]:
+        check(sys.argv[2])
+    else:
+        main()
