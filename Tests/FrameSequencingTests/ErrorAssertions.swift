@@ -4,7 +4,7 @@ import FrameSequencing
 /// The kinds of `FrameSequencingError` the file readers and writers throw.
 enum ErrorKind {
     case malformed, truncated, unsupported, fileSystem, sizeOverflow, memoryLimit, elementCount, invalidArgument
-    case frameShapeMismatch, nonFinite
+    case frameShapeMismatch, imageShapeMismatch, nonFinite
 }
 
 extension XCTestCase {
@@ -29,6 +29,7 @@ extension XCTestCase {
             case .elementCountMismatch: actual = .elementCount
             case .invalidArgument: actual = .invalidArgument
             case .frameShapeMismatch: actual = .frameShapeMismatch
+            case .imageShapeMismatch: actual = .imageShapeMismatch
             case .nonFinite: actual = .nonFinite
             default: actual = nil
             }
