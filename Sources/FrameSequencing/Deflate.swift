@@ -1,8 +1,8 @@
 /// Compression into a zlib stream (RFC 1950) of DEFLATE blocks (RFC 1951).
 ///
-/// LZ77 matching over a 32 KiB window with hash chains (three-byte hashes, up
-/// to ``maximumChain`` candidates per position, one step of lazy matching as in
-/// zlib), then, for each block of up to ``tokensPerBlock`` literals and matches,
+/// LZ77 matching over a 32 KiB window with hash chains (three-byte hashes and
+/// one step of lazy matching, with the search limits of zlib's level 6), then,
+/// for each block of up to ``tokensPerBlock`` literals and matches,
 /// whichever of a dynamic-Huffman, fixed-Huffman or stored encoding takes the
 /// fewest bits. A constant 100x100 image compresses to a few dozen bytes; random
 /// bytes cost at most 5 bytes per 64 KiB more than they take raw (stored blocks).
@@ -10,10 +10,16 @@ enum Deflater {
     static let windowSize = 32768
     static let minimumMatch = 3
     static let maximumMatch = 258
-    /// How many earlier positions with the same hash are tried: zlib's level 6 uses 128.
+    /// How many earlier positions with the same hash are tried (zlib's `max_chain` at level 6).
     static let maximumChain = 128
-    /// A match this long is taken without looking one byte further (zlib's `nice_length`).
-    static let goodEnoughMatch = 128
+    /// A match this long ends the search (zlib's `nice_length`).
+    static let niceMatch = 128
+    /// Only a match shorter than this is compared with the match one byte
+    /// further on (zlib's `max_lazy`)...
+    static let maximumLazyMatch = 16
+    /// ...and when it is at least this long, that second search tries a quarter
+    /// of the chain (zlib's `good_length`).
+    static let goodMatch = 8
     static let tokensPerBlock = 16384
 
     /// `data` as a zlib stream: header `78 9C`, DEFLATE blocks, Adler-32.
@@ -32,8 +38,9 @@ enum Deflater {
                 let match = pending ?? finder.longestMatch(at: position, in: source)
                 pending = nil
                 finder.insert(position, in: source)
-                if match.length >= minimumMatch && match.length < goodEnoughMatch && position + 1 < source.count {
-                    let next = finder.longestMatch(at: position + 1, in: source)
+                if match.length >= minimumMatch && match.length < maximumLazyMatch && position + 1 < source.count {
+                    let chain = match.length >= goodMatch ? maximumChain / 4 : maximumChain
+                    let next = finder.longestMatch(at: position + 1, in: source, chain: chain)
                     if next.length > match.length {
                         tokens.append(Token(literal: source[position]))
                         position += 1

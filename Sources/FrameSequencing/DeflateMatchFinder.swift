@@ -25,14 +25,16 @@ struct MatchFinder {
         head[hash] = Int32(position)
     }
 
-    /// The longest match for the bytes at `position` among the inserted earlier
-    /// positions, or length 0 when there is none of at least three bytes.
-    func longestMatch(at position: Int, in data: UnsafeBufferPointer<UInt8>) -> (length: Int, distance: Int) {
+    /// The longest match for the bytes at `position` among the last `chain`
+    /// inserted earlier positions of its hash, or length 0 when there is none of
+    /// at least three bytes. The search stops at a match of ``Deflater/niceMatch`` bytes.
+    func longestMatch(at position: Int, in data: UnsafeBufferPointer<UInt8>,
+                      chain: Int = Deflater.maximumChain) -> (length: Int, distance: Int) {
         let limit = min(Deflater.maximumMatch, data.count - position)
         guard limit >= Deflater.minimumMatch else { return (0, 0) }
         var best = (length: 0, distance: 0)
         var candidate = Int(head[MatchFinder.hash(data, position)])
-        var chain = Deflater.maximumChain
+        var chain = chain
         while candidate >= 0 && position - candidate <= Deflater.windowSize && chain > 0 {
             chain -= 1
             // Cheap rejection: a longer match must agree at the current best length.
@@ -41,7 +43,7 @@ struct MatchFinder {
                 while length < limit && data[candidate + length] == data[position + length] { length += 1 }
                 if length > best.length {
                     best = (length, position - candidate)
-                    if length == limit { break }
+                    if length >= min(limit, Deflater.niceMatch) { break }
                 }
             }
             let next = Int(previous[candidate & (Deflater.windowSize - 1)])

@@ -83,12 +83,8 @@ enum PNGPixels {
                     let prior: UnsafeMutablePointer<UInt8>? = row == 0 ? nil : line - rowBytes - 1
                     unfilter(line, prior: prior, count: rowBytes, stride: stride, filter: filter)
                 }
-                let outputRow = pass.y0 + row * pass.dy
-                for column in 0 ..< pass.width {
-                    let target = (outputRow * header.width + pass.x0 + column * pass.dx) * channels
-                    try writePixel(data, lineStart: start, column: column, header: header, palette: palette,
-                                   into: &output, at: target, name: name)
-                }
+                try convertRow(data, lineStart: start, pass: pass, outputRow: pass.y0 + row * pass.dy,
+                               header: header, palette: palette, into: &output, name: name)
                 offset = start + rowBytes
             }
         }
@@ -165,40 +161,62 @@ enum PNGPixels {
         return output
     }
 
-    /// Writes pixel `column` of the unfiltered scanline at `lineStart` as
-    /// `outputChannels` bytes at `output[target...]`.
-    private static func writePixel(_ data: [UInt8], lineStart: Int, column: Int, header: PNGHeader, palette: [UInt8],
-                                   into output: inout [UInt8], at target: Int, name: String) throws {
+    /// Converts the unfiltered scanline at `data[lineStart...]` (row `outputRow`
+    /// of the image, pixels `pass.x0`, `pass.x0 + pass.dx`, ...) to `outputChannels`
+    /// bytes per pixel in `output`.
+    private static func convertRow(_ data: [UInt8], lineStart: Int, pass: PNGHeader.Pass, outputRow: Int, header: PNGHeader,
+                                   palette: [UInt8], into output: inout [UInt8], name: String) throws {
+        let channels = header.outputChannels
+        let fileChannels = header.fileChannels
         let depth = header.bitDepth
-        // Sample `channel` of this pixel, as stored (0 ..< 2^depth).
-        func sample(_ channel: Int) -> Int {
-            let index = column * header.fileChannels + channel
-            switch depth {
-            case 8: return Int(data[lineStart + index])
-            case 16: return Int(data[lineStart + 2 * index]) << 8 | Int(data[lineStart + 2 * index + 1])
-            default:
-                // Packed samples, leftmost in the high bits of each byte.
-                let bit = index * depth
-                let byte = Int(data[lineStart + bit / 8])
-                return byte >> (8 - depth - bit % 8) & (1 << depth - 1)
+        let step = pass.dx * channels
+        var target = (outputRow * header.width + pass.x0) * channels
+        switch (header.colorType, depth) {
+        case (3, _):
+            for column in 0 ..< pass.width {
+                let index = packedSample(data, lineStart: lineStart, index: column, depth: depth)
+                guard 3 * index + 2 < palette.count else {
+                    throw FrameSequencingError.malformedFile(
+                        path: name, reason: "a pixel uses palette entry \(index) but its palette has \(palette.count / 3) entries")
+                }
+                output[target] = palette[3 * index]
+                output[target + 1] = palette[3 * index + 1]
+                output[target + 2] = palette[3 * index + 2]
+                target += step
             }
-        }
-        switch header.colorType {
-        case 3:
-            let index = sample(0)
-            guard 3 * index + 2 < palette.count else {
-                throw FrameSequencingError.malformedFile(
-                    path: name, reason: "a pixel uses palette entry \(index) but its palette has \(palette.count / 3) entries")
+        case (_, 8):
+            // Grey, RGB, and the colour part of grey+alpha and RGBA (alpha, the last sample, is skipped).
+            var source = lineStart
+            for _ in 0 ..< pass.width {
+                for channel in 0 ..< channels { output[target + channel] = data[source + channel] }
+                source += fileChannels
+                target += step
             }
-            output[target] = palette[3 * index]
-            output[target + 1] = palette[3 * index + 1]
-            output[target + 2] = palette[3 * index + 2]
+        case (_, 16):
+            var source = lineStart
+            for _ in 0 ..< pass.width {
+                for channel in 0 ..< channels {
+                    let value = Int(data[source + 2 * channel]) << 8 | Int(data[source + 2 * channel + 1])
+                    output[target + channel] = scaledToByte(value, maximum: 65535)
+                }
+                source += 2 * fileChannels
+                target += step
+            }
         default:
-            // Grey, RGB, and the colour part of grey+alpha and RGBA (alpha is the last sample, skipped).
-            for channel in 0 ..< header.outputChannels {
-                output[target + channel] = scaledToByte(sample(channel), bitDepth: depth)
+            // Grey at 1, 2 or 4 bits.
+            for column in 0 ..< pass.width {
+                output[target] = scaledToByte(packedSample(data, lineStart: lineStart, index: column, depth: depth), bitDepth: depth)
+                target += step
             }
         }
+    }
+
+    /// Sample `index` of a scanline of one-sample pixels at `depth` 1, 2, 4 or 8
+    /// bits; packed samples fill each byte from its high bits.
+    private static func packedSample(_ data: [UInt8], lineStart: Int, index: Int, depth: Int) -> Int {
+        guard depth < 8 else { return Int(data[lineStart + index]) }
+        let bit = index * depth
+        return Int(data[lineStart + bit / 8]) >> (8 - depth - bit % 8) & (1 << depth - 1)
     }
 
     /// A sample of `bitDepth` bits as the nearest 8-bit value: `round(v * 255 / (2^bitDepth - 1))`.
