@@ -62,8 +62,9 @@ public enum PNM {
             // Each sample takes a digit and a separator, except that the last needs no separator.
             let available = bytes.count - reader.position
             guard sampleCount <= (available + 1) / 2 else {
+                let fits = sampleCount <= (Int.max - reader.position) / 2
                 throw FrameSequencingError.truncatedFile(
-                    path: name, expectedBytes: reader.position + 2 * sampleCount - 1, actualBytes: bytes.count)
+                    path: name, expectedBytes: fits ? reader.position + 2 * sampleCount - 1 : Int.max, actualBytes: bytes.count)
             }
             try limits.check(sampleCount, for: "The \(width)x\(height) image of '\(name)'")
             pixels = [UInt8](repeating: 0, count: sampleCount)

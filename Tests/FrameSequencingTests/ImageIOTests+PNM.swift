@@ -81,6 +81,8 @@ extension ImageIOTests {
             try PNM.decode(pnm("P5 100000 100000 255\n", raster: [UInt8](repeating: 0, count: 10)), limits: .unlimited)
         }
         assertThrows(.truncated) { try PNM.decode(pnm("P2 100000 100000 255\n1 2 3"), limits: .unlimited) }
+        // The largest greymap the header allows: (2^31 - 1)^2 samples, twice that in bytes.
+        assertThrows(.truncated, "9223372028264841243 bytes") { try PNM.decode(pnm("P2 2147483647 2147483647 1\n1")) }
         assertThrows(.sizeOverflow) { try PNM.decode(pnm("P6 2147483647 2147483647 65535\n")) }
         // A genuine 1000 x 1000 greymap above a 1000-byte limit.
         let large = pnm("P5 1000 1000 255\n", raster: [UInt8](repeating: 7, count: 1_000_000))
