@@ -4,8 +4,11 @@
 /// one step of lazy matching, with the search limits of zlib's level 6), then,
 /// for each block of up to ``tokensPerBlock`` literals and matches,
 /// whichever of a dynamic-Huffman, fixed-Huffman or stored encoding takes the
-/// fewest bits. A constant 100x100 image compresses to a few dozen bytes; random
-/// bytes cost at most 5 bytes per 64 KiB more than they take raw (stored blocks).
+/// fewest bits. Sizes are those of zlib -6 to within a fraction of a percent
+/// (tested on text, random and four-symbol data and image scanlines: a constant
+/// 256x256 grey image's 65,792 bytes of scanlines become about 510); random
+/// bytes cost 5 bytes per block more than they take raw (stored blocks). Speed
+/// is about half of zlib -6's.
 enum Deflater {
     static let windowSize = 32768
     static let minimumMatch = 3

@@ -124,8 +124,8 @@ enum PNGPixels {
     /// The scanlines of 8-bit `pixels` ((height, width, channels)), each led by the
     /// filter type that gives the smallest sum of its bytes read as signed values
     /// (libpng's "minimum sum of absolute differences" heuristic; ties go to the
-    /// lower type). Small signed residues compress well, and the heuristic picks
-    /// None for flat rows, Sub or Up for ramps and Paeth for photographs.
+    /// lower type). Small signed residues compress well: the heuristic picks Up
+    /// for a row like the one above, Sub for a horizontal ramp, None for zeros.
     static func filteredScanlines(_ pixels: [UInt8], shape: FrameShape) -> [UInt8] {
         let rowBytes = shape.width * shape.channels
         let stride = shape.channels
@@ -222,7 +222,7 @@ enum PNGPixels {
     /// A sample of `bitDepth` bits as the nearest 8-bit value: `round(v * 255 / (2^bitDepth - 1))`.
     ///
     /// Exact for depths 1, 2 and 4 (multiples 255, 85, 17); for 16 bits this
-    /// rounds rather than taking the high byte, so 0x8080 becomes 0x80.
+    /// rounds rather than taking the high byte, so 0x00FF becomes 1, not 0.
     static func scaledToByte(_ value: Int, bitDepth: Int) -> UInt8 {
         scaledToByte(value, maximum: (1 << bitDepth) - 1)
     }
