@@ -25,7 +25,9 @@ let package = Package(
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),
-        .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"]),
+        // Data/: reference PNG files and zlib streams written by Data/make_pngs.py, read by path.
+        .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"],
+                    exclude: ["Data"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "TestSupport"],

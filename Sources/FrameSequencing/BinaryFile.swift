@@ -164,6 +164,26 @@ func writeAtomically(to path: String, _ body: (WritableFile) throws -> Void) thr
     syncDirectory(directory)
 }
 
+/// The names in directory `path`, without `.` and `..`, in no particular order.
+///
+/// Throws `fileSystem` when the directory cannot be opened or read.
+func directoryEntries(_ path: String) throws -> [String] {
+    guard let directory = opendir(path) else { throw fileSystemError(path, "open the directory") }
+    defer { closedir(directory) }
+    var names: [String] = []
+    while true {
+        errno = 0
+        guard let entry = readdir(directory) else {
+            if errno != 0 { throw fileSystemError(path, "list the directory") }
+            return names
+        }
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+}
+
 /// The directory part of `path`: `"."` for a bare name, `"/"` for a file at the root.
 func directoryName(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -14,6 +14,10 @@ import Darwin
 /// holds, so a corrupt 100-byte file never asks for terabytes) and against
 /// ``maximumBytes``, so that a genuine but too large file is refused with
 /// `exceedsMemoryLimit` instead of the process being killed halfway through.
+/// The image readers (``PNG``, ``PNM``, ``ImageFolder``) do the same with the
+/// decoded size; for PNG the file-size check is that DEFLATE expands at most
+/// 1032-fold, and the limit counts the compressed data, the scanlines and the
+/// pixels together.
 ///
 /// ```swift
 /// let small = FileReadLimits(maximumBytes: 1 << 30)   // refuse files with more than 1 GiB of data

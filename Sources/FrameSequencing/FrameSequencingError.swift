@@ -10,6 +10,9 @@ public enum FrameSequencingError: Error, Sendable, Equatable, CustomStringConver
     case invalidArgument(name: String, expected: String, actual: String)
     /// Frame `index` has a different (height, width, channels) than frame 0.
     case frameShapeMismatch(index: Int, expected: FrameShape, actual: FrameShape)
+    /// Image file `path`, frame `index` of a folder in name order, has a
+    /// different (height, width, channels) than the folder's first image, `firstPath`.
+    case imageShapeMismatch(path: String, index: Int, expected: FrameShape, actual: FrameShape, firstPath: String)
     /// A flat array does not hold the number of elements its shape implies.
     case elementCountMismatch(expected: Int, actual: Int, context: String)
     /// Two shapes that must agree do not.
@@ -40,6 +43,10 @@ public enum FrameSequencingError: Error, Sendable, Equatable, CustomStringConver
         case let .frameShapeMismatch(index, expected, actual):
             return "Frame \(index) has shape \(actual) but frame 0 has shape \(expected); "
                 + "every frame of a series must have the same height, width and channels."
+        case let .imageShapeMismatch(path, index, expected, actual, firstPath):
+            return "'\(path)' (frame \(index) in name order) has shape \(actual) but the first image '\(firstPath)' "
+                + "has shape \(expected) (height, width, channels); every image of a series must have the same size "
+                + "and channel count, so convert it or move it out of the folder."
         case let .elementCountMismatch(expected, actual, context):
             return "\(context) holds \(actual) elements, expected \(expected); "
                 + "check that the shape matches the data."

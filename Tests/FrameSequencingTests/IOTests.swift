@@ -6,42 +6,6 @@ import XCTest
 /// and atomic writes. NPY cases are in `IOTests+NPY.swift`, safetensors cases in
 /// `IOTests+SafeTensors.swift`, the reference bytes in `IOFixtures.swift`.
 final class IOTests: XCTestCase {
-    /// The kinds of `FrameSequencingError` the I/O code throws.
-    enum Kind {
-        case malformed, truncated, unsupported, fileSystem, sizeOverflow, memoryLimit, elementCount, invalidArgument
-    }
-
-    /// Asserts that `body` throws a `FrameSequencingError` of `kind` whose
-    /// description contains `text` (case-insensitive), so a test names the exact check.
-    func assertThrows<T>(
-        _ kind: Kind, _ text: String = "", file: StaticString = #filePath, line: UInt = #line, _ body: () throws -> T
-    ) {
-        do {
-            let value = try body()
-            XCTFail("expected \(kind) error, got a value: \(value)", file: file, line: line)
-        } catch let error as FrameSequencingError {
-            let actual: Kind?
-            switch error {
-            case .malformedFile: actual = .malformed
-            case .truncatedFile: actual = .truncated
-            case .unsupportedFormat: actual = .unsupported
-            case .fileSystem: actual = .fileSystem
-            case .sizeOverflow: actual = .sizeOverflow
-            case .exceedsMemoryLimit: actual = .memoryLimit
-            case .elementCountMismatch: actual = .elementCount
-            case .invalidArgument: actual = .invalidArgument
-            default: actual = nil
-            }
-            XCTAssertEqual(actual, kind, "wrong error: \(error)", file: file, line: line)
-            if !text.isEmpty {
-                XCTAssertTrue(error.description.lowercased().contains(text.lowercased()),
-                              "error '\(error)' does not mention '\(text)'", file: file, line: line)
-            }
-        } catch {
-            XCTFail("expected FrameSequencingError.\(kind), got \(error)", file: file, line: line)
-        }
-    }
-
     /// A fresh empty directory, removed after the test.
     func temporaryDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "frameseq-io-\(UUID().uuidString)"
