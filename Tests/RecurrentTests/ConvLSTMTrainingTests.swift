@@ -66,3 +66,42 @@ final class ConvLSTMTrainingTests: XCTestCase {
         }
     }
 }
+
+/// The README's ConvLSTM, Trainer, forecasting and image example, on small frames.
+final class ConvLSTMReadmeTests: XCTestCase {
+    func testReadmeConvLSTMTrainerAndImagesExample() throws {
+        let frames = try randomTensor([2, 3, 8, 8, 1], seed: 1, scale: 0.5)
+        let convLSTM = try ConvLSTM2D(inputChannels: 1, filters: 4, kernelSize: (3, 3), padding: .same, seed: 1)
+        let result = try convLSTM.forward(frames)
+        XCTAssertEqual(result.output.dimensions, [2, 3, 8, 8, 4])
+        let (kernel, recurrentKernel, bias) = try convLSTM.kerasWeights()
+        let fromKeras = try ConvLSTM2D(kerasKernel: kernel, recurrentKernel: recurrentKernel, bias: bias, padding: .same)
+        XCTAssertEqual(try fromKeras.forward(frames).output, result.output)
+
+        var values: [Float] = []
+        for t in 0 ..< 24 { for p in 0 ..< 64 { values.append(p % 8 == t % 8 ? 1 : 0) } }
+        let windows = try FrameStack(stacked: values, frameShape: try FrameShape(height: 8, width: 8, channels: 1))
+            .windows(WindowParameters(sequenceLength: 3, target: .frameAfter(steps: 1)))
+        var trainer = try Trainer(model: try ConvLSTMForecaster(frameHeight: 8, frameWidth: 8, channels: 1,
+                                                                filters: [2, 2], horizon: 1, seed: 2),
+                                  optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
+                                  schedule: try StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
+        try trainer.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8, validationFraction: 0.1,
+            clipping: .globalNorm(maxNorm: 1), earlyStoppingPatience: 3, showsProgress: false, layout: .spatial))
+        let directory = try TestData.temporaryDirectory("readme-convlstm")
+        try trainer.checkpoint().write(to: directory + "/convlstm.safetensors")
+
+        let recent = try frames.slice(0 ..< 1)
+        XCTAssertEqual(try trainer.model.forecastClosedLoop(context: recent, steps: 4).dimensions, [1, 4, 8, 8, 1])
+        var stream = try ForecastStream(trainer.model, batch: 1)
+        let next = try stream.predictAndUpdate(try Tensor(shape: [1, 8, 8, 1]))
+        XCTAssertEqual(next.dimensions, [1, 8, 8, 1])
+
+        let predicted = try next.reshaped(to: [8, 8, 1])
+        try FileManager.default.createDirectory(atPath: directory + "/frames", withIntermediateDirectories: true)
+        try PNG.write(try ByteImage(clampingUnitValues: predicted), to: directory + "/frames/next.png")
+        try PNG.write(try ByteImage(clampingUnitValues: predicted), to: directory + "/frames/next2.png")
+        let series = try ImageFolder.read(directory: directory + "/frames", scale: 1.0 / 255)
+        XCTAssertEqual(series.count, 2)
+    }
+}
