@@ -43,7 +43,7 @@ func convolutionPoolForward(
     schedule.run { _, images in
         withScratch(work + g.rowsPerImage * n) { scratch in
             let convolved = scratch + work                             // [OH * OW, N], one image
-            if let packed, depth > k { for r in 0 ..< rowsMax { scratch[r * depth + k] = 1 } }
+            if packed != nil, depth > k { for r in 0 ..< rowsMax { scratch[r * depth + k] = 1 } }
             for b in images {
                 if let direct {
                     direct.run(b, images: image, scratch: scratch, output: convolved)
