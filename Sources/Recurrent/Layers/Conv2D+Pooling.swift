@@ -5,24 +5,6 @@ import FrameSequencing
 /// Kernels/ConvolutionPooling.swift). ``Sequential`` uses it for every such
 /// pair; the results equal the two layers run one after the other.
 extension Conv2D {
-    /// `pool.forward(forward(input))` for inference: nothing kept for backward.
-    func pooledInference(_ input: Tensor, pool: MaxPool2D) throws -> Tensor {
-        try validateParameters()
-        let g = try geometry(input.dimensions)
-        let pg = try pool.geometry([g.batch, g.outputHeight, g.outputWidth, filters])
-        let shape = Shape([g.batch, pg.outputHeight, pg.outputWidth, filters], names: ["batch", "height", "width", "filters"])
-        return try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                kernel.withUnsafeBufferPointer { w in
-                    withOptionalPointer(bias) { b in
-                        convolutionPoolForward(g, pg, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                               bias: b, activation: activation, pooled: y, argmax: nil)
-                    }
-                }
-            }
-        }
-    }
-
     /// What the fused backward needs: the input, the pooled output and where
     /// each window's maximum was.
     struct PooledCache: Sendable {
@@ -36,29 +18,41 @@ extension Conv2D {
         let pooling: ConvolutionGeometry
     }
 
-    /// `pool.forward(forward(input))` without the intermediate tensor.
+    /// `pool.forward(forward(input))` for inference: nothing kept for backward.
+    func pooledInference(_ input: Tensor, pool: MaxPool2D) throws -> Tensor {
+        try runPooled(input, pool: pool, keepingArgmax: false).output
+    }
+
+    /// `pool.forward(forward(input))` without the intermediate tensor, keeping
+    /// what ``pooledBackward(outputGradient:cache:into:)`` needs.
     ///
     /// - Throws: what ``forward(_:)`` and `pool`'s forward throw.
     func pooledForward(_ input: Tensor, pool: MaxPool2D) throws -> (output: Tensor, cache: PooledCache) {
+        let (pooled, argmax, g, pg) = try runPooled(input, pool: pool, keepingArgmax: true)
+        return (pooled, PooledCache(input: input, pooled: pooled, argmax: argmax, geometry: g, pooling: pg))
+    }
+
+    private func runPooled(_ input: Tensor, pool: MaxPool2D, keepingArgmax: Bool) throws
+        -> (output: Tensor, argmax: [Int32], geometry: ConvolutionGeometry, pooling: ConvolutionGeometry) {
         try validateParameters()
         let g = try geometry(input.dimensions)
         let pg = try pool.geometry([g.batch, g.outputHeight, g.outputWidth, filters])
         let shape = Shape([g.batch, pg.outputHeight, pg.outputWidth, filters], names: ["batch", "height", "width", "filters"])
-        var argmax: [Int32] = []
+        var argmax = [Int32](repeating: 0, count: keepingArgmax ? try shape.validatedElementCount() : 0)
         let pooled = try uninitializedTensor(shape) { y in
-            argmax = [Int32](unsafeUninitializedCapacity: shape.dimensions.reduce(1, *)) { index, initialized in
-                input.withUnsafeBufferPointer { x in
-                    kernel.withUnsafeBufferPointer { w in
-                        withOptionalPointer(bias) { b in
+            input.withUnsafeBufferPointer { x in
+                kernel.withUnsafeBufferPointer { w in
+                    withOptionalPointer(bias) { b in
+                        argmax.withUnsafeMutableBufferPointer { index in
                             convolutionPoolForward(g, pg, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                                   bias: b, activation: activation, pooled: y, argmax: index.baseAddress!)
+                                                   bias: b, activation: activation, pooled: y,
+                                                   argmax: keepingArgmax ? index.baseAddress! : nil)
                         }
                     }
                 }
-                initialized = index.count
             }
         }
-        return (pooled, PooledCache(input: input, pooled: pooled, argmax: argmax, geometry: g, pooling: pg))
+        return (pooled, argmax, g, pg)
     }
 
     /// Backward of ``pooledForward(_:pool:)`` for `L = sum(pooled * outputGradient)`:
@@ -67,32 +61,13 @@ extension Conv2D {
     /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
     ///   for a cache of another configuration.
     func pooledBackward(outputGradient: Tensor, cache: PooledCache, into gradients: inout Gradients) throws -> Tensor {
-        try validateParameters()
-        guard (try? geometry(cache.input.dimensions)) == cache.geometry else {
-            throw RecurrentError.cacheMismatch(reason: "it was recorded by a Conv2D of another kernel, stride, dilation or padding")
-        }
         try RecurrentError.requireShape(outputGradient, cache.pooled.dimensions, "MaxPool2D output gradient")
-        try RecurrentError.requireShape(gradients.kernel, kernel.dimensions, "Conv2D kernel gradient")
-        try requireMatchingBias(gradients.bias, bias, "Conv2D bias gradient")
-        let g = cache.geometry
-        return try uninitializedTensor(cache.input.shape) { dx in
-            gradients.kernel.withUnsafeMutableBufferPointer { dw in
-                withOptionalMutablePointer(&gradients.bias) { db in
-                    cache.input.withUnsafeBufferPointer { x in
-                        cache.pooled.withUnsafeBufferPointer { y in
-                            outputGradient.withUnsafeBufferPointer { dy in
-                                cache.argmax.withUnsafeBufferPointer { index in
-                                    kernel.withUnsafeBufferPointer { w in
-                                        let delta = PooledDelta(pooling: cache.pooling, pooledGradient: dy.baseAddress!,
-                                                                pooled: y.baseAddress!, argmax: index.baseAddress!,
-                                                                activation: activation)
-                                        convolutionBackward(g, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                                            delta: .pooled(delta), dMatrix: dw.baseAddress!, dBias: db,
-                                                            dImage: dx)
-                                    }
-                                }
-                            }
-                        }
+        return try backward(input: cache.input, geometry: cache.geometry, into: &gradients) { body in
+            cache.pooled.withUnsafeBufferPointer { y in
+                outputGradient.withUnsafeBufferPointer { dy in
+                    cache.argmax.withUnsafeBufferPointer { index in
+                        body(.pooled(PooledDelta(pooling: cache.pooling, pooledGradient: dy.baseAddress!, pooled: y.baseAddress!,
+                                                 argmax: index.baseAddress!, activation: activation)))
                     }
                 }
             }

@@ -197,26 +197,35 @@ public struct Conv2D: Sendable {
     /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
     ///   for a cache made by a layer of another configuration.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Conv2D output gradient")
+        return try backward(input: cache.input, geometry: cache.geometry, into: &gradients) { body in
+            cache.output.withUnsafeBufferPointer { y in
+                outputGradient.withUnsafeBufferPointer { dy in
+                    body(.output(y.baseAddress!, gradient: dy.baseAddress!, activation: activation))
+                }
+            }
+        }
+    }
+
+    /// The backward pass shared with the fused pooling: checks the layer, the
+    /// recorded geometry and the gradients, then runs `convolutionBackward` with
+    /// the delta `withDelta` hands to its body (valid during that call only).
+    func backward(input: Tensor, geometry recorded: ConvolutionGeometry, into gradients: inout Gradients,
+                  withDelta: ((ConvolutionDelta) -> Void) -> Void) throws -> Tensor {
         try validateParameters()
-        guard (try? geometry(cache.input.dimensions)) == cache.geometry else {
+        guard (try? geometry(input.dimensions)) == recorded else {
             throw RecurrentError.cacheMismatch(reason: "it was recorded by a Conv2D of another kernel, stride, dilation or padding")
         }
-        try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Conv2D output gradient")
         try RecurrentError.requireShape(gradients.kernel, kernel.dimensions, "Conv2D kernel gradient")
         try requireMatchingBias(gradients.bias, bias, "Conv2D bias gradient")
-        let g = cache.geometry
-        return try uninitializedTensor(cache.input.shape) { dx in
+        return try uninitializedTensor(input.shape) { dx in
             gradients.kernel.withUnsafeMutableBufferPointer { dw in
                 withOptionalMutablePointer(&gradients.bias) { db in
-                    cache.input.withUnsafeBufferPointer { x in
-                        cache.output.withUnsafeBufferPointer { y in
-                            outputGradient.withUnsafeBufferPointer { dy in
-                                kernel.withUnsafeBufferPointer { w in
-                                    convolutionBackward(
-                                        g, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                        delta: .output(y.baseAddress!, gradient: dy.baseAddress!, activation: activation),
-                                        dMatrix: dw.baseAddress!, dBias: db, dImage: dx)
-                                }
+                    input.withUnsafeBufferPointer { x in
+                        kernel.withUnsafeBufferPointer { w in
+                            withDelta { delta in
+                                convolutionBackward(recorded, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
+                                                    delta: delta, dMatrix: dw.baseAddress!, dBias: db, dImage: dx)
                             }
                         }
                     }
