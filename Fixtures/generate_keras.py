@@ -813,6 +813,24 @@ def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
     return f32(out), result
 
 
+def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Path, fields: dict) -> Path:
+    """Loads `values` into `layer_vars`, runs `layer` on `x` with a random
+    grad_output (the last draw from `rng`) and writes the case: input, the
+    weights, output, grad_output and every gradient, with `fields` added to
+    the metadata."""
+    assign_weights(layer_vars, values)
+    out_shape = tuple(layer.compute_output_shape(x.shape))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    assert out.shape == out_shape, out.shape
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata(suite, case["seed"])
+    meta.update(fields)
+    path = out_dir / suite / f"{case['name']}.safetensors"
+    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
+    return path
+
+
 def gen_keras_lstm_case(case, out_dir: Path) -> Path:
     B, T, I, U, seq = case["B"], case["T"], case["I"], case["U"], case["seq"]
     rng = np.random.default_rng(case["seed"])
@@ -920,15 +938,7 @@ def gen_keras_conv2d_case(case, out_dir: Path) -> Path:
     assert (layer.kernel_size, layer.strides, layer.dilation_rate) == (k, s, d)
     layer_vars = {"kernel": layer.kernel, "bias": layer.bias}
     assert len(layer.weights) == 2, [w.path for w in layer.weights]
-    assign_weights(layer_vars, values)
-    out_shape = tuple(layer.compute_output_shape(shape))
-    g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, layer_vars)
-    assert out.shape == out_shape, out.shape
-
-    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
-    meta = base_metadata("keras_conv2d", case["seed"])
-    meta.update({
+    return write_layer_case(layer, x, values, layer_vars, rng, "keras_conv2d", case, out_dir, {
         "filters": json.dumps(F),
         "kernel_size": jlist(k),
         "strides": jlist(s),
@@ -937,9 +947,6 @@ def gen_keras_conv2d_case(case, out_dir: Path) -> Path:
         "activation": json.dumps("linear"),
         "use_bias": jbool(True),
     })
-    path = out_dir / "keras_conv2d" / f"{case['name']}.safetensors"
-    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
-    return path
 
 
 def gen_keras_conv2d_transpose_case(case, out_dir: Path) -> Path:
@@ -959,15 +966,7 @@ def gen_keras_conv2d_transpose_case(case, out_dir: Path) -> Path:
     assert (layer.kernel_size, layer.strides, layer.output_padding) == (k, s, None)
     layer_vars = {"kernel": layer.kernel, "bias": layer.bias}
     assert len(layer.weights) == 2, [w.path for w in layer.weights]
-    assign_weights(layer_vars, values)
-    out_shape = tuple(layer.compute_output_shape(shape))
-    g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, layer_vars)
-    assert out.shape == out_shape, out.shape
-
-    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
-    meta = base_metadata("keras_conv2d_transpose", case["seed"])
-    meta.update({
+    return write_layer_case(layer, x, values, layer_vars, rng, "keras_conv2d_transpose", case, out_dir, {
         "filters": json.dumps(F),
         "kernel_size": jlist(k),
         "strides": jlist(s),
@@ -976,9 +975,6 @@ def gen_keras_conv2d_transpose_case(case, out_dir: Path) -> Path:
         "output_padding": json.dumps(None),
         "use_bias": jbool(True),
     })
-    path = out_dir / "keras_conv2d_transpose" / f"{case['name']}.safetensors"
-    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
-    return path
 
 
 def gen_keras_maxpool2d_case(case, out_dir: Path) -> Path:
@@ -991,22 +987,12 @@ def gen_keras_maxpool2d_case(case, out_dir: Path) -> Path:
     layer = keras.layers.MaxPooling2D(pool, strides=strides, padding=padding, dtype="float32")
     eff_strides = tuple(layer.strides)
     assert eff_strides == (pool if strides is None else strides), eff_strides
-    out_shape = tuple(layer.compute_output_shape(shape))
-    g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, {})
-    assert out.shape == out_shape, out.shape
     assert not layer.weights
-
-    tensors = {"input": x, "output": out, "grad_output": g_out, **grads}
-    meta = base_metadata("keras_maxpool2d", case["seed"])
-    meta.update({
+    return write_layer_case(layer, x, {}, {}, rng, "keras_maxpool2d", case, out_dir, {
         "pool_size": jlist(pool),
         "strides": jlist(eff_strides),
         "padding": json.dumps(padding),
     })
-    path = out_dir / "keras_maxpool2d" / f"{case['name']}.safetensors"
-    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
-    return path
 
 
 def cnn_frame_ok(frame, kernel, bias, act, pool) -> bool:
@@ -1106,15 +1092,7 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
     assert cell.use_bias and cell.data_format == "channels_last"
     layer_vars = {n: getattr(cell, n) for n in ("kernel", "recurrent_kernel", "bias")}
     assert len(layer.weights) == 3, [w.path for w in layer.weights]
-    assign_weights(layer_vars, values)
-    out_shape = tuple(layer.compute_output_shape(x.shape))
-    g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, layer_vars)
-    assert out.shape == out_shape, out.shape
-
-    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
-    meta = base_metadata("keras_convlstm2d", case["seed"])
-    meta.update({
+    return write_layer_case(layer, x, values, layer_vars, rng, "keras_convlstm2d", case, out_dir, {
         "filters": json.dumps(F),
         "kernel_size": jlist(k),
         "strides": jlist(s),
@@ -1125,9 +1103,6 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
         "recurrent_activation": json.dumps("sigmoid"),
         "use_bias": jbool(True),
     })
-    path = out_dir / "keras_convlstm2d" / f"{case['name']}.safetensors"
-    write_safetensors(path, {n: np.ascontiguousarray(v) for n, v in tensors.items()}, meta)
-    return path
 
 
 # --------------------------------------------------------------------------
