@@ -157,7 +157,8 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import keras  # noqa: E402
-from safetensors.numpy import load_file, save  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+from fixture_files import check, jbool, jint, jlist, read_metadata, write_safetensors  # noqa: E402
 
 # One thread and deterministic ops: the float reductions (matmul, bias
 # gradients) then run in a fixed order, so reruns are byte-identical.
@@ -388,36 +389,10 @@ KERAS_CONVLSTM2D_CASES = [
 # Helpers
 # --------------------------------------------------------------------------
 
-def jint(v):
-    """Metadata value for an optional int: '5' or 'null'."""
-    return json.dumps(None if v is None else int(v))
-
-
-def jbool(v):
-    return json.dumps(bool(v))
-
-
 def f32(t) -> np.ndarray:
     """A C-contiguous float32 copy of a tensor or array."""
     a = t.numpy() if hasattr(t, "numpy") else t
     return np.array(a, dtype=np.float32, order="C", copy=True)
-
-
-def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """safetensors.numpy.save, with the JSON header rewritten in sorted key order.
-
-    The library emits ``__metadata__`` keys in hash-map order, which changes from
-    run to run; sorting them (offsets and data untouched) makes reruns
-    byte-identical. The header is space-padded to a multiple of 8 bytes, as the
-    format requires, and the file is read back by ``load_file`` in verification.
-    """
-    raw = save(tensors, metadata=metadata)
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n:])
 
 
 def base_metadata(suite, seed):
@@ -911,11 +886,6 @@ def gen_keras_dense_case(case, out_dir: Path) -> Path:
     return path
 
 
-def jlist(v):
-    """Metadata value for a tuple of ints: '[3, 3]'."""
-    return json.dumps([int(e) for e in v])
-
-
 def assign_weights(layer_vars: dict, values: dict) -> None:
     for name, var in layer_vars.items():
         assert tuple(var.shape) == values[name].shape, (name, var.shape)
@@ -1108,24 +1078,6 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
-
-def read_metadata(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        n = int.from_bytes(fh.read(8), "little")
-        header = json.loads(fh.read(n))
-    meta = {}
-    for k, v in header.get("__metadata__", {}).items():
-        try:
-            meta[k] = json.loads(v)
-        except json.JSONDecodeError:
-            meta[k] = v  # bare string ("suite", "source"), as FIXTURES.md allows
-    return meta
-
-
-def check(cond, path, msg):
-    if not cond:
-        raise AssertionError(f"{path}: {msg}")
-
 
 def verify_window_file(path: Path) -> str:
     t = load_file(str(path))

@@ -104,7 +104,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.numpy import load_file, save
+from safetensors.numpy import load_file
+from fixture_files import check, jbool, read_metadata, write_safetensors
 
 SOURCE = f"torch {torch.__version__}"
 
@@ -174,30 +175,9 @@ OPTIM_SHAPE = (3, 4)
 # Helpers
 # --------------------------------------------------------------------------
 
-def write_safetensors(path: Path, tensors: dict, metadata: dict) -> None:
-    """safetensors.numpy.save, with the JSON header rewritten in sorted key order.
-
-    The library emits ``__metadata__`` keys in hash-map order, which changes from
-    run to run; sorting them (offsets and data untouched) makes reruns
-    byte-identical. The header is space-padded to a multiple of 8 bytes, as the
-    format requires, and the file is read back by ``load_file`` in verification.
-    """
-    raw = save(tensors, metadata=metadata)
-    n = int.from_bytes(raw[:8], "little")
-    header = json.loads(raw[8:8 + n])
-    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    path.write_bytes(len(text).to_bytes(8, "little") + text + raw[8 + n:])
-
-
 def base_metadata(suite, seed):
     # "suite" and "source" are bare strings, as in FIXTURES.md's examples.
     return {"suite": suite, "source": SOURCE, "seed": json.dumps(int(seed))}
-
-
-def jbool(v):
-    return json.dumps(bool(v))
 
 
 def jnum(v):
@@ -440,24 +420,6 @@ def reference_optim(meta, init, grads):
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
-
-def read_metadata(path: Path) -> dict:
-    with open(path, "rb") as fh:
-        n = int.from_bytes(fh.read(8), "little")
-        header = json.loads(fh.read(n))
-    meta = {}
-    for k, v in header.get("__metadata__", {}).items():
-        try:
-            meta[k] = json.loads(v)
-        except json.JSONDecodeError:
-            meta[k] = v  # bare string ("suite", "source"), as FIXTURES.md allows
-    return meta
-
-
-def check(cond, path, msg):
-    if not cond:
-        raise AssertionError(f"{path}: {msg}")
-
 
 def lstm_param_shapes(I, H, L, D):
     shapes = {}
