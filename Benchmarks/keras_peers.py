@@ -17,16 +17,42 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from compare import time_call  # noqa: E402  (stdlib-only at import; torch is never loaded here)
 
 
-def cnnlstm(train):
-    """cnnlstm.seed2: B 16, T 10, 64x64x1 through TimeDistributed Conv2D(32, 3x3,
-    relu), MaxPool 2x2, Conv2D(64, 3x3, relu), MaxPool 2x2, Flatten, LSTM(64) (last
-    step), Dense(1)."""
+def keras_setup():
+    """TensorFlow on 2 intra-op threads, Keras seeded: the imports each peer needs."""
     import numpy as np
     import tensorflow as tf
     import keras
     tf.config.threading.set_intra_op_parallelism_threads(2)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     keras.utils.set_random_seed(2)
+    return np, tf, keras
+
+
+def timed_model(tf, model, x, g, label, train):
+    """{label: call}: inference, or forward plus the gradients of sum(output * g)
+    with respect to the input and every weight (no optimizer step)."""
+    @tf.function
+    def forward():
+        return model(x, training=False)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            out = model(x, training=True)
+            loss = tf.reduce_sum(out * g)
+        return tape.gradient(loss, [x] + model.trainable_variables)
+
+    if train:
+        return {f"keras {label} forward+backward": lambda: step()}
+    return {f"keras {label} forward": lambda: forward()}
+
+
+def cnnlstm(train):
+    """cnnlstm.seed2: B 16, T 10, 64x64x1 through TimeDistributed Conv2D(32, 3x3,
+    relu), MaxPool 2x2, Conv2D(64, 3x3, relu), MaxPool 2x2, Flatten, LSTM(64) (last
+    step), Dense(1)."""
+    np, tf, keras = keras_setup()
     layers = keras.layers
     model = keras.Sequential([
         keras.Input((10, 64, 64, 1)),
@@ -41,33 +67,13 @@ def cnnlstm(train):
     rng = np.random.default_rng(2)
     x = tf.constant(rng.random((16, 10, 64, 64, 1), dtype=np.float32))
     g = tf.constant(rng.random((16, 1), dtype=np.float32) - 0.5)
-
-    @tf.function
-    def forward():
-        return model(x, training=False)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = model(x, training=True)
-            loss = tf.reduce_sum(out * g)
-        return tape.gradient(loss, [x] + model.trainable_variables)
-
-    if train:
-        return {"keras TimeDistributed CNN-LSTM forward+backward": lambda: step()}
-    return {"keras TimeDistributed CNN-LSTM forward": lambda: forward()}
+    return timed_model(tf, model, x, g, "TimeDistributed CNN-LSTM", train)
 
 
 def convlstm(train):
     """convlstm.seed2: ConvLSTM2D(64, 3x3, padding same, all timesteps returned) on
     B 4, T 10, 64x64x1 frames."""
-    import numpy as np
-    import tensorflow as tf
-    import keras
-    tf.config.threading.set_intra_op_parallelism_threads(2)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    keras.utils.set_random_seed(2)
+    np, tf, keras = keras_setup()
     model = keras.Sequential([
         keras.Input((10, 64, 64, 1)),
         keras.layers.ConvLSTM2D(64, 3, padding="same", return_sequences=True),
@@ -75,22 +81,7 @@ def convlstm(train):
     rng = np.random.default_rng(2)
     x = tf.constant(rng.random((4, 10, 64, 64, 1), dtype=np.float32))
     g = tf.constant(rng.random((4, 10, 64, 64, 64), dtype=np.float32) - 0.5)
-
-    @tf.function
-    def forward():
-        return model(x, training=False)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            out = model(x, training=True)
-            loss = tf.reduce_sum(out * g)
-        return tape.gradient(loss, [x] + model.trainable_variables)
-
-    if train:
-        return {"keras ConvLSTM2D forward+backward": lambda: step()}
-    return {"keras ConvLSTM2D forward": lambda: forward()}
+    return timed_model(tf, model, x, g, "ConvLSTM2D", train)
 
 
 PEERS = {
