@@ -188,10 +188,10 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         }
         try model.backpropagate(value.gradient, cache: cache, into: &gradients)
         var tensors = gradients.tensors
-        let names = model.namedParameters.map(\.name)
         for (index, tensor) in tensors.enumerated() {
             if let bad = tensor.withUnsafeBufferPointer({ $0.firstIndex { !$0.isFinite } }) {
-                throw RecurrentError.nonFinite(name: "gradient of '\(names[index])' at epoch \(epoch + 1), step \(step + 1)",
+                let name = model.namedParameters[index].name
+                throw RecurrentError.nonFinite(name: "gradient of '\(name)' at epoch \(epoch + 1), step \(step + 1)",
                                                index: bad, value: tensor.scalars[bad])
             }
         }
