@@ -76,6 +76,15 @@ struct ReadableFile: ByteSource {
         return try body(ReadableFile(name: path, byteCount: Int(status.st_size), descriptor: descriptor))
     }
 
+    /// The whole of the regular file at `path`, its size checked against
+    /// `limits` before anything is allocated.
+    static func contents(of path: String, limits: FileReadLimits) throws -> [UInt8] {
+        try withFile(path) { file in
+            try limits.check(file.byteCount, for: "The file '\(path)'")
+            return try file.bytes(at: 0, count: file.byteCount)
+        }
+    }
+
     func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
         try requireRange(offset, buffer.count)
         var done = 0

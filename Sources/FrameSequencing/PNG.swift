@@ -41,11 +41,7 @@ public enum PNG {
     /// allocating), `fileSystem` when it cannot be opened or read or is not a
     /// regular file, and everything ``decode(_:name:limits:)`` throws.
     public static func read(contentsOf path: String, limits: FileReadLimits = .default) throws -> ByteImage {
-        let bytes = try ReadableFile.withFile(path) { file in
-            try limits.check(file.byteCount, for: "The file '\(path)'")
-            return try file.bytes(at: 0, count: file.byteCount)
-        }
-        return try decode(bytes, name: path, limits: limits)
+        try decode(try ReadableFile.contents(of: path, limits: limits), name: path, limits: limits)
     }
 
     /// Decodes PNG file bytes into a (height, width, 1 or 3) image; `name` labels errors.

@@ -26,11 +26,7 @@ public enum PNM {
     /// than `limits` allows (checked before allocating), `fileSystem` when the
     /// file cannot be opened or read, and everything ``decode(_:name:limits:)`` throws.
     public static func read(contentsOf path: String, limits: FileReadLimits = .default) throws -> ByteImage {
-        let bytes = try ReadableFile.withFile(path) { file in
-            try limits.check(file.byteCount, for: "The file '\(path)'")
-            return try file.bytes(at: 0, count: file.byteCount)
-        }
-        return try decode(bytes, name: path, limits: limits)
+        try decode(try ReadableFile.contents(of: path, limits: limits), name: path, limits: limits)
     }
 
     /// Decodes PGM or PPM file bytes into a (height, width, 1 or 3) image; `name` labels errors.
