@@ -111,8 +111,8 @@ extension ImageIOTests {
         // The examples use relative paths: run them in a scratch directory.
         let directory = try scratchDirectory()
         let previous = FileManager.default.currentDirectoryPath
-        FileManager.default.changeCurrentDirectoryPath(directory)
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(directory), "cd \(directory)")
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
 
         // ByteImage
         let image = try ByteImage(shape: FrameShape(height: 2, width: 3, channels: 1), pixels: [0, 50, 100, 150, 200, 250])
