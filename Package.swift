@@ -20,7 +20,9 @@ let package = Package(
         // kernel is picked at run time from the CPU; other architectures get stubs.
         .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),
         .target(name: "Recurrent", dependencies: ["FrameSequencing", "CFrameKernels"]),
-        .executableTarget(name: "frameseq", dependencies: ["FrameSequencing"]),
+        // The command line's code, in a library so the tests run it in process.
+        .target(name: "FrameseqCLI", dependencies: ["FrameSequencing", "Recurrent"]),
+        .executableTarget(name: "frameseq", dependencies: ["FrameseqCLI"]),
         .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "Recurrent"]),
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
@@ -32,6 +34,7 @@ let package = Package(
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
         .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "TestSupport"],
                     exclude: ["Data"]),
+        .testTarget(name: "FrameseqCLITests", dependencies: ["FrameseqCLI", "FrameSequencing", "Recurrent"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,145 @@
+import Foundation
+import FrameSequencing
+import Recurrent
+
+/// Mean squared error over a set of frames, and the peak signal-to-noise
+/// ratio it implies for values in 0...1: `10 * log10(1 / mse)` (computed from
+/// the mean error, so one perfect frame cannot make it infinite).
+struct Score: Sendable {
+    var mse: Double
+    var psnr: Double { mse > 0 ? 10 * log10(1 / mse) : .infinity }
+}
+
+/// A forecaster's (or baseline's) scores on the held-out frames.
+struct Evaluation: Sendable {
+    /// Every held-out frame predicted from the `context` true frames before it.
+    var oneStep: Score
+    /// `steps` frames predicted closed-loop (each prediction fed back) from
+    /// non-overlapping starts, averaged over all steps.
+    var closedLoop: Score
+    /// The closed-loop error at each step ahead (1...steps).
+    var closedLoopByStep: [Double]
+    /// The closed-loop forecast from the first start (steps, H, W, C), for pictures.
+    var sample: Tensor
+}
+
+/// The held-out frames as windows: `context` frames, then the frame(s) to predict.
+struct HeldOutSet {
+    let oneStep: FrameWindows
+    let closedLoop: FrameWindows
+    let steps: Int
+
+    /// `test` is a split's test stack (its first `context` frames are context only).
+    init(test: FrameStack, context: Int, steps: Int) throws {
+        oneStep = try test.windows(WindowParameters(sequenceLength: context, target: .frameAfter(steps: 1)))
+        let available = test.count - context
+        guard available >= steps else {
+            throw CLIError.usage("a \(steps)-step forecast needs at least \(steps) held-out frames, there are \(available); "
+                + "use a smaller --steps or hold out more frames")
+        }
+        closedLoop = try test.windows(WindowParameters(sequenceLength: context, sequenceStride: steps,
+                                                       target: .nextFrames(count: steps)))
+        self.steps = steps
+    }
+
+    /// The true frames of the first closed-loop start (steps, H, W, C).
+    func firstTruth() throws -> Tensor {
+        try closedLoop.batches(size: 1).batch(0, layout: .spatial).targets!.reshaped(to: sampleShape)
+    }
+
+    var sampleShape: Shape {
+        let frame = closedLoop.frames.frameShape
+        return Shape([steps, frame.height, frame.width, frame.channels])
+    }
+
+    /// Scores `predict`, which maps a batch of contexts (B, T, H, W, C) and a
+    /// number of steps to predictions (B, steps, H, W, C).
+    func evaluate(batchSize: Int = 16, _ predict: (Tensor, Int) throws -> Tensor) throws -> Evaluation {
+        var squared = 0.0, count = 0
+        let oneStepBatches = try oneStep.batches(size: batchSize)
+        for index in oneStepBatches.indices {
+            let batch = try oneStepBatches.batch(index, layout: .spatial)
+            let prediction = try predict(batch.inputs, 1)
+            squared += try sumOfSquares(prediction, batch.targets!)
+            count += prediction.count
+        }
+        let oneStepScore = Score(mse: squared / Double(count))
+
+        var byStep = [Double](repeating: 0, count: steps)
+        var sample: Tensor?
+        let loopBatches = try closedLoop.batches(size: batchSize)
+        for index in loopBatches.indices {
+            let batch = try loopBatches.batch(index, layout: .spatial)
+            let prediction = try predict(batch.inputs, steps)
+            let truth = batch.targets!
+            guard prediction.count == truth.count else {
+                throw CLIError.failed("a forecast has shape \(prediction.dimensions), expected \(truth.dimensions)")
+            }
+            let perStep = prediction.count / (batch.inputs.dimensions[0] * steps)
+            prediction.withUnsafeBufferPointer { p in
+                truth.withUnsafeBufferPointer { t in
+                    for i in 0 ..< p.count {
+                        let d = Double(p[i] - t[i])
+                        byStep[(i / perStep) % steps] += d * d
+                    }
+                }
+            }
+            if sample == nil { sample = try prediction.slice(0 ..< 1).reshaped(to: sampleShape) }
+        }
+        let perStepCount = Double(closedLoop.count * closedLoop.featureCount)
+        byStep = byStep.map { $0 / perStepCount }
+        return Evaluation(oneStep: oneStepScore, closedLoop: Score(mse: byStep.reduce(0, +) / Double(steps)),
+                          closedLoopByStep: byStep, sample: sample!)
+    }
+}
+
+/// `sum((a - b)^2)` over two tensors of equal size (shapes may differ by reshaping).
+func sumOfSquares(_ a: Tensor, _ b: Tensor) throws -> Double {
+    guard a.count == b.count else {
+        throw CLIError.failed("a prediction has shape \(a.dimensions), expected \(b.dimensions)")
+    }
+    return a.withUnsafeBufferPointer { x in
+        b.withUnsafeBufferPointer { y in
+            var total = 0.0
+            for i in 0 ..< x.count { let d = Double(x[i] - y[i]); total += d * d }
+            return total
+        }
+    }
+}
+
+/// The model's forecast of `steps` frames after each context in `contexts`
+/// (B, T, H, W, C): one warm-up pass, then its predictions fed back.
+func forecast(_ model: some ForecastingModel, contexts: Tensor, steps: Int) throws -> Tensor {
+    try model.forecastClosedLoop(context: contexts, steps: steps)
+}
+
+/// Repeats the last context frame (persistence).
+func persistence(contexts: Tensor, steps: Int) throws -> Tensor {
+    let d = contexts.dimensions
+    let (batch, timesteps, frame) = (d[0], d[1], d[2] * d[3] * d[4])
+    var out = [Float](repeating: 0, count: batch * steps * frame)
+    contexts.withUnsafeBufferPointer { c in
+        for b in 0 ..< batch {
+            let last = (b * timesteps + timesteps - 1) * frame
+            for s in 0 ..< steps { for i in 0 ..< frame { out[(b * steps + s) * frame + i] = c[last + i] } }
+        }
+    }
+    return try Tensor(shape: Shape([batch, steps, d[2], d[3], d[4]]), scalars: out)
+}
+
+/// Predicts `mean` (one frame, H * W * C values) for every step.
+func constantFrame(_ mean: [Float], contexts: Tensor, steps: Int) throws -> Tensor {
+    let d = contexts.dimensions
+    let scalars = [[Float]](repeating: mean, count: d[0] * steps).flatMap { $0 }
+    return try Tensor(shape: Shape([d[0], steps, d[2], d[3], d[4]]), scalars: scalars)
+}
+
+/// The per-pixel mean of `frames`.
+func meanFrame(_ frames: FrameStack) throws -> [Float] {
+    var total = [Double](repeating: 0, count: frames.featureCount)
+    for index in 0 ..< frames.count {
+        let frame = try frames.frame(at: index).scalars
+        for i in frame.indices { total[i] += Double(frame[i]) }
+    }
+    return total.map { Float($0 / Double(frames.count)) }
+}

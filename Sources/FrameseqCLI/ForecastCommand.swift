@@ -1,0 +1,103 @@
+import Foundation
+import FrameSequencing
+import Recurrent
+
+/// `frameseq forecast`: runs a checkpoint written by `train` or `demo` on a
+/// user's frames, closed-loop.
+struct ForecastCommand {
+    static let help = """
+    Usage: frameseq forecast --checkpoint FILE --frames PATH [--steps K] [--output DIR]
+
+    Reads the last frames of PATH (as many as the model's context) and forecasts the
+    next K frames, each prediction fed back as the next input.
+
+      --checkpoint FILE   a model.safetensors from `frameseq train` (or a
+                          <model>.safetensors from `frameseq demo`)
+      --frames PATH       an .npy file of frames or a folder of images, as for train
+      --steps K           frames to forecast (default 10)
+      --from N            forecast the frames from index N on, reading the frames
+                          before it; where true frames exist they are scored
+                          (default: the end of the series, a true forecast)
+      --output DIR        where to write forecast.npy (K, H, W, C; bytes for byte input,
+                          floats in the file's units otherwise) and forecast.png
+                          (default frameseq-forecast)
+    """
+
+    var checkpointPath: String
+    var framesPath: String
+    var steps: Int
+    var start: Int?
+    var output: String
+
+    init(_ arguments: [String]) throws {
+        var options = try Arguments(arguments, flagNames: [])
+        guard let checkpoint = options.string("checkpoint") else {
+            throw CLIError.usage("--checkpoint FILE is required (see --help)")
+        }
+        guard let frames = options.string("frames") else { throw CLIError.usage("--frames PATH is required (see --help)") }
+        (checkpointPath, framesPath) = (checkpoint, frames)
+        steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
+        start = options.string("from") == nil ? nil : try options.integer("from", default: 0, in: 0 ... Int.max)
+        output = options.string("output") ?? "frameseq-forecast"
+        try options.requireAllRead()
+    }
+
+    func run(_ console: Console) throws {
+        let checkpoint = try Checkpoint.read(contentsOf: checkpointPath)
+        let settings = try ModelSettings(metadata: checkpoint.metadata, source: checkpointPath)
+        let scaling = try ValueScaling(metadata: checkpoint.metadata, source: checkpointPath)
+        guard let context = checkpoint.metadata["train.context"].flatMap(Int.init), context > 0 else {
+            throw CLIError.failed("\(checkpointPath): no 'train.context' in the checkpoint's metadata")
+        }
+        var model = try settings.makeModel()
+        try restore(checkpoint, into: &model)
+
+        let loaded = try loadFrames(framesPath)
+        guard loaded.frames.frameShape == settings.frameShape else {
+            throw CLIError.failed("\(framesPath) has frames of \(loaded.frames.frameShape) but the model in "
+                + "\(checkpointPath) was trained on \(settings.frameShape)")
+        }
+        let from = start ?? loaded.frames.count
+        guard from >= context, from <= loaded.frames.count else {
+            throw CLIError.failed("--from \(from): the model reads \(context) frames before the start and "
+                + "\(framesPath) has \(loaded.frames.count); choose a start in \(context)...\(loaded.frames.count)")
+        }
+        let frames = try scaling.apply(try loaded.frames.frames(from - context ..< from))
+        let frame = settings.frameShape
+        let contexts = try frames.tensor().reshaped(to: Shape([1, context, frame.height, frame.width, frame.channels]))
+        let prediction = try forecast(model, contexts: contexts, steps: steps)
+        let sequenceShape = [steps, frame.height, frame.width, frame.channels]
+
+        try makeDirectory(output)
+        try writeFrames(prediction.scalars, shape: sequenceShape, scaling: scaling, asBytes: loaded.isBytes,
+                        to: "\(output)/forecast.npy")
+        var rows = [try prediction.reshaped(to: Shape(sequenceShape))]
+        let known = min(steps, loaded.frames.count - from)
+        var scored = ""
+        if known > 0 {
+            let truth = try scaling.apply(try loaded.frames.frames(from ..< from + known)).tensor()
+            let predicted = try prediction.slice(0 ..< 1).reshaped(to: Shape(sequenceShape)).slice(0 ..< known)
+            let last = try contexts.reshaped(to: Shape([context] + Array(sequenceShape.dropFirst()))).slice(context - 1 ..< context)
+            let repeated = try Tensor(shape: truth.shape, scalars: Array([[Float]](repeating: last.scalars, count: known).joined()))
+            let n = Double(truth.count)
+            scored = String(format: "; against the %d true frames: MSE %.5f (persistence %.5f)",
+                            known, try sumOfSquares(predicted, truth) / n, try sumOfSquares(repeated, truth) / n)
+            if known == steps { rows.insert(try truth.reshaped(to: Shape(sequenceShape)), at: 0) }
+        }
+        try PNG.write(try filmstrip(rows), to: "\(output)/forecast.png")
+        console.print("\(settings.kind.title) from \(checkpointPath): forecast frames \(from)..<\(from + steps) of "
+            + "\(framesPath) from the \(context) before\(scored)")
+        console.print("Wrote \(output)/forecast.npy (\(sequenceShape.map(String.init).joined(separator: "x")), "
+            + "\(loaded.isBytes ? "uint8" : "float32")) and \(output)/forecast.png"
+            + (rows.count == 2 ? " (top: truth, bottom: forecast)." : "."))
+    }
+
+    private func restore(_ checkpoint: Checkpoint, into model: inout any ForecastingModel) throws {
+        func load<M: ForecastingModel>(_ m: M) throws -> any ForecastingModel {
+            var copy = m
+            try checkpoint.restore(into: &copy)
+            return copy
+        }
+        model = try load(model)
+    }
+}

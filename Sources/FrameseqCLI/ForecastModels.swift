@@ -1,0 +1,119 @@
+import FrameSequencing
+import Recurrent
+
+/// A next-frame forecaster the commands can train and run: the package's
+/// forecasters conform through `SupervisedModel` and `NextFrameForecaster`.
+typealias ForecastingModel = SupervisedModel & NextFrameForecaster
+
+/// The three encodings the demo compares.
+enum ModelKind: String, CaseIterable, Sendable {
+    /// Flattened frames into an LSTM, a Dense back to a frame (Srivastava et al.'s FC-LSTM).
+    case fcLSTM = "fc_lstm"
+    /// A Conv2D encoder per frame, an LSTM, a Conv2DTranspose decoder.
+    case cnnLSTM = "cnn_lstm"
+    /// Shi et al.'s ConvLSTM encoder-forecaster.
+    case convLSTM = "convlstm"
+
+    var title: String {
+        switch self {
+        case .fcLSTM: return "FC-LSTM"
+        case .cnnLSTM: return "CNN-LSTM"
+        case .convLSTM: return "ConvLSTM"
+        }
+    }
+
+    static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+}
+
+/// Everything that fixes a model's architecture. It travels in the
+/// checkpoint's metadata, so `frameseq forecast` rebuilds the same network
+/// before loading the weights.
+struct ModelSettings: Equatable, Sendable {
+    var kind: ModelKind
+    var frameShape: FrameShape
+    /// LSTM units (FC-LSTM and CNN-LSTM).
+    var hiddenSize: Int
+    /// Conv2D filters per encoder stage (CNN-LSTM) or ConvLSTM filters per layer.
+    var filters: [Int]
+    /// The ConvLSTM kernel's height and width.
+    var kernelSize: Int
+    var seed: UInt64
+
+    /// The architecture as checkpoint metadata (`model.*` keys).
+    var metadata: [String: String] {
+        ["model.kind": kind.rawValue,
+         "model.frame": "\(frameShape.height),\(frameShape.width),\(frameShape.channels)",
+         "model.hidden_size": String(hiddenSize),
+         "model.filters": filters.map(String.init).joined(separator: ","),
+         "model.kernel_size": String(kernelSize),
+         "model.seed": String(seed)]
+    }
+
+    init(kind: ModelKind, frameShape: FrameShape, hiddenSize: Int, filters: [Int], kernelSize: Int, seed: UInt64) {
+        (self.kind, self.frameShape, self.hiddenSize) = (kind, frameShape, hiddenSize)
+        (self.filters, self.kernelSize, self.seed) = (filters, kernelSize, seed)
+    }
+
+    /// Reads the settings back from a checkpoint written by `frameseq train` or `demo`.
+    init(metadata: [String: String], source: String) throws {
+        func value(_ key: String) throws -> String {
+            guard let text = metadata[key] else {
+                throw CLIError.failed("\(source): no '\(key)' in the checkpoint's metadata; "
+                    + "was it written by `frameseq train` or `frameseq demo`?")
+            }
+            return text
+        }
+        func integers(_ key: String) throws -> [Int] {
+            let text = try value(key)
+            let numbers = text.split(separator: ",").compactMap { Int($0) }
+            guard !numbers.isEmpty, numbers.allSatisfy({ $0 > 0 }) else {
+                throw CLIError.failed("\(source): metadata '\(key)' should be positive whole numbers, got '\(text)'")
+            }
+            return numbers
+        }
+        guard let kind = ModelKind(rawValue: try value("model.kind")) else {
+            throw CLIError.failed("\(source): unknown model kind '\(metadata["model.kind"]!)' (expected one of \(ModelKind.names))")
+        }
+        let frame = try integers("model.frame")
+        guard frame.count == 3 else {
+            throw CLIError.failed("\(source): metadata 'model.frame' should be height,width,channels, got '\(metadata["model.frame"]!)'")
+        }
+        guard let seed = UInt64(try value("model.seed")) else {
+            throw CLIError.failed("\(source): metadata 'model.seed' is not a whole number")
+        }
+        self.init(kind: kind, frameShape: try FrameShape(height: frame[0], width: frame[1], channels: frame[2]),
+                  hiddenSize: try integers("model.hidden_size")[0], filters: try integers("model.filters"),
+                  kernelSize: try integers("model.kernel_size")[0], seed: seed)
+    }
+
+    /// A freshly initialized (seeded) model of these settings.
+    func makeModel() throws -> any ForecastingModel {
+        let (height, width, channels) = (frameShape.height, frameShape.width, frameShape.channels)
+        switch kind {
+        case .fcLSTM:
+            // Flatten -> LSTM -> Dense back to H*W*C with a sigmoid -> reshape to the frame.
+            let features = frameShape.featureCount
+            return CNNLSTMForecaster(
+                encoder: TimeDistributed(try Sequential([.flatten])),
+                lstm: try LSTM(inputSize: features, hiddenSize: hiddenSize, seed: seed &+ 100),
+                decoder: TimeDistributed(try Sequential([
+                    .dense(try Dense(inputSize: hiddenSize, outputSize: features, activation: .sigmoid, seed: seed &+ 200)),
+                    .reshape([height, width, channels]),
+                ])))
+        case .cnnLSTM:
+            return try CNNLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
+                                         hiddenSize: hiddenSize, outputActivation: .sigmoid, seed: seed)
+        case .convLSTM:
+            return try ConvLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
+                                          kernelSize: (kernelSize, kernelSize), horizon: 1, outputActivation: .sigmoid,
+                                          seed: seed)
+        }
+    }
+
+    /// What each training window is paired with: the forecasters that predict
+    /// after every step learn from every step's next frame; the ConvLSTM
+    /// encoder-forecaster predicts once, after the last.
+    var trainingTarget: WindowTarget {
+        kind == .convLSTM ? .frameAfter(steps: 1) : .shifted
+    }
+}

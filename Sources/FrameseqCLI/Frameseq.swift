@@ -1,0 +1,74 @@
+import Foundation
+
+/// Where a command's lines go: standard output and error by default, a
+/// collector in tests.
+public struct Console: Sendable {
+    let out: @Sendable (String) -> Void
+    let err: @Sendable (String) -> Void
+
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+        (self.out, self.err) = (out, err)
+    }
+
+    /// Lines to standard output and standard error.
+    public static let standard = Console(
+        out: { Swift.print($0) },
+        err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
+
+    func print(_ line: String) { out(line) }
+}
+
+/// The `frameseq` command line: `demo`, `train`, `forecast` and `example`.
+public enum Frameseq {
+    static let usage = """
+    Usage: frameseq <command> [options]     (frameseq <command> --help for its options)
+
+      demo       train FC-LSTM, CNN-LSTM and ConvLSTM forecasters on built-in moving
+                 digits and compare their held-out forecasts with baselines
+      train      train a forecaster on your frames (an NPY file or a folder of images)
+      forecast   forecast the frames after your frames with a trained checkpoint
+      example    show how FrameSequencing cuts a series into windows and batches
+    """
+
+    /// Runs `arguments` (without the program name) and returns the exit status:
+    /// 0 on success, 1 when the job failed, 2 for a usage error. Errors are one
+    /// line on `console.err` starting with `frameseq:`.
+    public static func run(_ arguments: [String], console: Console = .standard) -> Int32 {
+        guard let command = arguments.first, !["--help", "-h", "help"].contains(command) else {
+            console.print(usage)
+            return arguments.isEmpty ? 2 : 0
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") {
+            switch command {
+            case "demo": console.print(DemoCommand.help)
+            case "train": console.print(TrainCommand.help)
+            case "forecast": console.print(ForecastCommand.help)
+            case "example": console.print(ExampleCommand.help)
+            default: break
+            }
+            if ["demo", "train", "forecast", "example"].contains(command) { return 0 }
+        }
+        do {
+            switch command {
+            case "demo": try DemoCommand(rest).run(console)
+            case "train": try TrainCommand(rest).run(console)
+            case "forecast": try ForecastCommand(rest).run(console)
+            case "example": try ExampleCommand(rest).run(console)
+            default: throw CLIError.usage("unknown command '\(command)'\n\(usage)")
+            }
+            return 0
+        } catch CLIError.usage(let message) {
+            console.err("frameseq \(command): \(message)")
+            return 2
+        } catch {
+            console.err("frameseq \(command): \(oneLine(error))")
+            return 1
+        }
+    }
+
+    /// An error's description on one line.
+    static func oneLine(_ error: any Error) -> String {
+        String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import FrameSequencing
+@testable import FrameseqCLI
+import Recurrent
+import XCTest
+
+/// `frameseq train` then `frameseq forecast` on tiny data sets: NPY bytes and
+/// floats, PGM and PNG folders, every model kind.
+final class TrainForecastCommandTests: XCTestCase {
+    private func train(_ frames: String, _ output: String, model: String, extra: [String] = []) -> CLIRun {
+        CLIRun(["train", "--frames", frames, "--output", output, "--model", model, "--epochs", "1", "--batch-size", "4",
+                "--context", "3", "--steps", "2", "--test-frames", "6", "--hidden", "8", "--filters", "4,4", "--quiet"] + extra)
+    }
+
+    func testEveryModelTrainsOnNPYBytesAndForecasts() throws {
+        let folder = try temporaryFolder(self)
+        let frames = try writeMovingSquareNPY(in: folder)
+        for kind in ModelKind.allCases {
+            let output = "\(folder)/\(kind.rawValue)"
+            let run = train(frames, output, model: kind.rawValue)
+            XCTAssertEqual(run.status, 0, run.err)
+            let metrics = try readMetrics(output + "/metrics.json")
+            _ = try mse(metrics, "models", kind.rawValue)
+            _ = try mse(metrics, "baselines", "persistence")
+            _ = try mse(metrics, "baselines", "mean")
+
+            let forecast = CLIRun(["forecast", "--checkpoint", output + "/model.safetensors", "--frames", frames,
+                                   "--steps", "4", "--output", output + "/forecast"])
+            XCTAssertEqual(forecast.status, 0, forecast.err)
+            let predicted = try NPY.read(contentsOf: output + "/forecast/forecast.npy")
+            XCTAssertEqual(predicted.shape, [4, 8, 8, 1])
+            guard case .uint8 = predicted.data else { return XCTFail("byte input gives a byte forecast") }
+            XCTAssertEqual(try PNG.read(contentsOf: output + "/forecast/forecast.png").shape.width, 2 + 4 * 10)
+        }
+    }
+
+    /// The forecast command's frames equal the model's own closed-loop forecast from the checkpoint.
+    func testForecastEqualsTheCheckpointedModelsClosedLoop() throws {
+        let folder = try temporaryFolder(self)
+        let frames = try writeMovingSquareNPY(in: folder, name: "float.npy")
+        let values = try NPY.read(contentsOf: frames).tensor().scalars.map { $0 * 2 - 100 }   // floats outside 0...1
+        let floats = folder + "/floats.npy"
+        try NPY.write(try NumericArray(shape: [30, 8, 8, 1], data: .float32(values)), to: floats)
+        XCTAssertEqual(train(floats, folder + "/model", model: "fc_lstm").status, 0)
+        let run = CLIRun(["forecast", "--checkpoint", folder + "/model/model.safetensors", "--frames", floats,
+                          "--steps", "3", "--from", "20", "--output", folder + "/out"])
+        XCTAssertEqual(run.status, 0, run.err)
+        XCTAssert(run.out.contains("against the 3 true frames"), run.out)
+
+        let checkpoint = try Checkpoint.read(contentsOf: folder + "/model/model.safetensors")
+        let scaling = try ValueScaling(metadata: checkpoint.metadata, source: "test")
+        XCTAssertEqual(scaling, ValueScaling(lower: values.min()!, upper: values.max()!), "fitted on the training frames")
+        var model = try XCTUnwrap(try ModelSettings(metadata: checkpoint.metadata, source: "test").makeModel() as? CNNLSTMForecaster)
+        try checkpoint.restore(into: &model)
+        let context = try Tensor(shape: [1, 3, 8, 8, 1],
+                                 scalars: Array(values[17 * 64 ..< 20 * 64]).map { ($0 - scaling.lower) / (scaling.upper - scaling.lower) })
+        let expected = scaling.invert(try model.forecastClosedLoop(context: context, steps: 3).scalars)
+        let written = try NPY.read(contentsOf: folder + "/out/forecast.npy")
+        guard case .float32(let actual) = written.data else { return XCTFail("float input gives a float forecast") }
+        XCTAssertEqual(written.shape, [3, 8, 8, 1])
+        for (a, e) in zip(actual, expected) { XCTAssertEqual(a, e, accuracy: 1e-4 * max(1, abs(e))) }
+    }
+
+    func testTrainsOnPGMAndRGBPNGFolders() throws {
+        let folder = try temporaryFolder(self)
+        for (format, channels) in [("pgm", 1), ("png", 3)] {
+            let images = "\(folder)/\(format)"
+            try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+            let bytes = movingSquareBytes(count: 24, size: 8, channels: channels)
+            let shape = try FrameShape(height: 8, width: 8, channels: channels)
+            for index in 0 ..< 24 {   // frame10 after frame9: natural order, not string order
+                let image = try ByteImage(shape: shape, pixels: Array(bytes[index * 64 * channels ..< (index + 1) * 64 * channels]))
+                let path = "\(images)/frame\(index).\(format)"
+                if format == "png" { try PNG.write(image, to: path) } else { try PNM.write(image, to: path) }
+            }
+            let output = "\(folder)/\(format)-model"
+            let run = train(images, output, model: "convlstm")
+            XCTAssertEqual(run.status, 0, run.err)
+            let checkpoint = try Checkpoint.read(contentsOf: output + "/model.safetensors")
+            XCTAssertEqual(try ModelSettings(metadata: checkpoint.metadata, source: "test").frameShape, shape)
+            XCTAssertEqual(try PNG.read(contentsOf: output + "/forecast.png").shape.channels, channels)
+        }
+    }
+
+    /// Pictures the commands write read back as the same pixels.
+    func testFilmstripPNGReadsBackIdentically() throws {
+        let folder = try temporaryFolder(self)
+        let values: [Float] = (0 ..< 120).map { (index: Int) -> Float in Float(index) / 255 }
+        let rows = [try Tensor(shape: [2, 5, 4, 3], scalars: values), try Tensor(shape: [2, 5, 4, 3], repeating: 1)]
+        let picture = try filmstrip(rows)
+        try PNG.write(picture, to: folder + "/strip.png")
+        XCTAssertEqual(try PNG.read(contentsOf: folder + "/strip.png"), picture)
+        XCTAssertEqual(picture[2, 2, 0], UInt8((values[0] * 255).rounded()))
+        let secondRowTop = 2 + 5 + 2
+        XCTAssertEqual(picture[secondRowTop, 2, 1], 255)
+        XCTAssertEqual(picture[0, 0, 0], 128, "borders are grey")
+    }
+}
