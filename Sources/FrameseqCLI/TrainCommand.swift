@@ -23,6 +23,7 @@ struct TrainCommand {
       --window-stride N    use every N-th training window (default 1)
       --test-frames N      frames held out at the end (default an eighth, at least --steps)
       --steps K            closed-loop forecast length scored on them (default 10)
+      --loss NAME          bce (binary cross-entropy, default) or mse; scores are MSE either way
       --learning-rate R    Adam's peak rate (default 0.002), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
       --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256)
@@ -64,6 +65,11 @@ struct TrainCommand {
             clipNorm: try options.number("clip-norm", default: 1, in: 1e-9 ... 1e9),
             windowStride: try options.integer("window-stride", default: 1, in: 1 ... 1_000_000),
             seed: seed, showsProgress: !options.flag("quiet"))
+        let lossName = options.string("loss") ?? TrainingLoss.bce.rawValue
+        guard let loss = TrainingLoss(rawValue: lossName) else {
+            throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected bce or mse)")
+        }
+        plan.loss = loss
         testFrames = options.string("test-frames") == nil ? nil
             : try options.integer("test-frames", default: 1, in: 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)

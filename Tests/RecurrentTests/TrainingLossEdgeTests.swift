@@ -22,6 +22,21 @@ final class TrainingLossEdgeTests: XCTestCase {
         XCTAssert(nan.value.isNaN && nan.gradient.scalars[0].isNaN && nan.gradient.scalars[1] == -0.5)
     }
 
+    func testBinaryCrossEntropyOnProbabilitiesStaysFiniteAtAndBeyondTheEnds() throws {
+        let loss = BinaryCrossEntropy(reduction: .sum)
+        // Outside [0, 1] (a linear head, an overshoot) the probability is clamped into it.
+        for p: Float in [0, 1, 1e-30, 1 - 1e-7, -0.5, 1.5, 1e30, -.infinity, .infinity] {
+            for y: Float in [0, 0.3, 1] {
+                let result = try loss.evaluate(prediction: vector([p]), target: vector([y]))
+                XCTAssert(result.value.isFinite && result.value >= 0 && result.value <= 100.0001,
+                          "BCE(\(p), \(y)) = \(result.value)")
+                XCTAssert(result.gradient.scalars[0].isFinite, "dBCE(\(p), \(y)) = \(result.gradient.scalars[0])")
+            }
+        }
+        let nan = try loss.evaluate(prediction: vector([.nan, 0.5]), target: vector([1, 1]))
+        XCTAssert(nan.value.isNaN && nan.gradient.scalars[0].isNaN && nan.gradient.scalars[1] == -2)
+    }
+
     func testSoftmaxCrossEntropyStaysFiniteForHugeLogits() throws {
         let loss = SoftmaxCrossEntropy()
         let huge = try Tensor(shape: [1, 3], scalars: [1e30, -1e30, 0])

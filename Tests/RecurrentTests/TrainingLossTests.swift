@@ -49,6 +49,10 @@ final class TrainingLossTests: XCTestCase {
                 try checkGradient(HuberLoss(delta: 0.7, reduction: reduction), prediction, target, weights: weights, "Huber \(suffix)")
                 try checkGradient(BinaryCrossEntropyWithLogits(reduction: reduction), prediction, probabilities, weights: weights,
                                   "BCE \(suffix)")
+                // Probabilities in (0.3, 0.7): the third derivative ~2/p^3 keeps the 1e-2 step's truncation error small.
+                let squeezed = try Tensor(shape: [2, 3, 4], scalars: probabilities.scalars.map { 0.3 + 0.4 * $0 })
+                try checkGradient(BinaryCrossEntropy(reduction: reduction), squeezed, softTargets, weights: weights,
+                                  "BCE probabilities \(suffix)")
                 // Cross-entropy items are rows of the class axis: weights are (B, T) at most.
                 let rowWeights = weights?.shape.rank == 3
                     ? try Tensor(shape: [2, 3], scalars: Array(elementWeights.prefix(6))) : weights
@@ -61,12 +65,21 @@ final class TrainingLossTests: XCTestCase {
     }
 
     func testValuesAndGradientsEqualPyTorch() throws {
-        // torch.float64 on these inputs: nn.BCEWithLogitsLoss(), nn.HuberLoss(delta=0.8),
+        // torch.float64 on these inputs: nn.BCELoss(), nn.BCEWithLogitsLoss(), nn.HuberLoss(delta=0.8),
         // nn.CrossEntropyLoss() with classes [2, 0], and reduction='sum' with probabilities.
         let x = try Tensor(shape: [2, 3], scalars: [0.5, -1.25, 3.0, -0.75, 2.0, 0.0])
         let y = try Tensor(shape: [2, 3], scalars: [1.0, 0.0, 0.25, 0.0, 1.0, 0.5])
         let q = try Tensor(shape: [2, 3], scalars: [0.2, 0.3, 0.5, 0.0, 1.0, 0.0])
+        let p = try Tensor(shape: [2, 3], scalars: [0.2, 0.9, 0.5, 0.0, 1.0, 0.35])
+        let p2 = try Tensor(shape: [2, 2], scalars: [0.0, 1.0, 0.3, 0.7])
+        let y2 = try Tensor(shape: [2, 2], scalars: [1.0, 0.0, 0.0, 1.0])
         let cases: [(String, LossValue, Double, [Double])] = [
+            // nn.BCELoss(): probabilities including exact 0 and 1 (no NaN, no infinity).
+            ("BCELoss", try BinaryCrossEntropy().evaluate(prediction: p, target: y), 0.8909121177139429,
+             [-0.8333333333333331, 1.666666666666667, 0.16666666666666666, 0.0, 0.0, -0.1098901098901099]),
+            // nn.BCELoss(reduction='sum'): the wrong side of 0 and 1 costs 100 each, gradient -+1e12.
+            ("BCELoss sum", try BinaryCrossEntropy(reduction: .sum).evaluate(prediction: p2, target: y2), 200.71334988787748,
+             [-1000000003995.8029, 1000000003995.8029, 1.4285714285714286, -1.4285714285714286]),
             ("BCEWithLogitsLoss", try BinaryCrossEntropyWithLogits().evaluate(prediction: x, target: y), 0.7052566024695066,
              [-0.0629234447996909, 0.03711668980421814, 0.1170956878037389, 0.05347021680410117, -0.01986715367035295, 0.0]),
             ("HuberLoss", try HuberLoss(delta: 0.8).evaluate(prediction: x, target: y), 0.5952083333333333,

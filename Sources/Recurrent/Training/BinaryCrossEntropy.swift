@@ -75,3 +75,67 @@ func stableSigmoid(_ x: Double) -> Double {
     let e = exp(x)
     return e / (1 + e)
 }
+
+/// Binary cross-entropy on probabilities, PyTorch's `nn.BCELoss`: for a model
+/// whose output already went through a sigmoid (a forecaster's pixel
+/// intensities in [0, 1], whose predictions are fed back as frames). Per
+/// element, with prediction `p` and target `y` in [0, 1]:
+///
+///     l = -(y max(log p, -100) + (1 - y) max(log(1 - p), -100))
+///     dl/dp = (p - y) / max(p (1 - p), 1e-12)
+///
+/// which is PyTorch's value and gradient (the logs clamped at -100, the
+/// denominator at 1e-12). Through the sigmoid that produced `p` the gradient
+/// becomes `p - y`, the logits form's: unlike the mean squared error's, it does
+/// not vanish when the sigmoid saturates on the wrong side, which is what lets
+/// a forecaster of sparse bright strokes leave the all-background plateau.
+///
+/// Edge behaviour: `p` of exactly 0 or 1 gives a finite loss (at most 100 per
+/// element) and a finite gradient; a `p` outside [0, 1] is clamped into it
+/// for the logs (as `nn.BCELoss` would refuse it, this never returns NaN for
+/// finite input). NaN propagates.
+///
+/// ```swift
+/// let result = try BinaryCrossEntropy().evaluate(prediction: frames, target: nextFrames)
+/// ```
+public struct BinaryCrossEntropy: Loss, Hashable {
+    /// How the per-item values become one scalar (``LossReduction``).
+    public var reduction: LossReduction
+
+    /// A binary cross-entropy on probabilities reduced by `reduction` (default `.mean`).
+    public init(reduction: LossReduction = .mean) {
+        self.reduction = reduction
+    }
+
+    /// The reduced loss and dL/dprediction; probabilities and targets: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
+    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
+        let name = "BinaryCrossEntropy"
+        try requireTargetShape(prediction, target, loss: name)
+        let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
+        var gradient = try Tensor(shape: prediction.shape)
+        var value: Float = 0
+        prediction.withUnsafeBufferPointer { p in
+            target.withUnsafeBufferPointer { y in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    guard let gradientStart = g.baseAddress else { return }
+                    value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
+                        let (loss, derivative) = binaryCrossEntropy(probability: Double(p[i]), target: Double(y[i]))
+                        row[0] = Float(derivative * factor)
+                        return loss
+                    }
+                }
+            }
+        }
+        return LossValue(value: value, gradient: gradient)
+    }
+}
+
+/// One element's loss and dl/dp on a probability (see ``BinaryCrossEntropy``).
+@inline(__always)
+func binaryCrossEntropy(probability p: Double, target y: Double) -> (loss: Double, derivative: Double) {
+    if p.isNaN || y.isNaN { return (.nan, .nan) }
+    let q = min(max(p, 0), 1)
+    let loss = -(y * max(log(q), -100) + (1 - y) * max(log(1 - q), -100))
+    return (loss, (q - y) / max(q * (1 - q), 1e-12))
+}
