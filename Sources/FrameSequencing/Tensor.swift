@@ -220,6 +220,30 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+// Checks for NaN and infinity.
+extension Tensor {
+    /// The flat (row-major) index of the first NaN or infinite element, or `nil`
+    /// when every element is finite.
+    ///
+    /// - Complexity: O(count), stopping at the first non-finite element.
+    public var firstNonFiniteIndex: Int? {
+        withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+    }
+
+    /// An opt-in check before inference: throws `nonFinite` naming `name`, the
+    /// flat index and the value of the first NaN or infinite element; returns
+    /// when every element is finite.
+    ///
+    /// ```swift
+    /// try window.validateFinite(name: "camera window")
+    /// let prediction = try model.forward(window)
+    /// ```
+    public func validateFinite(name: String = "The tensor") throws {
+        guard let index = firstNonFiniteIndex else { return }
+        throw FrameSequencingError.nonFinite(context: name, index: index, value: withUnsafeBufferPointer { $0[index] })
+    }
+}
+
 // Reusable batch buffers (see WindowBatch).
 extension Tensor {
     /// Gives the tensor `shape`, keeping its storage when it is large enough (no
