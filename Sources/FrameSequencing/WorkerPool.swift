@@ -14,6 +14,16 @@ import Synchronization
 /// such a claim; the caller replaces the closure only once every claimed part has
 /// finished. So a worker that wakes late can never run a stale job.
 package final class WorkerPool: @unchecked Sendable {
+    // @unchecked: `job` is a mutable, non-Sendable closure shared with the
+    // worker threads (everything else is atomic, `let` or NSCondition).
+    // A checked alternative (a Mutex around `job`) cannot hand the
+    // non-Sendable, non-escaping closure out to other threads either. Safe by
+    // the protocol above: `job` is written only by the one caller holding
+    // `busy`, before the release-ordered store that publishes the job's
+    // generation, and cleared only after `remaining` reaches 0 (acquire), and
+    // it is read only by a thread that claimed a part of that generation; the
+    // closure runs no longer than `run`, whose `withoutActuallyEscaping` scope
+    // outlives every part.
     /// The pool every module of the package shares: one worker per core beyond
     /// the caller's, of which the environment variable `FRAMESEQ_THREADS` (a
     /// positive integer) may use fewer (`FRAMESEQ_THREADS=1`: all on the caller).
