@@ -98,21 +98,23 @@ extension ConvLSTM2D {
         var initialCellGradient = initialHiddenGradient
         let inputGradient = try uninitializedTensor(cache.input.shape) { dx in
             gateGradient.withUnsafeMutableBufferPointer { dz in
-            cache.record.withPointers { record in
-            withOperands(g, input: cache.input, state: cache.initialState, lengths: cache.lengths) { x in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    finalHiddenGradient.withUnsafeBufferPointer { dhn in
-                        finalCellGradient.withUnsafeBufferPointer { dcn in
-                            matrixGradient.withUnsafeMutableBufferPointer { dm in
-                                initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
-                                    initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
-                                        withOptionalMutableFloats(&peepholeGradient) { dw in
-                                            convLSTMBackward(
-                                                g, x, record: record, gateGradient: dz.baseAddress!,
-                                                outputGradient: cache.returnSequences ? dy.baseAddress! : nil,
-                                                finalHiddenGradient: dhn.baseAddress!, finalCellGradient: dcn.baseAddress!,
-                                                inputGradient: dx, matrixGradient: dm.baseAddress!, peepholeGradient: dw,
-                                                initialHiddenGradient: dh0.baseAddress!, initialCellGradient: dc0.baseAddress!)
+                cache.record.withPointers { record in
+                    withOperands(g, input: cache.input, state: cache.initialState, lengths: cache.lengths) { x in
+                        outputGradient.withUnsafeBufferPointer { dy in
+                            finalHiddenGradient.withUnsafeBufferPointer { dhn in
+                                finalCellGradient.withUnsafeBufferPointer { dcn in
+                                    matrixGradient.withUnsafeMutableBufferPointer { dm in
+                                        initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
+                                            initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
+                                                withOptionalMutableFloats(&peepholeGradient) { dw in
+                                                    convLSTMBackward(
+                                                        g, x, record: record, gateGradient: dz.baseAddress!,
+                                                        outputGradient: cache.returnSequences ? dy.baseAddress! : nil,
+                                                        finalHiddenGradient: dhn.baseAddress!, finalCellGradient: dcn.baseAddress!,
+                                                        inputGradient: dx, matrixGradient: dm.baseAddress!, peepholeGradient: dw,
+                                                        initialHiddenGradient: dh0.baseAddress!, initialCellGradient: dc0.baseAddress!)
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -120,8 +122,6 @@ extension ConvLSTM2D {
                         }
                     }
                 }
-            }
-            }
             }
         }
         LargeBufferCache.recycle(consume gateGradient)
