@@ -25,7 +25,7 @@ func convertBytes(_ source: UnsafePointer<UInt8>, to destination: UnsafeMutableP
 
 /// Read-only access to a frame stack's elements, whatever their storage type.
 /// Valid only inside the `withUnsafeSource` call that made it.
-struct FrameSource: @unchecked Sendable {
+struct FrameSource {
     enum Elements {
         case float32(UnsafePointer<Float>)
         case bytes(UnsafePointer<UInt8>, scale: Float)
@@ -48,10 +48,4 @@ struct FrameSource: @unchecked Sendable {
             convertBytes(base + start, to: destination, count: count, scale: scale)
         }
     }
-}
-
-/// A destination pointer that may be shared with the worker threads of a
-/// parallel fill. Each worker writes a disjoint part.
-struct SendablePointer<Pointee>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<Pointee>
 }

@@ -6,7 +6,27 @@ import Musl
 import Darwin
 #endif
 
-/// How much memory a file reader may allocate for one file's data.
+import Synchronization
+
+/// The memory ceiling: how many bytes one read or one allocation may take.
+///
+/// **The process-wide ceiling** is ``default``. Every reader uses it when no
+/// `limits:` argument is passed, and so does every allocation of a ``Tensor``
+/// (materialized windows, frame stacks, layer outputs). It starts at the
+/// machine's physical memory (``physicalMemory``) and can be lowered (or
+/// raised) once at startup, for example from a command-line flag:
+///
+/// ```swift
+/// FileReadLimits.default = FileReadLimits(maximumBytes: 8 << 30)   // 8 GiB for this process
+/// ```
+///
+/// **Per call**, a reader or ``FrameWindows/inputs(layout:limits:)`` takes a
+/// `limits:` argument that replaces the process-wide value for that call:
+///
+/// ```swift
+/// let small = FileReadLimits(maximumBytes: 1 << 30)   // refuse files with more than 1 GiB of data
+/// let array = try NPY.read(contentsOf: "frames.npy", limits: small)
+/// ```
 ///
 /// Readers (``NPY/read(contentsOf:limits:)``, ``SafeTensors/read(contentsOf:limits:)``)
 /// check the byte count a header declares twice before allocating anything:
@@ -17,15 +37,11 @@ import Darwin
 /// The image readers (``PNG``, ``PNM``, ``ImageFolder``) do the same with the
 /// decoded size; for PNG the file-size check is that DEFLATE expands at most
 /// 1032-fold, and the limit counts the compressed data, the scanlines and the
-/// pixels together.
-///
-/// ```swift
-/// let small = FileReadLimits(maximumBytes: 1 << 30)   // refuse files with more than 1 GiB of data
-/// let array = try NPY.read(contentsOf: "frames.npy", limits: small)
-/// ```
+/// pixels together. Sizes are computed with overflow checks: a size that does
+/// not fit in `Int` is `sizeOverflow`, never a wrapped number.
 public struct FileReadLimits: Sendable, Equatable {
-    /// The most bytes of array data one read may allocate (headers are bounded
-    /// separately by each format).
+    /// The most bytes of array data one read or allocation may take (headers
+    /// are bounded separately by each format).
     public var maximumBytes: Int
 
     /// A limit of `maximumBytes` (a negative value is treated as 0).
@@ -33,29 +49,58 @@ public struct FileReadLimits: Sendable, Equatable {
         self.maximumBytes = max(0, maximumBytes)
     }
 
-    /// The machine's physical memory, or 64 GiB when it cannot be determined.
+    /// The process-wide ceiling, used wherever no limits are passed: by the
+    /// readers and by every tensor allocation. Starts as ``physicalMemory``.
+    ///
+    /// Setting it affects every thread from then on (it is stored atomically);
+    /// set it once at startup rather than around individual calls, which should
+    /// pass `limits:` instead.
+    public static var `default`: FileReadLimits {
+        get { FileReadLimits(maximumBytes: processCeiling.load(ordering: .relaxed)) }
+        set { processCeiling.store(newValue.maximumBytes, ordering: .relaxed) }
+    }
+
+    /// The machine's physical memory, or 64 GiB when it cannot be determined:
+    /// the initial ``default``.
     ///
     /// Data larger than physical memory cannot be held in memory at once, so
-    /// refusing it up front costs nothing; callers on shared machines should pass
-    /// a smaller limit. The value is read once per process.
-    public static let `default` = FileReadLimits(maximumBytes: physicalMemoryBytes() ?? fallbackBytes)
+    /// refusing it up front costs nothing; processes on shared machines should
+    /// set a smaller ``default``. The value is read once per process.
+    public static let physicalMemory = FileReadLimits(maximumBytes: physicalMemoryBytes() ?? fallbackBytes)
 
     /// No limit beyond the file size itself.
     public static let unlimited = FileReadLimits(maximumBytes: Int.max)
 
-    /// 64 GiB: the default where physical memory is unknown.
+    /// 64 GiB: the physical memory assumed where it is unknown.
     static let fallbackBytes = 64 << 30
+
+    /// Storage of ``default``.
+    private static let processCeiling = Atomic<Int>(physicalMemory.maximumBytes)
 
     /// Throws `exceedsMemoryLimit` when `requestedBytes` is above ``maximumBytes``.
     ///
     /// `what` names the data for the hint ("the array data of 'x.npy'").
     func check(_ requestedBytes: Int, for what: String) throws {
+        try check(requestedBytes, hint: "\(what) is larger than FileReadLimits allows; pass FileReadLimits(maximumBytes:) "
+            + "with a larger value if the machine has the memory, or split the file")
+    }
+
+    /// Throws `exceedsMemoryLimit` with `hint` when `requestedBytes` is above ``maximumBytes``.
+    func check(_ requestedBytes: Int, hint: @autoclosure () -> String) throws {
         guard requestedBytes <= maximumBytes else {
             throw FrameSequencingError.exceedsMemoryLimit(
-                requestedBytes: requestedBytes, limitBytes: maximumBytes,
-                hint: "\(what) is larger than FileReadLimits allows; pass FileReadLimits(maximumBytes:) "
-                    + "with a larger value if the machine has the memory, or split the file")
+                requestedBytes: requestedBytes, limitBytes: maximumBytes, hint: hint())
         }
+    }
+
+    /// The bytes of `count` Float32 values after checking them against this
+    /// limit; throws `sizeOverflow` (naming `shape`) when they do not fit in
+    /// `Int` and `exceedsMemoryLimit` with `hint` above ``maximumBytes``.
+    func checkFloats(_ count: Int, shape: [Int], hint: @autoclosure () -> String) throws -> Int {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !overflow, count >= 0 else { throw FrameSequencingError.sizeOverflow(shape: shape) }
+        try check(bytes, hint: hint())
+        return bytes
     }
 
     /// Physical memory from `sysconf`, or `nil` when it reports nothing usable.

@@ -49,18 +49,25 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
 
     /// All windows' inputs materialized in `layout`: (B, T, F), (T, B, F) or (B, T, H, W, C).
     ///
+    /// - Throws: `exceedsMemoryLimit`, before allocating, when the tensor would
+    ///   take more than `limits` (the process-wide ``FileReadLimits/default``
+    ///   unless given); the message gives the bytes it would take and points to
+    ///   ``batches(size:shuffleSeed:keepShortLastBatch:)``. `sizeOverflow` when
+    ///   the size does not fit in `Int`.
     /// - Complexity: O(count * sequenceLength * features) time and memory; use
     ///   ``batches(size:shuffleSeed:keepShortLastBatch:)`` to stay within a batch.
-    public func inputs(layout: SequenceLayout = .batchMajor) throws -> Tensor {
-        try materialize(Array(indices), selection: .inputs(plan), layout: layout, steps: plan.length)
+    public func inputs(layout: SequenceLayout = .batchMajor, limits: FileReadLimits = .default) throws -> Tensor {
+        try materialize(Array(indices), selection: .inputs(plan), layout: layout, steps: plan.length, limits: limits)
     }
 
     /// All windows' targets materialized in `layout`, or `nil` without a target.
     /// Single-frame targets are (B, F), or (B, H, W, C) when spatial; sequence targets
     /// are (B, S, F), (S, B, F) or (B, S, H, W, C).
-    public func targets(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
+    ///
+    /// - Throws: as ``inputs(layout:limits:)``.
+    public func targets(layout: SequenceLayout = .batchMajor, limits: FileReadLimits = .default) throws -> Tensor? {
         guard hasTargets else { return nil }
-        return try materialize(Array(indices), selection: .targets(plan), layout: layout, steps: targetSteps)
+        return try materialize(Array(indices), selection: .targets(plan), layout: layout, steps: targetSteps, limits: limits)
     }
 
     /// The number of valid (unpadded) timesteps of every window.
@@ -92,14 +99,25 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// Steps per target: nil for a single-frame target, else the sequence length of the target.
     var targetSteps: Int? { plan.targetIsSequence ? plan.targetSteps : nil }
 
-    func materialize(_ windows: [Int], selection: SequenceSelection, layout: SequenceLayout, steps: Int?) throws -> Tensor {
+    /// The sequences `selection` picks from `windows`, in `layout`, checked
+    /// against `limits` before anything is allocated.
+    func materialize(_ windows: [Int], selection: SequenceSelection, layout: SequenceLayout, steps: Int?,
+                     limits: FileReadLimits = .default) throws -> Tensor {
         let shape = layout.shape(batch: windows.count, steps: steps, frame: frames.frameShape)
-        return try Tensor(shape: shape) { destination in
+        return try Tensor(shape: shape, limits: limits, hint: materializingHint(windows.count)) { destination in
             frames.withUnsafeSource { source in
                 fillSequences(windows: windows, plan: plan, selection: selection, source: source,
                               layout: layout, destination: destination)
             }
         }
+    }
+
+    /// Why materializing `count` windows was refused, and what to do instead.
+    func materializingHint(_ count: Int) -> String {
+        "materializing \(count) windows of \(sequenceLength) timesteps x \(featureCount) features at once is above "
+            + "the memory ceiling; iterate over lazy batches instead (windows.batches(size:) with "
+            + "WindowBatches.fill(_:into:) keeps one batch in memory), or raise FileReadLimits.default "
+            + "if the machine has the memory"
     }
 }
 

@@ -10,7 +10,7 @@
 /// little-endian machine) and `|u1` (any byte-order mark) in C order, any rank
 /// including the scalar shape `()`. Refused with a specific error: big-endian and
 /// other dtypes, object arrays (which would need unpickling), Fortran order, and
-/// every header or size inconsistency (see ``decode(_:name:)``).
+/// every header or size inconsistency (see ``decode(_:name:limits:)``).
 ///
 /// ```swift
 /// try NPY.write(try NumericArray(shape: [2, 3], data: .float32([1, 2, 3, 4, 5, 6])), to: "x.npy")
@@ -24,7 +24,7 @@ public enum NPY {
     /// Reads the array in the file at `path`, reading its data once, straight into
     /// the array's storage.
     ///
-    /// Besides every check of ``decode(_:name:)``, throws `exceedsMemoryLimit`
+    /// Besides every check of ``decode(_:name:limits:)``, throws `exceedsMemoryLimit`
     /// when the data is larger than `limits` allows (checked before allocating),
     /// and `fileSystem` when the file cannot be opened or read or is not a
     /// regular file.
@@ -41,9 +41,10 @@ public enum NPY {
     /// `unsupportedFormat` for versions other than 1.0, 2.0 and 3.0, unsupported or
     /// big-endian dtypes, object dtypes and Fortran order; `truncatedFile` when the
     /// header or data end past the end of the bytes; `sizeOverflow` when the
-    /// shape's element or byte count does not fit in `Int`.
-    public static func decode(_ bytes: [UInt8], name: String = "<memory>") throws -> NumericArray {
-        try decode(from: MemoryBytes(bytes: bytes, name: name), limits: .unlimited)
+    /// shape's element or byte count does not fit in `Int`; `exceedsMemoryLimit`
+    /// when the data is larger than `limits` (checked before allocating).
+    public static func decode(_ bytes: [UInt8], name: String = "<memory>", limits: FileReadLimits = .default) throws -> NumericArray {
+        try decode(from: MemoryBytes(bytes: bytes, name: name), limits: limits)
     }
 
     /// The NPY bytes of `array`: version 1.0 (2.0 when the header needs more than

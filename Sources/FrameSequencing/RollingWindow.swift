@@ -28,7 +28,8 @@ public struct RollingWindow: Sendable {
     /// A stream of frames of `frameShape`.
     ///
     /// - Throws: `invalidArgument` for non-positive sizes; `sizeOverflow` when the
-    ///   ring buffer would not fit.
+    ///   ring buffer's size does not fit in `Int`; `exceedsMemoryLimit` when it is
+    ///   above ``FileReadLimits/default``.
     public init(frameShape: FrameShape, sequenceLength: Int, samplingRate: Int = 1) throws {
         try FrameSequencingError.requirePositive(sequenceLength, "sequenceLength")
         try FrameSequencingError.requirePositive(samplingRate, "samplingRate")
@@ -37,9 +38,11 @@ public struct RollingWindow: Sendable {
             throw FrameSequencingError.sizeOverflow(shape: [sequenceLength, samplingRate, frameShape.featureCount])
         }
         let (values, o2) = (span + 1).multipliedReportingOverflow(by: frameShape.featureCount)
-        guard !o2, values.multipliedReportingOverflow(by: MemoryLayout<Float>.stride).overflow == false else {
-            throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount])
-        }
+        guard !o2 else { throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount]) }
+        _ = try FileReadLimits.default.checkFloats(
+            values, shape: [span + 1, frameShape.featureCount],
+            hint: "a ring of \(span + 1) frames of \(frameShape.featureCount) values is above the memory ceiling "
+                + "FileReadLimits.default; use a shorter sequence length or sampling rate")
         self.frameShape = frameShape
         self.sequenceLength = sequenceLength
         self.samplingRate = samplingRate

@@ -78,7 +78,7 @@ public struct SafeTensors: Sendable, Equatable {
     /// Reads the file at `path`, reading each tensor's data once, straight into
     /// its array.
     ///
-    /// Besides every check of ``decode(_:name:)``, throws `exceedsMemoryLimit` when
+    /// Besides every check of ``decode(_:name:limits:)``, throws `exceedsMemoryLimit` when
     /// the header or the data buffer is larger than `limits` allows (checked before
     /// allocating), and `fileSystem` when the file cannot be opened or read.
     public static func read(contentsOf path: String, limits: FileReadLimits = .default) throws -> SafeTensors {
@@ -93,9 +93,10 @@ public struct SafeTensors: Sendable, Equatable {
     /// ``SafeTensorsHeader`` lists (invalid JSON, duplicate names, non-string
     /// metadata, spans that overlap, leave holes or disagree with the shape,
     /// unknown dtypes); `unsupportedFormat` for dtypes other than F32, F64, U8 and
-    /// I64; `sizeOverflow` for a shape too large for `Int`.
-    public static func decode(_ bytes: [UInt8], name: String = "<memory>") throws -> SafeTensors {
-        try decode(from: MemoryBytes(bytes: bytes, name: name), limits: .unlimited)
+    /// I64; `sizeOverflow` for a shape too large for `Int`; `exceedsMemoryLimit`
+    /// when the header or the data is larger than `limits` (checked before allocating).
+    public static func decode(_ bytes: [UInt8], name: String = "<memory>", limits: FileReadLimits = .default) throws -> SafeTensors {
+        try decode(from: MemoryBytes(bytes: bytes, name: name), limits: limits)
     }
 
     static func decode(from source: any ByteSource, limits: FileReadLimits) throws -> SafeTensors {

@@ -74,8 +74,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// A tensor whose every element `initialize` writes; skips the zero fill that
     /// would otherwise double the memory traffic of materializing windows.
-    init(shape: Shape, overwritingAll initialize: (UnsafeMutablePointer<Float>) throws -> Void) throws {
-        let count = try Tensor.validatedCount(shape)
+    ///
+    /// `limits` replaces the process-wide ceiling, and `hint` the generic advice,
+    /// in the `exceedsMemoryLimit` error.
+    init(shape: Shape, limits: FileReadLimits, hint: @autoclosure () -> String,
+         overwritingAll initialize: (UnsafeMutablePointer<Float>) throws -> Void) throws {
+        let count = try shape.validatedElementCount()
+        _ = try limits.checkFloats(count, shape: shape.dimensions, hint: hint())
         self.shape = shape
         self.count = count
         self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -94,19 +99,16 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.offset = offset
     }
 
-    /// Validates `shape` for allocation: a count that fits in `Int`, and bytes within
-    /// the machine's physical memory (``FileReadLimits/default``), so an
+    /// Validates `shape` for allocation: a count that fits in `Int`, and bytes
+    /// within the process-wide ceiling (``FileReadLimits/default``), so an
     /// impossible request is a typed error instead of the process being killed.
     static func validatedCount(_ shape: Shape) throws -> Int {
         let count = try shape.validatedElementCount()
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-        guard !overflow else { throw FrameSequencingError.sizeOverflow(shape: shape.dimensions) }
-        guard bytes <= FileReadLimits.default.maximumBytes else {
-            throw FrameSequencingError.exceedsMemoryLimit(
-                requestedBytes: bytes, limitBytes: FileReadLimits.default.maximumBytes,
-                hint: "a Float32 tensor of shape \(shape.dimensions) does not fit in physical memory; "
-                    + "for windows, fill lazy batches (windows.batches(size:)) instead of materializing all of them")
-        }
+        _ = try FileReadLimits.default.checkFloats(
+            count, shape: shape.dimensions,
+            hint: "a Float32 tensor of shape \(shape.dimensions) is larger than the memory ceiling "
+                + "FileReadLimits.default; for windows, fill lazy batches (windows.batches(size:)) "
+                + "instead of materializing all of them, or raise the ceiling if the machine has the memory")
         return count
     }
 
@@ -215,6 +217,30 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         let head = withUnsafeBufferPointer { Array($0.prefix(8)) }
         let more = count > 8 ? ", ..." : ""
         return "Tensor\(shape) [" + head.map { "\($0)" }.joined(separator: ", ") + more + "]"
+    }
+}
+
+// Checks for NaN and infinity.
+extension Tensor {
+    /// The flat (row-major) index of the first NaN or infinite element, or `nil`
+    /// when every element is finite.
+    ///
+    /// - Complexity: O(count), stopping at the first non-finite element.
+    public var firstNonFiniteIndex: Int? {
+        withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+    }
+
+    /// An opt-in check before inference: throws `nonFinite` naming `name`, the
+    /// flat index and the value of the first NaN or infinite element; returns
+    /// when every element is finite.
+    ///
+    /// ```swift
+    /// try window.validateFinite(name: "camera window")
+    /// let prediction = try model.forward(window)
+    /// ```
+    public func validateFinite(name: String = "The tensor") throws {
+        guard let index = firstNonFiniteIndex else { return }
+        throw FrameSequencingError.nonFinite(context: name, index: index, value: withUnsafeBufferPointer { $0[index] })
     }
 }
 

@@ -58,6 +58,9 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     }
 
     /// A buffer able to hold any batch of this collection in `layout`.
+    ///
+    /// Throws `exceedsMemoryLimit`, before allocating, when the inputs, targets
+    /// and mask of one batch would take more than ``FileReadLimits/default``.
     public func makeBuffer(layout: SequenceLayout = .batchMajor) throws -> WindowBatch {
         // No batch holds more than every window: a huge batch size allocates no more.
         try WindowBatch(capacity: Swift.min(batchSize, windows.count), windows: windows, layout: layout)
@@ -102,11 +105,24 @@ public struct WindowBatch: Sendable {
 
     init(capacity: Int, windows: FrameWindows, layout: SequenceLayout) throws {
         let frame = windows.frames.frameShape
+        let inputShape = layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame)
+        let targetShape = windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil
+        let maskShape = windows.hasPadding ? Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"]) : nil
+        // Inputs, targets and mask together, checked before any of them is allocated.
+        var total = 0
+        for shape in [inputShape, targetShape, maskShape].compactMap({ $0 }) {
+            let (sum, overflow) = total.addingReportingOverflow(try shape.validatedElementCount())
+            guard !overflow else { throw FrameSequencingError.sizeOverflow(shape: shape.dimensions) }
+            total = sum
+        }
+        _ = try FileReadLimits.default.checkFloats(
+            total, shape: inputShape.dimensions,
+            hint: "a buffer for batches of \(capacity) windows is above the memory ceiling FileReadLimits.default; "
+                + "make lazy batches with a smaller size (windows.batches(size:))")
         self.layout = layout
-        self.inputs = try Tensor(shape: layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame))
-        self.targets = windows.hasTargets
-            ? try Tensor(shape: layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame)) : nil
-        self.mask = windows.hasPadding ? try Tensor(shape: Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"])) : nil
+        self.inputs = try Tensor(shape: inputShape)
+        self.targets = try targetShape.map { try Tensor(shape: $0) }
+        self.mask = try maskShape.map { try Tensor(shape: $0) }
         self.lengths = []
         self.windowIndices = []
     }

@@ -64,11 +64,12 @@ func fillSequences(
     let batch = windows.count
     let steps = selection.steps
     let total = batch * steps
-    let output = SendablePointer(base: destination)
     let isPadded = plan.padValue != nil && selection.first == 0
 
-    // Copies (window, timestep) pairs lo..<hi, flattened window-major.
-    let work: @Sendable (Int, Int) -> Void = { lo, hi in
+    // Copies (window, timestep) pairs lo..<hi, flattened window-major. Not
+    // @Sendable: the pool's parts share it (and the pointers it captures) only
+    // while `run` waits for them, and write disjoint ranges of `destination`.
+    let work: (Int, Int) -> Void = { lo, hi in
         var pair = lo
         while pair < hi {
             let b = pair / steps
@@ -79,16 +80,16 @@ func fillSequences(
             if t >= valid {
                 // Padding: one timestep of the pad value.
                 let at = layout == .timeMajor ? (t * batch + b) * f : (b * steps + t) * f
-                (output.base + at).update(repeating: plan.padValue ?? 0, count: f)
+                (destination + at).update(repeating: plan.padValue ?? 0, count: f)
                 pair += 1
             } else if layout != .timeMajor && selection.step == 1 {
                 // Consecutive source frames land consecutively: one copy for the run.
                 let run = min(valid, steps, t + (hi - pair)) - t
-                source.copyFrames(from: frame, count: run, to: output.base + (b * steps + t) * f)
+                source.copyFrames(from: frame, count: run, to: destination + (b * steps + t) * f)
                 pair += run
             } else {
                 let at = layout == .timeMajor ? (t * batch + b) * f : (b * steps + t) * f
-                source.copyFrames(from: frame, count: 1, to: output.base + at)
+                source.copyFrames(from: frame, count: 1, to: destination + at)
                 pair += 1
             }
         }

@@ -14,13 +14,38 @@ import Synchronization
 /// such a claim; the caller replaces the closure only once every claimed part has
 /// finished. So a worker that wakes late can never run a stale job.
 package final class WorkerPool: @unchecked Sendable {
-    /// The pool every module of the package shares: one worker per core beyond the caller's.
-    package static let shared = WorkerPool(workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
+    // @unchecked: `job` is a mutable, non-Sendable closure shared with the
+    // worker threads (everything else is atomic, `let` or NSCondition).
+    // A checked alternative (a Mutex around `job`) cannot hand the
+    // non-Sendable, non-escaping closure out to other threads either. Safe by
+    // the protocol above: `job` is written only by the one caller holding
+    // `busy`, before the release-ordered store that publishes the job's
+    // generation, and cleared only after `remaining` reaches 0 (acquire), and
+    // it is read only by a thread that claimed a part of that generation; the
+    // closure runs no longer than `run`, whose `withoutActuallyEscaping` scope
+    // outlives every part.
+    /// The pool every module of the package shares: one worker per core beyond
+    /// the caller's, of which the environment variable `FRAMESEQ_THREADS` (a
+    /// positive integer) may use fewer (`FRAMESEQ_THREADS=1`: all on the caller).
+    package static let shared = WorkerPool(
+        workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1),
+        threadLimit: ProcessInfo.processInfo.environment["FRAMESEQ_THREADS"].flatMap { Int($0) }.flatMap { $0 > 0 ? $0 : nil })
 
-    /// Threads that run parts, including the calling thread.
-    package var threadCount: Int { workers + 1 }
+    /// Threads that run parts, including the calling thread: the workers plus
+    /// one, at most ``threadLimit``. Callers size their partitions from it.
+    package var threadCount: Int { min(workers + 1, threadLimit) }
+
+    /// The most threads a job uses, including the caller (at least 1). At 1,
+    /// ``run(parts:_:)`` runs every part on the calling thread; above, workers
+    /// numbered `threadLimit - 1` and up sit jobs out. Meant to be set between
+    /// jobs (tests comparing 1 and 2 threads; `FRAMESEQ_THREADS`), not during one.
+    package var threadLimit: Int {
+        get { limit.load(ordering: .relaxed) }
+        set { limit.store(max(1, newValue), ordering: .relaxed) }
+    }
 
     private let workers: Int
+    private let limit: Atomic<Int>
     // generation (32 bits) | part count (16 bits) | next part (16 bits)
     private let state = Atomic<UInt64>(0)
     private let remaining = Atomic<Int>(0)
@@ -32,10 +57,11 @@ package final class WorkerPool: @unchecked Sendable {
     /// Spin iterations before a worker parks (roughly 50-100 microseconds).
     private static let spinLimit = 20_000
 
-    init(workers: Int) {
+    init(workers: Int, threadLimit: Int? = nil) {
         self.workers = workers
+        self.limit = Atomic(max(1, threadLimit ?? workers + 1))
         for index in 0 ..< workers {
-            let thread = Thread { [unowned self] in self.workerLoop() }
+            let thread = Thread { [unowned self] in self.workerLoop(index: index) }
             thread.name = "frameseq-worker-\(index)"
             thread.start()
         }
@@ -46,7 +72,7 @@ package final class WorkerPool: @unchecked Sendable {
     /// memory. Runs serially when the pool is already busy (a nested or concurrent
     /// call), so it never deadlocks.
     package func run(parts: Int, _ body: (Int) -> Void) {
-        guard parts > 1, workers > 0, parts <= Self.maximumParts,
+        guard parts > 1, threadCount > 1, parts <= Self.maximumParts,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         else {
             for part in 0 ..< max(0, parts) { body(part) }
@@ -90,7 +116,7 @@ package final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    private func workerLoop() {
+    private func workerLoop(index: Int) {
         var seen = state.load(ordering: .acquiring) >> 32
         while true {
             var spins = 0
@@ -104,7 +130,11 @@ package final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
             }
             seen = state.load(ordering: .acquiring) >> 32
-            while claimAndRun() {}
+            // Workers past the limit leave the job to the others (the caller
+            // finishes every part whoever helps, so skipping is always safe).
+            if index + 1 < limit.load(ordering: .relaxed) {
+                while claimAndRun() {}
+            }
         }
     }
 }

@@ -45,3 +45,10 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
         }
     }
 }
+
+/// Throws `nonFinite` for the first NaN or infinite element of `tensor`, named
+/// by `name(index)`; returns when every element is finite.
+func requireFinite(_ tensor: Tensor, _ name: (Int) -> String) throws {
+    guard let index = tensor.firstNonFiniteIndex else { return }
+    throw RecurrentError.nonFinite(name: name(index), index: index, value: tensor.withUnsafeBufferPointer { $0[index] })
+}

@@ -72,9 +72,9 @@ final class TrainingLossEdgeTests: XCTestCase {
     func testRegressionLossesOnHugeDifferences() throws {
         let huge = try vector([1e30, -1e30])
         let zero = try vector([0, 0])
-        // The mean square, 1e60, exceeds Float32: +inf, while the gradient stays finite.
+        // The mean square, 1e60, exceeds Float32: it saturates, and the gradient stays exact.
         let mse = try MeanSquaredError().evaluate(prediction: huge, target: zero)
-        XCTAssertEqual(mse.value, .infinity)
+        XCTAssertEqual(mse.value, .greatestFiniteMagnitude)
         XCTAssertEqual(mse.gradient.scalars, [1e30, -1e30])
         let mae = try MeanAbsoluteError().evaluate(prediction: huge, target: zero)
         XCTAssertEqual(mae.value, 1e30)

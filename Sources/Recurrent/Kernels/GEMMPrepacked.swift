@@ -15,8 +15,12 @@ internal import CFrameKernels
 /// 64-byte-aligned storage and a scratch buffer for packing A of up to
 /// `maximumRows` rows, so a product allocates nothing. Not for use from two
 /// threads at once.
-package final class PackedMatrixB: @unchecked Sendable {
-    // @unchecked: mutable scratch, used by one product at a time (documented).
+package final class PackedMatrixB {
+    // Not Sendable (raw pointers, and the A-packing scratch is mutable): every
+    // owner (an LSTM sequence kernel, a convolution pass, one Winograd part)
+    // makes its own inside one call and never runs two products at once; a
+    // product packs A on the calling thread before its pool parts start, and
+    // the parts, reached through `WorkerPool.run`'s non-Sendable closure, only read.
     let k: Int, n: Int
     let path: GEMMKernelPath
     let blocking: GEMMBlocking

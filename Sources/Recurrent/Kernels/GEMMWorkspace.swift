@@ -9,8 +9,12 @@ import Synchronization
 /// their own. A workspace only grows, to at most 4 MB for each of A and B
 /// (`MC`, `NC` <= 4096 and `KC` <= 256), and at most 4 are kept.
 final class GEMMWorkspace: @unchecked Sendable {
-    // @unchecked: the buffers are only touched by the call that borrowed the
-    // workspace (and that call's pool parts, on disjoint panels).
+    // @unchecked: mutable pointers to the packing buffers, and workspaces move
+    // between threads through the process-wide cache, so no checked form fits.
+    // Safe because a workspace is lent to one `gemm` call at a time (taken
+    // from and returned to the Mutex-guarded cache, which orders the handover),
+    // only that call resizes it, and its pool parts pack and read disjoint
+    // panels between the pool's barriers.
 
     /// Packed `mc x kc` block of A.
     private(set) var packedA: UnsafeMutablePointer<Float>

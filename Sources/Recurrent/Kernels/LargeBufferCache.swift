@@ -17,35 +17,39 @@ enum LargeBufferCache {
     /// Below this many bytes, buffers go straight to the allocator.
     static let minimumBytes = 1 << 24
 
-    /// Addresses (pointers are not Sendable) and sizes of the kept buffers.
-    private static let free = Mutex<[(address: UInt, bytes: Int)]>([])
+    /// The kept buffers: arrays, so a buffer and the values holding it stay
+    /// checked `Sendable` (a ConvLSTM2D cache keeps one).
+    private static let free = Mutex<[[Float]]>([])
 
-    /// An uninitialized buffer of at least `count` floats: a cached one that
-    /// fits (the smallest such), or a new allocation. Give it back with ``recycle(_:count:)``.
-    static func take(_ count: Int) -> UnsafeMutablePointer<Float> {
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        if bytes >= minimumBytes {
-            let cached = free.withLock { buffers -> UInt? in
-                guard let index = buffers.indices.filter({ buffers[$0].bytes >= bytes })
-                    .min(by: { buffers[$0].bytes < buffers[$1].bytes }) else { return nil }
-                return buffers.remove(at: index).address
+    /// An array of at least `count` floats whose contents are unspecified: a
+    /// cached one that fits (the smallest such), or a new uninitialized one.
+    /// Give it back with ``recycle(_:)``; use only its first `count` elements.
+    static func take(_ count: Int) -> [Float] {
+        if count * MemoryLayout<Float>.stride >= minimumBytes {
+            let cached = free.withLock { buffers -> [Float]? in
+                guard let index = buffers.indices.filter({ buffers[$0].count >= count })
+                    .min(by: { buffers[$0].count < buffers[$1].count }) else { return nil }
+                return buffers.remove(at: index)
             }
-            if let cached { return UnsafeMutablePointer<Float>(bitPattern: cached)! }
+            if let cached { return cached }
         }
-        return UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64).bindMemory(to: Float.self, capacity: count)
+        // Every element is overwritten by the caller before it is read: no zero fill.
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 
-    /// Returns a buffer from ``take(_:)`` of the same `count`.
-    static func recycle(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard bytes >= minimumBytes else { return UnsafeMutableRawPointer(pointer).deallocate() }
-        let address = UInt(bitPattern: pointer)
-        let evicted = free.withLock { buffers -> UInt? in
-            buffers.append((address, bytes))
+    /// Keeps `buffer` (from ``take(_:)``) for a later `take`, when it is large
+    /// enough to be worth it. Callers pass their last reference (`consume`), so
+    /// the next taker writes it without a copy (a take racing this call may
+    /// still see it shared until the call returns: that costs one copy, never
+    /// correctness).
+    static func recycle(_ buffer: [Float]) {
+        guard buffer.count * MemoryLayout<Float>.stride >= minimumBytes else { return }
+        let evicted = free.withLock { buffers -> [Float]? in
+            buffers.append(buffer)
             guard buffers.count > limit else { return nil }
-            let smallest = buffers.indices.min { buffers[$0].bytes < buffers[$1].bytes }!
-            return buffers.remove(at: smallest).address
+            let smallest = buffers.indices.min { buffers[$0].count < buffers[$1].count }!
+            return buffers.remove(at: smallest)
         }
-        if let evicted { UnsafeMutableRawPointer(bitPattern: evicted)!.deallocate() }
+        _ = evicted   // released here, outside the lock
     }
 }

@@ -27,8 +27,11 @@ import FrameSequencing
 /// Winograd F(2x2, 3x3) correlation of one (OH, OW, Ci) image with a fixed
 /// (3, 3, Ci, Co) kernel, in blocks of tiles that parts of the worker pool can
 /// run at once (see the file comment). Not for one part from two threads at once.
-final class Winograd3x3: @unchecked Sendable {
-    // @unchecked: per-part scratch, used by one thread at a time (documented).
+final class Winograd3x3 {
+    // Not Sendable (per-part scratch pointers): it is made and dropped inside
+    // one forward or backward kernel call and reaches the pool's threads only
+    // through `WorkerPool.run`'s non-Sendable closure, where part `p`'s scratch
+    // and products are used only by the thread running part `p` (`forEachItem`).
     let height: Int, width: Int
     let inputChannels: Int, outputChannels: Int
     let tilesHigh: Int, tilesWide: Int

@@ -91,27 +91,30 @@ extension ConvLSTM2D {
             for i in finalHiddenGradient.indices { finalHiddenGradient[i] += dy[i] }
         }
 
-        let dz = LargeBufferCache.take(g.rowCount * g.gateWidth)    // [B*T*P, G]
-        defer { LargeBufferCache.recycle(dz, count: g.rowCount * g.gateWidth) }
+        var gateGradient = LargeBufferCache.take(g.rowCount * g.gateWidth)    // dz [B*T*P, G]
         var matrixGradient = [Float](repeating: 0, count: g.depth * g.gateWidth)
         var peepholeGradient: [Float]? = peepholes == nil ? nil : [Float](repeating: 0, count: 3 * g.stateLength)
         var initialHiddenGradient = [Float](repeating: 0, count: g.batch * g.stateLength)
         var initialCellGradient = initialHiddenGradient
         let inputGradient = try uninitializedTensor(cache.input.shape) { dx in
-            withOperands(g, input: cache.input, state: cache.initialState, lengths: cache.lengths) { x in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    finalHiddenGradient.withUnsafeBufferPointer { dhn in
-                        finalCellGradient.withUnsafeBufferPointer { dcn in
-                            matrixGradient.withUnsafeMutableBufferPointer { dm in
-                                initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
-                                    initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
-                                        withOptionalMutableFloats(&peepholeGradient) { dw in
-                                            convLSTMBackward(
-                                                g, x, record: cache.record.pointers, gateGradient: dz,
-                                                outputGradient: cache.returnSequences ? dy.baseAddress! : nil,
-                                                finalHiddenGradient: dhn.baseAddress!, finalCellGradient: dcn.baseAddress!,
-                                                inputGradient: dx, matrixGradient: dm.baseAddress!, peepholeGradient: dw,
-                                                initialHiddenGradient: dh0.baseAddress!, initialCellGradient: dc0.baseAddress!)
+            gateGradient.withUnsafeMutableBufferPointer { dz in
+                cache.record.withPointers { record in
+                    withOperands(g, input: cache.input, state: cache.initialState, lengths: cache.lengths) { x in
+                        outputGradient.withUnsafeBufferPointer { dy in
+                            finalHiddenGradient.withUnsafeBufferPointer { dhn in
+                                finalCellGradient.withUnsafeBufferPointer { dcn in
+                                    matrixGradient.withUnsafeMutableBufferPointer { dm in
+                                        initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
+                                            initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
+                                                withOptionalMutableFloats(&peepholeGradient) { dw in
+                                                    convLSTMBackward(
+                                                        g, x, record: record, gateGradient: dz.baseAddress!,
+                                                        outputGradient: cache.returnSequences ? dy.baseAddress! : nil,
+                                                        finalHiddenGradient: dhn.baseAddress!, finalCellGradient: dcn.baseAddress!,
+                                                        inputGradient: dx, matrixGradient: dm.baseAddress!, peepholeGradient: dw,
+                                                        initialHiddenGradient: dh0.baseAddress!, initialCellGradient: dc0.baseAddress!)
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -121,6 +124,7 @@ extension ConvLSTM2D {
                 }
             }
         }
+        LargeBufferCache.recycle(consume gateGradient)
         gradients.addGateMatrixGradient(matrixGradient, g)
         if let peepholeGradient { gradients.peepholes!.add(peepholeGradient) }
         return ConvLSTMInputGradients(

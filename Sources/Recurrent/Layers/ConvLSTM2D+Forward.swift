@@ -119,10 +119,10 @@ extension ConvLSTM2D {
                                   names: ["batch", "timesteps", "height", "width", "filters"])
         var finalHidden = [Float](repeating: 0, count: g.batch * g.stateLength)
         var finalCell = finalHidden
-        let record = training ? ConvLSTMRecordStorage(g) : nil
+        var recordValues = training ? ConvLSTMRecordStorage.buffer(g) : []
         // Training, forward order and every step: the record's h_t is the output
         // (zero on padded steps), so it is not written twice.
-        let outputIsRecord = record != nil && returnSequences && !g.reversed
+        let outputIsRecord = training && returnSequences && !g.reversed
         // Every element is written by the forward pass (h_t, or zero on padded steps): no zero fill.
         let sequenceCount = returnSequences && !outputIsRecord ? g.rowCount * filters : 0
         var sequence = [Float](unsafeUninitializedCapacity: sequenceCount) { _, initialized in initialized = sequenceCount }
@@ -130,12 +130,16 @@ extension ConvLSTM2D {
             finalHidden.withUnsafeMutableBufferPointer { hn in
                 finalCell.withUnsafeMutableBufferPointer { cn in
                     sequence.withUnsafeMutableBufferPointer { y in
-                        convLSTMForward(g, x, output: y.isEmpty ? nil : y.baseAddress!, finalHidden: hn.baseAddress!,
-                                        finalCell: cn.baseAddress!, record: record?.pointers)
+                        recordValues.withUnsafeMutableBufferPointer { r in
+                            let record = training ? ConvLSTMRecordStorage.pointers(r.baseAddress!, rows: g.rowCount, filters: filters) : nil
+                            convLSTMForward(g, x, output: y.isEmpty ? nil : y.baseAddress!, finalHidden: hn.baseAddress!,
+                                            finalCell: cn.baseAddress!, record: record)
+                        }
                     }
                 }
             }
         }
+        let record = training ? ConvLSTMRecordStorage(g, values: consume recordValues) : nil
         let finalState = ConvLSTMState(hidden: try Tensor(shape: stateShape, scalars: finalHidden),
                                        cell: try Tensor(shape: stateShape, scalars: finalCell))
         let output: Tensor
@@ -154,29 +158,45 @@ extension ConvLSTM2D {
     }
 }
 
-/// The forward pass's record (see `ConvLSTMRecord`): one allocation holding the
-/// gates [B*T*P, G], then c_t and h_t [B*T*P, F] each. Immutable once the
-/// forward pass that filled it returns.
-final class ConvLSTMRecordStorage: @unchecked Sendable {
-    // @unchecked: written only by the forward pass that created it, read-only after.
-    private let base: UnsafeMutablePointer<Float>
+/// The forward pass's record (see `ConvLSTMRecord`): one buffer holding the
+/// gates [B*T*P, G], then c_t and h_t [B*T*P, F] each, filled by the forward
+/// pass before this is made and immutable after (checked `Sendable`: a `let`
+/// array), so any number of backward passes may read it at once.
+final class ConvLSTMRecordStorage: Sendable {
+    /// At least `rows * 6 * filters` values (a recycled buffer may be longer).
+    private let values: [Float]
     let rows: Int, filters: Int
 
-    init(_ g: ConvLSTMGeometry) {
-        rows = g.rowCount
-        filters = g.filters
-        base = LargeBufferCache.take(rows * 6 * filters)
+    /// A buffer for the record of `g`, from the large-buffer cache; its contents are unspecified.
+    static func buffer(_ g: ConvLSTMGeometry) -> [Float] {
+        LargeBufferCache.take(g.rowCount * 6 * g.filters)
     }
 
-    deinit { LargeBufferCache.recycle(base, count: rows * 6 * filters) }
+    /// The record of `g` that the forward pass wrote into `values` (from ``buffer(_:)``).
+    init(_ g: ConvLSTMGeometry, values: [Float]) {
+        precondition(values.count >= g.rowCount * 6 * g.filters, "record buffer too small")
+        self.values = values
+        rows = g.rowCount
+        filters = g.filters
+    }
 
-    var pointers: ConvLSTMRecord {
+    deinit { LargeBufferCache.recycle(values) }
+
+    /// Pointers into `values` laid out as a record, for the forward pass that fills it.
+    static func pointers(_ base: UnsafeMutablePointer<Float>, rows: Int, filters: Int) -> ConvLSTMRecord {
         ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters)
+    }
+
+    /// Calls `body` with the record's pointers, for reading only.
+    func withPointers<R>(_ body: (ConvLSTMRecord) throws -> R) rethrows -> R {
+        try values.withUnsafeBufferPointer { buffer in
+            try body(Self.pointers(UnsafeMutablePointer(mutating: buffer.baseAddress!), rows: rows, filters: filters))
+        }
     }
 
     /// A copy of h_t of every row, [B, T, P, F].
     func hiddenSequence() -> [Float] {
-        Array(UnsafeBufferPointer(start: pointers.hidden, count: rows * filters))
+        Array(values[rows * 5 * filters ..< rows * 6 * filters])
     }
 }
 

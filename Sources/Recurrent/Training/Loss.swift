@@ -23,9 +23,10 @@ public enum LossReduction: String, Sendable, Hashable, CaseIterable {
 
 /// A reduced loss and its gradient with respect to the prediction.
 public struct LossValue: Sendable, Equatable {
-    /// The scalar loss, accumulated in Float64 and rounded once. It is +inf only
-    /// when the true value exceeds `Float.greatestFiniteMagnitude` or an input is
-    /// infinite, and NaN only when an input is NaN (see each loss).
+    /// The scalar loss, accumulated in Float64 and rounded once. Finite inputs
+    /// give a finite value (saturating at `Float.greatestFiniteMagnitude` when the
+    /// true value exceeds it); it is +inf only when an input is infinite, and NaN
+    /// only when an input is NaN (see each loss).
     public var value: Float
     /// dL/dprediction, the prediction's shape; 0 wherever the weight is 0.
     public var gradient: Tensor
@@ -136,8 +137,17 @@ struct LossWeighting {
             }
             total += weight * item(i, row, weight * scale)
         }
-        return Float(total * scale)
+        return saturatingFloat(total * scale)
     }
+}
+
+/// `x` as a Float, saturating at ±`Float.greatestFiniteMagnitude` where a finite
+/// Float64 is beyond Float32's range, so finite inputs give finite losses and
+/// gradients; infinities and NaN are kept, so a non-finite input still shows.
+@inline(__always)
+func saturatingFloat(_ x: Double) -> Float {
+    guard x.isFinite else { return Float(x) }
+    return Float(min(max(x, -Double(Float.greatestFiniteMagnitude)), Double(Float.greatestFiniteMagnitude)))
 }
 
 /// Throws `shapeMismatch` unless `target` has the dimensions of `prediction`.

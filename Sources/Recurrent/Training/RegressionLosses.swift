@@ -7,9 +7,11 @@ import FrameSequencing
 /// (B, H, W, C). Gradient: `2 (prediction - target) * w / sum(w)` for `.mean`.
 ///
 /// Edge behaviour: differences are taken in Float64, so finite inputs never give
-/// NaN; the value is +inf only when the mean exceeds `Float.greatestFiniteMagnitude`
-/// (a difference beyond about 1.8e19). An infinite prediction or target gives an
-/// infinite loss and gradient; equal infinities give NaN (inf - inf), as in PyTorch.
+/// NaN or infinity: where the mean exceeds Float32 (a difference beyond about
+/// 1.8e19) the value saturates at `Float.greatestFiniteMagnitude`, and so does a
+/// gradient element beyond it (differences near ±`greatestFiniteMagnitude`). An
+/// infinite prediction or target gives an infinite loss and gradient; equal
+/// infinities give NaN (inf - inf), as in PyTorch.
 ///
 /// ```swift
 /// let result = try MeanSquaredError().evaluate(prediction: y, target: t)
@@ -39,8 +41,10 @@ public struct MeanSquaredError: Loss, Hashable {
 /// target) * w / sum(w)` for `.mean`, with the subgradient 0 where the difference
 /// is exactly 0 (PyTorch's choice).
 ///
-/// Edge behaviour: finite for every finite input; an infinite difference gives an
-/// infinite value and a gradient of ±w / sum(w); NaN propagates to value and gradient.
+/// Edge behaviour: finite for every finite input (a mean beyond Float32, from
+/// differences near ±`Float.greatestFiniteMagnitude`, saturates at it); an infinite
+/// difference gives an infinite value and a gradient of ±w / sum(w); NaN
+/// propagates to value and gradient.
 public struct MeanAbsoluteError: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
@@ -71,7 +75,8 @@ public struct MeanAbsoluteError: Loss, Hashable {
 ///
 /// Prediction and target: the same shape, any rank.
 ///
-/// Edge behaviour: finite for every finite input; an infinite difference gives an
+/// Edge behaviour: finite for every finite input (a value beyond Float32
+/// saturates at `Float.greatestFiniteMagnitude`); an infinite difference gives an
 /// infinite value and a gradient of ±delta * w / sum(w); NaN propagates.
 public struct HuberLoss: Loss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
@@ -126,7 +131,7 @@ func elementwiseLoss(
                 guard let gradientStart = g.baseAddress else { return }
                 value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
                     let (loss, derivative) = perElement(Double(p[i]) - Double(t[i]))
-                    row[0] = Float(derivative * factor)
+                    row[0] = saturatingFloat(derivative * factor)
                     return loss
                 }
             }

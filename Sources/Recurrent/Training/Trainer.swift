@@ -65,7 +65,9 @@ public struct EpochSummary: Sendable, Equatable {
 /// batches, a loss, an optimizer with a learning-rate schedule and gradient
 /// clipping, a validation split, early stopping, a callback per step and epoch,
 /// and a stop with ``RecurrentError/nonFinite(name:index:value:)`` the first
-/// time a loss or gradient is NaN or infinite.
+/// time a batch's inputs or targets, the loss, a gradient or a parameter after
+/// the update is NaN or infinite, naming which (the window, the parameter) and
+/// the element; the step that found it is not applied.
 ///
 /// ```swift
 /// var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
@@ -107,8 +109,9 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
 
     /// Runs `options.epochs` epochs over `windows` and returns their summaries.
     ///
-    /// - Throws: `nonFinite` naming the loss or the first bad gradient (the step
-    ///   is not applied); `invalidArgument` for options out of range or windows
+    /// - Throws: `nonFinite` naming the first NaN or infinity in a batch's inputs
+    ///   or targets (and the window), the loss, a gradient or a parameter after
+    ///   the update (the step is not applied); `invalidArgument` for options out of range or windows
     ///   without targets; what the model, loss and optimizer throw; what the
     ///   callback throws.
     @discardableResult
@@ -175,29 +178,48 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         return summaries
     }
 
-    /// One optimizer step on `batch`: forward, loss, backward, checks, clipping
-    /// and the update. Returns the batch's loss.
+    /// One optimizer step on `batch`: checks of the inputs and targets, forward,
+    /// loss, backward, checks, clipping, the update and a check of the updated
+    /// parameters. Returns the batch's loss.
+    ///
+    /// Each check throws `nonFinite` naming where a NaN or infinity first
+    /// appears: the batch's inputs or targets (with the window), the loss, a
+    /// named gradient, or a named parameter after the update. Nothing of the
+    /// step is kept when it throws: the model and optimizer are as before it.
     mutating func trainingStep(_ batch: WindowBatch, gradients: inout Model.Gradients, learningRate: Double,
                                clipping: GradientClipping?) throws -> Float {
+        let position = "at epoch \(epoch + 1), step \(step + 1)"
+        try requireFinite(batch.inputs) { "inputs of window \(Self.window(holding: $0, of: batch.inputs, in: batch)) \(position)" }
+        if let targets = batch.targets {
+            try requireFinite(targets) { "target of window \(Self.window(holding: $0, of: targets, in: batch)) \(position)" }
+        }
         gradients.zero()
         let (output, cache) = try model.trainingPrediction(batch.inputs, lengths: batch.mask == nil ? nil : batch.lengths)
         let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output),
                                       weights: weights(batch, output))
         guard value.value.isFinite else {
-            throw RecurrentError.nonFinite(name: "loss at epoch \(epoch + 1), step \(step + 1)", index: 0, value: value.value)
+            throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: value.value)
         }
         try model.backpropagate(value.gradient, cache: cache, into: &gradients)
         var tensors = gradients.tensors
+        let names = model.namedParameters.map(\.name)
         for (index, tensor) in tensors.enumerated() {
-            if let bad = tensor.withUnsafeBufferPointer({ $0.firstIndex { !$0.isFinite } }) {
-                let name = model.namedParameters[index].name
-                throw RecurrentError.nonFinite(name: "gradient of '\(name)' at epoch \(epoch + 1), step \(step + 1)",
-                                               index: bad, value: tensor.scalars[bad])
-            }
+            try requireFinite(tensor) { _ in "gradient of '\(names[index])' \(position)" }
         }
         if let clipping { _ = try clipping.apply(to: &tensors) }
+        // Kept to undo the update when it makes a parameter non-finite (the
+        // parameters' storage is copied on write, as one optimizer step would touch it anyway).
+        let (previousModel, previousOptimizer) = (model, optimizer)
         optimizer.learningRate = learningRate
         try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
+        do {
+            for parameter in model.namedParameters {
+                try requireFinite(parameter.tensor) { _ in "parameter '\(parameter.name)' after the update \(position)" }
+            }
+        } catch {
+            (model, optimizer) = (previousModel, previousOptimizer)
+            throw error
+        }
         step += 1
         return value.value
     }
@@ -256,6 +278,15 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             return try target.reshaped(to: output.shape)
         }
         return target
+    }
+
+    /// The window number of flat element `index` of `tensor`, the batch's inputs
+    /// or targets: (T, B, F) and (S, B, F) in time-major batches, else batch first.
+    private static func window(holding index: Int, of tensor: Tensor, in batch: WindowBatch) -> Int {
+        let entry = batch.layout == .timeMajor && tensor.shape.rank == 3
+            ? (index / tensor.dimensions[2]) % batch.count
+            : index / (tensor.count / batch.count)
+        return batch.windowIndices[entry]
     }
 
     private func weights(_ batch: WindowBatch, _ output: Tensor) -> Tensor? {
