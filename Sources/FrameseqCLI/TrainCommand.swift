@@ -28,7 +28,7 @@ struct TrainCommand {
       --clip-norm R        global gradient-norm clipping (default 1)
       --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256)
       --filters LIST       cnn_lstm encoder filters (default 16,32) or convlstm layers' filters
-                           (default 32,32), comma-separated
+                           (default 16,16), comma-separated
       --kernel-size N      convlstm kernel height and width (default 3)
       --seed N             initialization and shuffling seed (default 0)
       --quiet              no progress bar
@@ -93,7 +93,7 @@ struct TrainCommand {
         let trainFrames = try scaling.apply(split.train), test = try scaling.apply(split.test)
         let heldOut = try HeldOutSet(test: test, context: plan.contextLength, steps: steps)
         let settings = ModelSettings(kind: kind, frameShape: loaded.frames.frameShape, hiddenSize: hidden,
-                                     filters: filters ?? (kind == .convLSTM ? [32, 32] : [16, 32]),
+                                     filters: filters ?? (kind == .convLSTM ? [16, 16] : [16, 32]),
                                      kernelSize: kernelSize, seed: seed)
         try makeDirectory(output)
         console.print("\(framesPath): \(count) frames of \(loaded.frames.frameShape); training on 0..<\(count - held), "
