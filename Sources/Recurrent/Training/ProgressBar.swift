@@ -6,19 +6,23 @@ import Foundation
 struct ProgressBar {
     private var epochStart = Date()
     private var currentEpoch = 0
+    /// The batch whose completion started the rate's clock (the first one drawn this epoch).
+    private var firstBatch = 0
     private var lastDraw = Date.distantPast
 
     mutating func update(epoch: Int, batch: Int, batches: Int, loss: Float, learningRate: Double) {
-        if epoch != currentEpoch { (currentEpoch, epochStart) = (epoch, Date()) }
         let now = Date()
+        if epoch != currentEpoch { (currentEpoch, epochStart, firstBatch) = (epoch, now, batch) }
         guard batch == batches || now.timeIntervalSince(lastDraw) > 0.1 else { return }   // at most 10 redraws a second
         lastDraw = now
         let width = 24
         let filled = batches == 0 ? width : width * batch / batches
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
-        let rate = Double(batch) / max(now.timeIntervalSince(epochStart), 1e-9)
-        write("\r epoch \(epoch) [\(bar)] \(batch)/\(batches)  loss \(format(loss))  lr \(format(learningRate))  "
-              + String(format: "%.1f batch/s", rate))
+        // Batches finished since the clock started, over the time since: the first
+        // update of an epoch comes after its first batch, so it has no rate yet.
+        let elapsed = now.timeIntervalSince(epochStart)
+        let rate = batch > firstBatch && elapsed > 0 ? String(format: "%.1f batch/s", Double(batch - firstBatch) / elapsed) : ""
+        write("\r epoch \(epoch) [\(bar)] \(batch)/\(batches)  loss \(format(loss))  lr \(format(learningRate))  " + rate)
     }
 
     mutating func finishEpoch(_ summary: EpochSummary) {
