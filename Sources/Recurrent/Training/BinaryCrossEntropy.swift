@@ -35,24 +35,9 @@ public struct BinaryCrossEntropyWithLogits: Loss, Hashable {
     /// The reduced loss and dL/dprediction; logits and target probabilities: the same shape;
     /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        let name = "BinaryCrossEntropyWithLogits"
-        try requireTargetShape(prediction, target, loss: name)
-        let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
-        var gradient = try Tensor(shape: prediction.shape)
-        var value: Float = 0
-        prediction.withUnsafeBufferPointer { x in
-            target.withUnsafeBufferPointer { y in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    guard let gradientStart = g.baseAddress else { return }
-                    value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
-                        let (loss, derivative) = binaryCrossEntropy(logit: Double(x[i]), target: Double(y[i]))
-                        row[0] = Float(derivative * factor)
-                        return loss
-                    }
-                }
-            }
+        try pairwiseLoss("BinaryCrossEntropyWithLogits", prediction, target, weights, reduction) { x, y in
+            binaryCrossEntropy(logit: x, target: y)
         }
-        return LossValue(value: value, gradient: gradient)
     }
 }
 
@@ -110,24 +95,9 @@ public struct BinaryCrossEntropy: Loss, Hashable {
     /// The reduced loss and dL/dprediction; probabilities and targets: the same shape;
     /// weights: leading dimensions of it (see ``Loss``).
     public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        let name = "BinaryCrossEntropy"
-        try requireTargetShape(prediction, target, loss: name)
-        let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
-        var gradient = try Tensor(shape: prediction.shape)
-        var value: Float = 0
-        prediction.withUnsafeBufferPointer { p in
-            target.withUnsafeBufferPointer { y in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    guard let gradientStart = g.baseAddress else { return }
-                    value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
-                        let (loss, derivative) = binaryCrossEntropy(probability: Double(p[i]), target: Double(y[i]))
-                        row[0] = Float(derivative * factor)
-                        return loss
-                    }
-                }
-            }
+        try pairwiseLoss("BinaryCrossEntropy", prediction, target, weights, reduction) { p, y in
+            binaryCrossEntropy(probability: p, target: y)
         }
-        return LossValue(value: value, gradient: gradient)
     }
 }
 

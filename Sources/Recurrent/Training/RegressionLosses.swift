@@ -121,6 +121,17 @@ func elementwiseLoss(
     _ name: String, _ prediction: Tensor, _ target: Tensor, _ weights: Tensor?, _ reduction: LossReduction,
     perElement: (Double) -> (loss: Double, derivative: Double)
 ) throws -> LossValue {
+    try pairwiseLoss(name, prediction, target, weights, reduction) { p, t in perElement(p - t) }
+}
+
+/// A loss summed over elements: `perElement(p, t)` returns one element's loss
+/// and dl/dp in Float64 from its prediction and target; the weights and the
+/// reduction are applied here.
+@inline(__always)
+func pairwiseLoss(
+    _ name: String, _ prediction: Tensor, _ target: Tensor, _ weights: Tensor?, _ reduction: LossReduction,
+    perElement: (Double, Double) -> (loss: Double, derivative: Double)
+) throws -> LossValue {
     try requireTargetShape(prediction, target, loss: name)
     let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
     var gradient = try Tensor(shape: prediction.shape)
@@ -130,7 +141,7 @@ func elementwiseLoss(
             gradient.withUnsafeMutableBufferPointer { g in
                 guard let gradientStart = g.baseAddress else { return }
                 value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
-                    let (loss, derivative) = perElement(Double(p[i]) - Double(t[i]))
+                    let (loss, derivative) = perElement(Double(p[i]), Double(t[i]))
                     row[0] = saturatingFloat(derivative * factor)
                     return loss
                 }
