@@ -28,7 +28,9 @@ public struct RollingWindow: Sendable {
     /// A stream of frames of `frameShape`.
     ///
     /// - Throws: `invalidArgument` for non-positive sizes; `sizeOverflow` when the
-    ///   ring buffer would not fit.
+    ///   ring buffer's size does not fit in `Int`; `exceedsMemoryLimit` when it
+    ///   is larger than physical memory (``FileReadLimits/default``), checked
+    ///   before allocating.
     public init(frameShape: FrameShape, sequenceLength: Int, samplingRate: Int = 1) throws {
         try FrameSequencingError.requirePositive(sequenceLength, "sequenceLength")
         try FrameSequencingError.requirePositive(samplingRate, "samplingRate")
@@ -37,8 +39,17 @@ public struct RollingWindow: Sendable {
             throw FrameSequencingError.sizeOverflow(shape: [sequenceLength, samplingRate, frameShape.featureCount])
         }
         let (values, o2) = (span + 1).multipliedReportingOverflow(by: frameShape.featureCount)
-        guard !o2, values.multipliedReportingOverflow(by: MemoryLayout<Float>.stride).overflow == false else {
+        let (bytes, o3) = values.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
+        guard !o2, !o3 else {
             throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount])
+        }
+        // A window of 2^40 frames is a caller's mistake to report, not an allocation to attempt.
+        let limit = FileReadLimits.default.maximumBytes
+        guard bytes <= limit else {
+            throw FrameSequencingError.exceedsMemoryLimit(
+                requestedBytes: bytes, limitBytes: limit,
+                hint: "a window of \(sequenceLength) timesteps at sampling rate \(samplingRate) keeps the last \(span + 1) "
+                    + "frames of shape \(frameShape), more than physical memory; use a shorter sequence length or sampling rate")
         }
         self.frameShape = frameShape
         self.sequenceLength = sequenceLength
