@@ -73,6 +73,8 @@ done
 [[ $build_only -eq 1 ]] && exit 0
 
 export ASAN_OPTIONS="detect_leaks=1:allocator_may_return_null=0:${ASAN_OPTIONS:-}"
+# Swift's own crash handler would race libFuzzer's for a trap and lose the input's stack.
+export SWIFT_BACKTRACE=enable=no
 summaries=()
 failed=0
 for target in "${targets[@]}"; do

@@ -75,7 +75,7 @@ func fuzzPadding(_ input: inout FuzzInput) {
         require(made == nil && !(valid && size > 0), "\(q): \(made == nil ? "threw" : "made")")
         return
     }
-    require(batches.count == (count + size - 1) / size, "\(q): \(batches.count) batches")
+    require(batches.count == (count - 1) / size + 1, "\(q): \(batches.count) batches")
     require(batches.indices.flatMap { batches.members(of: $0) }.sorted() == Array(0 ..< count), "\(q): members")
     if seed == nil { require(batches.order == Array(0 ..< count), "\(q): unshuffled order \(batches.order)") }
     for index in batches.indices {

@@ -80,34 +80,34 @@ struct ReferenceWindows {
             guard p.target == .none else { return nil }
             padValue = value
         }
-        // The last target frame of a window starting at `s`, and the limit it must stay below.
-        let lastTarget: (Int) -> (frame: Int?, limit: Int)
+        // Whether the target of a window starting at `s` fits: its last frame below
+        // `end` (`n` for `.offset`, as in Keras), computed without overflow.
+        let targetFits: (Int) -> Bool
         let targetFrames: (Int) -> [Int]
         switch p.target {
         case .none:
-            lastTarget = { _ in (nil, 0) }
+            targetFits = { _ in true }
             targetFrames = { _ in [] }
         case .offset(let k):
             guard k >= 0 else { return nil }
-            lastTarget = { s in (s.addingReportingOverflow(k).overflow ? Int.max : s + k, n) }
+            targetFits = { s in !s.addingReportingOverflow(k).overflow && s + k < n }
             targetFrames = { s in [s + k] }
         case .frameAfter(let k):
             guard k > 0 else { return nil }
-            lastTarget = { s in (ReferenceWindows.frame(s, steps: length - 1, plus: k, rate: rate), end) }
+            targetFits = { s in ReferenceWindows.frame(s, steps: length - 1, plus: k, rate: rate).map { $0 < end } ?? false }
             targetFrames = { s in [s + (length - 1 + k) * rate] }
         case .nextFrames(let k):
             guard k > 0 else { return nil }
-            lastTarget = { s in (ReferenceWindows.frame(s, steps: length - 1, plus: k, rate: rate), end) }
+            targetFits = { s in ReferenceWindows.frame(s, steps: length - 1, plus: k, rate: rate).map { $0 < end } ?? false }
             targetFrames = { s in (1 ... k).map { s + (length - 1 + $0) * rate } }
         case .shifted:
-            lastTarget = { s in (ReferenceWindows.frame(s, steps: length - 1, plus: 1, rate: rate), end) }
+            targetFits = { s in ReferenceWindows.frame(s, steps: length - 1, plus: 1, rate: rate).map { $0 < end } ?? false }
             targetFrames = { s in (0 ..< length).map { s + ($0 + 1) * rate } }
         }
         // Full windows: every frame below `end`, every target frame below its limit.
         var s = start
         while s < end {
-            let (last, limit) = lastTarget(s)
-            guard s + span < end, last.map({ $0 < limit }) ?? true else { break }
+            guard s + span < end, targetFits(s) else { break }
             frames.append(Array(Swift.stride(from: s, through: s + span, by: rate)))
             targets.append(targetFrames(s))
             guard case (let next, false) = s.addingReportingOverflow(stride) else { break }
@@ -223,7 +223,7 @@ func fuzzBatches(_ input: inout FuzzInput, windows: FrameWindows, reference: Ref
     }
     let chosen = subset ?? windows.indices
     let expected: Int? = size <= 0 || chosen.lowerBound < 0 || chosen.upperBound > windows.count ? nil
-        : keepShort ? (chosen.count + size - 1) / size : chosen.count / size
+        : keepShort ? (chosen.count == 0 ? 0 : (chosen.count - 1) / size + 1) : chosen.count / size
     let made = refusingTyped("batches", {
         try subset.map { try windows.batches(of: $0, size: size, shuffleSeed: seed, keepShortLastBatch: keepShort) }
             ?? windows.batches(size: size, shuffleSeed: seed, keepShortLastBatch: keepShort)
