@@ -105,23 +105,21 @@ struct ReferenceWindows {
             targetFrames = { s in (0 ..< length).map { s + ($0 + 1) * rate } }
         }
         // Full windows: every frame below `end`, every target frame below its limit.
-        var s = start
-        while s < end {
-            guard s + span < end, targetFits(s) else { break }
-            frames.append(Array(Swift.stride(from: s, through: s + span, by: rate)))
+        // Window starts in order; `nil` once the next start would pass Int.max.
+        var next: Int? = start
+        while let s = next, s < end, s + span < end, targetFits(s) {
+            frames.append((0 ..< length).map { s + $0 * rate })
             targets.append(targetFrames(s))
-            guard case (let next, false) = s.addingReportingOverflow(stride) else { break }
-            s = next
+            next = s.addingReportingOverflow(stride).overflow ? nil : s + stride
         }
         fullCount = frames.count
         // Padded windows: the fewest more needed to reach the last frame, none starting past it.
         if padValue != nil, frames.last.map({ $0.last! < end - 1 }) ?? true {
-            while s < end {
-                frames.append(Array(Swift.stride(from: s, to: min(end, s + span + 1), by: rate)))
+            while let s = next, s < end {
+                frames.append((0 ..< length).map { s + $0 * rate }.filter { $0 < end })
                 targets.append([])
                 if s + span >= end - 1 { break }
-                guard case (let next, false) = s.addingReportingOverflow(stride) else { break }
-                s = next
+                next = s.addingReportingOverflow(stride).overflow ? nil : s + stride
             }
         }
         guard !frames.isEmpty else { return nil }
