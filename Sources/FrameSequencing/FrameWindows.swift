@@ -129,17 +129,21 @@ public struct FrameWindow: Sendable {
     public let index: Int
 
     /// The absolute frame indices the window reads, one per valid timestep.
+    ///
+    /// Counted by timestep rather than as a stride to a bound one step past the
+    /// last frame: with a sampling rate near `Int.max` (allowed for one-step
+    /// windows) that bound would not fit in `Int`.
     public var frameIndices: [Int] {
         let plan = windows.plan
         let start = plan.windowStart(index)
-        return Array(stride(from: start, to: start + plan.validLength(index) * plan.rate, by: plan.rate))
+        return (0 ..< plan.validLength(index)).map { start + $0 * plan.rate }
     }
 
     /// The absolute frame indices of the target, empty without a target.
     public var targetFrameIndices: [Int] {
         let plan = windows.plan
         let first = plan.windowStart(index) + plan.targetFirst
-        return Array(stride(from: first, to: first + plan.targetSteps * plan.targetStep, by: plan.targetStep))
+        return (0 ..< plan.targetSteps).map { first + $0 * plan.targetStep }
     }
 
     /// The number of timesteps holding frames; the rest (if any) are padding.

@@ -41,7 +41,8 @@ public struct RollingWindow: Sendable {
         guard !o2 else { throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount]) }
         _ = try FileReadLimits.default.checkFloats(
             values, shape: [span + 1, frameShape.featureCount],
-            hint: "a ring of \(span + 1) frames of \(frameShape.featureCount) values is above the memory ceiling "
+            hint: "a ring of \(span + 1) frames (sequence length \(sequenceLength) at sampling rate \(samplingRate)) of "
+                + "\(frameShape.featureCount) values is above the memory ceiling "
                 + "FileReadLimits.default; use a shorter sequence length or sampling rate")
         self.frameShape = frameShape
         self.sequenceLength = sequenceLength
