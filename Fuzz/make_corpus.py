@@ -126,7 +126,7 @@ def pnm_seeds():
 def windows_seeds():
     # Decisions read by Fuzz/Harness/windows.swift; a parameter byte below 224
     # is (byte % 63) - 2, so 12 means 10, 3 means 1, 224 and up are edge values.
-    # Part 0, windows: height, width, channels, frames, bytes?, sub-range?, target
+    # Part 0, windows: height, width (index into 1, 2, 3, 1, 2, 3, 1, 8), channels, frames, bytes?, sub-range?, target
     # kind, [target parameter], short policy, length, construction, [stride, rate],
     # start?, [start], end?, [end], layout, batch size, seed?, [seed], keep short, subset?
     save("windows", "keras_10_frames", bytes([0, 0, 0, 0, 9, 0, 1, 0, 1, 5, 2, 4, 3, 0, 0, 0, 4, 0, 1, 3]))
@@ -135,6 +135,8 @@ def windows_seeds():
     save("windows", "shifted_time_major", bytes([0, 2, 0, 0, 12, 0, 1, 4, 1, 6, 4, 3, 3, 0, 0, 1, 10, 0, 1]))
     save("windows", "pad_and_mask_53", bytes([0, 0, 0, 0, 52, 0, 1, 0, 0, 9, 12, 1, 0, 0, 2, 11, 1, 42, 1, 0]))
     save("windows", "overlapping_offset", bytes([0, 0, 1, 1, 40, 1, 0, 1, 12, 1, 12, 0, 7, 0, 0, 0, 8, 0, 0, 1, 4, 9]))
+    # 8x8x3 frames, 25 windows of 24: 115,200 values, a fill split over the worker pool.
+    save("windows", "parallel_fill_8x8x3", bytes([0, 7, 7, 2, 47, 0, 1, 0, 1, 26, 2, 3, 3, 0, 0, 0, 62, 0, 1, 1]))
     save("windows", "edge_values", bytes([0, 0, 0, 0, 20, 0, 1, 2, 227, 1, 228, 2, 226, 225, 1, 229, 1, 230, 0, 231]))
     # Part 1, padding: count, inner rank, inner sizes, (steps, kind) per sequence,
     # length kind, [fixed length], padding, truncating, value, batch size, seed?

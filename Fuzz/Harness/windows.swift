@@ -42,7 +42,10 @@ struct NamedFrames {
     }
 
     static func make(_ input: inout FuzzInput) -> NamedFrames {
-        let shape = try! FrameShape(height: input.int(in: 1 ... 3), width: input.int(in: 1 ... 3), channels: input.int(in: 1 ... 3))
+        // Mostly tiny frames; one side in eight is 8, so that some fills reach
+        // parallelFillThreshold (2^16 values) and run on the worker pool.
+        let side = { (input: inout FuzzInput) in [1, 2, 3, 1, 2, 3, 1, 8][input.int(in: 0 ... 7)] }
+        let shape = try! FrameShape(height: side(&input), width: side(&input), channels: input.int(in: 1 ... 3))
         let total = input.int(in: 1 ... 48)
         let isBytes = input.bool()
         let f = shape.featureCount
