@@ -76,9 +76,9 @@ struct DemoCommand {
     func configuration(_ kind: ModelKind) -> (settings: ModelSettings, plan: TrainingPlan) {
         let frame = try! FrameShape(height: size, width: size, channels: 1)
         var settings: ModelSettings, plan: TrainingPlan
-        func makePlan(epochs: Int, batch: Int, rate: Double, stride: Int = 1) -> TrainingPlan {
+        func makePlan(epochs: Int, batch: Int, rate: Double) -> TrainingPlan {
             TrainingPlan(contextLength: context, epochs: self.epochs ?? epochs, batchSize: batch, learningRate: rate,
-                         clipNorm: 1, windowStride: stride, seed: seed, showsProgress: !quiet)
+                         clipNorm: 1, windowStride: 1, seed: seed, showsProgress: !quiet)
         }
         switch kind {
         case .fcLSTM:
@@ -100,13 +100,14 @@ struct DemoCommand {
     }
 
     func run(_ console: Console) throws {
-        let frames = try MovingDigits(size: size, digitCount: 2, seed: seed).frames(count: frameCount)
+        let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed).pixels(count: frameCount)
+        let frames = try FrameStack(stacked: pixels, frameShape: FrameShape(height: size, width: size, channels: 1),
+                                    scale: 1.0 / 255)
         let split = try frames.split(trainCount: frameCount - testFrames, testContext: context)
         let heldOut = try HeldOutSet(test: split.test, context: context, steps: steps)
         try makeDirectory(output)
         // The series itself, so `frameseq train --frames DIR/frames.npy` can pick up from here.
-        let bytes = try frames.tensor().scalars.map { UInt8(($0 * 255).rounded()) }
-        try NPY.write(try NumericArray(shape: [frameCount, size, size, 1], data: .uint8(bytes)), to: "\(output)/frames.npy")
+        try NPY.write(try NumericArray(shape: [frameCount, size, size, 1], data: .uint8(pixels)), to: "\(output)/frames.npy")
         console.print("""
             frameseq demo\(quick ? " --quick" : ""): \(frameCount) frames of two moving digits, \(size)x\(size)x1 (seed \(seed))
             train on frames 0..<\(split.train.count), forecast the last \(testFrames) \
@@ -120,7 +121,7 @@ struct DemoCommand {
             let trained = try train(settings, on: split.train, plan: plan,
                                     extraMetadata: ["data.scale": "1"], log: console.print)
             let evaluation = try heldOut.evaluate { contexts, steps in
-                try forecast(trained.model, contexts: contexts, steps: steps)
+                try trained.model.forecastClosedLoop(context: contexts, steps: steps)
             }
             try trained.checkpoint.write(to: "\(output)/\(kind.rawValue).safetensors")
             try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/\(kind.rawValue).png")

@@ -107,12 +107,6 @@ func sumOfSquares(_ a: Tensor, _ b: Tensor) throws -> Double {
     }
 }
 
-/// The model's forecast of `steps` frames after each context in `contexts`
-/// (B, T, H, W, C): one warm-up pass, then its predictions fed back.
-func forecast(_ model: some ForecastingModel, contexts: Tensor, steps: Int) throws -> Tensor {
-    try model.forecastClosedLoop(context: contexts, steps: steps)
-}
-
 /// Repeats the last context frame (persistence).
 func persistence(contexts: Tensor, steps: Int) throws -> Tensor {
     let d = contexts.dimensions

@@ -65,7 +65,7 @@ struct ForecastCommand {
         let frames = try scaling.apply(try loaded.frames.frames(from - context ..< from))
         let frame = settings.frameShape
         let contexts = try frames.tensor().reshaped(to: Shape([1, context, frame.height, frame.width, frame.channels]))
-        let prediction = try forecast(model, contexts: contexts, steps: steps)
+        let prediction = try model.forecastClosedLoop(context: contexts, steps: steps)
         let sequenceShape = [steps, frame.height, frame.width, frame.channels]
 
         try makeDirectory(output)

@@ -30,6 +30,14 @@ public enum Frameseq {
       example    show how FrameSequencing cuts a series into windows and batches
     """
 
+    /// Each command's help and how it runs.
+    static let commands: [String: (help: String, run: @Sendable ([String], Console) throws -> Void)] = [
+        "demo": (DemoCommand.help, { try DemoCommand($0).run($1) }),
+        "train": (TrainCommand.help, { try TrainCommand($0).run($1) }),
+        "forecast": (ForecastCommand.help, { try ForecastCommand($0).run($1) }),
+        "example": (ExampleCommand.help, { try ExampleCommand($0).run($1) }),
+    ]
+
     /// Runs `arguments` (without the program name) and returns the exit status:
     /// 0 on success, 1 when the job failed, 2 for a usage error. Errors are one
     /// line on `console.err` starting with `frameseq:`.
@@ -39,23 +47,12 @@ public enum Frameseq {
             return arguments.isEmpty ? 2 : 0
         }
         let rest = Array(arguments.dropFirst())
-        if rest.contains("--help") || rest.contains("-h") {
-            switch command {
-            case "demo": console.print(DemoCommand.help)
-            case "train": console.print(TrainCommand.help)
-            case "forecast": console.print(ForecastCommand.help)
-            case "example": console.print(ExampleCommand.help)
-            default: break
-            }
-            if ["demo", "train", "forecast", "example"].contains(command) { return 0 }
-        }
         do {
-            switch command {
-            case "demo": try DemoCommand(rest).run(console)
-            case "train": try TrainCommand(rest).run(console)
-            case "forecast": try ForecastCommand(rest).run(console)
-            case "example": try ExampleCommand(rest).run(console)
-            default: throw CLIError.usage("unknown command '\(command)'\n\(usage)")
+            guard let (help, run) = commands[command] else { throw CLIError.usage("unknown command '\(command)'\n\(usage)") }
+            if rest.contains("--help") || rest.contains("-h") {
+                console.print(help)
+            } else {
+                try run(rest, console)
             }
             return 0
         } catch CLIError.usage(let message) {

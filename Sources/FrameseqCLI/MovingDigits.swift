@@ -15,8 +15,8 @@ struct MovingDigits {
 
     static let glyphWidth = 5, glyphHeight = 7, scale = 2
 
-    /// `count` frames (count, size, size, 1), values 0 (background) and 1 (stroke).
-    func frames(count: Int) throws -> FrameStack {
+    /// `count` frames (count, size, size, 1) as pixels: 0 (background) and 255 (stroke).
+    func pixels(count: Int) throws -> [UInt8] {
         let side = Self.glyphWidth * Self.scale, tall = Self.glyphHeight * Self.scale
         guard size >= tall + 4 else {
             throw CLIError.usage("frames of \(size) pixels are too small for \(tall)-pixel digits (at least \(tall + 4))")
@@ -53,8 +53,13 @@ struct MovingDigits {
                 movers[index].y += movers[index].dy
             }
         }
-        return try FrameStack(stacked: bytes, frameShape: FrameShape(height: size, width: size, channels: 1),
-                              scale: 1.0 / 255)
+        return bytes
+    }
+
+    /// The same frames with values 0 and 1.
+    func frames(count: Int) throws -> FrameStack {
+        try FrameStack(stacked: try pixels(count: count), frameShape: FrameShape(height: size, width: size, channels: 1),
+                       scale: 1.0 / 255)
     }
 
     /// The digits 0-9, one 5-bit row pattern per line (most significant bit left).

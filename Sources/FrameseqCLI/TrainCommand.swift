@@ -36,7 +36,6 @@ struct TrainCommand {
 
     var framesPath: String
     var output: String
-    var settings: ModelSettings?
     var kind: ModelKind
     var plan: TrainingPlan
     var testFrames: Int?
@@ -83,7 +82,7 @@ struct TrainCommand {
         let loaded = try loadFrames(framesPath)
         let count = loaded.frames.count
         let held = testFrames ?? max(steps, count / 8)
-        guard count - held >= plan.contextLength + 1 + plan.batchSize.signum() else {
+        guard count - held >= plan.contextLength + 1 else {
             throw CLIError.failed("\(framesPath) has \(count) frames; holding out \(held) leaves \(count - held), "
                 + "too few for one training window of \(plan.contextLength) frames plus its target "
                 + "(use a smaller --context or --test-frames, or more frames)")
@@ -100,7 +99,9 @@ struct TrainCommand {
             + "holding out the last \(held)" + (scaling == .identity ? "" : "; values scaled from \(scaling.lower)...\(scaling.upper)"))
         let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: scaling.metadata, log: console.print)
         try trained.checkpoint.write(to: "\(output)/model.safetensors")
-        let evaluation = try heldOut.evaluate { contexts, steps in try forecast(trained.model, contexts: contexts, steps: steps) }
+        let evaluation = try heldOut.evaluate { contexts, steps in
+            try trained.model.forecastClosedLoop(context: contexts, steps: steps)
+        }
         let model = ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
                               trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount)
         let mean = try meanFrame(trainFrames)
