@@ -15,7 +15,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "FrameSequencing"),
-        // x86 GEMM micro-kernels. Each function carries its own
+        // x86 GEMM micro-kernels and fused LSTM steps. Each function carries its own
         // `__attribute__((target(...)))`, so no compiler flags are needed and the
         // kernel is picked at run time from the CPU; other architectures get stubs.
         .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),
@@ -30,7 +30,8 @@ let package = Package(
                     exclude: ["Data"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "TestSupport"],
+        // CFrameKernels: the fused LSTM kernels' activations are tested directly.
+        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "CFrameKernels", "TestSupport"],
                     exclude: ["Data"]),
     ],
     swiftLanguageModes: [.v6]

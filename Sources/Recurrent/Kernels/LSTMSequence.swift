@@ -15,6 +15,10 @@
 // neither reads its input nor changes its state, and outputs zero. Processing
 // runs t = 0..<T forward or T-1...0 reversed, so the reverse direction of a
 // short sequence starts from h0 at its last valid step, as PyTorch's does.
+//
+// The time loops here are the Swift reference (and the arm64 path); on x86
+// unpadded batches run the fused C steps of LSTMFusedSequence.swift instead.
+// The input and parameter products over all rows are shared by both.
 
 import FrameSequencing
 
@@ -63,20 +67,28 @@ struct LSTMRecordLayout {
 /// Overwrites `output` (row r at `output + r * outputStride`, H values),
 /// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G]). With `record`
 /// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
-/// c_{t-1} and h_{t-1} of every valid row for backward. Never allocates.
+/// c_{t-1} and h_{t-1} of every valid row for backward. Allocates only before
+/// the time loop. `path` picks the micro-kernels (tests compare the paths).
 func lstmSequenceForward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, path: GEMMKernelPath = .active
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
     // not read first; the biases join in the cell update, where the row is in L1).
     gemm(transposeA: false, transposeB: true, m: g.rows, n: width, k: g.inputSize,
-         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 0, c: gates, ldc: width)
+         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 0, c: gates, ldc: width, path: path)
+    // Unpadded batches on x86: the fused kernels (LSTMFusedSequence.swift).
+    if lengths == nil && path.lstmLanes != nil {
+        return lstmFusedForward(g, path: path, weights: w, initialHidden: initialHidden, initialCell: initialCell,
+                                output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
+                                gates: gates, record: record)
+    }
+    // The reference loop: the Swift path, and padded batches on every path.
     let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)   // b_ih + b_hh, once per call
     defer { bias.deallocate() }
     for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
@@ -84,7 +96,7 @@ func lstmSequenceForward(
     c.update(from: initialCell, count: g.batch * hidden)
     // W_hh^T packed once for all T steps (packing it per step cost more than the multiply).
     let recurrent = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: true, k: hidden, n: width,
-                                  maximumRows: g.batch)
+                                  maximumRows: g.batch, path: path)
 
     for s in 0 ..< g.timesteps {
         let t = g.timestep(s)
@@ -148,6 +160,7 @@ func lstmCellForward(gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<F
 /// apart): overwrites when `accumulateInput` is false, else adds. Accumulates into
 /// the four parameter gradients. Overwrites `initialHiddenGradient` and
 /// `initialCellGradient` ([B, H]). `workspace` is `lstmBackwardWorkspaceCount` floats.
+/// `path` picks the micro-kernels (tests compare the paths).
 func lstmSequenceBackward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     lengths: UnsafePointer<Int>?, record: UnsafePointer<Float>,
@@ -157,7 +170,34 @@ func lstmSequenceBackward(
     inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
     inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
     initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>,
-    workspace: UnsafeMutablePointer<Float>
+    workspace: UnsafeMutablePointer<Float>, path: GEMMKernelPath = .active
+) {
+    let dA = workspace                                   // [rows, G]
+    if lengths == nil && path.lstmLanes != nil {
+        lstmFusedBackward(g, path: path, weights: w, record: record, outputGradient: outputGradient,
+                          outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                          finalCellGradient: finalCellGradient, initialHiddenGradient: dh, initialCellGradient: dc, dA: dA)
+    } else {
+        lstmReferenceBackwardLoop(g, weights: w, lengths: lengths, record: record, outputGradient: outputGradient,
+                                  outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                                  finalCellGradient: finalCellGradient, initialHiddenGradient: dh,
+                                  initialCellGradient: dc, workspace: workspace, path: path)
+    }
+    lstmParameterGradients(g, input: input, inputStride: inputStride, weights: w, record: record, dA: dA,
+                           inputGradient: inputGradient, inputGradientStride: inputGradientStride,
+                           accumulateInput: accumulateInput, inputWeightsGradient: inputWeightsGradient,
+                           recurrentWeightsGradient: recurrentWeightsGradient, inputBiasGradient: inputBiasGradient,
+                           recurrentBiasGradient: recurrentBiasGradient, path: path)
+}
+
+/// The reference backward time loop (the Swift path, and padded batches on every
+/// path): fills `dA` (the workspace's first [rows, G]) and writes dL/dh0, dL/dc0.
+private func lstmReferenceBackwardLoop(
+    _ g: LSTMSequenceGeometry, weights w: LSTMWeightPointers, lengths: UnsafePointer<Int>?,
+    record: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, outputGradientStride: Int,
+    finalHiddenGradient: UnsafePointer<Float>, finalCellGradient: UnsafePointer<Float>,
+    initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>,
+    workspace: UnsafeMutablePointer<Float>, path: GEMMKernelPath
 ) {
     let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
@@ -168,7 +208,7 @@ func lstmSequenceBackward(
     dc.update(from: finalCellGradient, count: batch * hidden)
     // W_hh packed once for all T steps of dh_{t-1} = da_t W_hh.
     let recurrentWeights = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: false, k: width, n: hidden,
-                                         maximumRows: batch)
+                                         maximumRows: batch, path: path)
 
     for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
         let t = g.timestep(s)
@@ -207,12 +247,26 @@ func lstmSequenceBackward(
             (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
         }
     }
-    // Parameter and input gradients over all rows at once: three large products.
+}
+
+/// Parameter and input gradients from the gate gradients `dA` ([rows, G]) of
+/// every row at once: three large products and a column sum. Padded rows have
+/// zero `dA`, so they add nothing.
+private func lstmParameterGradients(
+    _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
+    record: UnsafePointer<Float>, dA: UnsafePointer<Float>,
+    inputGradient: UnsafeMutablePointer<Float>, inputGradientStride: Int, accumulateInput: Bool,
+    inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
+    inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
+    path: GEMMKernelPath
+) {
+    let (hidden, width) = (g.hiddenSize, g.gateWidth)
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     gemm(transposeA: true, transposeB: false, m: width, n: g.inputSize, k: g.rows,
-         a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize)
+         a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize, path: path)
     gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: g.rows,
          a: dA, lda: width, b: record + layout.previousHidden, ldb: hidden, beta: 1,
-         c: recurrentWeightsGradient, ldc: hidden)
+         c: recurrentWeightsGradient, ldc: hidden, path: path)
     for r in 0 ..< g.rows {
         let da = dA + r * width
         for j in 0 ..< width {
@@ -222,7 +276,7 @@ func lstmSequenceBackward(
     }
     gemm(transposeA: false, transposeB: false, m: g.rows, n: g.inputSize, k: width,
          a: dA, lda: width, b: w.inputWeights, ldb: g.inputSize, beta: accumulateInput ? 1 : 0,
-         c: inputGradient, ldc: inputGradientStride)
+         c: inputGradient, ldc: inputGradientStride, path: path)
 }
 
 /// Floats of workspace `lstmSequenceBackward` needs.
