@@ -25,23 +25,33 @@ long fsk_lstm_backward_panels(long hidden, long lanes) {
     return (hidden + 2 * lanes - 1) / (2 * lanes);
 }
 
-long fsk_lstm_forward_packed_count(long hidden, long lanes) {
-    return fsk_lstm_forward_groups(hidden, lanes) * hidden * 4 * lanes;
+long fsk_lstm_forward_packed_count(long inputs, long hidden, long lanes) {
+    return fsk_lstm_forward_groups(hidden, lanes) * (inputs + hidden) * 4 * lanes;
 }
 
 long fsk_lstm_backward_packed_count(long hidden, long lanes) {
     return fsk_lstm_backward_panels(hidden, lanes) * 4 * hidden * 2 * lanes;
 }
 
-void fsk_lstm_pack_forward(const float *w, long hidden, long lanes, float *packed) {
-    const long H = hidden, groups = fsk_lstm_forward_groups(hidden, lanes);
-    for (long q = 0; q < groups; q++) {
-        for (long k = 0; k < H; k++) {
-            float *out = packed + (q * H + k) * 4 * lanes;
+void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
+                           float *packed, long first, long end) {
+    const long H = hidden, I = inputs, K = inputs + hidden;
+    // A transpose in blocks of 16 depths: per (gate, unit) 16 contiguous floats
+    // of its weight row are read and spread over 16 packed rows that stay in L1
+    // (one depth at a time over all units wrote each packed row 16 KB apart).
+    for (long q = first; q < end; q++) {
+        float *group = packed + q * K * 4 * lanes;
+        for (long k0 = 0; k0 < K; k0 += 16) {
+            const long k1 = k0 + 16 < K ? k0 + 16 : K;
             for (long gate = 0; gate < 4; gate++) {
                 for (long u = 0; u < lanes; u++) {
-                    long unit = q * lanes + u;
-                    out[gate * lanes + u] = unit < H ? w[(gate * H + unit) * H + k] : 0.0f;
+                    const long unit = q * lanes + u, row = gate * H + unit;
+                    float *out = group + gate * lanes + u;
+                    for (long k = k0; k < k1; k++) {
+                        float value = 0.0f;
+                        if (unit < H) value = k < I ? w_ih[row * I + k] : w_hh[row * H + k - I];
+                        out[k * 4 * lanes] = value;
+                    }
                 }
             }
         }

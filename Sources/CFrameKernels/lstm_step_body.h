@@ -83,12 +83,19 @@ TARGET static inline void FN(store)(float *p, V v, long n) {
 TARGET static inline void FN(forward_cell)(const fsk_lstm_forward_step *s, long b, long u0, long n,
                                           V ai, V af, V ag, V ao) {
     const long H = s->hidden;
-    float *gates = s->gates + b * s->ldgates + u0;
     const float *bias = s->bias + u0;
-    V i = FN(sigmoid)(ai + FN(load)(gates, n) + FN(load)(bias, n));
-    V f = FN(sigmoid)(af + FN(load)(gates + H, n) + FN(load)(bias + H, n));
-    V g = FN(tanh)(ag + FN(load)(gates + 2 * H, n) + FN(load)(bias + 2 * H, n));
-    V o = FN(sigmoid)(ao + FN(load)(gates + 3 * H, n) + FN(load)(bias + 3 * H, n));
+    ai += FN(load)(bias, n);
+    af += FN(load)(bias + H, n);
+    ag += FN(load)(bias + 2 * H, n);
+    ao += FN(load)(bias + 3 * H, n);
+    float *gates = s->gates ? s->gates + b * s->ldgates + u0 : 0;
+    if (s->add_gates) {
+        ai += FN(load)(gates, n);
+        af += FN(load)(gates + H, n);
+        ag += FN(load)(gates + 2 * H, n);
+        ao += FN(load)(gates + 3 * H, n);
+    }
+    V i = FN(sigmoid)(ai), f = FN(sigmoid)(af), g = FN(tanh)(ag), o = FN(sigmoid)(ao);
     float *c = s->c + b * s->ldc + u0;
     V previous = FN(load)(c, n);
     V cell = f * previous + i * g;
@@ -108,35 +115,43 @@ TARGET static inline void FN(forward_cell)(const fsk_lstm_forward_step *s, long 
     }
 }
 
+/// acc[i][gate] += sum over k < depth of a[i][k] * w[k][gate][0 ..< L]: FMR rows
+/// of A (row i at a + i * lda) times `depth` steps of a group's packed weights.
+__attribute__((always_inline))
+TARGET static inline void FN(forward_product)(V acc[FMR][4], const float *a, long lda, long mr, long depth,
+                                             const float *w) {
+    const float *row[FMR];
+    _Pragma("unroll")
+    for (int i = 0; i < FMR; i++) row[i] = a + (i < mr ? i : mr - 1) * lda;   // rows past mr repeat the last
+    for (long k = 0; k < depth; k++, w += 4 * L) {
+        V w0 = *(const V *)w, w1 = *(const V *)(w + L), w2 = *(const V *)(w + 2 * L), w3 = *(const V *)(w + 3 * L);
+        _Pragma("unroll")
+        for (int i = 0; i < FMR; i++) {
+            V x = FN(splat)(row[i][k]);
+            acc[i][0] += x * w0;
+            acc[i][1] += x * w1;
+            acc[i][2] += x * w2;
+            acc[i][3] += x * w3;
+        }
+    }
+}
+
 /// Unit groups [first, end) of one forward step: per group, every FMR rows of
-/// h_prev times the group's packed [H][4][L] weights (which stay in L1 across
-/// the rows), then the cell update while the 4 * FMR gate vectors are in registers.
+/// [x_t, h_{t-1}] times the group's packed [I + H][4][L] weights (which stay in
+/// L1 or L2 across the rows), then the cell update while the 4 * FMR gate
+/// vectors are in registers.
 TARGET void FN(fsk_lstm_forward)(const fsk_lstm_forward_step *s, long first, long end) {
-    const long H = s->hidden, B = s->batch;
+    const long H = s->hidden, I = s->inputs, B = s->batch;
     for (long q = first; q < end; q++) {
         const long u0 = q * L, n = H - u0 < L ? H - u0 : L;
-        const float *panel = s->weights + q * H * 4 * L;
+        const float *panel = s->weights + q * (I + H) * 4 * L;
         for (long r0 = 0; r0 < B; r0 += FMR) {
             const long mr = B - r0 < FMR ? B - r0 : FMR;
-            const float *a[FMR];
             V acc[FMR][4];
             _Pragma("unroll")
-            for (int i = 0; i < FMR; i++) {
-                a[i] = s->h + (r0 + (i < mr ? i : mr - 1)) * s->ldh;   // rows past mr repeat the last
-                acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = (V){0};
-            }
-            const float *w = panel;
-            for (long k = 0; k < H; k++, w += 4 * L) {
-                V w0 = *(const V *)w, w1 = *(const V *)(w + L), w2 = *(const V *)(w + 2 * L), w3 = *(const V *)(w + 3 * L);
-                _Pragma("unroll")
-                for (int i = 0; i < FMR; i++) {
-                    V x = FN(splat)(a[i][k]);
-                    acc[i][0] += x * w0;
-                    acc[i][1] += x * w1;
-                    acc[i][2] += x * w2;
-                    acc[i][3] += x * w3;
-                }
-            }
+            for (int i = 0; i < FMR; i++) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = (V){0};
+            if (I > 0) FN(forward_product)(acc, s->x + r0 * s->ldx, s->ldx, mr, I, panel);
+            FN(forward_product)(acc, s->h + r0 * s->ldh, s->ldh, mr, H, panel + I * 4 * L);
             for (int i = 0; i < mr; i++) FN(forward_cell)(s, r0 + i, u0, n, acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
         }
     }

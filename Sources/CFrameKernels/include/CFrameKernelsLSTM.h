@@ -14,7 +14,9 @@
 // batch- and time-major sequences are both a (base, ld) pair per step.
 //
 // Forward of one step, for the unit groups [first, end):
-//   a = h_prev W_hh^T + gates_in + bias            [B, G] (gates_in: x_t W_ih^T)
+//   a = x_t W_ih^T + h_prev W_hh^T + bias           [B, G]
+// where x_t W_ih^T is either part of the step's product (inputs > 0: W_ih
+// packed with W_hh) or done before for all steps and read from `gates`.
 //   i, f, o = sigmoid(a_i, a_f, a_o); g = tanh(a_g)
 //   c = f * c + i * g;  h = o * tanh(c)
 // Backward of one step, for the unit groups [first, end):
@@ -37,11 +39,14 @@ extern "C" {
 typedef struct fsk_lstm_forward_step {
     long batch;                  // B
     long hidden;                 // H
-    const float *weights;        // W_hh^T packed by fsk_lstm_pack_forward for this path's lanes
+    long inputs;                 // I when x_t is part of the product, else 0
+    const float *weights;        // packed by fsk_lstm_pack_forward for this path's lanes and `inputs`
     const float *bias;           // [G]: b_ih + b_hh
+    const float *x;  long ldx;   // x_t [B, I] (read when inputs > 0)
     const float *h;  long ldh;   // h_{t-1} [B, H]; only read (may be the previous step's output rows)
     float *c;        long ldc;   // c_{t-1} in, c_t out [B, H]
-    float *gates;    long ldgates; // [B, G]: x_t W_ih^T in; activated gates out when write_gates
+    float *gates;    long ldgates; // optional [B, G]: x_t W_ih^T in when add_gates; activated gates out when write_gates
+    int add_gates;
     int write_gates;
     float *y;        long ldy;   // h_t out [B, H]; must not overlap h
     float *cells;    long ldcells;          // optional: c_t out (saved for backward)
@@ -65,12 +70,15 @@ typedef struct fsk_lstm_backward_step {
     float *dh_out; long lddh_out; // dh out [B, H] (when gates == NULL)
 } fsk_lstm_backward_step;
 
-/// Floats of the forward packing of a [G, H] W_hh for `lanes`-wide unit groups.
-long fsk_lstm_forward_packed_count(long hidden, long lanes);
-/// Packs W_hh ([G, H] row-major, PyTorch's weight_hh) so that group q holds, for
-/// k in 0..<H, the four gates' rows of units q*L ..< q*L + L at depth k
-/// ([groups][H][4][L]); units past H are zero. `packed` must be 64-byte aligned.
-void fsk_lstm_pack_forward(const float *w, long hidden, long lanes, float *packed);
+/// Floats of the forward packing for `lanes`-wide unit groups (inputs: I or 0).
+long fsk_lstm_forward_packed_count(long inputs, long hidden, long lanes);
+/// Packs [W_ih, W_hh] ([G, I] and [G, H] row-major, PyTorch's weight_ih and
+/// weight_hh; w_ih unread when inputs is 0) so that group q holds, for k in
+/// 0..<I + H, the four gates' weights of units q*L ..< q*L + L at depth k
+/// ([groups][I + H][4][L]); units past H are zero. `packed` must be 64-byte
+/// aligned. Packs the groups [first, end) (disjoint ranges may run in parallel).
+void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
+                           float *packed, long first, long end);
 
 /// Floats of the backward packing of W_hh for `lanes`-wide vectors.
 long fsk_lstm_backward_packed_count(long hidden, long lanes);

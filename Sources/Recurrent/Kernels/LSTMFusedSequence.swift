@@ -6,10 +6,10 @@
 // Legend as in LSTMSequence.swift: B batch, T timesteps, I input features, H
 // hidden units, G = 4H gates (i, f, g, o); "rows" in the caller's layout.
 //
-// Per step the work is split over the unit groups (16 units on AVX-512), so each
-// thread reads all of h_{t-1} but only its share of the packed weights, and
-// writes only its own units of c, h and the record. h_{t-1} is read in place
-// from the previous step's output rows; nothing is copied between steps.
+// The batch is split over the worker pool once per call (`forEachBatchChunk`):
+// each thread runs every timestep of its rows, reading h_{t-1} in place from
+// the previous step's output rows, so nothing is copied or synchronized between
+// steps.
 
 import FrameSequencing
 internal import CFrameKernels
@@ -25,90 +25,98 @@ extension GEMMKernelPath {
     }
 }
 
-/// Per-step work (flops of the recurrent product) from which a step is split
-/// over the worker pool: below it the hand-off costs more than the second core
-/// saves.
-let lstmStepThreadingThreshold = 1 << 20
-
 /// `count` floats aligned to 64 bytes, as the packed weights need.
 private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
         .bindMemory(to: Float.self, capacity: max(count, 16))
 }
 
-/// Runs `body` over `0 ..< count` in contiguous chunks, one per thread when the
-/// step is large enough.
-@inline(__always)
-private func forEachChunk(count: Int, flops: Int, _ body: (Int, Int) -> Void) {
-    let parts = flops >= lstmStepThreadingThreshold ? min(count, WorkerPool.shared.threadCount) : 1
-    if parts <= 1 { return body(0, count) }
-    WorkerPool.shared.run(parts: parts) { part in
-        let range = chunk(part, of: parts, count: count)
-        body(range.lowerBound, range.upperBound)
-    }
+/// Whether the fused forward steps also do the input product, x_t W_ih^T, for
+/// sequences of `g`: up to 2 MB of packed [W_ih, W_hh], streamed once per step
+/// from L2 or L3, instead of a [rows, G] product written for all steps and read
+/// back. Measured on one core: lstm.rows 1.85 ms against 2.0, lstm.stacked
+/// 16.4 ms against 18.0; lstm.flat (17 MB of weights, read from memory each
+/// step) 17.5 ms against 8.7, so larger input weights are multiplied for all
+/// steps at once beforehand, reading them once.
+func lstmFusesInput(_ g: LSTMSequenceGeometry) -> Bool {
+    (g.inputSize + g.hiddenSize) * g.gateWidth <= 1 << 19
 }
 
-/// The fused forward time loop. `gates` holds x_t W_ih^T for every row (the
-/// input product, already done); everything else as `lstmSequenceForward`, which
-/// calls this for unpadded batches on the C paths.
+/// The fused forward time loop; arguments as `lstmSequenceForward`, which calls
+/// this for unpadded batches on the C paths. With `fuseInput` each step reads
+/// x_t itself and `gates` is only written (the record's gates, in training) or
+/// nil (inference); otherwise `gates` holds x_t W_ih^T of every row already.
 func lstmFusedForward(
-    _ g: LSTMSequenceGeometry, path: GEMMKernelPath, weights w: LSTMWeightPointers,
+    _ g: LSTMSequenceGeometry, path: GEMMKernelPath, input: UnsafePointer<Float>, inputStride: Int,
+    fuseInput: Bool, weights w: LSTMWeightPointers,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+    gates: UnsafeMutablePointer<Float>?, record: UnsafeMutablePointer<Float>?
 ) {
     guard let lanes = path.lstmLanes else { preconditionFailure("lstmFusedForward: no fused kernel on \(path)") }
     let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    let packed = alignedFloats(fsk_lstm_forward_packed_count(hidden, lanes))   // W_hh^T, once per call
-    let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)           // b_ih + b_hh
+    let inputs = fuseInput ? g.inputSize : 0
+    let packed = alignedFloats(fsk_lstm_forward_packed_count(inputs, hidden, lanes))   // once per call
+    let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)                   // b_ih + b_hh
     defer {
         packed.deallocate()
         bias.deallocate()
     }
-    fsk_lstm_pack_forward(w.recurrentWeights, hidden, lanes, packed)
+    let groups = fsk_lstm_forward_groups(hidden, lanes)
+    // Packing [W_ih, W_hh] (2 MB per layer on lstm.stacked) was 5% of a forward pass.
+    let packParts = (inputs + hidden) * width >= 1 << 16 ? min(groups, WorkerPool.shared.threadCount) : 1
+    WorkerPool.shared.run(parts: packParts) { part in
+        let range = chunk(part, of: packParts, count: groups)
+        fsk_lstm_pack_forward(w.inputWeights, inputs, w.recurrentWeights, hidden, lanes, packed,
+                              range.lowerBound, range.upperBound)
+    }
     for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
     c.update(from: initialCell, count: batch * hidden)
     h.update(from: initialHidden, count: batch * hidden)
 
-    let groups = fsk_lstm_forward_groups(hidden, lanes)
-    let flops = 2 * batch * hidden * width
     // Row (b, t) of a [rows, X] buffer is at row(0, t) * X + b * (batchStride * X).
     let ldOutput = g.batchStride * outputStride
-    var step = fsk_lstm_forward_step()
-    step.batch = batch
-    step.hidden = hidden
-    step.weights = UnsafePointer(packed)
-    step.bias = UnsafePointer(bias)
-    step.c = c
-    step.ldc = hidden
-    step.ldgates = g.batchStride * width
-    step.write_gates = record == nil ? 0 : 1
-    step.ldy = ldOutput
-    (step.ldcells, step.ldprevc, step.ldprevh) = (g.batchStride * hidden, g.batchStride * hidden, g.batchStride * hidden)
+    var template = fsk_lstm_forward_step()
+    template.hidden = hidden
+    template.inputs = inputs
+    template.ldx = g.batchStride * inputStride
+    template.add_gates = fuseInput ? 0 : 1
+    template.weights = UnsafePointer(packed)
+    template.bias = UnsafePointer(bias)
+    template.ldc = hidden
+    template.ldgates = g.batchStride * width
+    template.write_gates = record == nil ? 0 : 1
+    template.ldy = ldOutput
+    (template.ldcells, template.ldprevc, template.ldprevh) = (g.batchStride * hidden, g.batchStride * hidden,
+                                                              g.batchStride * hidden)
 
-    for s in 0 ..< g.timesteps {
-        let t = g.timestep(s)
-        let first = g.row(0, t)
-        if s == 0 {
-            (step.h, step.ldh) = (initialHidden, hidden)
-        } else {
-            (step.h, step.ldh) = (UnsafePointer(output + g.row(0, g.timestep(s - 1)) * outputStride), ldOutput)
-        }
-        step.gates = gates + first * width
-        step.y = output + first * outputStride
-        if let record {
-            step.cells = record + layout.cells + first * hidden
-            step.previous_cells = record + layout.previousCells + first * hidden
-            step.previous_hidden = record + layout.previousHidden + first * hidden
-        }
-        forEachChunk(count: groups, flops: flops) { start, end in
+    forEachBatchChunk(g) { rows in
+        let b0 = rows.lowerBound
+        var step = template
+        step.batch = rows.count
+        step.c = c + b0 * hidden
+        for s in 0 ..< g.timesteps {
+            let first = g.row(b0, g.timestep(s))
+            if s == 0 {
+                (step.h, step.ldh) = (initialHidden + b0 * hidden, hidden)
+            } else {
+                (step.h, step.ldh) = (UnsafePointer(output + g.row(b0, g.timestep(s - 1)) * outputStride), ldOutput)
+            }
+            step.x = input + first * inputStride
+            step.gates = gates.map { $0 + first * width }
+            step.y = output + first * outputStride
+            if let record {
+                step.cells = record + layout.cells + first * hidden
+                step.previous_cells = record + layout.previousCells + first * hidden
+                step.previous_hidden = record + layout.previousHidden + first * hidden
+            }
             withUnsafePointer(to: step) { step in
                 if path == .avx512 {
-                    fsk_lstm_forward_avx512(step, start, end)
+                    fsk_lstm_forward_avx512(step, 0, groups)
                 } else {
-                    fsk_lstm_forward_avx2(step, start, end)
+                    fsk_lstm_forward_avx2(step, 0, groups)
                 }
             }
         }
@@ -141,51 +149,53 @@ func lstmFusedBackward(
     dc.update(from: finalCellGradient, count: batch * hidden)
 
     let panels = fsk_lstm_backward_panels(hidden, lanes)
-    let flops = 2 * batch * hidden * width
     let (ldGates, ldHidden) = (g.batchStride * width, g.batchStride * hidden)
-    var step = fsk_lstm_backward_step()
-    step.batch = batch
-    step.hidden = hidden
-    step.weights = UnsafePointer(packed)
-    (step.ldda_next, step.ldda, step.ldgates) = (ldGates, ldGates, ldGates)
-    (step.ldcells, step.ldprevc) = (ldHidden, ldHidden)
-    step.lddy = g.batchStride * outputGradientStride
-    (step.dc, step.lddc) = (dc, hidden)
-    (step.dh_out, step.lddh_out) = (dh, hidden)
+    var template = fsk_lstm_backward_step()
+    template.hidden = hidden
+    template.weights = UnsafePointer(packed)
+    (template.ldda_next, template.ldda, template.ldgates) = (ldGates, ldGates, ldGates)
+    (template.ldcells, template.ldprevc) = (ldHidden, ldHidden)
+    template.lddy = g.batchStride * outputGradientStride
+    (template.lddc, template.lddh_out, template.lddh_in) = (hidden, hidden, hidden)
 
-    func run(_ step: fsk_lstm_backward_step) {
-        forEachChunk(count: panels, flops: flops) { start, end in
+    forEachBatchChunk(g) { rows in
+        let b0 = rows.lowerBound
+        var step = template
+        step.batch = rows.count
+        step.dc = dc + b0 * hidden
+        step.dh_out = dh + b0 * hidden
+        func run(_ step: fsk_lstm_backward_step) {
             withUnsafePointer(to: step) { step in
                 if path == .avx512 {
-                    fsk_lstm_backward_avx512(step, start, end)
+                    fsk_lstm_backward_avx512(step, 0, panels)
                 } else {
-                    fsk_lstm_backward_avx2(step, start, end)
+                    fsk_lstm_backward_avx2(step, 0, panels)
                 }
             }
         }
-    }
-    for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
-        let first = g.row(0, g.timestep(s))
-        if s == g.timesteps - 1 {   // the last step: dh arrives from h_n only
-            step.da_next = nil
-            (step.dh_in, step.lddh_in) = (finalHiddenGradient, hidden)
-        } else {
-            step.da_next = UnsafePointer(dA + g.row(0, g.timestep(s + 1)) * width)
-            step.dh_in = nil
+        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+            let first = g.row(b0, g.timestep(s))
+            if s == g.timesteps - 1 {   // the last step: dh arrives from h_n only
+                step.da_next = nil
+                step.dh_in = finalHiddenGradient + b0 * hidden
+            } else {
+                step.da_next = UnsafePointer(dA + g.row(b0, g.timestep(s + 1)) * width)
+                step.dh_in = nil
+            }
+            step.dy = outputGradient + first * outputGradientStride
+            step.gates = record + layout.gates + first * width
+            step.cells = record + layout.cells + first * hidden
+            step.previous_cells = record + layout.previousCells + first * hidden
+            step.da = dA + first * width
+            run(step)
         }
-        step.dy = outputGradient + first * outputGradientStride
-        step.gates = record + layout.gates + first * width
-        step.cells = record + layout.cells + first * hidden
-        step.previous_cells = record + layout.previousCells + first * hidden
-        step.da = dA + first * width
-        run(step)
+        // dL/dh0 = dA of the first processed step times W_hh (no element-wise part).
+        if g.timesteps > 0 {
+            step.da_next = UnsafePointer(dA + g.row(b0, g.timestep(0)) * width)
+            (step.dh_in, step.dy, step.gates) = (nil, nil, nil)
+            run(step)
+        } else {
+            (dh + b0 * hidden).update(from: finalHiddenGradient + b0 * hidden, count: rows.count * hidden)
+        }
     }
-    // dL/dh0 = dA of the first processed step times W_hh (no element-wise part).
-    guard g.timesteps > 0 else {
-        dh.update(from: finalHiddenGradient, count: batch * hidden)
-        return
-    }
-    step.da_next = UnsafePointer(dA + g.row(0, g.timestep(0)) * width)
-    (step.dh_in, step.dy, step.gates) = (nil, nil, nil)
-    run(step)
 }

@@ -65,7 +65,8 @@ struct LSTMRecordLayout {
 /// Runs the forward pass of one direction.
 ///
 /// Overwrites `output` (row r at `output + r * outputStride`, H values),
-/// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G]). With `record`
+/// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G] scratch, not
+/// touched in inference when the fused steps do the input product). With `record`
 /// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
 /// c_{t-1} and h_{t-1} of every valid row for backward. Allocates only before
 /// the time loop. `path` picks the micro-kernels (tests compare the paths).
@@ -78,15 +79,21 @@ func lstmSequenceForward(
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
-    // not read first; the biases join in the cell update, where the row is in L1).
-    gemm(transposeA: false, transposeB: true, m: g.rows, n: width, k: g.inputSize,
-         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 0, c: gates, ldc: width, path: path)
-    // Unpadded batches on x86: the fused kernels (LSTMFusedSequence.swift).
-    if lengths == nil && path.lstmLanes != nil {
-        return lstmFusedForward(g, path: path, weights: w, initialHidden: initialHidden, initialCell: initialCell,
+    // Unpadded batches on x86: the fused kernels (LSTMFusedSequence.swift), which
+    // for small input weights do the input product step by step as well.
+    let fused = lengths == nil && path.lstmLanes != nil
+    let fuseInput = fused && lstmFusesInput(g)
+    if !fuseInput {
+        // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
+        // not read first; the biases join in the cell update, where the row is in L1).
+        lstmProduct(m: g.rows, n: width, k: g.inputSize, a: input, lda: inputStride, b: w.inputWeights,
+                    transposeB: true, beta: 0, c: gates, ldc: width, path: path)
+    }
+    if fused {
+        return lstmFusedForward(g, path: path, input: input, inputStride: inputStride, fuseInput: fuseInput,
+                                weights: w, initialHidden: initialHidden, initialCell: initialCell,
                                 output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
-                                gates: gates, record: record)
+                                gates: fuseInput && record == nil ? nil : gates, record: record)
     }
     // The reference loop: the Swift path, and padded batches on every path.
     let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)   // b_ih + b_hh, once per call
@@ -96,14 +103,14 @@ func lstmSequenceForward(
     c.update(from: initialCell, count: g.batch * hidden)
     // W_hh^T packed once for all T steps (packing it per step cost more than the multiply).
     let recurrent = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: true, k: hidden, n: width,
-                                  maximumRows: g.batch, path: path)
+                                  maximumRows: 1, path: path)
 
-    for s in 0 ..< g.timesteps {
-        let t = g.timestep(s)
-        // a_t += h_{t-1} W_hh^T for the whole batch.
-        recurrent.multiply(m: g.batch, a: h, lda: hidden, beta: 1,
-                           c: gates + g.row(0, t) * width, ldc: width * g.batchStride)
-        forEachBatchRange(g) { rows in
+    forEachBatchChunk(g) { rows in
+        for s in 0 ..< g.timesteps {
+            let t = g.timestep(s)
+            // a_t += h_{t-1} W_hh^T for these rows (A read in place: no shared scratch).
+            recurrent.multiplyInPlace(m: rows.count, a: h + rows.lowerBound * hidden, lda: hidden, beta: 1,
+                                      c: gates + g.row(rows.lowerBound, t) * width, ldc: width * g.batchStride)
             for b in rows {
                 let r = g.row(b, t)
                 let y = output + r * outputStride
@@ -124,13 +131,22 @@ func lstmSequenceForward(
     }
 }
 
-/// Runs `body` over the batch rows, split across the worker pool when a step has
-/// enough cells to repay the hand-off (each row writes only its own memory).
-@inline(__always)
-func forEachBatchRange(_ g: LSTMSequenceGeometry, _ body: (Range<Int>) -> Void) {
-    let parts = g.batch * g.hiddenSize >= 2048 ? min(g.batch, WorkerPool.shared.threadCount) : 1
+/// Runs `body` once per contiguous chunk of batch rows, on the worker pool when
+/// the sequence's recurrent work repays the hand-off. Batch entries are
+/// independent sequences, so each chunk runs every timestep without waiting for
+/// the others: the pool is entered once per call, not once per step (a hand-off
+/// per step cost a few microseconds and, through `withoutActuallyEscaping`, one
+/// heap allocation). Chunks start at multiples of `alignment` rows, the fused
+/// kernels' register block, so no tile is split.
+func forEachBatchChunk(_ g: LSTMSequenceGeometry, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
+    let flops = 2 * g.rows * g.hiddenSize * g.gateWidth   // the recurrent products of all steps
+    let blocks = (g.batch + alignment - 1) / alignment
+    let parts = flops >= gemmThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
     if parts <= 1 { return body(0 ..< g.batch) }
-    WorkerPool.shared.run(parts: parts) { part in body(chunk(part, of: parts, count: g.batch)) }
+    WorkerPool.shared.run(parts: parts) { part in
+        let range = chunk(part, of: parts, count: blocks)
+        body(range.lowerBound * alignment ..< min(g.batch, range.upperBound * alignment))
+    }
 }
 
 /// One cell update for one batch row: adds `bias` to `gates` and activates them
@@ -208,43 +224,44 @@ private func lstmReferenceBackwardLoop(
     dc.update(from: finalCellGradient, count: batch * hidden)
     // W_hh packed once for all T steps of dh_{t-1} = da_t W_hh.
     let recurrentWeights = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: false, k: width, n: hidden,
-                                         maximumRows: batch, path: path)
+                                         maximumRows: 1, path: path)
 
-    for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
-        let t = g.timestep(s)
-        forEachBatchRange(g) { rows in
-          for b in rows {
-            let r = g.row(b, t)
-            let da = dA + r * width
-            if let lengths, t >= lengths[b] {
-                da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
-                continue
+    forEachBatchChunk(g) { rows in
+        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+            let t = g.timestep(s)
+            for b in rows {
+                let r = g.row(b, t)
+                let da = dA + r * width
+                if let lengths, t >= lengths[b] {
+                    da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
+                    continue
+                }
+                let a = record + layout.gates + r * width
+                let cell = record + layout.cells + r * hidden
+                let previousCell = record + layout.previousCells + r * hidden
+                let dy = outputGradient + r * outputGradientStride
+                let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
+                let tanhCell = tanhCells + b * hidden
+                applyTanh(from: cell, to: tanhCell, count: hidden)
+                for j in 0 ..< hidden {
+                    let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
+                    let dhTotal = dhb[j] + dy[j]
+                    let tc = tanhCell[j]
+                    let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
+                    da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
+                    da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
+                    da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
+                    da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
+                    dcb[j] = dcTotal * f
+                }
             }
-            let a = record + layout.gates + r * width
-            let cell = record + layout.cells + r * hidden
-            let previousCell = record + layout.previousCells + r * hidden
-            let dy = outputGradient + r * outputGradientStride
-            let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
-            let tanhCell = tanhCells + b * hidden
-            applyTanh(from: cell, to: tanhCell, count: hidden)
-            for j in 0 ..< hidden {
-                let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
-                let dhTotal = dhb[j] + dy[j]
-                let tc = tanhCell[j]
-                let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
-                da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
-                da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
-                da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
-                da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
-                dcb[j] = dcTotal * f
+            // dh_{t-1} = da_t W_hh for these rows; padded rows keep their dh.
+            recurrentWeights.multiplyInPlace(m: rows.count, a: dA + g.row(rows.lowerBound, t) * width,
+                                             lda: width * g.batchStride, beta: 0,
+                                             c: recurrent + rows.lowerBound * hidden, ldc: hidden)
+            for b in rows where lengths == nil || t < lengths![b] {
+                (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
             }
-          }
-        }
-        // dh_{t-1} = da_t W_hh for the whole batch; padded rows keep their dh.
-        recurrentWeights.multiply(m: batch, a: dA + g.row(0, t) * width, lda: width * g.batchStride,
-                                  beta: 0, c: recurrent, ldc: hidden)
-        for b in 0 ..< batch where lengths == nil || t < lengths![b] {
-            (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
         }
     }
 }
@@ -274,9 +291,25 @@ private func lstmParameterGradients(
             recurrentBiasGradient[j] += da[j]
         }
     }
-    gemm(transposeA: false, transposeB: false, m: g.rows, n: g.inputSize, k: width,
-         a: dA, lda: width, b: w.inputWeights, ldb: g.inputSize, beta: accumulateInput ? 1 : 0,
-         c: inputGradient, ldc: inputGradientStride, path: path)
+    lstmProduct(m: g.rows, n: g.inputSize, k: width, a: dA, lda: width, b: w.inputWeights, transposeB: false,
+                beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: inputGradientStride, path: path)
+}
+
+/// `C = A op(B) + beta C` for the products over all rows with a weight matrix
+/// as B (x W_ih^T forward, dA W_ih backward). While packed B fits in about
+/// half an L2 cache, B is packed once and A read in place by row blocks on the
+/// pool; larger weights (lstm.flat: 16 MB) go through the blocked `gemm`,
+/// whose column groups keep B's working set in L2.
+private func lstmProduct(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, transposeB: Bool,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, path: GEMMKernelPath
+) {
+    guard k * n <= 1 << 17 else {
+        return gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                    b: b, ldb: transposeB ? k : n, beta: beta, c: c, ldc: ldc, path: path)
+    }
+    PackedMatrixB(b: b, ldb: transposeB ? k : n, transposed: transposeB, k: k, n: n, maximumRows: 1, path: path)
+        .multiplyInPlaceThreaded(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
 }
 
 /// Floats of workspace `lstmSequenceBackward` needs.
