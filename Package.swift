@@ -25,13 +25,17 @@ let package = Package(
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),
+        // Counts heap allocations of the test process (glibc's entry points, interposed)
+        // so tests can show that time loops do not allocate.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         // Data/: reference PNG files and zlib streams written by Data/make_pngs.py, read by path.
         .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"],
                     exclude: ["Data"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
         // CFrameKernels: the fused LSTM kernels' activations are tested directly.
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "CFrameKernels", "TestSupport"],
+        .testTarget(name: "RecurrentTests",
+                    dependencies: ["Recurrent", "FrameSequencing", "CFrameKernels", "TestSupport", "AllocationCounter"],
                     exclude: ["Data"]),
     ],
     swiftLanguageModes: [.v6]
