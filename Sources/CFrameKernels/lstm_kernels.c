@@ -35,23 +35,25 @@ long fsk_lstm_backward_packed_count(long hidden, long lanes) {
 
 void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
                            float *packed, long first, long end) {
-    const long H = hidden, I = inputs, K = inputs + hidden;
+    const long H = hidden, I = inputs, K = inputs + hidden, stride = 4 * lanes;
     // A transpose in blocks of 16 depths: per (gate, unit) 16 contiguous floats
     // of its weight row are read and spread over 16 packed rows that stay in L1
     // (one depth at a time over all units wrote each packed row 16 KB apart).
     for (long q = first; q < end; q++) {
-        float *group = packed + q * K * 4 * lanes;
+        float *group = packed + q * K * stride;
         for (long k0 = 0; k0 < K; k0 += 16) {
             const long k1 = k0 + 16 < K ? k0 + 16 : K;
             for (long gate = 0; gate < 4; gate++) {
                 for (long u = 0; u < lanes; u++) {
                     const long unit = q * lanes + u, row = gate * H + unit;
                     float *out = group + gate * lanes + u;
-                    for (long k = k0; k < k1; k++) {
-                        float value = 0.0f;
-                        if (unit < H) value = k < I ? w_ih[row * I + k] : w_hh[row * H + k - I];
-                        out[k * 4 * lanes] = value;
+                    long k = k0;
+                    if (unit >= H) {
+                        for (; k < k1; k++) out[k * stride] = 0.0f;
+                        continue;
                     }
+                    for (const float *source = w_ih + row * I; k < (k1 < I ? k1 : I); k++) out[k * stride] = source[k];
+                    for (const float *source = w_hh + row * H; k < k1; k++) out[k * stride] = source[k - I];
                 }
             }
         }
