@@ -80,6 +80,9 @@ TARGET static inline void FN(store)(float *p, V v, long n) {
 // ---------------------------------------------------------------- forward
 
 /// The element-wise part of the forward step for batch row b, units u0 ..< u0 + n.
+/// Always inlined: as a call it made the caller spill its accumulators (every
+/// vector register is caller-saved).
+__attribute__((always_inline))
 TARGET static inline void FN(forward_cell)(const fsk_lstm_forward_step *s, long b, long u0, long n,
                                           V ai, V af, V ag, V ao) {
     const long H = s->hidden;
@@ -139,7 +142,9 @@ TARGET static inline void FN(forward_product)(V acc[FMR][4], const float *a, lon
 /// Unit groups [first, end) of one forward step: per group, every FMR rows of
 /// [x_t, h_{t-1}] times the group's packed [I + H][4][L] weights (which stay in
 /// L1 or L2 across the rows), then the cell update while the 4 * FMR gate
-/// vectors are in registers.
+/// vectors are in registers. (Running each tile's cell updates between depth
+/// segments of the next tile's product, to overlap them with its FMAs, was no
+/// faster on lstm.rows or lstm.stacked.)
 TARGET void FN(fsk_lstm_forward)(const fsk_lstm_forward_step *s, long first, long end) {
     const long H = s->hidden, I = s->inputs, B = s->batch;
     for (long q = first; q < end; q++) {
@@ -159,7 +164,9 @@ TARGET void FN(fsk_lstm_forward)(const fsk_lstm_forward_step *s, long first, lon
 
 // ---------------------------------------------------------------- backward
 
-/// The element-wise part of the backward step for batch row b, units u0 ..< u0 + n.
+/// The element-wise part of the backward step for batch row b, units u0 ..< u0 + n
+/// (always inlined, as forward_cell).
+__attribute__((always_inline))
 TARGET static inline void FN(backward_cell)(const fsk_lstm_backward_step *s, long b, long u0, long n, V dh) {
     const long H = s->hidden;
     if (s->dh_in) dh += FN(load)(s->dh_in + b * s->lddh_in + u0, n);
