@@ -143,8 +143,9 @@ TARGET static inline void FN(forward_product)(V acc[FMR][4], const float *a, lon
 /// [x_t, h_{t-1}] times the group's packed [I + H][4][L] weights (which stay in
 /// L1 or L2 across the rows), then the cell update while the 4 * FMR gate
 /// vectors are in registers. (Running each tile's cell updates between depth
-/// segments of the next tile's product, to overlap them with its FMAs, was no
-/// faster on lstm.rows or lstm.stacked.)
+/// segments of the next tile's product, to overlap them with its FMAs, and
+/// prefetching their rows as backward does, were no faster on lstm.rows or
+/// lstm.stacked.)
 TARGET void FN(fsk_lstm_forward)(const fsk_lstm_forward_step *s, long first, long end) {
     const long H = s->hidden, I = s->inputs, B = s->batch;
     for (long q = first; q < end; q++) {
@@ -189,6 +190,29 @@ TARGET static inline void FN(backward_cell)(const fsk_lstm_backward_step *s, lon
     FN(store)(dcp, dc * f, n);
 }
 
+/// Prefetches what the gate gradients of rows [r0, r0 + mr), units [u0, u0 + 2L)
+/// read and write: rows of the forward record and of the upstream gradient,
+/// which lie far apart in memory (one row per timestep and sequence), so their
+/// first touches missed the caches and the element-wise part, waiting on them,
+/// took as long as the product.
+TARGET static inline void FN(backward_prefetch)(const fsk_lstm_backward_step *s, long r0, long mr, long u0) {
+    const long H = s->hidden;
+    for (long b = r0; b < r0 + mr; b++) {
+        for (long l = 0; l < 2 * L; l += 16) {   // one 64-byte line per 16 floats
+            if (s->gates) {
+                const float *a = s->gates + b * s->ldgates + u0 + l;
+                __builtin_prefetch(a), __builtin_prefetch(a + H), __builtin_prefetch(a + 2 * H), __builtin_prefetch(a + 3 * H);
+                __builtin_prefetch(s->cells + b * s->ldcells + u0 + l);
+                __builtin_prefetch(s->previous_cells + b * s->ldprevc + u0 + l);
+                __builtin_prefetch(s->dc + b * s->lddc + u0 + l, 1);
+                float *da = s->da + b * s->ldda + u0 + l;
+                __builtin_prefetch(da, 1), __builtin_prefetch(da + H, 1), __builtin_prefetch(da + 2 * H, 1), __builtin_prefetch(da + 3 * H, 1);
+            }
+            if (s->dy) __builtin_prefetch(s->dy + b * s->lddy + u0 + l);
+        }
+    }
+}
+
 /// Unit panels [first, end) (2L units each) of one backward step: BMR rows of
 /// dA_next times the panel's packed [G][2L] weights, then the gate gradients.
 TARGET void FN(fsk_lstm_backward)(const fsk_lstm_backward_step *s, long first, long end) {
@@ -203,6 +227,7 @@ TARGET void FN(fsk_lstm_backward)(const fsk_lstm_backward_step *s, long first, l
             V acc[BMR][2];
             _Pragma("unroll")
             for (int i = 0; i < BMR; i++) acc[i][0] = acc[i][1] = (V){0};
+            FN(backward_prefetch)(s, r0, mr, u0);   // arrives during the product
             if (s->da_next) {
                 const float *a[BMR];
                 _Pragma("unroll")
