@@ -15,7 +15,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "FrameSequencing"),
-        // x86 GEMM micro-kernels. Each function carries its own
+        // x86 GEMM micro-kernels and fused LSTM steps. Each function carries its own
         // `__attribute__((target(...)))`, so no compiler flags are needed and the
         // kernel is picked at run time from the CPU; other architectures get stubs.
         .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),
@@ -27,12 +27,17 @@ let package = Package(
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),
+        // Counts heap allocations of the test process (glibc's entry points, interposed)
+        // so tests can show that time loops do not allocate.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         // Data/: reference PNG files and zlib streams written by Data/make_pngs.py, read by path.
         .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"],
                     exclude: ["Data"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
-        .testTarget(name: "RecurrentTests", dependencies: ["Recurrent", "FrameSequencing", "TestSupport"],
+        // CFrameKernels: the fused LSTM kernels' activations are tested directly.
+        .testTarget(name: "RecurrentTests",
+                    dependencies: ["Recurrent", "FrameSequencing", "CFrameKernels", "TestSupport", "AllocationCounter"],
                     exclude: ["Data"]),
         .testTarget(name: "FrameseqCLITests", dependencies: ["FrameseqCLI", "FrameSequencing", "Recurrent"]),
     ],

@@ -2,8 +2,9 @@
 #define CFRAMEKERNELS_H
 
 // x86 single-precision GEMM micro-kernels for the Recurrent module, plus the CPU
-// check that decides which may run. Everything else (packing, cache blocking,
-// threading, the portable Swift kernel) lives in Swift.
+// check that decides which may run, and (CFrameKernelsLSTM.h) the fused LSTM
+// time steps. Everything else (packing, cache blocking, threading, the
+// portable Swift kernels) lives in Swift.
 //
 // A micro-kernel computes one MR x NR tile of row-major C from two packed panels:
 //
@@ -50,5 +51,7 @@ void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float
 #ifdef __cplusplus
 }
 #endif
+
+#include "CFrameKernelsLSTM.h"
 
 #endif

@@ -73,52 +73,57 @@ func convLSTMBackward(
     let recurrent = winograd != nil ? [] : (0 ..< parts).map { _ in
         PackedMatrixB(b: x.matrix + (kx + 1) * gw, ldb: gw, transposed: true, k: gw, n: kr, maximumRows: chunkRows)
     }
-    for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
-        let t = g.timestep(s)
-        forEachItem(count: g.batch * chunksPerImage, parts: parts) { part, item in
-            let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
-            let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-            let frame = g.frame(b, t)
-            let gates = record.gates + frame * g.pixels * gw             // [P, G]
-            let dz = gateGradient + frame * g.pixels * gw                // [P, G]
-            guard t < g.length(b, x.lengths) else {
-                (dz + pixels.lowerBound * gw).update(repeating: 0, count: pixels.count * gw)   // no gradient; carries pass
-                return
+    // One team for the whole loop: no pool hand-off (or allocation) per step. A
+    // single sequence without Winograd instead splits each step's one product
+    // over the pool (its col2im sums overlapping rows, so parts cannot share it).
+    WorkerTeam.run(threads: g.batch == 1 && winograd == nil ? 1 : parts) { team in
+        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+            let t = g.timestep(s)
+            team.forEachItem(count: g.batch * chunksPerImage, parts: parts) { part, item in
+                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                let frame = g.frame(b, t)
+                let gates = record.gates + frame * g.pixels * gw             // [P, G]
+                let dz = gateGradient + frame * g.pixels * gw                // [P, G]
+                guard t < g.length(b, x.lengths) else {
+                    (dz + pixels.lowerBound * gw).update(repeating: 0, count: pixels.count * gw)   // no gradient; carries pass
+                    return
+                }
+                let tanhCell = scratch + part * perPart + chunkRows * kr     // [F]
+                let peepholePartial = x.peepholes == nil ? nil : tanhCell + f   // [3, P, F]
+                let previous = x.previousState(g, b, t, record: record)
+                let (dhb, dcb) = (dh + b * g.stateLength, dc + b * g.stateLength)
+                let dy = outputGradient.map { $0 + g.frame(b, g.outputStep(t)) * g.stateLength }
+                let cells = record.cells + frame * g.stateLength
+                for p in pixels {
+                    convLSTMCellBackward(
+                        gates: gates + p * gw, gateGradient: dz + p * gw, filters: f, cell: cells + p * f,
+                        previousCell: previous.cell + p * f,
+                        hiddenGradient: dhb + p * f, outputGradient: dy.map { $0 + p * f }, cellGradient: dcb + p * f,
+                        peepholes: x.peepholes.map { $0 + p * f }, peepholeGradient: peepholePartial.map { $0 + p * f },
+                        peepholeStride: g.stateLength, tanhCell: tanhCell)
+                }
             }
-            let tanhCell = scratch + part * perPart + chunkRows * kr     // [F]
-            let peepholePartial = x.peepholes == nil ? nil : tanhCell + f   // [3, P, F]
-            let previous = x.previousState(g, b, t, record: record)
-            let (dhb, dcb) = (dh + b * g.stateLength, dc + b * g.stateLength)
-            let dy = outputGradient.map { $0 + g.frame(b, g.outputStep(t)) * g.stateLength }
-            let cells = record.cells + frame * g.stateLength
-            for p in pixels {
-                convLSTMCellBackward(
-                    gates: gates + p * gw, gateGradient: dz + p * gw, filters: f, cell: cells + p * f,
-                    previousCell: previous.cell + p * f,
-                    hiddenGradient: dhb + p * f, outputGradient: dy.map { $0 + p * f }, cellGradient: dcb + p * f,
-                    peepholes: x.peepholes.map { $0 + p * f }, peepholeGradient: peepholePartial.map { $0 + p * f },
-                    peepholeStride: g.stateLength, tanhCell: tanhCell)
-            }
-        }
-        // dh_{t-1} replaces dh_t, every row of which was read above.
-        if let winograd {
-            forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
-                let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
-                guard t < g.length(b, x.lengths) else { return }
-                winograd.accumulate(image: gateGradient + g.frame(b, t) * g.pixels * gw, block: block,
-                                    output: dh + b * g.stateLength, outputStride: f, part: part, overwrite: true)
-            }
-        } else {
-            forEachItem(count: g.batch, parts: min(g.batch, parts)) { part, b in
-                guard t < g.length(b, x.lengths) else { return }
-                let dz = gateGradient + g.frame(b, t) * g.pixels * gw
-                let (dhb, patchGradient) = (dh + b * g.stateLength, scratch + part * perPart)   // [chunk, KR]
-                dhb.update(repeating: 0, count: g.stateLength)
-                for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
-                    let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
-                    recurrent[part].multiply(m: pixels.count, a: dz + p0 * gw, lda: gw, beta: 0, c: patchGradient,
-                                             ldc: kr, threaded: g.batch == 1)
-                    col2im(g.state, patches: patchGradient, rows: pixels, image: dhb)
+            // dh_{t-1} replaces dh_t, every row of which was read above.
+            if let winograd {
+                team.forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
+                    let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
+                    guard t < g.length(b, x.lengths) else { return }
+                    winograd.accumulate(image: gateGradient + g.frame(b, t) * g.pixels * gw, block: block,
+                                        output: dh + b * g.stateLength, outputStride: f, part: part, overwrite: true)
+                }
+            } else {
+                team.forEachItem(count: g.batch, parts: min(g.batch, parts)) { part, b in
+                    guard t < g.length(b, x.lengths) else { return }
+                    let dz = gateGradient + g.frame(b, t) * g.pixels * gw
+                    let (dhb, patchGradient) = (dh + b * g.stateLength, scratch + part * perPart)   // [chunk, KR]
+                    dhb.update(repeating: 0, count: g.stateLength)
+                    for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
+                        let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
+                        recurrent[part].multiply(m: pixels.count, a: dz + p0 * gw, lda: gw, beta: 0, c: patchGradient,
+                                                 ldc: kr, threaded: g.batch == 1)
+                        col2im(g.state, patches: patchGradient, rows: pixels, image: dhb)
+                    }
                 }
             }
         }

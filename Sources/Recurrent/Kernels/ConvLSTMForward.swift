@@ -14,7 +14,8 @@
 // [chunk, KT] patch buffer and (inference) a [chunk, G] gate tile per part,
 // and (inference) two [B, P, F] hidden states used in turn; the cell state is
 // updated in place. Training writes the gates straight into the record. Nothing
-// is allocated inside the time loop.
+// is allocated inside the time loop, which runs as one `WorkerTeam`: the pool is
+// entered once per call, and each phase of a step hands out its parts.
 
 import FrameSequencing
 
@@ -86,81 +87,87 @@ func convLSTMForward(
     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount + stepGates)
     defer { scratch.deallocate() }
     // Inference: h_{t-1} and h_t in two buffers used in turn; c_t in place in finalCell.
-    var hidden = (current: scratch + parts * perPart, next: scratch + parts * perPart + stateCount)
-    hidden.current.update(from: x.initialHidden, count: stateCount)
+    let hiddenBuffers = (scratch + parts * perPart, scratch + parts * perPart + stateCount)
+    hiddenBuffers.0.update(from: x.initialHidden, count: stateCount)
     finalCell.update(from: x.initialCell, count: stateCount)
     let gateBuffer = scratch + parts * perPart + 2 * stateCount
 
-    for s in 0 ..< g.timesteps {
-        let t = g.timestep(s)
-        let state = hidden
-        /// Sequence b's [P, G] gates at this step (record or step buffer), and the h_{t-1} it reads.
-        func gates(_ b: Int) -> UnsafeMutablePointer<Float> {
-            record.map { $0.gates + g.frame(b, t) * g.pixels * gw } ?? gateBuffer + b * g.pixels * gw
-        }
-        func previousHidden(_ b: Int) -> UnsafePointer<Float> {
-            record.map { x.previousState(g, b, t, record: $0).hidden } ?? UnsafePointer(state.current + b * g.stateLength)
-        }
-        if let winograd {
-            forEachItem(count: items, parts: parts) { part, item in
-                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
-                guard t < g.length(b, x.lengths) else { return }
-                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-                let patches = scratch + part * perPart                   // [chunk, KX + 1]
-                convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
-                products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0,
-                                        c: gates(b) + pixels.lowerBound * gw, ldc: gw, threaded: false)
+    // Every thread of the team runs this loop; `hidden` is each one's own copy.
+    WorkerTeam.run(threads: parts) { team in
+        var hidden = (current: hiddenBuffers.0, next: hiddenBuffers.1)
+        for s in 0 ..< g.timesteps {
+            let t = g.timestep(s)
+            let state = hidden
+            /// Sequence b's [P, G] gates at this step (record or step buffer), and the h_{t-1} it reads.
+            func gates(_ b: Int) -> UnsafeMutablePointer<Float> {
+                record.map { $0.gates + g.frame(b, t) * g.pixels * gw } ?? gateBuffer + b * g.pixels * gw
             }
-            forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
-                let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
-                guard t < g.length(b, x.lengths) else { return }
-                winograd.accumulate(image: previousHidden(b), block: block, output: gates(b), outputStride: gw, part: part)
+            func previousHidden(_ b: Int) -> UnsafePointer<Float> {
+                record.map { x.previousState(g, b, t, record: $0).hidden } ?? UnsafePointer(state.current + b * g.stateLength)
             }
-        }
-        forEachItem(count: items, parts: parts) { part, item in
-            let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
-            let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-            let frame = g.frame(b, t)
-            let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the chunk in a [B, P, F] state
-            let recordRows = (frame * g.pixels + pixels.lowerBound)      // first row of the chunk in the records
-            let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
-            guard t < g.length(b, x.lengths) else {
-                // Padded step: the state is carried, the output is zero.
-                y?.update(repeating: 0, count: pixels.count * f)
-                if let record {
-                    (record.hidden + recordRows * f).update(repeating: 0, count: pixels.count * f)
-                } else {
-                    (state.next + stateRows).update(from: state.current + stateRows, count: pixels.count * f)
+            if let winograd {
+                team.forEachItem(count: items, parts: parts) { part, item in
+                    let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                    guard t < g.length(b, x.lengths) else { return }
+                    let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                    let patches = scratch + part * perPart                   // [chunk, KX + 1]
+                    convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
+                    products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0,
+                                            c: gates(b) + pixels.lowerBound * gw, ldc: gw, threaded: false)
                 }
-                return
+                team.forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
+                    let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
+                    guard t < g.length(b, x.lengths) else { return }
+                    winograd.accumulate(image: previousHidden(b), block: block, output: gates(b), outputStride: gw, part: part)
+                }
             }
-            let previousCell = record.map { x.previousState(g, b, t, record: $0).cell }
-                ?? UnsafePointer(finalCell + b * g.stateLength)
-            let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
-                ?? (finalCell + stateRows, state.next + stateRows)
-            var chunkGates = gates(b) + pixels.lowerBound * gw
-            if winograd == nil {
-                let patches = scratch + part * perPart                   // [chunk, KT]
-                if record == nil { chunkGates = patches + chunkRows * kt }   // [chunk, G] tile
-                convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previousHidden(b),
-                                patches: patches)
-                products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
-                                        threaded: false)
+            team.forEachItem(count: items, parts: parts) { part, item in
+                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                let frame = g.frame(b, t)
+                let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the chunk in a [B, P, F] state
+                let recordRows = (frame * g.pixels + pixels.lowerBound)      // first row of the chunk in the records
+                let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
+                guard t < g.length(b, x.lengths) else {
+                    // Padded step: the state is carried, the output is zero.
+                    y?.update(repeating: 0, count: pixels.count * f)
+                    if let record {
+                        (record.hidden + recordRows * f).update(repeating: 0, count: pixels.count * f)
+                    } else {
+                        (state.next + stateRows).update(from: state.current + stateRows, count: pixels.count * f)
+                    }
+                    return
+                }
+                let previousCell = record.map { x.previousState(g, b, t, record: $0).cell }
+                    ?? UnsafePointer(finalCell + b * g.stateLength)
+                let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
+                    ?? (finalCell + stateRows, state.next + stateRows)
+                var chunkGates = gates(b) + pixels.lowerBound * gw
+                if winograd == nil {
+                    let patches = scratch + part * perPart                   // [chunk, KT]
+                    if record == nil { chunkGates = patches + chunkRows * kt }   // [chunk, G] tile
+                    convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previousHidden(b),
+                                    patches: patches)
+                    products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
+                                            threaded: false)
+                }
+                for r in 0 ..< pixels.count {
+                    let p = pixels.lowerBound + r
+                    convLSTMCellForward(
+                        gates: chunkGates + r * gw, filters: f, previousCell: previousCell + p * f,
+                        cell: cells + r * f, hidden: newHidden + r * f,
+                        peepholes: x.peepholes.map { $0 + p * f }, peepholeStride: g.stateLength)
+                }
+                y?.update(from: newHidden, count: pixels.count * f)
             }
-            for r in 0 ..< pixels.count {
-                let p = pixels.lowerBound + r
-                convLSTMCellForward(
-                    gates: chunkGates + r * gw, filters: f, previousCell: previousCell + p * f,
-                    cell: cells + r * f, hidden: newHidden + r * f,
-                    peepholes: x.peepholes.map { $0 + p * f }, peepholeStride: g.stateLength)
-            }
-            y?.update(from: newHidden, count: pixels.count * f)
+            if record == nil { hidden = (hidden.next, hidden.current) }
         }
-        if record == nil { hidden = (hidden.next, hidden.current) }
     }
+    // The last h_t: in the first buffer after an even number of steps.
+    let lastHidden = g.timesteps % 2 == 0 ? hiddenBuffers.0 : hiddenBuffers.1
 
     guard let record else {
-        finalHidden.update(from: hidden.current, count: stateCount)
+        finalHidden.update(from: lastHidden, count: stateCount)
         return
     }
     for b in 0 ..< g.batch {

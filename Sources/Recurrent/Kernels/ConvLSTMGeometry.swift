@@ -177,3 +177,14 @@ func forEachItem(count: Int, parts: Int, _ body: (_ part: Int, _ item: Int) -> V
         for item in stride(from: part, to: count, by: parts) { body(part, item) }
     }
 }
+
+extension WorkerTeam.Member {
+    /// ``forEachItem(count:parts:_:)`` for a time loop run by a `WorkerTeam`: the
+    /// same round-robin split of items over parts, the parts handed out among the
+    /// team's threads, so a step costs no pool hand-off (and no allocation).
+    mutating func forEachItem(count: Int, parts: Int, _ body: (_ part: Int, _ item: Int) -> Void) {
+        forEach(parts: parts) { part in
+            for item in stride(from: part, to: count, by: parts) { body(part, item) }
+        }
+    }
+}

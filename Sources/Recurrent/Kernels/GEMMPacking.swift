@@ -71,14 +71,22 @@ enum GEMMPacking {
         if lineStride == 1 {
             // Lines contiguous (A transposed, B as stored): each depth step is one
             // stretch of memory across all panels; copy `width` floats per panel.
-            for p in 0 ..< kc {
-                let source = origin + p &* depthStride
+            // 16 depth steps at a time (their source rows stay in L1), so each
+            // panel receives 16 * width contiguous floats, whole cache lines, per
+            // visit: one step at a time, A's 14-float rows (56 bytes) each wrote
+            // part of a line 14 KB from the last, and packing dA^T took as long
+            // as its product on lstm.rows.train.
+            for p0 in stride(from: 0, to: kc, by: 16) {
+                let steps = min(16, kc &- p0)
                 for q in panels {
                     let first = q &* width
                     let count = min(width, lines.count &- first)
-                    let target = packed + ((q &* kc &+ p) &* width)
-                    for l in 0 ..< count { target[l] = source[first &+ l] }
-                    for l in count ..< width { target[l] = 0 }
+                    for p in p0 ..< p0 &+ steps {
+                        let source = origin + p &* depthStride
+                        let target = packed + ((q &* kc &+ p) &* width)
+                        for l in 0 ..< count { target[l] = source[first &+ l] }
+                        for l in count ..< width { target[l] = 0 }
+                    }
                 }
             }
         } else {

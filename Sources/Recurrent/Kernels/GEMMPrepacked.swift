@@ -78,7 +78,9 @@ package final class PackedMatrixB {
         let parts = min(panels, threads * 2)
         // Part p: a contiguous run of B panels, through every depth block in order,
         // so each C element is summed in the same order whatever the thread count.
-        let body = { (part: Int) in
+        // (A local function, not a closure in a `let`: that context was a heap
+        // allocation per product, one per timestep in the recurrent loops.)
+        func body(_ part: Int) {
             for depth in self.depthBlocks {
                 let kc = depth.count
                 let panelB = self.packed + depth.lowerBound * self.panels * nr
@@ -122,6 +124,30 @@ extension PackedMatrixB {
                         mr: min(mr, m - i), nr: min(nr, n - jp * nr), alpha: 1, beta: partBeta)
                 }
             }
+        }
+    }
+}
+
+extension PackedMatrixB {
+    /// ``multiplyInPlace(m:a:lda:beta:c:ldc:)`` with the rows split over the
+    /// worker pool (in MR-row blocks, a few parts per thread so a thread that is
+    /// held up is caught up by the other) when the product is large enough.
+    /// Each element of C is computed by one micro-kernel call whatever the split.
+    ///
+    /// For a thin A (depth within one KC block) this beats `gemm`, which would
+    /// pack all of A first: at K = 84 the packing of A took as long as its product.
+    package func multiplyInPlaceThreaded(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let mr = blocking.mr
+        let blocks = (m + mr - 1) / mr
+        let threads = 2 * m * n * k >= gemmThreadingThreshold ? WorkerPool.shared.threadCount : 1
+        let parts = min(blocks, threads == 1 ? 1 : 4 * threads)
+        guard parts > 1 else { return multiplyInPlace(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc) }
+        WorkerPool.shared.run(parts: parts) { part in
+            let range = chunk(part, of: parts, count: blocks)
+            let first = range.lowerBound * mr
+            multiplyInPlace(m: min(m, range.upperBound * mr) - first, a: a + first * lda, lda: lda, beta: beta,
+                            c: c + first * ldc, ldc: ldc)
         }
     }
 }

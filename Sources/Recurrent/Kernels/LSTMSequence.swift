@@ -15,6 +15,10 @@
 // neither reads its input nor changes its state, and outputs zero. Processing
 // runs t = 0..<T forward or T-1...0 reversed, so the reverse direction of a
 // short sequence starts from h0 at its last valid step, as PyTorch's does.
+//
+// The time loops here are the Swift reference (and the arm64 path); on x86
+// unpadded batches run the fused C steps of LSTMFusedSequence.swift instead.
+// The input and parameter products over all rows are shared by both.
 
 import FrameSequencing
 
@@ -61,22 +65,37 @@ struct LSTMRecordLayout {
 /// Runs the forward pass of one direction.
 ///
 /// Overwrites `output` (row r at `output + r * outputStride`, H values),
-/// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G]). With `record`
+/// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G] scratch, not
+/// touched in inference when the fused steps do the input product). With `record`
 /// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
-/// c_{t-1} and h_{t-1} of every valid row for backward. Never allocates.
+/// c_{t-1} and h_{t-1} of every valid row for backward. Allocates only before
+/// the time loop. `path` picks the micro-kernels (tests compare the paths).
 func lstmSequenceForward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, path: GEMMKernelPath = .active
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
-    // not read first; the biases join in the cell update, where the row is in L1).
-    gemm(transposeA: false, transposeB: true, m: g.rows, n: width, k: g.inputSize,
-         a: input, lda: inputStride, b: w.inputWeights, ldb: g.inputSize, beta: 0, c: gates, ldc: width)
+    // Unpadded batches on x86: the fused kernels (LSTMFusedSequence.swift), which
+    // for small input weights do the input product step by step as well.
+    let fused = lengths == nil && path.lstmLanes != nil
+    let fuseInput = fused && lstmFusesInput(g)
+    if !fuseInput {
+        // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
+        // not read first; the biases join in the cell update, where the row is in L1).
+        lstmProduct(m: g.rows, n: width, k: g.inputSize, a: input, lda: inputStride, b: w.inputWeights,
+                    transposeB: true, beta: 0, c: gates, ldc: width, path: path)
+    }
+    if fused {
+        return lstmFusedForward(g, path: path, input: input, inputStride: inputStride, fuseInput: fuseInput,
+                                weights: w, initialHidden: initialHidden, initialCell: initialCell,
+                                output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
+                                gates: fuseInput && record == nil ? nil : gates, record: record)
+    }
+    // The reference loop: the Swift path, and padded batches on every path.
     let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)   // b_ih + b_hh, once per call
     defer { bias.deallocate() }
     for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
@@ -84,14 +103,14 @@ func lstmSequenceForward(
     c.update(from: initialCell, count: g.batch * hidden)
     // W_hh^T packed once for all T steps (packing it per step cost more than the multiply).
     let recurrent = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: true, k: hidden, n: width,
-                                  maximumRows: g.batch)
+                                  maximumRows: 1, path: path)
 
-    for s in 0 ..< g.timesteps {
-        let t = g.timestep(s)
-        // a_t += h_{t-1} W_hh^T for the whole batch.
-        recurrent.multiply(m: g.batch, a: h, lda: hidden, beta: 1,
-                           c: gates + g.row(0, t) * width, ldc: width * g.batchStride)
-        forEachBatchRange(g) { rows in
+    forEachBatchChunk(g) { rows in
+        for s in 0 ..< g.timesteps {
+            let t = g.timestep(s)
+            // a_t += h_{t-1} W_hh^T for these rows (A read in place: no shared scratch).
+            recurrent.multiplyInPlace(m: rows.count, a: h + rows.lowerBound * hidden, lda: hidden, beta: 1,
+                                      c: gates + g.row(rows.lowerBound, t) * width, ldc: width * g.batchStride)
             for b in rows {
                 let r = g.row(b, t)
                 let y = output + r * outputStride
@@ -112,13 +131,22 @@ func lstmSequenceForward(
     }
 }
 
-/// Runs `body` over the batch rows, split across the worker pool when a step has
-/// enough cells to repay the hand-off (each row writes only its own memory).
-@inline(__always)
-func forEachBatchRange(_ g: LSTMSequenceGeometry, _ body: (Range<Int>) -> Void) {
-    let parts = g.batch * g.hiddenSize >= 2048 ? min(g.batch, WorkerPool.shared.threadCount) : 1
+/// Runs `body` once per contiguous chunk of batch rows, on the worker pool when
+/// the sequence's recurrent work repays the hand-off. Batch entries are
+/// independent sequences, so each chunk runs every timestep without waiting for
+/// the others: the pool is entered once per call, not once per step (a hand-off
+/// per step cost a few microseconds and, through `withoutActuallyEscaping`, one
+/// heap allocation). Chunks start at multiples of `alignment` rows, the fused
+/// kernels' register block, so no tile is split.
+func forEachBatchChunk(_ g: LSTMSequenceGeometry, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
+    let flops = 2 * g.rows * g.hiddenSize * g.gateWidth   // the recurrent products of all steps
+    let blocks = (g.batch + alignment - 1) / alignment
+    let parts = flops >= gemmThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
     if parts <= 1 { return body(0 ..< g.batch) }
-    WorkerPool.shared.run(parts: parts) { part in body(chunk(part, of: parts, count: g.batch)) }
+    WorkerPool.shared.run(parts: parts) { part in
+        let range = chunk(part, of: parts, count: blocks)
+        body(range.lowerBound * alignment ..< min(g.batch, range.upperBound * alignment))
+    }
 }
 
 /// One cell update for one batch row: adds `bias` to `gates` and activates them
@@ -148,6 +176,7 @@ func lstmCellForward(gates a: UnsafeMutablePointer<Float>, bias: UnsafePointer<F
 /// apart): overwrites when `accumulateInput` is false, else adds. Accumulates into
 /// the four parameter gradients. Overwrites `initialHiddenGradient` and
 /// `initialCellGradient` ([B, H]). `workspace` is `lstmBackwardWorkspaceCount` floats.
+/// `path` picks the micro-kernels (tests compare the paths).
 func lstmSequenceBackward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     lengths: UnsafePointer<Int>?, record: UnsafePointer<Float>,
@@ -157,7 +186,34 @@ func lstmSequenceBackward(
     inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
     inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
     initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>,
-    workspace: UnsafeMutablePointer<Float>
+    workspace: UnsafeMutablePointer<Float>, path: GEMMKernelPath = .active
+) {
+    let dA = workspace                                   // [rows, G]
+    if lengths == nil && path.lstmLanes != nil {
+        lstmFusedBackward(g, path: path, weights: w, record: record, outputGradient: outputGradient,
+                          outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                          finalCellGradient: finalCellGradient, initialHiddenGradient: dh, initialCellGradient: dc, dA: dA)
+    } else {
+        lstmReferenceBackwardLoop(g, weights: w, lengths: lengths, record: record, outputGradient: outputGradient,
+                                  outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                                  finalCellGradient: finalCellGradient, initialHiddenGradient: dh,
+                                  initialCellGradient: dc, workspace: workspace, path: path)
+    }
+    lstmParameterGradients(g, input: input, inputStride: inputStride, weights: w, record: record, dA: dA,
+                           inputGradient: inputGradient, inputGradientStride: inputGradientStride,
+                           accumulateInput: accumulateInput, inputWeightsGradient: inputWeightsGradient,
+                           recurrentWeightsGradient: recurrentWeightsGradient, inputBiasGradient: inputBiasGradient,
+                           recurrentBiasGradient: recurrentBiasGradient, path: path)
+}
+
+/// The reference backward time loop (the Swift path, and padded batches on every
+/// path): fills `dA` (the workspace's first [rows, G]) and writes dL/dh0, dL/dc0.
+private func lstmReferenceBackwardLoop(
+    _ g: LSTMSequenceGeometry, weights w: LSTMWeightPointers, lengths: UnsafePointer<Int>?,
+    record: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, outputGradientStride: Int,
+    finalHiddenGradient: UnsafePointer<Float>, finalCellGradient: UnsafePointer<Float>,
+    initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>,
+    workspace: UnsafeMutablePointer<Float>, path: GEMMKernelPath
 ) {
     let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
@@ -168,51 +224,66 @@ func lstmSequenceBackward(
     dc.update(from: finalCellGradient, count: batch * hidden)
     // W_hh packed once for all T steps of dh_{t-1} = da_t W_hh.
     let recurrentWeights = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: false, k: width, n: hidden,
-                                         maximumRows: batch)
+                                         maximumRows: 1, path: path)
 
-    for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
-        let t = g.timestep(s)
-        forEachBatchRange(g) { rows in
-          for b in rows {
-            let r = g.row(b, t)
-            let da = dA + r * width
-            if let lengths, t >= lengths[b] {
-                da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
-                continue
+    forEachBatchChunk(g) { rows in
+        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+            let t = g.timestep(s)
+            for b in rows {
+                let r = g.row(b, t)
+                let da = dA + r * width
+                if let lengths, t >= lengths[b] {
+                    da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
+                    continue
+                }
+                let a = record + layout.gates + r * width
+                let cell = record + layout.cells + r * hidden
+                let previousCell = record + layout.previousCells + r * hidden
+                let dy = outputGradient + r * outputGradientStride
+                let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
+                let tanhCell = tanhCells + b * hidden
+                applyTanh(from: cell, to: tanhCell, count: hidden)
+                for j in 0 ..< hidden {
+                    let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
+                    let dhTotal = dhb[j] + dy[j]
+                    let tc = tanhCell[j]
+                    let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
+                    da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
+                    da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
+                    da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
+                    da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
+                    dcb[j] = dcTotal * f
+                }
             }
-            let a = record + layout.gates + r * width
-            let cell = record + layout.cells + r * hidden
-            let previousCell = record + layout.previousCells + r * hidden
-            let dy = outputGradient + r * outputGradientStride
-            let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
-            let tanhCell = tanhCells + b * hidden
-            applyTanh(from: cell, to: tanhCell, count: hidden)
-            for j in 0 ..< hidden {
-                let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
-                let dhTotal = dhb[j] + dy[j]
-                let tc = tanhCell[j]
-                let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
-                da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
-                da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
-                da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
-                da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
-                dcb[j] = dcTotal * f
+            // dh_{t-1} = da_t W_hh for these rows; padded rows keep their dh.
+            recurrentWeights.multiplyInPlace(m: rows.count, a: dA + g.row(rows.lowerBound, t) * width,
+                                             lda: width * g.batchStride, beta: 0,
+                                             c: recurrent + rows.lowerBound * hidden, ldc: hidden)
+            for b in rows where lengths == nil || t < lengths![b] {
+                (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
             }
-          }
-        }
-        // dh_{t-1} = da_t W_hh for the whole batch; padded rows keep their dh.
-        recurrentWeights.multiply(m: batch, a: dA + g.row(0, t) * width, lda: width * g.batchStride,
-                                  beta: 0, c: recurrent, ldc: hidden)
-        for b in 0 ..< batch where lengths == nil || t < lengths![b] {
-            (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
         }
     }
-    // Parameter and input gradients over all rows at once: three large products.
+}
+
+/// Parameter and input gradients from the gate gradients `dA` ([rows, G]) of
+/// every row at once: three large products and a column sum. Padded rows have
+/// zero `dA`, so they add nothing.
+private func lstmParameterGradients(
+    _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
+    record: UnsafePointer<Float>, dA: UnsafePointer<Float>,
+    inputGradient: UnsafeMutablePointer<Float>, inputGradientStride: Int, accumulateInput: Bool,
+    inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
+    inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
+    path: GEMMKernelPath
+) {
+    let (hidden, width) = (g.hiddenSize, g.gateWidth)
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     gemm(transposeA: true, transposeB: false, m: width, n: g.inputSize, k: g.rows,
-         a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize)
+         a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize, path: path)
     gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: g.rows,
          a: dA, lda: width, b: record + layout.previousHidden, ldb: hidden, beta: 1,
-         c: recurrentWeightsGradient, ldc: hidden)
+         c: recurrentWeightsGradient, ldc: hidden, path: path)
     for r in 0 ..< g.rows {
         let da = dA + r * width
         for j in 0 ..< width {
@@ -220,9 +291,25 @@ func lstmSequenceBackward(
             recurrentBiasGradient[j] += da[j]
         }
     }
-    gemm(transposeA: false, transposeB: false, m: g.rows, n: g.inputSize, k: width,
-         a: dA, lda: width, b: w.inputWeights, ldb: g.inputSize, beta: accumulateInput ? 1 : 0,
-         c: inputGradient, ldc: inputGradientStride)
+    lstmProduct(m: g.rows, n: g.inputSize, k: width, a: dA, lda: width, b: w.inputWeights, transposeB: false,
+                beta: accumulateInput ? 1 : 0, c: inputGradient, ldc: inputGradientStride, path: path)
+}
+
+/// `C = A op(B) + beta C` for the products over all rows with a weight matrix
+/// as B (x W_ih^T forward, dA W_ih backward). While packed B fits in about
+/// half an L2 cache, B is packed once and A read in place by row blocks on the
+/// pool; larger weights (lstm.flat: 16 MB) go through the blocked `gemm`,
+/// whose column groups keep B's working set in L2.
+private func lstmProduct(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, transposeB: Bool,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, path: GEMMKernelPath
+) {
+    guard k * n <= 1 << 17 else {
+        return gemm(transposeA: false, transposeB: transposeB, m: m, n: n, k: k, a: a, lda: lda,
+                    b: b, ldb: transposeB ? k : n, beta: beta, c: c, ldc: ldc, path: path)
+    }
+    PackedMatrixB(b: b, ldb: transposeB ? k : n, transposed: transposeB, k: k, n: n, maximumRows: 1, path: path)
+        .multiplyInPlaceThreaded(m: m, a: a, lda: lda, beta: beta, c: c, ldc: ldc)
 }
 
 /// Floats of workspace `lstmSequenceBackward` needs.

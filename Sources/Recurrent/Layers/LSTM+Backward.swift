@@ -67,13 +67,13 @@ extension LSTM {
         var workspace: [Float] = []
         for layer in stride(from: layerCount - 1, through: 0, by: -1) {
             let width = layerInputSize(layer)
-            var inputGradient = [Float](repeating: 0, count: rows * width)
+            var inputGradient = uninitializedFloats(rows * width)   // overwritten by the first direction
             for direction in 0 ..< directions {
                 let index = layer * directions + direction
                 let geometry = LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: width, hiddenSize: hidden,
                                                     timeMajor: cache.timeMajor, reversed: direction == 1)
                 let needed = lstmBackwardWorkspaceCount(geometry)
-                if workspace.count < needed { workspace = [Float](repeating: 0, count: needed) }
+                if workspace.count < needed { workspace = uninitializedFloats(needed) }   // dA is written whole
                 let stateOffset = index * batch * hidden
                 try checkRecord(cache.records[index], rows: rows, index: index)
                 layers[index].withPointers { weights in

@@ -115,7 +115,11 @@ extension LSTM {
         var masks: [[Float]?] = []
         var records: [[Float]] = []
         var dropoutGenerator = SeededGenerator(seed: dropoutSeed)
-        var gates = training ? [] : [Float](repeating: 0, count: rows * 4 * hidden)
+        // Buffers the kernels overwrite whole are not zeroed first (a memset of
+        // megabytes per call): inference gates, each layer's output, and the record
+        // of an unpadded batch; a padded batch's record keeps zeros in the rows the
+        // kernels skip, which backward multiplies by zero gradients.
+        var gates = training ? [] : uninitializedFloats(rows * 4 * hidden)
         let recordCount = LSTMRecordLayout(rows: rows, hidden: hidden).count
 
         for layer in 0 ..< layerCount {
@@ -126,12 +130,13 @@ extension LSTM {
                 mask = (0 ..< rows * width).map { _ in dropoutGenerator.nextUnitFloat() < dropout ? 0 : keep }
                 for i in layerInput.indices { layerInput[i] *= mask![i] }
             }
-            var output = [Float](repeating: 0, count: rows * directions * hidden)
+            var output = uninitializedFloats(rows * directions * hidden)
             for direction in 0 ..< directions {
                 let index = layer * directions + direction
                 let geometry = LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: width, hiddenSize: hidden,
                                                     timeMajor: timeMajor, reversed: direction == 1)
-                var record = training ? [Float](repeating: 0, count: recordCount) : []
+                var record = !training ? [] : lengths == nil ? uninitializedFloats(recordCount)
+                                                             : [Float](repeating: 0, count: recordCount)
                 let stateOffset = index * batch * hidden
                 layers[index].withPointers { weights in
                     layerInput.withUnsafeBufferPointer { x in
@@ -196,6 +201,11 @@ extension LSTM {
                                   lengths: lengths, layerInputs: layerInputs, dropoutMasks: masks, records: records,
                                   outputShape: output.dimensions, inputShape: input.dimensions))
     }
+}
+
+/// `count` floats left uninitialized, for buffers that are overwritten whole before they are read.
+func uninitializedFloats(_ count: Int) -> [Float] {
+    [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
 }
 
 /// Calls `body` with a pointer to `values`' elements, or `nil`.
