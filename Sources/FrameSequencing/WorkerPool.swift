@@ -117,7 +117,11 @@ package final class WorkerPool: @unchecked Sendable {
     }
 
     private func workerLoop(index: Int) {
-        var seen = state.load(ordering: .acquiring) >> 32
+        // Generation 0 is the pool's state before any job. Starting from it
+        // (not from whatever the word holds when this thread gets going) lets a
+        // worker that starts after the first job was published still help with
+        // it; claiming by compare-and-exchange keeps that safe.
+        var seen: UInt64 = 0
         while true {
             var spins = 0
             while state.load(ordering: .acquiring) >> 32 == seen {

@@ -7,7 +7,13 @@
 #include <errno.h>    // also defines __GLIBC__ on glibc
 #include <stddef.h>
 
-#if defined(__linux__) && defined(__GLIBC__)
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define FSAC_SANITIZED 1   // the sanitizer owns malloc and free; do not interpose
+#endif
+#endif
+
+#if defined(__linux__) && defined(__GLIBC__) && !defined(FSAC_SANITIZED)
 
 #include <stdatomic.h>
 

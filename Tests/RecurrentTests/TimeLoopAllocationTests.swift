@@ -25,7 +25,7 @@ import XCTest
 /// (as .ci/run does).
 final class TimeLoopAllocationTests: XCTestCase {
     override func setUpWithError() throws {
-        guard fsac_available() != 0 else { throw XCTSkip("allocations are counted only on Linux with glibc") }
+        guard fsac_available() != 0 else { throw XCTSkip("allocations are counted only on Linux with glibc, without a sanitizer") }
         #if DEBUG
         throw XCTSkip("allocation counts are checked in release builds (see the class comment)")
         #else
