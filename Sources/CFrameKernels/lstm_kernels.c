@@ -1,5 +1,7 @@
-// Fused LSTM step kernels: see include/CFrameKernelsLSTM.h for the contract and
-// lstm_step_body.h for the code, instantiated here for AVX-512 and AVX2.
+// Fused LSTM step kernels and the ConvLSTM element-wise kernels: see
+// include/CFrameKernelsLSTM.h and CFrameKernelsConvLSTM.h for the contracts and
+// lstm_step_body.h and convlstm_body.h for the code, instantiated here for
+// AVX-512 and AVX2.
 //
 // Tile shapes (registers: accumulators + weight vectors + one broadcast):
 //   forward  AVX-512: 4 rows x 4 gate vectors of 16 units = 16 + 4 + 1 zmm
@@ -88,6 +90,7 @@ typedef float VL512 __attribute__((vector_size(64), aligned(4)));
 #define VU VU512
 #define VL VL512
 #include "lstm_step_body.h"
+#include "convlstm_body.h"
 #undef L
 #undef FMR
 #undef BMR
@@ -110,6 +113,7 @@ typedef float VL256 __attribute__((vector_size(32), aligned(4)));
 #define VU VU256
 #define VL VL256
 #include "lstm_step_body.h"
+#include "convlstm_body.h"
 
 #else  // not x86-64: the Swift time loop runs instead.
 
@@ -133,5 +137,13 @@ void fsk_sigmoid_avx512(const float *x, float *y, long n) { (void)x; (void)y; (v
 void fsk_tanh_avx512(const float *x, float *y, long n) { (void)x; (void)y; (void)n; __builtin_trap(); }
 void fsk_sigmoid_avx2(const float *x, float *y, long n) { (void)x; (void)y; (void)n; __builtin_trap(); }
 void fsk_tanh_avx2(const float *x, float *y, long n) { (void)x; (void)y; (void)n; __builtin_trap(); }
+void fsk_convlstm_cell_forward_avx512(const fsk_convlstm_cell_forward *s) { (void)s; __builtin_trap(); }
+void fsk_convlstm_cell_forward_avx2(const fsk_convlstm_cell_forward *s) { (void)s; __builtin_trap(); }
+void fsk_convlstm_cell_backward_avx512(const fsk_convlstm_cell_backward *s) { (void)s; __builtin_trap(); }
+void fsk_convlstm_cell_backward_avx2(const fsk_convlstm_cell_backward *s) { (void)s; __builtin_trap(); }
+void fsk_winograd_input_avx512(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
+void fsk_winograd_input_avx2(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
+void fsk_winograd_output_avx512(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
+void fsk_winograd_output_avx2(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
 
 #endif

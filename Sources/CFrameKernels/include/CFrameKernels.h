@@ -53,5 +53,6 @@ void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float
 #endif
 
 #include "CFrameKernelsLSTM.h"
+#include "CFrameKernelsConvLSTM.h"
 
 #endif

@@ -95,14 +95,13 @@ func convLSTMBackward(
                 let (dhb, dcb) = (dh + b * g.stateLength, dc + b * g.stateLength)
                 let dy = outputGradient.map { $0 + g.frame(b, g.outputStep(t)) * g.stateLength }
                 let cells = record.cells + frame * g.stateLength
-                for p in pixels {
-                    convLSTMCellBackward(
-                        gates: gates + p * gw, gateGradient: dz + p * gw, filters: f, cell: cells + p * f,
-                        previousCell: previous.cell + p * f,
-                        hiddenGradient: dhb + p * f, outputGradient: dy.map { $0 + p * f }, cellGradient: dcb + p * f,
-                        peepholes: x.peepholes.map { $0 + p * f }, peepholeGradient: peepholePartial.map { $0 + p * f },
-                        peepholeStride: g.stateLength, tanhCell: tanhCell)
-                }
+                let p = pixels.lowerBound
+                convLSTMCellsBackward(
+                    rows: pixels.count, filters: f, gates: gates + p * gw, gateGradient: dz + p * gw, cell: cells + p * f,
+                    previousCell: previous.cell + p * f, hiddenGradient: dhb + p * f,
+                    outputGradient: dy.map { $0 + p * f }, cellGradient: dcb + p * f,
+                    peepholes: x.peepholes.map { $0 + p * f }, peepholeGradient: peepholePartial.map { $0 + p * f },
+                    peepholeStride: g.stateLength, tanhCell: tanhCell)
             }
             // dh_{t-1} replaces dh_t, every row of which was read above.
             if let winograd {

@@ -151,13 +151,10 @@ func convLSTMForward(
                     products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
                                             threaded: false)
                 }
-                for r in 0 ..< pixels.count {
-                    let p = pixels.lowerBound + r
-                    convLSTMCellForward(
-                        gates: chunkGates + r * gw, filters: f, previousCell: previousCell + p * f,
-                        cell: cells + r * f, hidden: newHidden + r * f,
-                        peepholes: x.peepholes.map { $0 + p * f }, peepholeStride: g.stateLength)
-                }
+                convLSTMCellsForward(
+                    rows: pixels.count, filters: f, gates: chunkGates, previousCell: previousCell + pixels.lowerBound * f,
+                    cell: cells, hidden: newHidden, peepholes: x.peepholes.map { $0 + pixels.lowerBound * f },
+                    peepholeStride: g.stateLength)
                 y?.update(from: newHidden, count: pixels.count * f)
             }
             if record == nil { hidden = (hidden.next, hidden.current) }

@@ -23,6 +23,7 @@
 // padding, all allocated at init; `accumulate` never allocates.
 
 import FrameSequencing
+internal import CFrameKernels
 
 /// Winograd F(2x2, 3x3) correlation of one (OH, OW, Ci) image with a fixed
 /// (3, 3, Ci, Co) kernel, in blocks of tiles that parts of the worker pool can
@@ -37,12 +38,16 @@ final class Winograd3x3 {
     let tilesHigh: Int, tilesWide: Int
     /// Tiles per block: three micro-kernel row panels.
     let blockTiles: Int
+    /// Which kernels run the tile transforms (the products follow `GEMMKernelPath.active`).
+    let path: GEMMKernelPath
     private let products: [[PackedMatrixB]]          // [part][xi]
     private let scratch: UnsafeMutablePointer<Float>
     private let perPart: Int
 
     /// Transforms and packs `kernel` (3, 3, Ci, Co) for `parts` parts.
-    init(height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: UnsafePointer<Float>, parts: Int) {
+    init(height: Int, width: Int, inputChannels: Int, outputChannels: Int, kernel: UnsafePointer<Float>, parts: Int,
+         path: GEMMKernelPath = .active) {
+        self.path = path
         self.height = height
         self.width = width
         self.inputChannels = inputChannels
@@ -82,19 +87,34 @@ final class Winograd3x3 {
         let v = scratch + part * perPart                         // [16, R, Ci]
         let m = v + 16 * blockTiles * ci                         // [16, R, Co]
         let zero = UnsafePointer(m + 16 * blockTiles * co)       // [Ci] zeros
-        for r in 0 ..< count {
-            let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
-            winogradInputTile(image: image, height: height, width: width, channels: ci, zero: zero, y0: 2 * ty - 1,
-                              x0: 2 * tx - 1, into: v + r * ci, planeStride: blockTiles * ci)
+        if path == .swift {
+            for r in 0 ..< count {
+                let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
+                winogradInputTile(image: image, height: height, width: width, channels: ci, zero: zero, y0: 2 * ty - 1,
+                                  x0: 2 * tx - 1, into: v + r * ci, planeStride: blockTiles * ci)
+            }
+        } else {
+            var tiles = fsk_winograd_tiles(
+                image: image, output: nil, output_stride: 0, overwrite: 0, height: height, width: width, channels: ci,
+                tiles_wide: tilesWide, zero: zero, first: first, count: count, v: v, plane_stride: blockTiles * ci)
+            if path == .avx512 { fsk_winograd_input_avx512(&tiles) } else { fsk_winograd_input_avx2(&tiles) }
         }
         for xi in 0 ..< 16 {
             products[part][xi].multiply(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
                                         c: m + xi * blockTiles * co, ldc: co, threaded: false)
         }
-        for r in 0 ..< count {
-            let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
-            winogradOutputTile(m + r * co, planeStride: blockTiles * co, y0: 2 * ty, x0: 2 * tx, output: output,
-                               outputStride: outputStride, overwrite: overwrite)
+        if path == .swift {
+            for r in 0 ..< count {
+                let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
+                winogradOutputTile(m + r * co, planeStride: blockTiles * co, y0: 2 * ty, x0: 2 * tx, output: output,
+                                   outputStride: outputStride, overwrite: overwrite)
+            }
+        } else {
+            var tiles = fsk_winograd_tiles(
+                image: nil, output: output, output_stride: outputStride, overwrite: overwrite ? 1 : 0, height: height,
+                width: width, channels: co, tiles_wide: tilesWide, zero: nil, first: first, count: count, v: m,
+                plane_stride: blockTiles * co)
+            if path == .avx512 { fsk_winograd_output_avx512(&tiles) } else { fsk_winograd_output_avx2(&tiles) }
         }
     }
 
