@@ -119,6 +119,12 @@ void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, flo
     sgemm_avx512(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta);
 }
 
+__attribute__((target("avx512f,fma")))
+void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                              long mr, long nr, float alpha, float beta) {
+    sgemm_avx512(k, a, 1, lda, mr, b, c, ldc, mr, nr, alpha, beta);
+}
+
 // ---------------------------------------------------------------- AVX2, 6 x 16
 //
 // 12 ymm accumulators + 2 B rows + 1 broadcast = 15 of the 16 registers.
@@ -192,6 +198,12 @@ void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float
     sgemm_avx2(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta);
 }
 
+__attribute__((target("avx2,fma")))
+void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                            long mr, long nr, float alpha, float beta) {
+    sgemm_avx2(k, a, 1, lda, mr, b, c, ldc, mr, nr, alpha, beta);
+}
+
 #else  // not x86-64: no kernels here; the Swift kernel runs instead.
 
 int fsk_cpu_level(void) { return 0; }
@@ -216,6 +228,18 @@ void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, flo
 
 void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
                          long mr, long nr, float alpha, float beta) {
+    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
+    __builtin_trap();
+}
+
+void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                              long mr, long nr, float alpha, float beta) {
+    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
+    __builtin_trap();
+}
+
+void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                            long mr, long nr, float alpha, float beta) {
     (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
     __builtin_trap();
 }

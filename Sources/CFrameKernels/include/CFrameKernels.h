@@ -48,6 +48,14 @@ void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, flo
 void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
                          long mr, long nr, float alpha, float beta);
 
+// The same products with A read in place, column-major (a transposed operand
+// as stored): row i of the tile, step p at a + i + p * lda (i < mr).
+void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                              long mr, long nr, float alpha, float beta);
+
+void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
+                            long mr, long nr, float alpha, float beta);
+
 #ifdef __cplusplus
 }
 #endif

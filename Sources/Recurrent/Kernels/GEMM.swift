@@ -107,4 +107,19 @@ extension GEMMKernelPath {
             SwiftMicroKernel.runRows(k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: beta)
         }
     }
+
+    /// One micro-kernel call with A read in place, column-major (a transposed
+    /// operand as stored: row i, step p at `a + i + p * lda`). C paths only:
+    /// the Swift path packs such operands (`GEMMDriver.readsAInPlace`).
+    @inline(__always)
+    func microKernelColumns(
+        k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        switch self {
+        case .avx512: fsk_sgemm_avx512_columns(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .avx2: fsk_sgemm_avx2_columns(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .swift: preconditionFailure("the Swift path packs column-major A")
+        }
+    }
 }

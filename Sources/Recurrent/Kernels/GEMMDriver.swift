@@ -34,6 +34,13 @@ struct GEMMDriver {
     /// 1: everything on the calling thread; more: parts on `WorkerPool.shared`.
     let threads: Int
 
+    /// A transposed A (rows of op(A) contiguous, as dA^T of a weight gradient)
+    /// is read in place by the C kernels: each MR x KC block is MR consecutive
+    /// floats per depth step, which they broadcast from as well as from a packed
+    /// panel, so packing it would only copy it. On lstm.stacked.train packing
+    /// dA^T was 9% of the time.
+    var readsAInPlace: Bool { a.transposed && path != .swift }
+
     func run() {
         let blocking = path.blocking
         // K in equal blocks of at most KC, so no block is a thin remainder.
@@ -49,7 +56,7 @@ struct GEMMDriver {
                             rows: i0 ..< min(m, i0 + blocking.mc), columns: j0 ..< min(n, j0 + blocking.nc),
                             depth: chunk(depthBlock, of: depthBlocks, count: k),
                             packedA: workspace.packedA, packedB: workspace.packedB)
-                        let pack = PackParts(step, blocking: blocking, threads: threads)
+                        let pack = PackParts(step, blocking: blocking, threads: threads, packsA: !readsAInPlace)
                         parallel(pack.count) { pack.run($0, a: a, b: b) }
                         let multiply = MultiplyParts(step, blocking: blocking, threads: threads)
                         parallel(multiply.count) { multiply.run($0, driver: self) }
@@ -82,12 +89,12 @@ struct GEMMDriver {
         let chunksA: Int, chunksB: Int
         var count: Int { chunksA + chunksB }
 
-        init(_ step: Step, blocking: GEMMBlocking, threads: Int) {
+        init(_ step: Step, blocking: GEMMBlocking, threads: Int, packsA: Bool) {
             self.step = step
             (mr, nr) = (blocking.mr, blocking.nr)
             panelsA = (step.rows.count + mr - 1) / mr
             panelsB = (step.columns.count + nr - 1) / nr
-            (chunksA, chunksB) = (min(threads, panelsA), min(threads, panelsB))
+            (chunksA, chunksB) = (packsA ? min(threads, panelsA) : 0, min(threads, panelsB))
         }
 
         func run(_ part: Int, a: GEMMOperand, b: GEMMOperand) {
@@ -132,16 +139,25 @@ struct GEMMDriver {
             let rowPanels = chunk(part % rowGroups, of: rowGroups, count: panelsA)
             let groupStart = (part / rowGroups) * panelsPerColumnGroup
             let columnPanels = groupStart ..< min(panelsB, groupStart + panelsPerColumnGroup)
+            let inPlace = driver.readsAInPlace
+            let a = driver.a
             for ip in rowPanels {
                 let i = ip * mr
                 let panelA = step.packedA + ip * mr * kc
+                let columnsA = a.base + (rows.lowerBound + i + step.depth.lowerBound * a.leadingDimension)
                 for jp in columnPanels {
                     let j = jp * nr
-                    driver.path.microKernel(
-                        k: kc, a: panelA, b: step.packedB + jp * nr * kc,
-                        c: driver.c + ((rows.lowerBound + i) * driver.ldc + columns.lowerBound + j), ldc: driver.ldc,
-                        mr: min(mr, rows.count - i), nr: min(nr, columns.count - j),
-                        alpha: driver.alpha, beta: beta)
+                    let c = driver.c + ((rows.lowerBound + i) * driver.ldc + columns.lowerBound + j)
+                    let (tileRows, tileColumns) = (min(mr, rows.count - i), min(nr, columns.count - j))
+                    if inPlace {
+                        driver.path.microKernelColumns(
+                            k: kc, a: columnsA, lda: a.leadingDimension, b: step.packedB + jp * nr * kc, c: c,
+                            ldc: driver.ldc, mr: tileRows, nr: tileColumns, alpha: driver.alpha, beta: beta)
+                    } else {
+                        driver.path.microKernel(
+                            k: kc, a: panelA, b: step.packedB + jp * nr * kc, c: c, ldc: driver.ldc,
+                            mr: tileRows, nr: tileColumns, alpha: driver.alpha, beta: beta)
+                    }
                 }
             }
         }

@@ -100,8 +100,8 @@ final class Winograd3x3 {
             if path == .avx512 { fsk_winograd_input_avx512(&tiles) } else { fsk_winograd_input_avx2(&tiles) }
         }
         for xi in 0 ..< 16 {
-            products[part][xi].multiply(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
-                                        c: m + xi * blockTiles * co, ldc: co, threaded: false)
+            products[part][xi].multiplyInPlace(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
+                                               c: m + xi * blockTiles * co, ldc: co)
         }
         if path == .swift {
             for r in 0 ..< count {
