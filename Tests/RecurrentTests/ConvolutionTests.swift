@@ -146,6 +146,31 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Inference through a fused Conv2D + MaxPool2D pools the raw sums and
+    /// activates only the maxima: bit for bit the two layers one after the
+    /// other, for every activation, pool shape and padding, with a NaN in the input.
+    func testFusedInferencePoolsBeforeTheActivation() throws {
+        for (index, activation) in Activation.allCases.enumerated() {
+            for (pool, strides, padding) in [((2, 2), (2, 2), ConvolutionPadding.valid), ((3, 2), (2, 1), .same),
+                                              ((2, 3), (1, 3), .valid)] {
+                let conv = try Conv2D(kernel: try randomTensor([3, 3, 6, 20], seed: UInt64(index)),
+                                      bias: try randomTensor([20], seed: 3), padding: .same, activation: activation)
+                var x = try randomTensor([2, 9, 11, 6], seed: UInt64(index) + 7)
+                if index == 1 {
+                    var scalars = x.scalars
+                    scalars[5 * 11 * 6 + 3] = .nan
+                    x = try Tensor(shape: x.shape, scalars: scalars)
+                }
+                let maxPool = try MaxPool2D(poolSize: pool, strides: strides, padding: padding)
+                let fused = try Sequential([.conv2D(conv), .maxPool2D(maxPool)]).forward(x)
+                let separate = try maxPool.forward(try conv.forward(x))
+                XCTAssertEqual(fused.scalars.map(\.bitPattern), separate.scalars.map(\.bitPattern),
+                               "\(activation) pool \(pool) strides \(strides) \(padding)")
+                if index == 1 { XCTAssert(fused.scalars.contains { $0.isNaN }, "the NaN reaches the pooled output") }
+            }
+        }
+    }
+
     func testSlabsAndChunksThatCrossImages() throws {
         let test = ConvolutionCase(batch: 20, height: 17, width: 17, channels: 64, filters: 3, kernel: (3, 3),
                                    padding: .same)

@@ -62,6 +62,30 @@ struct DirectConvolution {
     /// `activation(conv + bias)`. `scratch` holds ``scratchCount`` floats.
     func run(_ b: Int, images: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>,
              output: UnsafeMutablePointer<Float>) {
+        let wide = convolveWide(b, images: images, scratch: scratch)
+        for oy in 0 ..< g.outputHeight {
+            let y = output + oy * g.outputWidth * n
+            y.update(from: wide + oy * paddedWidth * n, count: g.outputWidth * n)
+            addBiasAndActivate(y, pixels: g.outputWidth)
+        }
+    }
+
+    /// `activation(values + bias)` on `pixels` pixels of N values, in place.
+    func addBiasAndActivate(_ values: UnsafeMutablePointer<Float>, pixels: Int) {
+        if let bias {
+            for pixel in 0 ..< pixels {
+                let p = values + pixel * n
+                for j in 0 ..< n { p[j] += bias[j] }
+            }
+        }
+        activation.apply(values, count: pixels * n)
+    }
+
+    /// Image `b`'s convolution without bias or activation, "wide" (see the file
+    /// comment): output pixel (oy, ox) at `(oy * paddedWidth + ox) * N` of the
+    /// returned pointer, which is in `scratch`.
+    func convolveWide(_ b: Int, images: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>)
+        -> UnsafePointer<Float> {
         let c = g.channels
         var source = images + b * g.imageLength
         var wide = scratch
@@ -79,16 +103,6 @@ struct DirectConvolution {
             rows.multiplyInPlace(m: wideRows, a: source + ky * paddedWidth * c, lda: c, beta: ky == 0 ? 0 : 1,
                                  c: wide, ldc: n)
         }
-        for oy in 0 ..< g.outputHeight {
-            let y = output + oy * g.outputWidth * n
-            y.update(from: wide + oy * paddedWidth * n, count: g.outputWidth * n)
-            if let bias {
-                for pixel in 0 ..< g.outputWidth {
-                    let p = y + pixel * n
-                    for j in 0 ..< n { p[j] += bias[j] }
-                }
-            }
-            activation.apply(y, count: g.outputWidth * n)
-        }
+        return UnsafePointer(wide)
     }
 }

@@ -45,6 +45,18 @@ func convolutionPoolForward(
             let convolved = scratch + work                             // [OH * OW, N], one image
             if packed != nil, depth > k { for r in 0 ..< rowsMax { scratch[r * depth + k] = 1 } }
             for b in images {
+                if let direct, argmax == nil {
+                    // Inference: pool the raw sums, then add the bias and activate
+                    // the pooled values only. The same numbers: the activations are
+                    // non-decreasing and rounding x + bias is monotonic in x, so
+                    // the window's largest raw sum gives its largest output
+                    // (and a NaN still wins).
+                    let wide = direct.convolveWide(b, images: image, scratch: scratch)
+                    let out = pooled + b * pooledLength
+                    maxPoolValues(single, images: 0 ..< 1, input: wide, output: out, rowPitch: direct.paddedWidth)
+                    direct.addBiasAndActivate(out, pixels: pg.rowsPerImage)
+                    continue
+                }
                 if let direct {
                     direct.run(b, images: image, scratch: scratch, output: convolved)
                 } else if let packed {

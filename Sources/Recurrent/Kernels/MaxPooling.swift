@@ -68,11 +68,16 @@ func maxPoolForward(
 }
 
 /// ``maxPoolForward(_:images:input:output:argmax:)`` without the argmax, for
-/// inference: the same maxima (NaN wins) at half the work.
+/// inference: the same maxima (NaN wins) at half the work. `rowPitch`: pixels
+/// from one input row to the next when they are not `g.width` (one image, read
+/// from a wider buffer such as a direct convolution's output).
 func maxPoolValues(
-    _ g: ConvolutionGeometry, images: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+    _ g: ConvolutionGeometry, images: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+    rowPitch: Int? = nil
 ) {
     let c = g.channels
+    let pitch = rowPitch ?? g.width
+    precondition(rowPitch == nil || images.count <= 1, "maxPoolValues: a row pitch is for one image")
     for b in images {
         let image = input + b * g.imageLength
         for oy in 0 ..< g.outputHeight {
@@ -80,13 +85,13 @@ func maxPoolValues(
             for ox in 0 ..< g.outputWidth {
                 let columns = window(ox * g.strideWidth - g.padLeft, g.kernelWidth, g.width)
                 let pixel = ((b * g.outputHeight + oy) * g.outputWidth + ox) * c
-                let first = rows.lowerBound * g.width + columns.lowerBound
+                let first = rows.lowerBound * pitch + columns.lowerBound
                 var j = 0
                 while j + 16 <= c {
                     var best = UnsafeRawPointer(image + first * c + j).loadUnaligned(as: SIMD16<Float>.self)
                     for iy in rows {
                         for ix in columns {
-                            let v = UnsafeRawPointer(image + (iy * g.width + ix) * c + j).loadUnaligned(as: SIMD16<Float>.self)
+                            let v = UnsafeRawPointer(image + (iy * pitch + ix) * c + j).loadUnaligned(as: SIMD16<Float>.self)
                             best.replace(with: v, where: .!(v .<= best) .& (best .== best))
                         }
                     }
@@ -97,7 +102,7 @@ func maxPoolValues(
                     var best = image[first * c + j]
                     for iy in rows {
                         for ix in columns {
-                            let v = image[(iy * g.width + ix) * c + j]
+                            let v = image[(iy * pitch + ix) * c + j]
                             if !(v <= best) && best == best { best = v }
                         }
                     }
