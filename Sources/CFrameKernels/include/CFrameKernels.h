@@ -48,6 +48,16 @@ void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, flo
 void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
                          long mr, long nr, float alpha, float beta);
 
+// The same products with A read in place as `segments` row-major runs: row i,
+// step p of run s at a + i * lda + s * segment_stride + p (p < k, so the depth
+// is segments * k and B is packed for all of it). One call per tile for a
+// stride-1 convolution, whose kernel rows are the runs (ConvolutionDirect.swift).
+void fsk_sgemm_avx512_segments(long k, long segments, long segment_stride, const float *a, long lda,
+                               const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta);
+
+void fsk_sgemm_avx2_segments(long k, long segments, long segment_stride, const float *a, long lda,
+                             const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta);
+
 // The same products with A read in place, column-major (a transposed operand
 // as stored): row i of the tile, step p at a + i + p * lda (i < mr).
 void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,

@@ -23,8 +23,12 @@ import FrameSequencing
 struct DirectConvolution {
     let g: ConvolutionGeometry
     let n: Int
-    /// Kernel row ky's [KW * C, N] slice of the kernel, packed.
+    /// Kernel row ky's [KW * C, N] slice of the kernel, packed (Swift path).
     let kernelRows: [PackedMatrixB]
+    /// The whole [KH * KW * C, N] kernel in one depth block (C paths): one
+    /// segmented product sums all KH kernel rows per tile, so the wide output
+    /// is written once instead of read and written KH times.
+    let wholeKernel: PackedMatrixB?
     let bias: UnsafePointer<Float>?
     let activation: Activation
     let paddedHeight: Int, paddedWidth: Int
@@ -44,9 +48,13 @@ struct DirectConvolution {
         self.bias = bias
         self.activation = activation
         let run = g.kernelWidth * g.channels
-        kernelRows = (0 ..< g.kernelHeight).map {
+        let path = GEMMKernelPath.active
+        kernelRows = path != .swift ? [] : (0 ..< g.kernelHeight).map {
             PackedMatrixB(b: matrix + $0 * run * n, ldb: n, transposed: false, k: run, n: n, maximumRows: 1)
         }
+        wholeKernel = path == .swift ? nil
+            : PackedMatrixB(b: matrix, ldb: n, transposed: false, k: g.kernelHeight * run, n: n, maximumRows: 1,
+                            wholeDepth: true)
         paddedHeight = g.outputHeight + g.kernelHeight - 1
         paddedWidth = g.outputWidth + g.kernelWidth - 1
     }
@@ -98,6 +106,10 @@ struct DirectConvolution {
                 row.update(from: source + y * g.width * c, count: g.width * c)
             }
             source = UnsafePointer(padded)
+        }
+        if let wholeKernel {
+            wholeKernel.multiplySegments(m: wideRows, a: source, lda: c, segments: g.kernelHeight,
+                                         segmentStride: paddedWidth * c, beta: 0, c: wide, ldc: n)
         }
         for (ky, rows) in kernelRows.enumerated() {
             rows.multiplyInPlace(m: wideRows, a: source + ky * paddedWidth * c, lda: c, beta: ky == 0 ? 0 : 1,

@@ -34,15 +34,16 @@ package final class PackedMatrixB {
 
     /// Packs `op(B)` ([K, N]; stored [N, K] when `transposed`) for products with
     /// up to `maximumRows` rows of A.
+    /// `wholeDepth`: one depth block of all K (for ``multiplySegments``), not blocks of at most KC.
     package init(b: UnsafePointer<Float>, ldb: Int, transposed: Bool, k: Int, n: Int, maximumRows: Int,
-                 path: GEMMKernelPath = .active) {
+                 path: GEMMKernelPath = .active, wholeDepth: Bool = false) {
         precondition(k > 0 && n > 0 && maximumRows > 0, "PackedMatrixB: empty matrix")
         self.k = k
         self.n = n
         self.path = path
         self.blocking = path.blocking
         self.maximumRows = maximumRows
-        let count = (k + blocking.kc - 1) / blocking.kc
+        let count = wholeDepth ? 1 : (k + blocking.kc - 1) / blocking.kc
         depthBlocks = (0 ..< count).map { chunk($0, of: count, count: k) }
         panels = (n + blocking.nr - 1) / blocking.nr
         panelsA = (maximumRows + blocking.mr - 1) / blocking.mr
@@ -129,6 +130,32 @@ extension PackedMatrixB {
 }
 
 extension PackedMatrixB {
+    /// `C = A * B + beta * C` for `m` rows of an A read in place as `segments`
+    /// runs of `k / segments` values: row i, depth s * (k / segments) + p at
+    /// `a + i * lda + s * segmentStride + p`. A stride-1 convolution's kernel
+    /// rows are the runs (ConvolutionDirect.swift), so each tile of C is summed
+    /// over the whole kernel in registers and stored once. C paths only, B
+    /// packed with `wholeDepth`. Runs on the calling thread; no scratch.
+    func multiplySegments(m: Int, a: UnsafePointer<Float>, lda: Int, segments: Int, segmentStride: Int, beta: Float,
+                          c: UnsafeMutablePointer<Float>, ldc: Int) {
+        precondition(depthBlocks.count == 1 && k % segments == 0 && path != .swift,
+                     "PackedMatrixB.multiplySegments: needs one depth block, whole runs and a C path")
+        let (mr, nr, run) = (blocking.mr, blocking.nr, k / segments)
+        for i in stride(from: 0, to: m, by: mr) {
+            for jp in 0 ..< panels {
+                let (rows, columns) = (min(mr, m - i), min(nr, n - jp * nr))
+                let (tileA, tileB, tileC) = (a + i * lda, UnsafePointer(packed + jp * nr * k), c + (i * ldc + jp * nr))
+                if path == .avx512 {
+                    fsk_sgemm_avx512_segments(run, segments, segmentStride, tileA, lda, tileB, tileC, ldc, rows, columns,
+                                              1, beta)
+                } else {
+                    fsk_sgemm_avx2_segments(run, segments, segmentStride, tileA, lda, tileB, tileC, ldc, rows, columns,
+                                            1, beta)
+                }
+            }
+        }
+    }
+
     /// ``multiplyInPlace(m:a:lda:beta:c:ldc:)`` with the rows split over the
     /// worker pool (in MR-row blocks, a few parts per thread so a thread that is
     /// held up is caught up by the other) when the product is large enough.
