@@ -152,3 +152,35 @@ TARGET void FN(fsk_winograd_output)(const fsk_winograd_tiles *s) {
         }
     }
 }
+
+// ---------------------------------------------------------------- max pooling
+
+TARGET void FN(fsk_max_pool)(const fsk_max_pool *s) {
+    const long C = s->channels;
+    for (long oy = 0; oy < s->out_height; oy++) {
+        long y0 = oy * s->stride_height - s->pad_top, y1 = y0 + s->kernel_height;
+        y0 = y0 < 0 ? 0 : y0;
+        y1 = y1 > s->height ? s->height : y1;
+        for (long ox = 0; ox < s->out_width; ox++) {
+            long x0 = ox * s->stride_width - s->pad_left, x1 = x0 + s->kernel_width;
+            x0 = x0 < 0 ? 0 : x0;
+            x1 = x1 > s->width ? s->width : x1;
+            float *out = s->output + (oy * s->out_width + ox) * C;
+            const float *first = s->input + (y0 * s->row_pitch + x0) * C;
+            for (long c = 0; c < C; c += L) {
+                const long n = C - c < L ? C - c : L;
+                V best = FN(load)(first + c, n);
+                for (long y = y0; y < y1; y++) {
+                    const float *row = s->input + y * s->row_pitch * C + c;
+                    for (long x = x0; x < x1; x++) {
+                        V v = FN(load)(row + x * C, n);
+                        // Take v where it is larger or NaN, unless best is already NaN.
+                        VU take = ~(VU)(v <= best) & (VU)(best == best);
+                        best = FN(select)(take, v, best);
+                    }
+                }
+                FN(store)(out + c, best, n);
+            }
+        }
+    }
+}

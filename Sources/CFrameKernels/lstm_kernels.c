@@ -145,5 +145,7 @@ void fsk_winograd_input_avx512(const fsk_winograd_tiles *s) { (void)s; __builtin
 void fsk_winograd_input_avx2(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
 void fsk_winograd_output_avx512(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
 void fsk_winograd_output_avx2(const fsk_winograd_tiles *s) { (void)s; __builtin_trap(); }
+void fsk_max_pool_avx512(const fsk_max_pool *s) { (void)s; __builtin_trap(); }
+void fsk_max_pool_avx2(const fsk_max_pool *s) { (void)s; __builtin_trap(); }
 
 #endif

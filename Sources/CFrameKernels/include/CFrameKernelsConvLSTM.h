@@ -82,6 +82,21 @@ void fsk_winograd_input_avx2(const fsk_winograd_tiles *tiles);
 void fsk_winograd_output_avx512(const fsk_winograd_tiles *tiles);
 void fsk_winograd_output_avx2(const fsk_winograd_tiles *tiles);
 
+/// Max pooling of one [height, width, channels] image (rows `row_pitch`
+/// pixels apart) into [out_height, out_width, channels]: each output the
+/// largest value of its window (clipped to the image), a NaN winning, as
+/// Recurrent/Kernels/MaxPooling.swift's maxPoolValues.
+typedef struct fsk_max_pool {
+    const float *input;
+    float *output;
+    long height, width, channels, row_pitch;
+    long out_height, out_width;
+    long kernel_height, kernel_width, stride_height, stride_width, pad_top, pad_left;
+} fsk_max_pool;
+
+void fsk_max_pool_avx512(const fsk_max_pool *pool);
+void fsk_max_pool_avx2(const fsk_max_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

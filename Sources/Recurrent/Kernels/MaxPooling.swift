@@ -14,6 +14,8 @@
 // every window holds at least one pixel of the image under both paddings.
 // A NaN wins over every number, so it propagates to the output.
 
+internal import CFrameKernels
+
 /// Max pooling of `images`: writes `output` (B, OH, OW, C) and `argmax`
 /// (B, OH, OW, C), the winning pixel's `iy * W + ix` within its image.
 /// Overwrites both for the pixels of `images`.
@@ -73,11 +75,22 @@ func maxPoolForward(
 /// from a wider buffer such as a direct convolution's output).
 func maxPoolValues(
     _ g: ConvolutionGeometry, images: Range<Int>, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-    rowPitch: Int? = nil
+    rowPitch: Int? = nil, path: GEMMKernelPath = .active
 ) {
     let c = g.channels
     let pitch = rowPitch ?? g.width
     precondition(rowPitch == nil || images.count <= 1, "maxPoolValues: a row pitch is for one image")
+    if path != .swift {   // the same loops in 16- or 8-lane vectors (CFrameKernels/convlstm_body.h)
+        for b in images {
+            var pool = fsk_max_pool(
+                input: input + b * g.imageLength, output: output + b * g.outputHeight * g.outputWidth * c,
+                height: g.height, width: g.width, channels: c, row_pitch: pitch, out_height: g.outputHeight,
+                out_width: g.outputWidth, kernel_height: g.kernelHeight, kernel_width: g.kernelWidth,
+                stride_height: g.strideHeight, stride_width: g.strideWidth, pad_top: g.padTop, pad_left: g.padLeft)
+            if path == .avx512 { fsk_max_pool_avx512(&pool) } else { fsk_max_pool_avx2(&pool) }
+        }
+        return
+    }
     for b in images {
         let image = input + b * g.imageLength
         for oy in 0 ..< g.outputHeight {
