@@ -10,8 +10,11 @@
 //   wide[r, n] += sum over q in 0 ..< KW * C of padded[(r + ky * PW) * C + q] * kernel[ky, q, n]
 // so the A operand of kernel row ky is the padded image read in place, row r
 // at `(r + ky * PW) * C` with consecutive rows C apart (they overlap), K = KW * C.
-// KH products accumulate into the wide output; the valid columns are then
-// copied out with the bias and the activation. The last row read ends exactly
+// One product takes the KH kernel rows as KH runs of its depth
+// (`PackedMatrixB.multiplySegments`), so each tile of the wide output is summed
+// over the whole kernel before it is stored; the valid columns are then copied
+// out with the bias and the activation (or pooled first, for inference through
+// a max pooling: ConvolutionPooling.swift). The last row read ends exactly
 // at the padded image's last value, so nothing past it is touched.
 //
 // It saves writing and reading the patches (K / C times the image) for each
@@ -23,12 +26,10 @@ import FrameSequencing
 struct DirectConvolution {
     let g: ConvolutionGeometry
     let n: Int
-    /// Kernel row ky's [KW * C, N] slice of the kernel, packed (Swift path).
-    let kernelRows: [PackedMatrixB]
-    /// The whole [KH * KW * C, N] kernel in one depth block (C paths): one
-    /// segmented product sums all KH kernel rows per tile, so the wide output
-    /// is written once instead of read and written KH times.
-    let wholeKernel: PackedMatrixB?
+    /// The whole [KH * KW * C, N] kernel in one depth block: one segmented
+    /// product (a run per kernel row) sums all KH kernel rows per tile, so the
+    /// wide output is written once instead of read and written KH times.
+    let kernel: PackedMatrixB
     let bias: UnsafePointer<Float>?
     let activation: Activation
     let paddedHeight: Int, paddedWidth: Int
@@ -48,13 +49,8 @@ struct DirectConvolution {
         self.bias = bias
         self.activation = activation
         let run = g.kernelWidth * g.channels
-        let path = GEMMKernelPath.active
-        kernelRows = path != .swift ? [] : (0 ..< g.kernelHeight).map {
-            PackedMatrixB(b: matrix + $0 * run * n, ldb: n, transposed: false, k: run, n: n, maximumRows: 1)
-        }
-        wholeKernel = path == .swift ? nil
-            : PackedMatrixB(b: matrix, ldb: n, transposed: false, k: g.kernelHeight * run, n: n, maximumRows: 1,
-                            wholeDepth: true)
+        kernel = PackedMatrixB(b: matrix, ldb: n, transposed: false, k: g.kernelHeight * run, n: n, maximumRows: 1,
+                               wholeDepth: true)
         paddedHeight = g.outputHeight + g.kernelHeight - 1
         paddedWidth = g.outputWidth + g.kernelWidth - 1
     }
@@ -107,14 +103,8 @@ struct DirectConvolution {
             }
             source = UnsafePointer(padded)
         }
-        if let wholeKernel {
-            wholeKernel.multiplySegments(m: wideRows, a: source, lda: c, segments: g.kernelHeight,
-                                         segmentStride: paddedWidth * c, beta: 0, c: wide, ldc: n)
-        }
-        for (ky, rows) in kernelRows.enumerated() {
-            rows.multiplyInPlace(m: wideRows, a: source + ky * paddedWidth * c, lda: c, beta: ky == 0 ? 0 : 1,
-                                 c: wide, ldc: n)
-        }
+        kernel.multiplySegments(m: wideRows, a: source, lda: c, segments: g.kernelHeight,
+                                segmentStride: paddedWidth * c, beta: 0, c: wide, ldc: n)
         return UnsafePointer(wide)
     }
 }

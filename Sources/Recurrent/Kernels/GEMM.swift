@@ -109,8 +109,7 @@ extension GEMMKernelPath {
     }
 
     /// One micro-kernel call with A read in place, column-major (a transposed
-    /// operand as stored: row i, step p at `a + i + p * lda`). C paths only:
-    /// the Swift path packs such operands (`GEMMDriver.readsAInPlace`).
+    /// operand as stored: row i, step p at `a + i + p * lda`).
     @inline(__always)
     func microKernelColumns(
         k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
@@ -119,7 +118,29 @@ extension GEMMKernelPath {
         switch self {
         case .avx512: fsk_sgemm_avx512_columns(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
         case .avx2: fsk_sgemm_avx2_columns(k, a, lda, b, c, ldc, mr, nr, alpha, beta)
-        case .swift: preconditionFailure("the Swift path packs column-major A")
+        case .swift:
+            SwiftMicroKernel.runColumns(k: k, a: a, lda: lda, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha,
+                                        beta: beta)
+        }
+    }
+
+    /// One micro-kernel call with A read in place as `segments` row-major runs
+    /// of `k` steps (run s of row i at `a + i * lda + s * segmentStride`), B
+    /// packed for all `segments * k` steps. The Swift path adds the runs' tiles
+    /// into C one after another; the C kernels sum them in registers.
+    @inline(__always)
+    func microKernelSegments(
+        k: Int, segments: Int, segmentStride: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        switch self {
+        case .avx512: fsk_sgemm_avx512_segments(k, segments, segmentStride, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .avx2: fsk_sgemm_avx2_segments(k, segments, segmentStride, a, lda, b, c, ldc, mr, nr, alpha, beta)
+        case .swift:
+            for s in 0 ..< segments {
+                SwiftMicroKernel.runRows(k: k, a: a + s * segmentStride, lda: lda, b: b + s * k * SwiftMicroKernel.nr,
+                                         c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: s == 0 ? beta : 1)
+            }
         }
     }
 }

@@ -35,11 +35,11 @@ struct GEMMDriver {
     let threads: Int
 
     /// A transposed A (rows of op(A) contiguous, as dA^T of a weight gradient)
-    /// is read in place by the C kernels: each MR x KC block is MR consecutive
-    /// floats per depth step, which they broadcast from as well as from a packed
-    /// panel, so packing it would only copy it. On lstm.stacked.train packing
-    /// dA^T was 9% of the time.
-    var readsAInPlace: Bool { a.transposed && path != .swift }
+    /// is read in place: each MR x KC block is MR consecutive floats per depth
+    /// step, which the kernels broadcast from as well as from a packed panel, so
+    /// packing it would only copy it. On lstm.stacked.train packing dA^T was 9%
+    /// of the time.
+    var readsAInPlace: Bool { a.transposed }
 
     func run() {
         let blocking = path.blocking

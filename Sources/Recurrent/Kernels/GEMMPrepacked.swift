@@ -134,24 +134,19 @@ extension PackedMatrixB {
     /// runs of `k / segments` values: row i, depth s * (k / segments) + p at
     /// `a + i * lda + s * segmentStride + p`. A stride-1 convolution's kernel
     /// rows are the runs (ConvolutionDirect.swift), so each tile of C is summed
-    /// over the whole kernel in registers and stored once. C paths only, B
+    /// over the whole kernel in registers and stored once (on the C paths). B
     /// packed with `wholeDepth`. Runs on the calling thread; no scratch.
     func multiplySegments(m: Int, a: UnsafePointer<Float>, lda: Int, segments: Int, segmentStride: Int, beta: Float,
                           c: UnsafeMutablePointer<Float>, ldc: Int) {
-        precondition(depthBlocks.count == 1 && k % segments == 0 && path != .swift,
-                     "PackedMatrixB.multiplySegments: needs one depth block, whole runs and a C path")
-        let (mr, nr, run) = (blocking.mr, blocking.nr, k / segments)
+        precondition(depthBlocks.count == 1 && k % segments == 0,
+                     "PackedMatrixB.multiplySegments: needs one depth block and whole runs")
+        let (mr, nr) = (blocking.mr, blocking.nr)
         for i in stride(from: 0, to: m, by: mr) {
             for jp in 0 ..< panels {
-                let (rows, columns) = (min(mr, m - i), min(nr, n - jp * nr))
-                let (tileA, tileB, tileC) = (a + i * lda, UnsafePointer(packed + jp * nr * k), c + (i * ldc + jp * nr))
-                if path == .avx512 {
-                    fsk_sgemm_avx512_segments(run, segments, segmentStride, tileA, lda, tileB, tileC, ldc, rows, columns,
-                                              1, beta)
-                } else {
-                    fsk_sgemm_avx2_segments(run, segments, segmentStride, tileA, lda, tileB, tileC, ldc, rows, columns,
-                                            1, beta)
-                }
+                path.microKernelSegments(
+                    k: k / segments, segments: segments, segmentStride: segmentStride, a: a + i * lda, lda: lda,
+                    b: packed + jp * nr * k, c: c + (i * ldc + jp * nr), ldc: ldc, mr: min(mr, m - i),
+                    nr: min(nr, n - jp * nr), alpha: 1, beta: beta)
             }
         }
     }

@@ -46,14 +46,33 @@ enum SwiftMicroKernel {
         k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
         mr: Int, nr: Int, alpha: Float, beta: Float
     ) {
-        let rows = (a, a + min(1, mr - 1) * lda, a + min(2, mr - 1) * lda, a + min(3, mr - 1) * lda)
+        runInPlace(k: k, a: a, rowStride: lda, step: 1, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: beta)
+    }
+
+    /// ``run(k:a:b:c:ldc:mr:nr:alpha:beta:)`` with A read in place,
+    /// column-major (a transposed operand as stored): row `i < mr`, step `p`
+    /// at `a + i + p * lda`.
+    static func runColumns(
+        k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+        mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        runInPlace(k: k, a: a, rowStride: 1, step: lda, b: b, c: c, ldc: ldc, mr: mr, nr: nr, alpha: alpha, beta: beta)
+    }
+
+    /// A read in place: row `i < mr` at `a + i * rowStride`, successive steps
+    /// `step` apart (rows past `mr` repeat row `mr - 1`, so none past it is read).
+    private static func runInPlace(
+        k: Int, a: UnsafePointer<Float>, rowStride: Int, step: Int, b: UnsafePointer<Float>,
+        c: UnsafeMutablePointer<Float>, ldc: Int, mr: Int, nr: Int, alpha: Float, beta: Float
+    ) {
+        let rows = (a, a + min(1, mr - 1) * rowStride, a + min(2, mr - 1) * rowStride, a + min(3, mr - 1) * rowStride)
         if mr == Self.mr && nr == Self.nr {
-            tile(k: k, rows: rows, step: 1, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+            tile(k: k, rows: rows, step: step, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
             return
         }
         withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.mr * Self.nr) { buffer in
             let tile = buffer.baseAddress!
-            Self.tile(k: k, rows: rows, step: 1, b: b, c: tile, ldc: Self.nr, alpha: alpha, beta: 0)
+            Self.tile(k: k, rows: rows, step: step, b: b, c: tile, ldc: Self.nr, alpha: alpha, beta: 0)
             merge(tile, into: c, ldc: ldc, mr: mr, nr: nr, beta: beta)
         }
     }
@@ -79,7 +98,8 @@ enum SwiftMicroKernel {
     }
 
     /// The tile with row `i` of A at `rows.i` and successive steps `step` apart:
-    /// packed panels (rows adjacent, step MR) or rows in place (step 1).
+    /// packed panels (rows adjacent, step MR), rows in place (step 1) or
+    /// columns in place (rows adjacent, step lda).
     @inline(__always)
     private static func tile(
         k: Int, rows: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
