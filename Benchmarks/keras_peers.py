@@ -2,10 +2,13 @@
 """Keras (TensorFlow CPU) peers for Benchmarks/compare.py, run in their own
 process because TensorFlow and PyTorch cannot share one.
 
-    python3 Benchmarks/keras_peers.py WORKLOAD      # prints {"label": seconds, ...} as JSON
+    python3 Benchmarks/keras_peers.py WORKLOAD
+    # prints {"label": {"median_s": seconds, "min_s": seconds}, ...} as JSON
 
 Timing follows shared/BENCHMARKS.md: one warm-up call, then at least 5 runs and
-at least one second, median. TensorFlow uses 2 intra-op threads. Each workload
+at least one second (compare.time_call); both the median and the minimum (best
+single run) of those runs are reported, and compare.py puts the minimum in its
+"min ratio" column as a second view next to the median ratio. TensorFlow uses 2 intra-op threads. Each workload
 runs as a compiled tf.function, as `model.fit` and `model.predict` would.
 """
 import json
