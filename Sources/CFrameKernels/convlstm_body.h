@@ -123,7 +123,7 @@ TARGET void FN(fsk_winograd_output)(const fsk_winograd_tiles *s) {
         const long tile = s->first + r, ty = tile / s->tiles_wide, tx = tile % s->tiles_wide;
         const long y0 = 2 * ty, x0 = 2 * tx;
         const int right = x0 + 1 < s->width, below = y0 + 1 < s->height;
-        float *o00 = s->output + (y0 * s->width + x0) * os;
+        float *o00 = s->output + (y0 * s->width + x0 - s->output_origin) * os;
         float *o01 = o00 + os, *o10 = o00 + s->width * os, *o11 = o10 + os;
         const float *m = s->v + r * C;
         for (long c = 0; c < C; c += L) {

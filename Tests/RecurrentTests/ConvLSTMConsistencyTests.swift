@@ -20,6 +20,9 @@ final class ConvLSTMConsistencyTests: XCTestCase {
             Case(frame: (7, 7), kernel: (3, 3), dilation: (2, 2), lengths: nil),
             Case(frame: (2, 3), kernel: (4, 4), lengths: [0, 3]),                  // even kernel: the extra pad goes after
             Case(frame: (40, 41), channels: 1, filters: 4, kernel: (3, 3), peepholes: false, lengths: nil),   // several chunks
+            // Winograd blocks inside rows of tiles: several per row (31 tiles wide), odd sizes, padded steps.
+            Case(frame: (9, 61), kernel: (3, 3), lengths: [3, 1]),
+            Case(frame: (5, 3), kernel: (3, 3), reversed: true, lengths: [2, 0]),
         ]
         for (index, c) in cases.enumerated() {
             let input = [2, 3, c.frame.0, c.frame.1, c.channels]

@@ -66,6 +66,7 @@ typedef struct fsk_winograd_tiles {
     const float *image;          // input transform: the image; output transform: unused
     float *output;               // output transform: [height, width] pixels output_stride apart; else unused
     long output_stride;
+    long output_origin;          // output transform: the pixel index (y * width + x) stored at `output`
     int overwrite;               // output transform: write instead of add
     long height, width, channels, tiles_wide;
     const float *zero;

@@ -72,25 +72,29 @@ func convLSTMForward(
     let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
     let items = g.batch * chunksPerImage
     let parts = min(items, 2 * WorkerPool.shared.threadCount)
-    // 3 x 3 kernels: the input product (K = KX + 1) and Winograd's recurrent
-    // convolution fill the gates before the cell update; others: one fused product.
+    // 3 x 3 kernels: per block of tiles inside one row of tiles, the input
+    // product (K = KX + 1), Winograd's recurrent convolution and the cell update
+    // in one go, so the block's gates stay in cache; others: one fused product
+    // per chunk of pixel rows, then the cell update.
     let winograd = g.usesWinograd(.forward)
         ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: f, outputChannels: gw,
                       kernel: x.matrix + (g.inputPatch + 1) * gw, parts: parts)
         : nil
     let depth = winograd == nil ? kt : g.inputPatch + 1                // patch columns of the product
+    let patchRows = winograd.map { 2 * $0.blockTiles } ?? chunkRows    // a block's pixels, or a chunk
     let products = (0 ..< parts).map { _ in
-        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: chunkRows)
+        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: patchRows)
     }
-    let perPart = chunkRows * (depth + (record == nil && winograd == nil ? gw : 0))
-    let stepGates = record == nil && winograd != nil ? g.batch * g.pixels * gw : 0   // inference, Winograd: [B, P, G]
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount + stepGates)
+    // Inference keeps each part's gates in a tile: a chunk's [chunk, G], or the
+    // [OW + 2 R, G] that span a row block's two runs of pixels.
+    let gateTile = record != nil ? 0 : winograd.map { (g.state.width + 2 * $0.blockTiles) * gw } ?? chunkRows * gw
+    let perPart = patchRows * depth + gateTile
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount)
     defer { scratch.deallocate() }
     // Inference: h_{t-1} and h_t in two buffers used in turn; c_t in place in finalCell.
     let hiddenBuffers = (scratch + parts * perPart, scratch + parts * perPart + stateCount)
     hiddenBuffers.0.update(from: x.initialHidden, count: stateCount)
     finalCell.update(from: x.initialCell, count: stateCount)
-    let gateBuffer = scratch + parts * perPart + 2 * stateCount
 
     // Every thread of the team runs this loop; `hidden` is each one's own copy.
     WorkerTeam.run(threads: parts) { team in
@@ -98,37 +102,16 @@ func convLSTMForward(
         for s in 0 ..< g.timesteps {
             let t = g.timestep(s)
             let state = hidden
-            /// Sequence b's [P, G] gates at this step (record or step buffer), and the h_{t-1} it reads.
-            func gates(_ b: Int) -> UnsafeMutablePointer<Float> {
-                record.map { $0.gates + g.frame(b, t) * g.pixels * gw } ?? gateBuffer + b * g.pixels * gw
-            }
             func previousHidden(_ b: Int) -> UnsafePointer<Float> {
                 record.map { x.previousState(g, b, t, record: $0).hidden } ?? UnsafePointer(state.current + b * g.stateLength)
             }
-            if let winograd {
-                team.forEachItem(count: items, parts: parts) { part, item in
-                    let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
-                    guard t < g.length(b, x.lengths) else { return }
-                    let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-                    let patches = scratch + part * perPart                   // [chunk, KX + 1]
-                    convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
-                    products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0,
-                                            c: gates(b) + pixels.lowerBound * gw, ldc: gw, threaded: false)
-                }
-                team.forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
-                    let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
-                    guard t < g.length(b, x.lengths) else { return }
-                    winograd.accumulate(image: previousHidden(b), block: block, output: gates(b), outputStride: gw, part: part)
-                }
-            }
-            team.forEachItem(count: items, parts: parts) { part, item in
-                let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
-                let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-                let frame = g.frame(b, t)
-                let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the chunk in a [B, P, F] state
-                let recordRows = (frame * g.pixels + pixels.lowerBound)      // first row of the chunk in the records
+            /// The cell update of sequence b's `pixels` from their pre-activations
+            /// `gates` ([pixels, G]), or on a padded step the carried state.
+            func update(_ b: Int, _ pixels: Range<Int>, gates: UnsafeMutablePointer<Float>?) {
+                let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the pixels in a [B, P, F] state
+                let recordRows = g.frame(b, t) * g.pixels + pixels.lowerBound  // their first row in the records
                 let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
-                guard t < g.length(b, x.lengths) else {
+                guard let gates else {
                     // Padded step: the state is carried, the output is zero.
                     y?.update(repeating: 0, count: pixels.count * f)
                     if let record {
@@ -142,20 +125,53 @@ func convLSTMForward(
                     ?? UnsafePointer(finalCell + b * g.stateLength)
                 let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
                     ?? (finalCell + stateRows, state.next + stateRows)
-                var chunkGates = gates(b) + pixels.lowerBound * gw
-                if winograd == nil {
-                    let patches = scratch + part * perPart                   // [chunk, KT]
-                    if record == nil { chunkGates = patches + chunkRows * kt }   // [chunk, G] tile
-                    convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previousHidden(b),
-                                    patches: patches)
-                    products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: chunkGates, ldc: gw,
-                                            threaded: false)
-                }
                 convLSTMCellsForward(
-                    rows: pixels.count, filters: f, gates: chunkGates, previousCell: previousCell + pixels.lowerBound * f,
+                    rows: pixels.count, filters: f, gates: gates, previousCell: previousCell + pixels.lowerBound * f,
                     cell: cells, hidden: newHidden, peepholes: x.peepholes.map { $0 + pixels.lowerBound * f },
                     peepholeStride: g.stateLength)
                 y?.update(from: newHidden, count: pixels.count * f)
+            }
+            if let winograd {
+                team.forEachItem(count: g.batch * winograd.rowBlocksPerImage, parts: parts) { part, item in
+                    let (b, block) = item.quotientAndRemainder(dividingBy: winograd.rowBlocksPerImage)
+                    let tiles = winograd.rowBlock(block)
+                    let (tileRow, firstTile) = tiles.lowerBound.quotientAndRemainder(dividingBy: winograd.tilesWide)
+                    let width = g.state.width
+                    let columns = 2 * firstTile ..< min(width, 2 * (firstTile + tiles.count))
+                    let origin = 2 * tileRow * width + columns.lowerBound               // the block's first pixel
+                    let runs = (2 * tileRow ..< min(g.state.height, 2 * tileRow + 2)).map {
+                        $0 * width + columns.lowerBound ..< $0 * width + columns.upperBound
+                    }
+                    guard t < g.length(b, x.lengths) else {
+                        return runs.forEach { update(b, $0, gates: nil) }
+                    }
+                    // The gates: the record's frame, or this part's tile from the block's first pixel.
+                    let (gates, gatesOrigin) = record.map { ($0.gates + g.frame(b, t) * g.pixels * gw, 0) }
+                        ?? (scratch + part * perPart + patchRows * depth, origin)
+                    let patches = scratch + part * perPart                   // [run, KX + 1]
+                    for run in runs {
+                        convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: run, patches: patches)
+                        products[part].multiply(m: run.count, a: patches, lda: depth, beta: 0,
+                                                c: gates + (run.lowerBound - gatesOrigin) * gw, ldc: gw, threaded: false)
+                    }
+                    winograd.accumulate(image: previousHidden(b), tiles: tiles, output: gates, outputStride: gw,
+                                        outputOrigin: gatesOrigin, part: part)
+                    for run in runs { update(b, run, gates: gates + (run.lowerBound - gatesOrigin) * gw) }
+                }
+            } else {
+                team.forEachItem(count: items, parts: parts) { part, item in
+                    let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
+                    let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
+                    guard t < g.length(b, x.lengths) else { return update(b, pixels, gates: nil) }
+                    let patches = scratch + part * perPart                   // [chunk, KT]
+                    let gates = record.map { $0.gates + (g.frame(b, t) * g.pixels + pixels.lowerBound) * gw }
+                        ?? patches + chunkRows * kt                           // [chunk, G] tile
+                    convLSTMPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels,
+                                    previousHidden: previousHidden(b), patches: patches)
+                    products[part].multiply(m: pixels.count, a: patches, lda: kt, beta: 0, c: gates, ldc: gw,
+                                            threaded: false)
+                    update(b, pixels, gates: gates)
+                }
             }
             if record == nil { hidden = (hidden.next, hidden.current) }
         }

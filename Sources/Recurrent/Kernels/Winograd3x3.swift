@@ -75,15 +75,41 @@ final class Winograd3x3 {
     /// Blocks of tiles per image.
     var blocksPerImage: Int { (tilesHigh * tilesWide + blockTiles - 1) / blockTiles }
 
+    /// Blocks per row of tiles when blocks stay inside one row (`rowBlock`).
+    var rowBlocksPerTileRow: Int { (tilesWide + blockTiles - 1) / blockTiles }
+
+    /// Row blocks per image: `rowBlocksPerTileRow` for each row of tiles.
+    var rowBlocksPerImage: Int { tilesHigh * rowBlocksPerTileRow }
+
+    /// The tiles of row block `index` (0 ..< rowBlocksPerImage): a run of at
+    /// most `blockTiles` tiles inside one row of tiles, so its pixels are two
+    /// runs of consecutive pixels (one per image row), the rows split evenly.
+    func rowBlock(_ index: Int) -> Range<Int> {
+        let (row, block) = index.quotientAndRemainder(dividingBy: rowBlocksPerTileRow)
+        let columns = chunk(block, of: rowBlocksPerTileRow, count: tilesWide)
+        return row * tilesWide + columns.lowerBound ..< row * tilesWide + columns.upperBound
+    }
+
     /// Adds the correlation of `image` ([OH, OW, Ci]) with the kernel, for the
     /// tiles of `block`, to `output` (pixel (y, x) at `output + (y * OW + x) *
     /// outputStride`, Co values), or overwrites those pixels with it when
     /// `overwrite`. Touches only the block's pixels.
     func accumulate(image: UnsafePointer<Float>, block: Int, output: UnsafeMutablePointer<Float>, outputStride: Int,
                     part: Int, overwrite: Bool = false) {
-        let (ci, co) = (inputChannels, outputChannels)
         let first = block * blockTiles
-        let count = min(blockTiles, tilesHigh * tilesWide - first)
+        accumulate(image: image, tiles: first ..< min(first + blockTiles, tilesHigh * tilesWide), output: output,
+                   outputStride: outputStride, outputOrigin: 0, part: part, overwrite: overwrite)
+    }
+
+    /// `accumulate(image:block:...)` for the tiles `tiles` (row-major tile
+    /// indices, at most `blockTiles` of them), with pixel (y, x) at `output +
+    /// (y * OW + x - outputOrigin) * outputStride`: a caller can keep the outputs
+    /// of a few rows of tiles in a small buffer.
+    func accumulate(image: UnsafePointer<Float>, tiles: Range<Int>, output: UnsafeMutablePointer<Float>,
+                    outputStride: Int, outputOrigin: Int, part: Int, overwrite: Bool = false) {
+        let (ci, co) = (inputChannels, outputChannels)
+        let (first, count) = (tiles.lowerBound, tiles.count)
+        precondition(count <= blockTiles, "at most blockTiles tiles per call")
         let v = scratch + part * perPart                         // [16, R, Ci]
         let m = v + 16 * blockTiles * ci                         // [16, R, Co]
         let zero = UnsafePointer(m + 16 * blockTiles * co)       // [Ci] zeros
@@ -95,8 +121,8 @@ final class Winograd3x3 {
             }
         } else {
             var tiles = fsk_winograd_tiles(
-                image: image, output: nil, output_stride: 0, overwrite: 0, height: height, width: width, channels: ci,
-                tiles_wide: tilesWide, zero: zero, first: first, count: count, v: v, plane_stride: blockTiles * ci)
+                image: image, output: nil, output_stride: 0, output_origin: 0, overwrite: 0, height: height, width: width,
+                channels: ci, tiles_wide: tilesWide, zero: zero, first: first, count: count, v: v, plane_stride: blockTiles * ci)
             if path == .avx512 { fsk_winograd_input_avx512(&tiles) } else { fsk_winograd_input_avx2(&tiles) }
         }
         for xi in 0 ..< 16 {
@@ -107,12 +133,12 @@ final class Winograd3x3 {
             for r in 0 ..< count {
                 let (ty, tx) = (first + r).quotientAndRemainder(dividingBy: tilesWide)
                 winogradOutputTile(m + r * co, planeStride: blockTiles * co, y0: 2 * ty, x0: 2 * tx, output: output,
-                                   outputStride: outputStride, overwrite: overwrite)
+                                   outputStride: outputStride, outputOrigin: outputOrigin, overwrite: overwrite)
             }
         } else {
             var tiles = fsk_winograd_tiles(
-                image: nil, output: output, output_stride: outputStride, overwrite: overwrite ? 1 : 0, height: height,
-                width: width, channels: co, tiles_wide: tilesWide, zero: nil, first: first, count: count, v: m,
+                image: nil, output: output, output_stride: outputStride, output_origin: outputOrigin,
+                overwrite: overwrite ? 1 : 0, height: height, width: width, channels: co, tiles_wide: tilesWide, zero: nil, first: first, count: count, v: m,
                 plane_stride: blockTiles * co)
             if path == .avx512 { fsk_winograd_output_avx512(&tiles) } else { fsk_winograd_output_avx2(&tiles) }
         }
@@ -121,10 +147,11 @@ final class Winograd3x3 {
     /// Adds A^T M A of one tile to (or writes it over) its output pixels that lie in the image.
     @inline(__always)
     private func winogradOutputTile(_ m: UnsafePointer<Float>, planeStride: Int, y0: Int, x0: Int,
-                                    output: UnsafeMutablePointer<Float>, outputStride: Int, overwrite: Bool) {
+                                    output: UnsafeMutablePointer<Float>, outputStride: Int, outputOrigin: Int,
+                                    overwrite: Bool) {
         let co = outputChannels
         let (right, below) = (x0 + 1 < width, y0 + 1 < height)
-        let o00 = output + (y0 * width + x0) * outputStride
+        let o00 = output + (y0 * width + x0 - outputOrigin) * outputStride
         // Pixels past the image (last tile row or column of an odd size) are not written.
         let o01 = right ? o00 + outputStride : nil
         let o10 = below ? o00 + width * outputStride : nil
