@@ -117,83 +117,6 @@ void fsk_sgemm_avx512(long k, const float *a, const float *b, float *c, long ldc
     sgemm_avx512(k, a, 1, MR512, MR512, b, c, ldc, mr, nr, alpha, beta, 1, 0);
 }
 
-// A full tile with A read in place as `segments` row-major runs of k steps
-// (rows lda apart, runs segmentStride apart): one flat loop over all steps,
-// rows reached from five base pointers as base + {0, 1, 2} * lda. As two
-// nested loops, or with a pointer per row, the compiler ran out of general
-// registers and shuffled or spilled the accumulators every step (34 moves per
-// step in the segmented loop; a third of the speed on cnnlstm.seed2's convolutions).
-__attribute__((target("avx512f,fma")))
-static void tile_in_place_avx512(long k, long segments, long segmentStride, const float *a, long lda,
-                                 const float *restrict b, float *restrict c, long ldc, float alpha, float beta) {
-    __m512 x0[MR512], x1[MR512];
-    _Pragma("unroll")
-    for (int i = 0; i < MR512; i++) {
-        x0[i] = _mm512_setzero_ps();
-        x1[i] = _mm512_setzero_ps();
-    }
-    const float *p0 = a;
-    const long total = k * segments, lda3 = 3 * lda, jump = segmentStride - k;
-    long left = k;
-    for (long t = 0; t < total; t++) {
-        __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-        const float *p3 = p0 + lda3, *p6 = p3 + lda3, *p9 = p6 + lda3, *p12 = p9 + lda3;
-#define FSK_ROW(i, value) do { \
-            __m512 v = _mm512_set1_ps(value); \
-            x0[i] = _mm512_fmadd_ps(v, b0, x0[i]); \
-            x1[i] = _mm512_fmadd_ps(v, b1, x1[i]); \
-        } while (0)
-        FSK_ROW(0, p0[0]); FSK_ROW(1, p0[lda]); FSK_ROW(2, p0[2 * lda]);
-        FSK_ROW(3, p3[0]); FSK_ROW(4, p3[lda]); FSK_ROW(5, p3[2 * lda]);
-        FSK_ROW(6, p6[0]); FSK_ROW(7, p6[lda]); FSK_ROW(8, p6[2 * lda]);
-        FSK_ROW(9, p9[0]); FSK_ROW(10, p9[lda]); FSK_ROW(11, p9[2 * lda]);
-        FSK_ROW(12, p12[0]); FSK_ROW(13, p12[lda]);
-#undef FSK_ROW
-        p0++;
-        if (--left == 0) {
-            p0 += jump;
-            left = k;
-        }
-        b += NR512;
-    }
-    __m512 va = _mm512_set1_ps(alpha);
-    if (beta == 0.0f) {
-        _Pragma("unroll")
-        for (int i = 0; i < MR512; i++) {
-            _mm512_storeu_ps(c + i * ldc, _mm512_mul_ps(va, x0[i]));
-            _mm512_storeu_ps(c + i * ldc + 16, _mm512_mul_ps(va, x1[i]));
-        }
-    } else {
-        __m512 vb = _mm512_set1_ps(beta);
-        _Pragma("unroll")
-        for (int i = 0; i < MR512; i++) {
-            float *out = c + i * ldc;
-            _mm512_storeu_ps(out, _mm512_fmadd_ps(vb, _mm512_loadu_ps(out), _mm512_mul_ps(va, x0[i])));
-            _mm512_storeu_ps(out + 16, _mm512_fmadd_ps(vb, _mm512_loadu_ps(out + 16), _mm512_mul_ps(va, x1[i])));
-        }
-    }
-}
-
-__attribute__((target("avx512f,fma")))
-void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
-                           long mr, long nr, float alpha, float beta) {
-    if (mr == MR512 && nr == NR512) {
-        tile_in_place_avx512(k, 1, k, a, lda, b, c, ldc, alpha, beta);
-        return;
-    }
-    sgemm_avx512(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta, 1, 0);
-}
-
-__attribute__((target("avx512f,fma")))
-void fsk_sgemm_avx512_segments(long k, long segments, long segment_stride, const float *a, long lda,
-                               const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta) {
-    if (mr == MR512 && nr == NR512) {
-        tile_in_place_avx512(k, segments, segment_stride, a, lda, b, c, ldc, alpha, beta);
-        return;
-    }
-    sgemm_avx512(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta, segments, segment_stride);
-}
-
 __attribute__((target("avx512f,fma")))
 void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                               long mr, long nr, float alpha, float beta) {
@@ -271,75 +194,6 @@ void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
     sgemm_avx2(k, a, 1, MR256, MR256, b, c, ldc, mr, nr, alpha, beta, 1, 0);
 }
 
-// The AVX2 twin of tile_in_place_avx512: rows from two bases as base + {0, 1, 2} * lda.
-__attribute__((target("avx2,fma")))
-static void tile_in_place_avx2(long k, long segments, long segmentStride, const float *a, long lda,
-                               const float *restrict b, float *restrict c, long ldc, float alpha, float beta) {
-    __m256 x0[MR256], x1[MR256];
-    _Pragma("unroll")
-    for (int i = 0; i < MR256; i++) {
-        x0[i] = _mm256_setzero_ps();
-        x1[i] = _mm256_setzero_ps();
-    }
-    const float *p0 = a;
-    const long total = k * segments, jump = segmentStride - k;
-    long left = k;
-    for (long t = 0; t < total; t++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        const float *p3 = p0 + 3 * lda;
-#define FSK_ROW(i, pointer) do { \
-            __m256 v = _mm256_broadcast_ss(pointer); \
-            x0[i] = _mm256_fmadd_ps(v, b0, x0[i]); \
-            x1[i] = _mm256_fmadd_ps(v, b1, x1[i]); \
-        } while (0)
-        FSK_ROW(0, p0); FSK_ROW(1, p0 + lda); FSK_ROW(2, p0 + 2 * lda);
-        FSK_ROW(3, p3); FSK_ROW(4, p3 + lda); FSK_ROW(5, p3 + 2 * lda);
-#undef FSK_ROW
-        p0++;
-        if (--left == 0) {
-            p0 += jump;
-            left = k;
-        }
-        b += NR256;
-    }
-    __m256 va = _mm256_set1_ps(alpha);
-    if (beta == 0.0f) {
-        _Pragma("unroll")
-        for (int i = 0; i < MR256; i++) {
-            _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, x0[i]));
-            _mm256_storeu_ps(c + i * ldc + 8, _mm256_mul_ps(va, x1[i]));
-        }
-    } else {
-        __m256 vb = _mm256_set1_ps(beta);
-        _Pragma("unroll")
-        for (int i = 0; i < MR256; i++) {
-            float *out = c + i * ldc;
-            _mm256_storeu_ps(out, _mm256_fmadd_ps(vb, _mm256_loadu_ps(out), _mm256_mul_ps(va, x0[i])));
-            _mm256_storeu_ps(out + 8, _mm256_fmadd_ps(vb, _mm256_loadu_ps(out + 8), _mm256_mul_ps(va, x1[i])));
-        }
-    }
-}
-
-__attribute__((target("avx2,fma")))
-void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
-                         long mr, long nr, float alpha, float beta) {
-    if (mr == MR256 && nr == NR256) {
-        tile_in_place_avx2(k, 1, k, a, lda, b, c, ldc, alpha, beta);
-        return;
-    }
-    sgemm_avx2(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta, 1, 0);
-}
-
-__attribute__((target("avx2,fma")))
-void fsk_sgemm_avx2_segments(long k, long segments, long segment_stride, const float *a, long lda,
-                             const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta) {
-    if (mr == MR256 && nr == NR256) {
-        tile_in_place_avx2(k, segments, segment_stride, a, lda, b, c, ldc, alpha, beta);
-        return;
-    }
-    sgemm_avx2(k, a, lda, 1, mr, b, c, ldc, mr, nr, alpha, beta, segments, segment_stride);
-}
-
 __attribute__((target("avx2,fma")))
 void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                             long mr, long nr, float alpha, float beta) {
@@ -362,18 +216,6 @@ void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
     __builtin_trap();
 }
 
-void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
-                           long mr, long nr, float alpha, float beta) {
-    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
-    __builtin_trap();
-}
-
-void fsk_sgemm_avx2_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
-                         long mr, long nr, float alpha, float beta) {
-    (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
-    __builtin_trap();
-}
-
 void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                               long mr, long nr, float alpha, float beta) {
     (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
@@ -383,20 +225,6 @@ void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, 
 void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                             long mr, long nr, float alpha, float beta) {
     (void)k; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr; (void)alpha; (void)beta;
-    __builtin_trap();
-}
-
-void fsk_sgemm_avx512_segments(long k, long segments, long segment_stride, const float *a, long lda,
-                               const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta) {
-    (void)k; (void)segments; (void)segment_stride; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr;
-    (void)alpha; (void)beta;
-    __builtin_trap();
-}
-
-void fsk_sgemm_avx2_segments(long k, long segments, long segment_stride, const float *a, long lda,
-                             const float *b, float *c, long ldc, long mr, long nr, float alpha, float beta) {
-    (void)k; (void)segments; (void)segment_stride; (void)a; (void)lda; (void)b; (void)c; (void)ldc; (void)mr; (void)nr;
-    (void)alpha; (void)beta;
     __builtin_trap();
 }
 
