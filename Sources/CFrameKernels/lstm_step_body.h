@@ -118,19 +118,17 @@ TARGET static inline void FN(forward_cell)(const fsk_lstm_forward_step *s, long 
     }
 }
 
-/// acc[i][gate] += sum over k < depth of a[i][k] * w[k][gate][0 ..< L]: FMR rows
-/// of A (row i at a + i * lda) times `depth` steps of a group's packed weights.
+/// acc[i][gate] += sum over k < depth of a[i][k] * w[k][gate][0 ..< L]: R rows
+/// (a constant after inlining, at most FMR) of A (row i at a + i * lda) times
+/// `depth` steps of a group's packed weights.
 __attribute__((always_inline))
-TARGET static inline void FN(forward_product)(V acc[FMR][4], const float *a, long lda, long mr, long depth,
+TARGET static inline void FN(forward_product)(V acc[FMR][4], const int R, const float *a, long lda, long depth,
                                              const float *w) {
-    const float *row[FMR];
-    _Pragma("unroll")
-    for (int i = 0; i < FMR; i++) row[i] = a + (i < mr ? i : mr - 1) * lda;   // rows past mr repeat the last
     for (long k = 0; k < depth; k++, w += 4 * L) {
         V w0 = *(const V *)w, w1 = *(const V *)(w + L), w2 = *(const V *)(w + 2 * L), w3 = *(const V *)(w + 3 * L);
         _Pragma("unroll")
-        for (int i = 0; i < FMR; i++) {
-            V x = FN(splat)(row[i][k]);
+        for (int i = 0; i < R; i++) {
+            V x = FN(splat)(a[i * lda + k]);
             acc[i][0] += x * w0;
             acc[i][1] += x * w1;
             acc[i][2] += x * w2;
@@ -139,26 +137,48 @@ TARGET static inline void FN(forward_product)(V acc[FMR][4], const float *a, lon
     }
 }
 
+/// Rows r0 ..< r0 + R (R a constant after inlining) of unit group u0: the
+/// product of [x_t, h_{t-1}] with the group's packed weights, then the cell
+/// update while the 4 * R gate vectors are in registers.
+__attribute__((always_inline))
+TARGET static inline void FN(forward_tile)(const fsk_lstm_forward_step *s, const int R, long r0, long u0, long n,
+                                          const float *panel) {
+    V acc[FMR][4];
+    _Pragma("unroll")
+    for (int i = 0; i < FMR; i++) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = (V){0};
+    if (s->inputs > 0) FN(forward_product)(acc, R, s->x + r0 * s->ldx, s->ldx, s->inputs, panel);
+    FN(forward_product)(acc, R, s->h + r0 * s->ldh, s->ldh, s->hidden, panel + s->inputs * 4 * L);
+    _Pragma("unroll")
+    for (int i = 0; i < R; i++) FN(forward_cell)(s, r0 + i, u0, n, acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+}
+
 /// Unit groups [first, end) of one forward step: per group, every FMR rows of
 /// [x_t, h_{t-1}] times the group's packed [I + H][4][L] weights (which stay in
-/// L1 or L2 across the rows), then the cell update while the 4 * FMR gate
-/// vectors are in registers. (Running each tile's cell updates between depth
-/// segments of the next tile's product, to overlap them with its FMAs, and
-/// prefetching their rows as backward does, were no faster on lstm.rows or
-/// lstm.stacked.)
+/// L1 or L2 across the rows), then the cell update; the last rows of the batch
+/// as one tile of exactly their count (no row computed twice). (Running each
+/// tile's cell updates between depth segments of the next tile's product, to
+/// overlap them with its FMAs, and prefetching their rows as backward does,
+/// were no faster on lstm.rows or lstm.stacked.)
 TARGET void FN(fsk_lstm_forward)(const fsk_lstm_forward_step *s, long first, long end) {
     const long H = s->hidden, I = s->inputs, B = s->batch;
     for (long q = first; q < end; q++) {
         const long u0 = q * L, n = H - u0 < L ? H - u0 : L;
         const float *panel = s->weights + q * (I + H) * 4 * L;
-        for (long r0 = 0; r0 < B; r0 += FMR) {
-            const long mr = B - r0 < FMR ? B - r0 : FMR;
-            V acc[FMR][4];
-            _Pragma("unroll")
-            for (int i = 0; i < FMR; i++) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = (V){0};
-            if (I > 0) FN(forward_product)(acc, s->x + r0 * s->ldx, s->ldx, mr, I, panel);
-            FN(forward_product)(acc, s->h + r0 * s->ldh, s->ldh, mr, H, panel + I * 4 * L);
-            for (int i = 0; i < mr; i++) FN(forward_cell)(s, r0 + i, u0, n, acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
+        long r0 = 0;
+        for (; r0 + FMR <= B; r0 += FMR) FN(forward_tile)(s, FMR, r0, u0, n, panel);
+        switch (B - r0) {
+            case 1: FN(forward_tile)(s, 1, r0, u0, n, panel); break;
+            case 2: FN(forward_tile)(s, 2, r0, u0, n, panel); break;
+#if FMR > 3
+            case 3: FN(forward_tile)(s, 3, r0, u0, n, panel); break;
+#endif
+#if FMR > 4
+            case 4: FN(forward_tile)(s, 4, r0, u0, n, panel); break;
+#endif
+#if FMR > 5
+            case 5: FN(forward_tile)(s, 5, r0, u0, n, panel); break;
+#endif
+            default: break;
         }
     }
 }
