@@ -1,3 +1,4 @@
+import CFrameKernels
 import FrameSequencing
 import Recurrent
 
@@ -25,5 +26,22 @@ enum GEMMWorkloads {
                 }
             }
         }
+    }
+
+    /// The machine's ceiling, not a package workload: every pool thread runs
+    /// register-only vector FMAs (`fsk_fma_peak_*`), so the GFLOP/s of the other
+    /// workloads can be read as a share of what the cores can do at all. Only on
+    /// the C kernel paths (x86-64).
+    static func fmaPeak() -> [Workload] {
+        let path = GEMMKernelPath.active
+        guard path == .avx512 || path == .avx2 else { return [] }
+        let (lanes, steps, threads) = (path == .avx512 ? 16 : 8, 4_000_000, WorkerPool.shared.threadCount)
+        return [Workload(name: "machine.fma-peak", flops: Double(threads * steps * 12 * lanes * 2), kernels: path.rawValue) {
+            return {
+                WorkerPool.shared.run(parts: threads) { _ in
+                    _ = path == .avx512 ? fsk_fma_peak_avx512(steps) : fsk_fma_peak_avx2(steps)
+                }
+            }
+        }]
     }
 }

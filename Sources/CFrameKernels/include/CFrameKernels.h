@@ -66,6 +66,12 @@ void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, 
 void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                             long mr, long nr, float alpha, float beta);
 
+// `steps` rounds of 12 independent vector FMAs on one thread, no memory
+// traffic (12 * steps * lanes * 2 FLOPs): the machine's ceiling, measured by
+// frameseq-bench's machine.fma-peak. Returns a sum so nothing is optimized away.
+float fsk_fma_peak_avx512(long steps);
+float fsk_fma_peak_avx2(long steps);
+
 #ifdef __cplusplus
 }
 #endif
