@@ -36,7 +36,8 @@ enum GEMMWorkloads {
         let path = GEMMKernelPath.active
         guard path == .avx512 || path == .avx2 else { return [] }
         let (lanes, steps, threads) = (path == .avx512 ? 16 : 8, 4_000_000, WorkerPool.shared.threadCount)
-        return [Workload(name: "machine.fma-peak", flops: Double(threads * steps * 12 * lanes * 2), kernels: path.rawValue) {
+        let flops = Double(threads * steps * 12 * lanes * 2)
+        return [Workload(name: "machine.fma-peak", flops: flops, kernels: path.rawValue) {
             return {
                 WorkerPool.shared.run(parts: threads) { _ in
                     _ = path == .avx512 ? fsk_fma_peak_avx512(steps) : fsk_fma_peak_avx2(steps)

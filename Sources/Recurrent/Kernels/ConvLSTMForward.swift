@@ -108,7 +108,7 @@ func convLSTMForward(
             /// The cell update of sequence b's `pixels` from their pre-activations
             /// `gates` ([pixels, G]), or on a padded step the carried state.
             func update(_ b: Int, _ pixels: Range<Int>, gates: UnsafeMutablePointer<Float>?) {
-                let stateRows = b * g.stateLength + pixels.lowerBound * f     // offset of the pixels in a [B, P, F] state
+                let stateRows = b * g.stateLength + pixels.lowerBound * f      // the pixels in a [B, P, F] state
                 let recordRows = g.frame(b, t) * g.pixels + pixels.lowerBound  // their first row in the records
                 let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
                 guard let gates else {
@@ -139,24 +139,27 @@ func convLSTMForward(
                     let width = g.state.width
                     let columns = 2 * firstTile ..< min(width, 2 * (firstTile + tiles.count))
                     let origin = 2 * tileRow * width + columns.lowerBound               // the block's first pixel
-                    let runs = (2 * tileRow ..< min(g.state.height, 2 * tileRow + 2)).map {
-                        $0 * width + columns.lowerBound ..< $0 * width + columns.upperBound
-                    }
+                    // The block's pixels: one run per image row (a loop, not an array: no allocation per step).
+                    let imageRows = 2 * tileRow ..< min(g.state.height, 2 * tileRow + 2)
+                    func run(_ y: Int) -> Range<Int> { y * width + columns.lowerBound ..< y * width + columns.upperBound }
                     guard t < g.length(b, x.lengths) else {
-                        return runs.forEach { update(b, $0, gates: nil) }
+                        for y in imageRows { update(b, run(y), gates: nil) }
+                        return
                     }
                     // The gates: the record's frame, or this part's tile from the block's first pixel.
                     let (gates, gatesOrigin) = record.map { ($0.gates + g.frame(b, t) * g.pixels * gw, 0) }
                         ?? (scratch + part * perPart + patchRows * depth, origin)
                     let patches = scratch + part * perPart                   // [run, KX + 1]
-                    for run in runs {
-                        convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: run, patches: patches)
-                        products[part].multiply(m: run.count, a: patches, lda: depth, beta: 0,
-                                                c: gates + (run.lowerBound - gatesOrigin) * gw, ldc: gw, threaded: false)
+                    for y in imageRows {
+                        let pixels = run(y)
+                        convLSTMInputPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels, patches: patches)
+                        let out = gates + (pixels.lowerBound - gatesOrigin) * gw
+                        products[part].multiply(m: pixels.count, a: patches, lda: depth, beta: 0, c: out, ldc: gw,
+                                                threaded: false)
                     }
                     winograd.accumulate(image: previousHidden(b), tiles: tiles, output: gates, outputStride: gw,
                                         outputOrigin: gatesOrigin, part: part)
-                    for run in runs { update(b, run, gates: gates + (run.lowerBound - gatesOrigin) * gw) }
+                    for y in imageRows { update(b, run(y), gates: gates + (run(y).lowerBound - gatesOrigin) * gw) }
                 }
             } else {
                 team.forEachItem(count: items, parts: parts) { part, item in

@@ -122,7 +122,8 @@ final class Winograd3x3 {
         } else {
             var tiles = fsk_winograd_tiles(
                 image: image, output: nil, output_stride: 0, output_origin: 0, overwrite: 0, height: height, width: width,
-                channels: ci, tiles_wide: tilesWide, zero: zero, first: first, count: count, v: v, plane_stride: blockTiles * ci)
+                channels: ci, tiles_wide: tilesWide, zero: zero, first: first, count: count, v: v,
+                plane_stride: blockTiles * ci)
             if path == .avx512 { fsk_winograd_input_avx512(&tiles) } else { fsk_winograd_input_avx2(&tiles) }
         }
         for xi in 0 ..< 16 {
@@ -138,7 +139,8 @@ final class Winograd3x3 {
         } else {
             var tiles = fsk_winograd_tiles(
                 image: nil, output: output, output_stride: outputStride, output_origin: outputOrigin,
-                overwrite: overwrite ? 1 : 0, height: height, width: width, channels: co, tiles_wide: tilesWide, zero: nil, first: first, count: count, v: m,
+                overwrite: overwrite ? 1 : 0, height: height, width: width, channels: co, tiles_wide: tilesWide, zero: nil,
+                first: first, count: count, v: m,
                 plane_stride: blockTiles * co)
             if path == .avx512 { fsk_winograd_output_avx512(&tiles) } else { fsk_winograd_output_avx2(&tiles) }
         }
