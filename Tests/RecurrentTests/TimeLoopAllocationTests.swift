@@ -59,13 +59,21 @@ final class TimeLoopAllocationTests: XCTestCase {
         return false
     }()
 
-    /// Heap allocations of the second call of `body`, on every thread.
+    /// Heap allocations of a call of `body` after the first, on every thread: the
+    /// fewest of three calls. An allocation per timestep happens in every call; a
+    /// one-off that depends on thread timing does not (CI once counted 6 more
+    /// in one call of ConvLSTM2D 3x2 at T = 12, on a busy machine: 80 against
+    /// 74 in every rerun), and must not fail the test.
     func allocations(_ body: () throws -> Void) rethrows -> Int {
         try body()
-        fsac_start()
-        defer { _ = fsac_stop() }
-        try body()
-        return fsac_stop()
+        var fewest = Int.max
+        for _ in 0 ..< 3 {
+            fsac_start()
+            defer { _ = fsac_stop() }
+            try body()
+            fewest = min(fewest, fsac_stop())
+        }
+        return fewest
     }
 
     /// The allocations of `body(T)` for few and for many timesteps, which must be equal.
