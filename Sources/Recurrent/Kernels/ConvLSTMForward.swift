@@ -1,7 +1,9 @@
 // Forward time loop of a ConvLSTM2D layer: per timestep, the fused gate
 // product of ConvLSTMGeometry.swift in chunks of pixel rows, each followed at
 // once (while its gates are in cache) by the gate activations and the cell
-// update of those rows.
+// update of those rows. With a 3 x 3 kernel the unit is a block of Winograd
+// tiles inside one row of tiles (two runs of pixels): its input product, its
+// Winograd recurrent product and its cell update, back to back.
 //
 // Legend as in ConvLSTMGeometry.swift (B, T, P, F, G, KT; row = (b, t, p)).
 //
@@ -11,7 +13,8 @@
 //   c_t = f c_{t-1} + i g;  o = sigmoid(z_o + w_co c_t);  h_t = o tanh(c_t)
 //
 // Memory plan of one call: M [KT, G] packed once per part (PackedMatrixB), a
-// [chunk, KT] patch buffer and (inference) a [chunk, G] gate tile per part,
+// [chunk, KT] patch buffer and (inference) a [chunk, G] gate tile per part
+// (3 x 3: M's input rows, a [2R, KX + 1] patch buffer, an [OW + 2R, G] tile),
 // and (inference) two [B, P, F] hidden states used in turn; the cell state is
 // updated in place. Training writes the gates straight into the record. Nothing
 // is allocated inside the time loop, which runs as one `WorkerTeam`: the pool is
