@@ -1,4 +1,6 @@
-// GEMM micro-kernels: see include/CFrameKernels.h for the contract.
+// GEMM micro-kernels for packed A and for transposed A read in place (the
+// row-major in-place kernels are in gemm_in_place.c): see
+// include/CFrameKernels.h for the contract.
 //
 // Each kernel keeps its whole C tile in registers for the k loop: per step it
 // loads one row of the B panel (NR floats, vectors along j), broadcasts each of

@@ -162,7 +162,10 @@ func convLSTMForward(
                     }
                     winograd.accumulate(image: previousHidden(b), tiles: tiles, output: gates, outputStride: gw,
                                         outputOrigin: gatesOrigin, part: part)
-                    for y in imageRows { update(b, run(y), gates: gates + (run(y).lowerBound - gatesOrigin) * gw) }
+                    for y in imageRows {
+                        let pixels = run(y)
+                        update(b, pixels, gates: gates + (pixels.lowerBound - gatesOrigin) * gw)
+                    }
                 }
             } else {
                 team.forEachItem(count: items, parts: parts) { part, item in
