@@ -35,9 +35,10 @@ long fsk_lstm_backward_packed_count(long hidden, long lanes) {
     return fsk_lstm_backward_panels(hidden, lanes) * 4 * hidden * 2 * lanes;
 }
 
-void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
-                           float *packed, long first, long end) {
+int fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
+                          float *packed, long first, long end) {
     const long H = hidden, I = inputs, K = inputs + hidden, stride = 4 * lanes;
+    int finite = 1;   // v - v is 0 for finite v, NaN for infinities and NaN
     // A transpose in blocks of 16 depths: per (gate, unit) 16 contiguous floats
     // of its weight row are read and spread over 16 packed rows that stay in L1
     // (one depth at a time over all units wrote each packed row 16 KB apart).
@@ -55,11 +56,16 @@ void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, lo
                         continue;
                     }
                     for (const float *source = w_ih + row * I; k < (k1 < I ? k1 : I); k++) out[k * stride] = source[k];
-                    for (const float *source = w_hh + row * H; k < k1; k++) out[k * stride] = source[k - I];
+                    for (const float *source = w_hh + row * H; k < k1; k++) {
+                        const float v = source[k - I];
+                        out[k * stride] = v;
+                        finite &= v - v == 0.0f;
+                    }
                 }
             }
         }
     }
+    return finite;
 }
 
 void fsk_lstm_pack_backward(const float *w, long hidden, long lanes, float *packed) {

@@ -86,11 +86,6 @@ __attribute__((always_inline))
 TARGET static inline void FN(forward_cell)(const fsk_lstm_forward_step *s, long b, long u0, long n,
                                           V ai, V af, V ag, V ao) {
     const long H = s->hidden;
-    const float *bias = s->bias + u0;
-    ai += FN(load)(bias, n);
-    af += FN(load)(bias + H, n);
-    ag += FN(load)(bias + 2 * H, n);
-    ao += FN(load)(bias + 3 * H, n);
     float *gates = s->gates ? s->gates + b * s->ldgates + u0 : 0;
     if (s->add_gates) {
         ai += FN(load)(gates, n);
@@ -143,11 +138,15 @@ TARGET static inline void FN(forward_product)(V acc[FMR][4], const int R, const 
 __attribute__((always_inline))
 TARGET static inline void FN(forward_tile)(const fsk_lstm_forward_step *s, const int R, long r0, long u0, long n,
                                           const float *panel) {
+    const long H = s->hidden;
+    const float *bias = s->bias + u0;   // the sums start from it
+    const V b0 = FN(load)(bias, n), b1 = FN(load)(bias + H, n), b2 = FN(load)(bias + 2 * H, n),
+            b3 = FN(load)(bias + 3 * H, n);
     V acc[FMR][4];
     _Pragma("unroll")
-    for (int i = 0; i < FMR; i++) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = (V){0};
+    for (int i = 0; i < FMR; i++) acc[i][0] = b0, acc[i][1] = b1, acc[i][2] = b2, acc[i][3] = b3;
     if (s->inputs > 0) FN(forward_product)(acc, R, s->x + r0 * s->ldx, s->ldx, s->inputs, panel);
-    FN(forward_product)(acc, R, s->h + r0 * s->ldh, s->ldh, s->hidden, panel + s->inputs * 4 * L);
+    if (!s->zero_h) FN(forward_product)(acc, R, s->h + r0 * s->ldh, s->ldh, s->hidden, panel + s->inputs * 4 * L);
     _Pragma("unroll")
     for (int i = 0; i < R; i++) FN(forward_cell)(s, r0 + i, u0, n, acc[i][0], acc[i][1], acc[i][2], acc[i][3]);
 }

@@ -20,6 +20,8 @@ final class LSTMFusedKernelTests: XCTestCase {
     struct Case {
         let batch, timesteps, input, hidden: Int
         let timeMajor, reversed: Bool
+        /// h0 all zeros (the fused forward then skips the first step's recurrent product).
+        var zeroState = false
     }
 
     let cases = [
@@ -29,6 +31,8 @@ final class LSTMFusedKernelTests: XCTestCase {
         Case(batch: 9, timesteps: 2, input: 5, hidden: 33, timeMajor: false, reversed: true),
         Case(batch: 17, timesteps: 3, input: 4, hidden: 7, timeMajor: true, reversed: true),
         Case(batch: 4, timesteps: 5, input: 6, hidden: 16, timeMajor: false, reversed: false),
+        Case(batch: 6, timesteps: 3, input: 5, hidden: 19, timeMajor: true, reversed: false, zeroState: true),
+        Case(batch: 5, timesteps: 2, input: 3, hidden: 8, timeMajor: false, reversed: true, zeroState: true),
         // Input weights too large to join the step's product: x W_ih^T for all rows first.
         Case(batch: 6, timesteps: 3, input: 4000, hidden: 33, timeMajor: false, reversed: true),
     ]
@@ -49,7 +53,7 @@ final class LSTMFusedKernelTests: XCTestCase {
         let x = random(rows * c.input)
         let (wi, wh, bi, bh) = (random(width * c.input, scale: 0.5), random(width * hidden, scale: 0.5),
                                 random(width), random(width))
-        let (h0, c0) = (random(c.batch * hidden), random(c.batch * hidden))
+        let (h0, c0) = (random(c.batch * hidden, scale: c.zeroState ? 0 : 1), random(c.batch * hidden))
         let dy = random(rows * hidden), (dhn, dcn) = (random(c.batch * hidden), random(c.batch * hidden))
         var output = [Float](repeating: .nan, count: rows * hidden)
         var (hn, cn) = ([Float](repeating: .nan, count: c.batch * hidden), [Float](repeating: .nan, count: c.batch * hidden))
@@ -110,6 +114,45 @@ final class LSTMFusedKernelTests: XCTestCase {
     /// branch (zeros, subnormals, the clamps at 10 and 88, infinities, NaN) and a
     /// dense sweep of [-20, 20]; the bounds are Activations.swift's (the C code
     /// evaluates the same polynomials with fused multiply-adds).
+    /// With h0 all zeros the fused forward skips the first step's recurrent
+    /// product, but only while W_hh is finite: 0 * inf is NaN, which the skipped
+    /// product would have spread, as the Swift loop and PyTorch do.
+    func testZeroStateSkipKeepsNonFiniteRecurrentWeights() throws {
+        let fused = GEMMKernelPath.available.filter { $0.lstmLanes != nil }
+        if fused.isEmpty { throw XCTSkip("no fused LSTM kernel runs on this CPU") }
+        let g = LSTMSequenceGeometry(batch: 3, timesteps: 2, inputSize: 4, hiddenSize: 20, timeMajor: false,
+                                     reversed: false)
+        var generator = SeededGenerator(seed: 7)
+        func random(_ count: Int) -> [Float] { (0 ..< count).map { _ in 2 * generator.nextUnitFloat() - 1 } }
+        let x = random(g.rows * 4), wi = random(g.gateWidth * 4), (bi, bh) = (random(g.gateWidth), random(g.gateWidth))
+        let zeros = [Float](repeating: 0, count: 3 * 20)
+        for poison in [Float.infinity, .nan] {
+            var wh = random(g.gateWidth * 20)
+            wh[2 * 20 + 7] = poison   // input gate of unit 2, from h unit 7
+            func forward(_ path: GEMMKernelPath) -> [Float] {
+                var (output, hn, cn) = ([Float](repeating: 0, count: g.rows * 20), zeros, zeros)
+                var scratch = [Float](repeating: 0, count: g.rows * g.gateWidth)
+                wi.withUnsafeBufferPointer { wi in wh.withUnsafeBufferPointer { wh in
+                bi.withUnsafeBufferPointer { bi in bh.withUnsafeBufferPointer { bh in
+                    let w = LSTMWeightPointers(inputWeights: wi.baseAddress!, recurrentWeights: wh.baseAddress!,
+                                               inputBias: bi.baseAddress!, recurrentBias: bh.baseAddress!)
+                    lstmSequenceForward(g, input: x, inputStride: 4, weights: w, initialHidden: zeros,
+                                        initialCell: zeros, lengths: nil, output: &output, outputStride: 20,
+                                        finalHidden: &hn, finalCell: &cn, gates: &scratch, record: nil, path: path)
+                } } } }
+                return output
+            }
+            let expected = forward(.swift)
+            let first = (0 ..< 3).map { b in expected[g.row(b, 0) * 20 + 2] }
+            XCTAssert(first.allSatisfy(\.isNaN), "the Swift loop spreads \(poison) at step 0: \(first)")
+            for path in fused {
+                let actual = forward(path)
+                XCTAssertEqual(actual.indices.filter { actual[$0].isNaN }, expected.indices.filter { expected[$0].isNaN },
+                               "NaN outputs on \(path.rawValue), W_hh holding \(poison)")
+            }
+        }
+    }
+
     func testCActivationsMeetTheSwiftBounds() throws {
         var inputs: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e-30, 4.5050907, 0.4087047,
                                8.4911, 9.99, 10, 10.01, 17.3287, 87.68, 88, 88.5, 1e30, .infinity, -.infinity, .nan]

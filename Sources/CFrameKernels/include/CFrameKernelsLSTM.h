@@ -48,6 +48,7 @@ typedef struct fsk_lstm_forward_step {
     float *gates;    long ldgates; // optional [B, G]: x_t W_ih^T in when add_gates; activated gates out when write_gates
     int add_gates;
     int write_gates;
+    int zero_h;                  // h_{t-1} is all zeros and W_hh all finite: its product (all zeros) is skipped
     float *y;        long ldy;   // h_t out [B, H]; must not overlap h
     float *cells;    long ldcells;          // optional: c_t out (saved for backward)
     float *previous_cells;  long ldprevc;  // optional: c_{t-1} out (saved for backward)
@@ -77,7 +78,9 @@ long fsk_lstm_forward_packed_count(long inputs, long hidden, long lanes);
 /// 0..<I + H, the four gates' weights of units q*L ..< q*L + L at depth k
 /// ([groups][I + H][4][L]); units past H are zero. `packed` must be 64-byte
 /// aligned. Packs the groups [first, end) (disjoint ranges may run in parallel).
-void fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
+/// Returns 1 when every W_hh weight of those groups is finite, else 0 (a zero
+/// h_{t-1} then still makes NaN gates: 0 * inf is NaN, so `zero_h` must stay 0).
+int fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
                            float *packed, long first, long end);
 
 /// Floats of the backward packing of W_hh for `lanes`-wide vectors.
