@@ -1,7 +1,7 @@
 // Fused LSTM step kernels and the ConvLSTM element-wise kernels: see
 // include/CFrameKernelsLSTM.h and CFrameKernelsConvLSTM.h for the contracts and
 // lstm_step_body.h and convlstm_body.h for the code, instantiated here for
-// AVX-512 and AVX2.
+// AVX-512 and AVX2. The forward packing is in lstm_pack.c.
 //
 // Tile shapes (registers: accumulators + weight vectors + one broadcast):
 //   forward  AVX-512: 4 rows x 4 gate vectors of 16 units = 16 + 4 + 1 zmm
@@ -33,39 +33,6 @@ long fsk_lstm_forward_packed_count(long inputs, long hidden, long lanes) {
 
 long fsk_lstm_backward_packed_count(long hidden, long lanes) {
     return fsk_lstm_backward_panels(hidden, lanes) * 4 * hidden * 2 * lanes;
-}
-
-int fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
-                          float *packed, long first, long end) {
-    const long H = hidden, I = inputs, K = inputs + hidden, stride = 4 * lanes;
-    int finite = 1;   // v - v is 0 for finite v, NaN for infinities and NaN
-    // A transpose in blocks of 16 depths: per (gate, unit) 16 contiguous floats
-    // of its weight row are read and spread over 16 packed rows that stay in L1
-    // (one depth at a time over all units wrote each packed row 16 KB apart).
-    for (long q = first; q < end; q++) {
-        float *group = packed + q * K * stride;
-        for (long k0 = 0; k0 < K; k0 += 16) {
-            const long k1 = k0 + 16 < K ? k0 + 16 : K;
-            for (long gate = 0; gate < 4; gate++) {
-                for (long u = 0; u < lanes; u++) {
-                    const long unit = q * lanes + u, row = gate * H + unit;
-                    float *out = group + gate * lanes + u;
-                    long k = k0;
-                    if (unit >= H) {
-                        for (; k < k1; k++) out[k * stride] = 0.0f;
-                        continue;
-                    }
-                    for (const float *source = w_ih + row * I; k < (k1 < I ? k1 : I); k++) out[k * stride] = source[k];
-                    for (const float *source = w_hh + row * H; k < k1; k++) {
-                        const float v = source[k - I];
-                        out[k * stride] = v;
-                        finite &= v - v == 0.0f;
-                    }
-                }
-            }
-        }
-    }
-    return finite;
 }
 
 void fsk_lstm_pack_backward(const float *w, long hidden, long lanes, float *packed) {

@@ -80,8 +80,13 @@ long fsk_lstm_forward_packed_count(long inputs, long hidden, long lanes);
 /// aligned. Packs the groups [first, end) (disjoint ranges may run in parallel).
 /// Returns 1 when every W_hh weight of those groups is finite, else 0 (a zero
 /// h_{t-1} then still makes NaN gates: 0 * inf is NaN, so `zero_h` must stay 0).
+/// On x86-64, lanes 16 runs AVX-512F code and lanes 8 AVX2 and FMA code: call
+/// them only on CPUs that have those; other widths run the scalar twin.
 int fsk_lstm_pack_forward(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
                            float *packed, long first, long end);
+/// The scalar twin, for tests (any lanes, any CPU).
+int fsk_lstm_pack_forward_reference(const float *w_ih, long inputs, const float *w_hh, long hidden, long lanes,
+                                    float *packed, long first, long end);
 
 /// Floats of the backward packing of W_hh for `lanes`-wide vectors.
 long fsk_lstm_backward_packed_count(long hidden, long lanes);
