@@ -65,7 +65,9 @@ func lstmFusedForward(
         bias.deallocate()
     }
     let groups = fsk_lstm_forward_groups(hidden, lanes)
-    // Packing [W_ih, W_hh] (2 MB per layer on lstm.stacked) was 5% of a forward pass.
+    // Packing [W_ih, W_hh] (2 MB per layer on lstm.stacked): 1-2% of a forward pass
+    // with the vector transposes of lstm_pack.c (the scalar loop was 3-4%), split
+    // over the pool when large.
     let packParts = (inputs + hidden) * width >= 1 << 16 ? min(groups, WorkerPool.shared.threadCount) : 1
     let recurrentFinite = withUnsafeTemporaryAllocation(of: Int32.self, capacity: packParts) { finite in
         WorkerPool.shared.run(parts: packParts) { part in
