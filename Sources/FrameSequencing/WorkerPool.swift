@@ -41,7 +41,12 @@ package final class WorkerPool: @unchecked Sendable {
     /// jobs (tests comparing 1 and 2 threads; `FRAMESEQ_THREADS`), not during one.
     package var threadLimit: Int {
         get { limit.load(ordering: .relaxed) }
-        set { limit.store(max(1, newValue), ordering: .relaxed) }
+        set {
+            limit.store(max(1, newValue), ordering: .sequentiallyConsistent)
+            condition.lock()      // wakes the workers parked for being past the old limit
+            condition.broadcast()
+            condition.unlock()
+        }
     }
 
     private let workers: Int
@@ -123,6 +128,13 @@ package final class WorkerPool: @unchecked Sendable {
         // it; claiming by compare-and-exchange keeps that safe.
         var seen: UInt64 = 0
         while true {
+            // Past the limit: park until it rises, neither spinning through every
+            // job nor counting as a sleeper (which would make every `run` wake it).
+            if index + 1 >= limit.load(ordering: .relaxed) {
+                condition.lock()
+                while index + 1 >= limit.load(ordering: .sequentiallyConsistent) { condition.wait() }
+                condition.unlock()
+            }
             var spins = 0
             while state.load(ordering: .acquiring) >> 32 == seen {
                 spins += 1
@@ -134,8 +146,8 @@ package final class WorkerPool: @unchecked Sendable {
                 condition.unlock()
             }
             seen = state.load(ordering: .acquiring) >> 32
-            // Workers past the limit leave the job to the others (the caller
-            // finishes every part whoever helps, so skipping is always safe).
+            // A worker the limit fell below while it spun leaves the job to the
+            // others (the caller finishes every part whoever helps).
             if index + 1 < limit.load(ordering: .relaxed) {
                 while claimAndRun() {}
             }
