@@ -48,37 +48,33 @@ static void merge_tile(const float *tile, long nrFull, float *c, long ldc, long 
 #define MR512 FSK_AVX512_MR
 #define NR512 FSK_AVX512_NR
 
-// One tile, A read through `rowStride` and `step`: row i, step p at
-// a[i * rowStride + p * step] (rows past `mr` repeat row mr - 1, so nothing past
-// the operand is read). Packed panels are (1, MR); row-major A read in place is
-// (lda, 1), for operands produced row by row and used once, such as a
-// convolution's patches, where packing would be a second pass over memory.
-// Always inlined into callers passing constants, so each gets its own loop.
+// One tile, A read column-wise: row i, step p at a[i + p * step] (rows past
+// `mr` repeat row mr - 1, so nothing past the operand is read). Packed panels
+// have step MR; a column-major operand read in place (dW = dA^T X) has step lda.
+// Row-major A read in place has its own kernels in gemm_in_place.c. Always
+// inlined into callers passing constants, so each gets its own loop.
 __attribute__((target("avx512f,fma"), always_inline))
-static inline void tile_avx512(long k, const float *a, long rowStride, long step, long mr,
-                               const float *restrict b, float *restrict c, long ldc, float alpha, float beta,
-                               long segments, long segmentStride) {
+static inline void tile_avx512(long k, const float *a, long step, long mr,
+                               const float *restrict b, float *restrict c, long ldc, float alpha, float beta) {
     const float *row[MR512];
     _Pragma("unroll")
-    for (int i = 0; i < MR512; i++) row[i] = a + (i < mr ? i : mr - 1) * rowStride;
+    for (int i = 0; i < MR512; i++) row[i] = a + (i < mr ? i : mr - 1);
     __m512 acc0[MR512], acc1[MR512];
     _Pragma("unroll")
     for (int i = 0; i < MR512; i++) {
         acc0[i] = _mm512_setzero_ps();
         acc1[i] = _mm512_setzero_ps();
     }
-    for (long s = 0; s < segments; s++) {
-        for (long p = 0; p < k; p++) {
-            __m512 b0 = _mm512_load_ps(b);
-            __m512 b1 = _mm512_load_ps(b + 16);
-            _Pragma("unroll")
-            for (int i = 0; i < MR512; i++) {
-                __m512 ai = _mm512_set1_ps(row[i][s * segmentStride + p * step]);
-                acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
-                acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
-            }
-            b += NR512;
+    for (long p = 0; p < k; p++) {
+        __m512 b0 = _mm512_load_ps(b);
+        __m512 b1 = _mm512_load_ps(b + 16);
+        _Pragma("unroll")
+        for (int i = 0; i < MR512; i++) {
+            __m512 ai = _mm512_set1_ps(row[i][p * step]);
+            acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
         }
+        b += NR512;
     }
     __m512 va = _mm512_set1_ps(alpha);
     if (beta == 0.0f) {
@@ -100,14 +96,13 @@ static inline void tile_avx512(long k, const float *a, long rowStride, long step
 
 // A full tile straight into C; an edge tile through a stack tile.
 __attribute__((target("avx512f,fma"), always_inline))
-static inline void sgemm_avx512(long k, const float *a, long rowStride, long step, long rows, const float *b,
-                                float *c, long ldc, long mr, long nr, float alpha, float beta,
-                                long segments, long segmentStride) {
+static inline void sgemm_avx512(long k, const float *a, long step, long rows, const float *b,
+                                float *c, long ldc, long mr, long nr, float alpha, float beta) {
     if (mr == MR512 && nr == NR512) {
-        tile_avx512(k, a, rowStride, step, rows, b, c, ldc, alpha, beta, segments, segmentStride);
+        tile_avx512(k, a, step, rows, b, c, ldc, alpha, beta);
     } else {
         _Alignas(64) float tile[MR512 * NR512];
-        tile_avx512(k, a, rowStride, step, rows, b, tile, NR512, alpha, 0.0f, segments, segmentStride);
+        tile_avx512(k, a, step, rows, b, tile, NR512, alpha, 0.0f);
         merge_tile(tile, NR512, c, ldc, mr, nr, beta);
     }
 }
@@ -116,13 +111,13 @@ __attribute__((target("avx512f,fma")))
 void fsk_sgemm_avx512(long k, const float *a, const float *b, float *c, long ldc,
                       long mr, long nr, float alpha, float beta) {
     // Packed panels hold MR rows (zero past mr): every row may be read.
-    sgemm_avx512(k, a, 1, MR512, MR512, b, c, ldc, mr, nr, alpha, beta, 1, 0);
+    sgemm_avx512(k, a, MR512, MR512, b, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx512f,fma")))
 void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                               long mr, long nr, float alpha, float beta) {
-    sgemm_avx512(k, a, 1, lda, mr, b, c, ldc, mr, nr, alpha, beta, 1, 0);
+    sgemm_avx512(k, a, lda, mr, b, c, ldc, mr, nr, alpha, beta);
 }
 
 // ---------------------------------------------------------------- AVX2, 6 x 16
@@ -134,30 +129,27 @@ void fsk_sgemm_avx512_columns(long k, const float *a, long lda, const float *b, 
 
 // The AVX2 tile, A read as in tile_avx512.
 __attribute__((target("avx2,fma"), always_inline))
-static inline void tile_avx2(long k, const float *a, long rowStride, long step, long mr,
-                             const float *restrict b, float *restrict c, long ldc, float alpha, float beta,
-                             long segments, long segmentStride) {
+static inline void tile_avx2(long k, const float *a, long step, long mr,
+                             const float *restrict b, float *restrict c, long ldc, float alpha, float beta) {
     const float *row[MR256];
     _Pragma("unroll")
-    for (int i = 0; i < MR256; i++) row[i] = a + (i < mr ? i : mr - 1) * rowStride;
+    for (int i = 0; i < MR256; i++) row[i] = a + (i < mr ? i : mr - 1);
     __m256 acc0[MR256], acc1[MR256];
     _Pragma("unroll")
     for (int i = 0; i < MR256; i++) {
         acc0[i] = _mm256_setzero_ps();
         acc1[i] = _mm256_setzero_ps();
     }
-    for (long s = 0; s < segments; s++) {
-        for (long p = 0; p < k; p++) {
-            __m256 b0 = _mm256_load_ps(b);
-            __m256 b1 = _mm256_load_ps(b + 8);
-            _Pragma("unroll")
-            for (int i = 0; i < MR256; i++) {
-                __m256 ai = _mm256_broadcast_ss(row[i] + s * segmentStride + p * step);
-                acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
-                acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
-            }
-            b += NR256;
+    for (long p = 0; p < k; p++) {
+        __m256 b0 = _mm256_load_ps(b);
+        __m256 b1 = _mm256_load_ps(b + 8);
+        _Pragma("unroll")
+        for (int i = 0; i < MR256; i++) {
+            __m256 ai = _mm256_broadcast_ss(row[i] + p * step);
+            acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
+            acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
         }
+        b += NR256;
     }
     __m256 va = _mm256_set1_ps(alpha);
     if (beta == 0.0f) {
@@ -178,14 +170,13 @@ static inline void tile_avx2(long k, const float *a, long rowStride, long step, 
 }
 
 __attribute__((target("avx2,fma"), always_inline))
-static inline void sgemm_avx2(long k, const float *a, long rowStride, long step, long rows, const float *b,
-                              float *c, long ldc, long mr, long nr, float alpha, float beta,
-                              long segments, long segmentStride) {
+static inline void sgemm_avx2(long k, const float *a, long step, long rows, const float *b,
+                              float *c, long ldc, long mr, long nr, float alpha, float beta) {
     if (mr == MR256 && nr == NR256) {
-        tile_avx2(k, a, rowStride, step, rows, b, c, ldc, alpha, beta, segments, segmentStride);
+        tile_avx2(k, a, step, rows, b, c, ldc, alpha, beta);
     } else {
         _Alignas(32) float tile[MR256 * NR256];
-        tile_avx2(k, a, rowStride, step, rows, b, tile, NR256, alpha, 0.0f, segments, segmentStride);
+        tile_avx2(k, a, step, rows, b, tile, NR256, alpha, 0.0f);
         merge_tile(tile, NR256, c, ldc, mr, nr, beta);
     }
 }
@@ -193,13 +184,13 @@ static inline void sgemm_avx2(long k, const float *a, long rowStride, long step,
 __attribute__((target("avx2,fma")))
 void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
                     long mr, long nr, float alpha, float beta) {
-    sgemm_avx2(k, a, 1, MR256, MR256, b, c, ldc, mr, nr, alpha, beta, 1, 0);
+    sgemm_avx2(k, a, MR256, MR256, b, c, ldc, mr, nr, alpha, beta);
 }
 
 __attribute__((target("avx2,fma")))
 void fsk_sgemm_avx2_columns(long k, const float *a, long lda, const float *b, float *c, long ldc,
                             long mr, long nr, float alpha, float beta) {
-    sgemm_avx2(k, a, 1, lda, mr, b, c, ldc, mr, nr, alpha, beta, 1, 0);
+    sgemm_avx2(k, a, lda, mr, b, c, ldc, mr, nr, alpha, beta);
 }
 
 #else  // not x86-64: no kernels here; the Swift kernel runs instead.
