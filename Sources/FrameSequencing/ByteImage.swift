@@ -42,11 +42,18 @@ public struct ByteImage: Sendable, Equatable {
             throw FrameSequencingError.elementCountMismatch(
                 expected: shape.featureCount, actual: values.count, context: "The values of a \(shape) image")
         }
-        if let index = values.firstIndex(where: { !$0.isFinite }) {
-            throw FrameSequencingError.nonFinite(context: "An image's values", index: index, value: values[index])
-        }
         self.shape = shape
-        self.pixels = values.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
+        self.pixels = try Self.bytes(clampingUnitValues: values, context: "An image's values")
+    }
+
+    /// `round(value * 255)` of each value after clamping to 0...1, as
+    /// ``init(clampingUnitValues:shape:)``; throws `nonFinite` (in `context`)
+    /// naming the first NaN or infinite value.
+    package static func bytes(clampingUnitValues values: [Float], context: String) throws -> [UInt8] {
+        if let index = values.firstIndex(where: { !$0.isFinite }) {
+            throw FrameSequencingError.nonFinite(context: context, index: index, value: values[index])
+        }
+        return values.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
     }
 
     /// An image from a (height, width, channels) tensor of values in 0...1,

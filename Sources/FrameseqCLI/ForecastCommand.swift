@@ -76,9 +76,8 @@ struct ForecastCommand {
         var scored = ""
         if known > 0 {
             let truth = try scaling.apply(try loaded.frames.frames(from ..< from + known)).tensor()
-            let predicted = try prediction.slice(0 ..< 1).reshaped(to: Shape(sequenceShape)).slice(0 ..< known)
-            let last = try contexts.reshaped(to: Shape([context] + Array(sequenceShape.dropFirst()))).slice(context - 1 ..< context)
-            let repeated = try Tensor(shape: truth.shape, scalars: Array([[Float]](repeating: last.scalars, count: known).joined()))
+            let predicted = try rows[0].slice(0 ..< known)
+            let repeated = try persistence(contexts: contexts, steps: known)
             let n = Double(truth.count)
             scored = String(format: "; against the %d true frames: MSE %.5f (persistence %.5f)",
                             known, try sumOfSquares(predicted, truth) / n, try sumOfSquares(repeated, truth) / n)

@@ -7,7 +7,6 @@ struct LoadedFrames {
     var frames: FrameStack
     /// True for byte pixels (an NPY of uint8 or a folder of images), written back as bytes.
     var isBytes: Bool
-    var source: String
 }
 
 /// How file values map to model values: `(value - lower) / (upper - lower)`.
@@ -68,7 +67,7 @@ func loadFrames(_ path: String) throws -> LoadedFrames {
         throw CLIError.failed("'\(path)': no such file or folder (expected an .npy file or a folder of images)")
     }
     if isDirectory.boolValue {
-        return LoadedFrames(frames: try ImageFolder.read(directory: path, scale: 1.0 / 255), isBytes: true, source: path)
+        return LoadedFrames(frames: try ImageFolder.read(directory: path, scale: 1.0 / 255), isBytes: true)
     }
     guard path.lowercased().hasSuffix(".npy") else {
         throw CLIError.failed("'\(path)': expected an .npy file of frames or a folder of .png/.pgm/.ppm images")
@@ -76,9 +75,9 @@ func loadFrames(_ path: String) throws -> LoadedFrames {
     let array = try NPY.read(contentsOf: path)
     switch array.data {
     case .uint8:
-        return LoadedFrames(frames: try array.frameStack(scale: 1.0 / 255), isBytes: true, source: path)
+        return LoadedFrames(frames: try array.frameStack(scale: 1.0 / 255), isBytes: true)
     case .float32, .float64:
-        return LoadedFrames(frames: try array.frameStack(), isBytes: false, source: path)
+        return LoadedFrames(frames: try array.frameStack(), isBytes: false)
     case .int64:
         throw CLIError.failed("'\(path)' holds int64 values; expected frames of uint8 (pixels) or float32/float64")
     }
@@ -88,7 +87,7 @@ func loadFrames(_ path: String) throws -> LoadedFrames {
 /// input's kind: bytes for byte input, floats in the file's units otherwise.
 func writeFrames(_ values: [Float], shape: [Int], scaling: ValueScaling, asBytes: Bool, to path: String) throws {
     let data: ArrayData = asBytes
-        ? .uint8(values.map { UInt8((min(max($0.isFinite ? $0 : 0, 0), 1) * 255).rounded()) })
+        ? .uint8(try ByteImage.bytes(clampingUnitValues: values, context: "The frames for '\(path)'"))
         : .float32(scaling.invert(values))
     try NPY.write(try NumericArray(shape: shape, data: data), to: path)
 }

@@ -79,7 +79,8 @@ func makeDirectory(_ path: String) throws {
 }
 
 /// A grid picture: each row a sequence of frames (steps, H, W, C), side by
-/// side with a 2-pixel grey border, values clamped to 0...1. Frames of 1 or 3
+/// side with a 2-pixel grey border, values clamped to 0...1 (a NaN or infinity
+/// throws `nonFinite`: a diverged forecast is not drawn black). Frames of 1 or 3
 /// channels are drawn as they are; other channel counts show channel 0.
 func filmstrip(_ rows: [Tensor]) throws -> ByteImage {
     let d = rows[0].dimensions
@@ -92,15 +93,13 @@ func filmstrip(_ rows: [Tensor]) throws -> ByteImage {
         guard row.dimensions == d else {
             throw CLIError.failed("picture rows differ in shape: \(row.dimensions) and \(d)")
         }
-        let values = row.scalars
+        let values = try ByteImage.bytes(clampingUnitValues: row.scalars, context: "Picture row \(r)")
         for s in 0 ..< steps {
             for y in 0 ..< height {
                 for x in 0 ..< width {
                     let top = gap + r * (height + gap) + y, left = gap + s * (width + gap) + x
                     for c in 0 ..< outChannels {
-                        let v = values[((s * height + y) * width + x) * channels + c]
-                        let clamped = v.isFinite ? min(max(v, 0), 1) : 0
-                        pixels[(top * imageWidth + left) * outChannels + c] = UInt8((clamped * 255).rounded())
+                        pixels[(top * imageWidth + left) * outChannels + c] = values[((s * height + y) * width + x) * channels + c]
                     }
                 }
             }

@@ -66,7 +66,7 @@ struct TrainCommand {
             seed: seed, showsProgress: !options.flag("quiet"))
         let lossName = options.string("loss") ?? TrainingLoss.bce.rawValue
         guard let loss = TrainingLoss(rawValue: lossName) else {
-            throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected bce or mse)")
+            throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected \(TrainingLoss.allCases.map(\.rawValue).joined(separator: " or ")))")
         }
         plan.loss = loss
         testFrames = options.string("test-frames") == nil ? nil

@@ -29,10 +29,8 @@ struct TrainingPlan: Sendable {
 
 /// A trained model with its checkpoint and how training went.
 struct TrainedModel {
-    var settings: ModelSettings
     var model: any ForecastingModel
     var checkpoint: Checkpoint
-    var summaries: [EpochSummary]
     var seconds: Double
 }
 
@@ -66,8 +64,7 @@ private func fit<Model: ForecastingModel>(_ model: Model, settings: ModelSetting
                                   clipping: .globalNorm(maxNorm: Float(plan.clipNorm)), showsProgress: plan.showsProgress,
                                   layout: .spatial)
     let started = Date()
-    let summaries = try trainer.fit(windows, options: options)
+    _ = try trainer.fit(windows, options: options)   // the per-epoch summaries: printed while training
     let seconds = Date().timeIntervalSince(started)
-    return TrainedModel(settings: settings, model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata),
-                        summaries: summaries, seconds: seconds)
+    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds)
 }

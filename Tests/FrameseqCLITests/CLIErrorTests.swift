@@ -117,4 +117,17 @@ final class CLIErrorTests: XCTestCase {
         XCTAssertEqual(message.split(separator: "\n").count, 1, message)
         XCTAssert(message.contains("0.png"), message)
     }
+
+    /// A diverged forecast (NaN or infinity) is refused, not saved or drawn as black pixels.
+    func testNonFiniteFramesAreNotWrittenAsPixels() throws {
+        var values = [Float](repeating: 0.5, count: 2 * 3 * 3)
+        values[7] = .nan
+        let frames = try Tensor(shape: Shape([2, 3, 3, 1]), scalars: values)
+        XCTAssertThrowsError(try filmstrip([frames])) { XCTAssert("\($0)".contains("nan"), "\($0)") }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("frameseq-nonfinite-\(UUID()).npy").path
+        XCTAssertThrowsError(try writeFrames(values, shape: [2, 3, 3, 1], scaling: .identity, asBytes: true, to: path)) {
+            XCTAssert("\($0)".contains("index 7"), "\($0)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path), "nothing written")
+    }
 }
