@@ -30,8 +30,6 @@ struct FuzzInput {
 
     init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-    var remaining: Int { max(0, bytes.count - position) }
-
     mutating func byte() -> UInt8 {
         guard position < bytes.count else { return 0 }
         defer { position += 1 }

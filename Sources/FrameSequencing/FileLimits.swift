@@ -93,14 +93,13 @@ public struct FileReadLimits: Sendable, Equatable {
         }
     }
 
-    /// The bytes of `count` Float32 values after checking them against this
-    /// limit; throws `sizeOverflow` (naming `shape`) when they do not fit in
-    /// `Int` and `exceedsMemoryLimit` with `hint` above ``maximumBytes``.
-    func checkFloats(_ count: Int, shape: [Int], hint: @autoclosure () -> String) throws -> Int {
+    /// Checks the bytes of `count` Float32 values against this limit: throws
+    /// `sizeOverflow` (naming `shape`) when they do not fit in `Int` and
+    /// `exceedsMemoryLimit` with `hint` above ``maximumBytes``.
+    func checkFloats(_ count: Int, shape: [Int], hint: @autoclosure () -> String) throws {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
         guard !overflow, count >= 0 else { throw FrameSequencingError.sizeOverflow(shape: shape) }
         try check(bytes, hint: hint())
-        return bytes
     }
 
     /// Physical memory from `sysconf`, or `nil` when it reports nothing usable.

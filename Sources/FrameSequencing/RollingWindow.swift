@@ -39,7 +39,7 @@ public struct RollingWindow: Sendable {
         }
         let (values, o2) = (span + 1).multipliedReportingOverflow(by: frameShape.featureCount)
         guard !o2 else { throw FrameSequencingError.sizeOverflow(shape: [span + 1, frameShape.featureCount]) }
-        _ = try FileReadLimits.default.checkFloats(
+        try FileReadLimits.default.checkFloats(
             values, shape: [span + 1, frameShape.featureCount],
             hint: "a ring of \(span + 1) frames (sequence length \(sequenceLength) at sampling rate \(samplingRate)) of "
                 + "\(frameShape.featureCount) values is above the memory ceiling "

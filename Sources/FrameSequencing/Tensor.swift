@@ -80,7 +80,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     init(shape: Shape, limits: FileReadLimits, hint: @autoclosure () -> String,
          overwritingAll initialize: (UnsafeMutablePointer<Float>) throws -> Void) throws {
         let count = try shape.validatedElementCount()
-        _ = try limits.checkFloats(count, shape: shape.dimensions, hint: hint())
+        try limits.checkFloats(count, shape: shape.dimensions, hint: hint())
         self.shape = shape
         self.count = count
         self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -104,7 +104,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// impossible request is a typed error instead of the process being killed.
     static func validatedCount(_ shape: Shape) throws -> Int {
         let count = try shape.validatedElementCount()
-        _ = try FileReadLimits.default.checkFloats(
+        try FileReadLimits.default.checkFloats(
             count, shape: shape.dimensions,
             hint: "a Float32 tensor of shape \(shape.dimensions) is larger than the memory ceiling "
                 + "FileReadLimits.default; for windows, fill lazy batches (windows.batches(size:)) "

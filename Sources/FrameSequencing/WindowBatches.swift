@@ -115,7 +115,7 @@ public struct WindowBatch: Sendable {
             guard !overflow else { throw FrameSequencingError.sizeOverflow(shape: shape.dimensions) }
             total = sum
         }
-        _ = try FileReadLimits.default.checkFloats(
+        try FileReadLimits.default.checkFloats(
             total, shape: inputShape.dimensions,
             hint: "a buffer for batches of \(capacity) windows is above the memory ceiling FileReadLimits.default; "
                 + "make lazy batches with a smaller size (windows.batches(size:))")

@@ -110,10 +110,6 @@ final class LSTMFusedKernelTests: XCTestCase {
         }
     }
 
-    /// The C activations alone, against Double libm on values that cover every
-    /// branch (zeros, subnormals, the clamps at 10 and 88, infinities, NaN) and a
-    /// dense sweep of [-20, 20]; the bounds are Activations.swift's (the C code
-    /// evaluates the same polynomials with fused multiply-adds).
     /// With h0 all zeros the fused forward skips the first step's recurrent
     /// product, but only while W_hh is finite: 0 * inf is NaN, which the skipped
     /// product would have spread, as the Swift loop and PyTorch do.
@@ -153,6 +149,10 @@ final class LSTMFusedKernelTests: XCTestCase {
         }
     }
 
+    /// The C activations alone, against Double libm on values that cover every
+    /// branch (zeros, subnormals, the clamps at 10 and 88, infinities, NaN) and a
+    /// dense sweep of [-20, 20]; the bounds are Activations.swift's (the C code
+    /// evaluates the same polynomials with fused multiply-adds).
     func testCActivationsMeetTheSwiftBounds() throws {
         var inputs: [Float] = [0, -0, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e-30, 4.5050907, 0.4087047,
                                8.4911, 9.99, 10, 10.01, 17.3287, 87.68, 88, 88.5, 1e30, .infinity, -.infinity, .nan]
