@@ -227,7 +227,9 @@ extension Tensor {
     ///
     /// - Complexity: O(count), stopping at the first non-finite element.
     public var firstNonFiniteIndex: Int? {
-        withUnsafeBufferPointer { $0.firstIndex { !$0.isFinite } }
+        withUnsafeBufferPointer { values in
+            firstNonFiniteElement(values.count) { range in firstNonFinite(in: range) { values[$0] } }
+        }
     }
 
     /// An opt-in check before inference: throws `nonFinite` naming `name`, the

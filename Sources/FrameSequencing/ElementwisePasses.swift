@@ -1,0 +1,49 @@
+// Element-wise passes over large float buffers split across the worker pool:
+// the optimizers' updates and the finiteness checks of tensors and of proposed
+// updates.
+
+/// Elements below which a pass runs on the calling thread: about 10
+/// microseconds of an optimizer step, where the pool's hand-off stops paying.
+package let elementwiseThreadingThreshold = 1 << 15
+
+/// Runs `body(part, range)` over `0 ..< count` in contiguous chunks (multiples
+/// of 16 elements but the last), on the worker pool when `count` is large. Parts
+/// are numbered from 0 in index order, below `WorkerPool.shared.threadCount`.
+/// Each element belongs to exactly one chunk, so an element-wise body gives the
+/// same results for any thread count.
+package func forEachElementChunk(_ count: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
+    let blocks = (count + 15) / 16
+    let parts = count >= elementwiseThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
+    if parts <= 1 { return body(0, 0 ..< count) }
+    WorkerPool.shared.run(parts: parts) { part in
+        let (first, end) = (part * blocks / parts, (part + 1) * blocks / parts)
+        body(part, first * 16 ..< min(count, end * 16))
+    }
+}
+
+/// The lowest of `scan(range)` over the chunks of `0 ..< count` (as
+/// ``forEachElementChunk(_:_:)``), or nil when every chunk gives nil. `scan` is
+/// usually ``firstNonFinite(in:_:)`` over the caller's values.
+package func firstNonFiniteElement(_ count: Int, _ scan: (Range<Int>) -> Int?) -> Int? {
+    withUnsafeTemporaryAllocation(of: Int?.self, capacity: max(1, WorkerPool.shared.threadCount)) { found in
+        found.initialize(repeating: nil)
+        forEachElementChunk(count) { part, range in found[part] = scan(range) }
+        return found.lazy.compactMap { $0 }.min()
+    }
+}
+
+/// The first index in `range` whose `value(j)` is NaN or infinite, or nil.
+/// Blocks of 256 are scanned without an exit per element (so the loop
+/// vectorizes), and a block holding a non-finite value is searched again.
+@inlinable @inline(__always)
+package func firstNonFinite(in range: Range<Int>, _ value: (Int) -> Float) -> Int? {
+    var start = range.lowerBound
+    while start < range.upperBound {
+        let end = min(range.upperBound, start + 256)
+        var largest: UInt32 = 0   // of |bits|: 0x7F80_0000 and above are inf and NaN
+        for j in start ..< end { largest = max(largest, value(j).bitPattern & 0x7FFF_FFFF) }
+        if largest >= 0x7F80_0000 { return (start ..< end).first { !value($0).isFinite } }
+        start = end
+    }
+    return nil
+}
