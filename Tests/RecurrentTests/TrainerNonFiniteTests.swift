@@ -93,20 +93,63 @@ final class TrainerNonFiniteTests: XCTestCase {
                     value: \.isNaN, steps: 0)
     }
 
+    /// An optimizer of the user's own (the Trainer cannot check its step
+    /// beforehand, so it undoes the step from a copy): SGD behind a wrapper.
+    struct WrappedSGD: Optimizer {
+        var inner: SGD
+        var learningRate: Double {
+            get { inner.learningRate }
+            set { inner.learningRate = newValue }
+        }
+        var stepCount: Int { inner.stepCount }
+        mutating func step(parameters: inout [Tensor], gradients: [Tensor]) throws {
+            try inner.step(parameters: &parameters, gradients: gradients)
+        }
+        func exportState() -> OptimizerState { inner.exportState() }
+        mutating func importState(_ state: OptimizerState) throws { try inner.importState(state) }
+    }
+
+    /// Fits one epoch whose first step overflows a parameter; checks the error
+    /// and that the model and optimizer are as before it.
+    func assertOverflowRefused<O: Optimizer>(_ trainer: inout Trainer<CNNLSTM, O>, on windows: FrameWindows,
+                                             file: StaticString = #filePath, line: UInt = #line) {
+        let names = trainer.model.namedParameters.map(\.name)
+        let before = trainer.model.namedParameters.map(\.tensor)
+        let (state, rate, step) = (trainer.optimizer.exportState(), trainer.optimizer.learningRate, trainer.step)
+        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil)),
+                             file: file, line: line) {
+            guard case let .nonFinite(name, _, value)? = $0 as? RecurrentError else { return XCTFail("\($0)", file: file, line: line) }
+            XCTAssert(names.contains { name.hasPrefix("parameter '\($0)' after the update at epoch") }, name, file: file, line: line)
+            XCTAssertFalse(value.isFinite, file: file, line: line)
+        }
+        XCTAssertEqual(trainer.step, step, file: file, line: line)
+        XCTAssertEqual(trainer.model.namedParameters.map(\.tensor), before, "the update was undone", file: file, line: line)
+        XCTAssertEqual(trainer.optimizer.exportState(), state, "the optimizer's state was kept", file: file, line: line)
+        XCTAssertEqual(trainer.optimizer.learningRate, rate, file: file, line: line)
+    }
+
     func testAParameterOverflowingInTheUpdateIsNamedAndUndone() throws {
         // Finite gradients of about 1e30 and a rate of 1e10 step the head's
         // bias (its gradient is the sum of the upstream one) past Float32.
         let loss = DistortedLoss(value: { $0 }, gradient: { $0 * 1e30 })
-        var trainer = try Trainer(model: try model(), optimizer: try SGD(learningRate: 1e10), loss: loss)
-        let names = trainer.model.namedParameters.map(\.name)
-        let before = trainer.model.namedParameters.map(\.tensor)
-        XCTAssertThrowsError(try trainer.fit(try windows(finite), options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil))) {
-            guard case let .nonFinite(name, _, value)? = $0 as? RecurrentError else { return XCTFail("\($0)") }
-            XCTAssert(names.contains { name == "parameter '\($0)' after the update at epoch 1, step 1" }, name)
-            XCTAssertFalse(value.isFinite)
-        }
-        XCTAssertEqual(trainer.step, 0)
-        XCTAssertEqual(trainer.model.namedParameters.map(\.tensor), before, "the update was undone")
+        var checked = try Trainer(model: try model(), optimizer: try SGD(learningRate: 1e10, momentum: 0.5), loss: loss)
+        assertOverflowRefused(&checked, on: try windows(finite))
+        var wrapped = try Trainer(model: try model(), optimizer: WrappedSGD(inner: try SGD(learningRate: 1e10, momentum: 0.5)),
+                                  loss: loss)
+        assertOverflowRefused(&wrapped, on: try windows(finite))
+    }
+
+    func testAnAdamStepOverflowingAfterGoodStepsKeepsTheirState() throws {
+        // Two epochs at a sane rate build Adam's moments; then a rate of 3.3e38
+        // makes the bias-corrected step size (rate / 0.86) overflow Float32.
+        var trainer = try Trainer(model: try model(), optimizer: try Adam(learningRate: 0.01), loss: MeanSquaredError())
+        try trainer.fit(try windows(finite), options: TrainingOptions(epochs: 2, batchSize: 4, shuffleSeed: nil))
+        XCTAssertEqual(trainer.optimizer.stepCount, 18)
+        trainer.initialLearningRate = 3.3e38
+        assertOverflowRefused(&trainer, on: try windows(finite))
+        trainer.initialLearningRate = 0.01   // training goes on from the kept state
+        try trainer.fit(try windows(finite), options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil))
+        XCTAssertEqual(trainer.optimizer.stepCount, 27)
     }
 
     func testValidateFiniteIsAnOptInCheckForInferenceInputs() throws {

@@ -114,3 +114,15 @@ public struct AdamW: Optimizer {
     /// Restores a state exported by this kind of optimizer; see ``Optimizer/importState(_:)``.
     public mutating func importState(_ state: OptimizerState) throws { try algorithm.importState(state) }
 }
+
+extension Adam: PrecheckedOptimizer {
+    func firstNonFiniteUpdate(parameters: [Tensor], gradients: [Tensor]) throws -> NonFiniteUpdate? {
+        try algorithm.firstNonFiniteUpdate(parameters: parameters, gradients: gradients)
+    }
+}
+
+extension AdamW: PrecheckedOptimizer {
+    func firstNonFiniteUpdate(parameters: [Tensor], gradients: [Tensor]) throws -> NonFiniteUpdate? {
+        try algorithm.firstNonFiniteUpdate(parameters: parameters, gradients: gradients)
+    }
+}

@@ -67,30 +67,57 @@ public struct SGD: Optimizer {
         let firstBuffers = momentum != 0 && momentumBuffers.isEmpty
         if firstBuffers { momentumBuffers = gradients }   // overwritten below with the decayed gradient
         stepCount += 1
-        let decay = Float(weightDecay), mu = Float(momentum), keep = Float(1 - dampening), negativeRate = Float(-learningRate)
-        let (decays, usesMomentum, usesNesterov) = (weightDecay != 0, momentum != 0, nesterov)
+        let k = constants(firstBuffers: firstBuffers)
         for i in parameters.indices {
             gradients[i].withUnsafeBufferPointer { g in
                 parameters[i].withUnsafeMutableBufferPointer { p in
-                    if !usesMomentum {
-                        for j in 0 ..< p.count {
-                            let d = decays ? g[j] + decay * p[j] : g[j]
-                            p[j] = p[j] + negativeRate * d
+                    let count = p.count
+                    guard let p = p.baseAddress, let g = g.baseAddress else { return }   // an empty parameter
+                    if !k.usesMomentum {
+                        forEachElementChunk(count) { _, range in
+                            let k = k.copy()   // see AdamAlgorithm.Constants.copy()
+                            for j in range { p[j] = Self.element(p[j], g[j], 0, k).p }
                         }
                         return
                     }
                     momentumBuffers[i].withUnsafeMutableBufferPointer { b in
-                        for j in 0 ..< p.count {
-                            let d = decays ? g[j] + decay * p[j] : g[j]
-                            // PyTorch: buf = grad.clone() on the first step, else buf.mul_(mu).add_(grad, alpha=1-tau)
-                            b[j] = firstBuffers ? d : b[j] * mu + keep * d
-                            let direction = usesNesterov ? d + mu * b[j] : b[j]
-                            p[j] = p[j] + negativeRate * direction
+                        let b = b.baseAddress!
+                        forEachElementChunk(count) { _, range in
+                            let k = k.copy()
+                            for j in range { (p[j], b[j]) = Self.element(p[j], g[j], b[j], k) }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The values of one step: Float32 hyperparameters and which terms apply.
+    struct Constants {
+        let decay: Float, mu: Float, keep: Float, negativeRate: Float
+        let decays: Bool, usesMomentum: Bool, usesNesterov: Bool, firstBuffers: Bool
+
+        /// See `AdamAlgorithm.Constants.copy()`: keeps the update loops vectorized.
+        @inline(never)
+        func copy() -> Constants { self }
+    }
+
+    func constants(firstBuffers: Bool) -> Constants {
+        Constants(decay: Float(weightDecay), mu: Float(momentum), keep: Float(1 - dampening), negativeRate: Float(-learningRate),
+                  decays: weightDecay != 0, usesMomentum: momentum != 0, usesNesterov: nesterov, firstBuffers: firstBuffers)
+    }
+
+    /// One element's update, PyTorch's operations in order: the new parameter and
+    /// momentum buffer (`b` is ignored without momentum and on the first step).
+    /// The step and the Trainer's check before it both call this.
+    @inline(__always)
+    static func element(_ p: Float, _ g: Float, _ b: Float, _ k: Constants) -> (p: Float, b: Float) {
+        let d = k.decays ? g + k.decay * p : g
+        guard k.usesMomentum else { return (p + k.negativeRate * d, b) }
+        // PyTorch: buf = grad.clone() on the first step, else buf.mul_(mu).add_(grad, alpha=1-tau)
+        let b = k.firstBuffers ? d : b * k.mu + k.keep * d
+        let direction = k.usesNesterov ? d + k.mu * b : b
+        return (p + k.negativeRate * direction, b)
     }
 
     /// The momentum buffers (each its parameter's shape), step count, learning rate and hyperparameters.
@@ -119,5 +146,30 @@ public struct SGD: Optimizer {
         }
         restored.momentumBuffers = buffers
         self = restored
+    }
+}
+
+extension SGD: PrecheckedOptimizer {
+    /// See ``PrecheckedOptimizer/firstNonFiniteUpdate(parameters:gradients:)``.
+    func firstNonFiniteUpdate(parameters: [Tensor], gradients: [Tensor]) throws -> NonFiniteUpdate? {
+        try validateStep("SGD", learningRate: learningRate, parameters: parameters, gradients: gradients,
+                         state: [momentumBuffers])
+        let k = constants(firstBuffers: momentum != 0 && momentumBuffers.isEmpty)
+        for i in parameters.indices {
+            let buffer = k.usesMomentum && !k.firstBuffers ? momentumBuffers[i] : gradients[i]   // unread otherwise
+            let found = parameters[i].withUnsafeBufferPointer { p in
+                gradients[i].withUnsafeBufferPointer { g in
+                    buffer.withUnsafeBufferPointer { b in
+                        firstNonFiniteElement(p.count) { range in
+                            let k = k.copy()
+                            return firstNonFinite(in: range) { Self.element(p[$0], g[$0], b[$0], k).p }
+                        }
+                            .map { NonFiniteUpdate(parameter: i, index: $0, value: Self.element(p[$0], g[$0], b[$0], k).p) }
+                    }
+                }
+            }
+            if let found { return found }
+        }
+        return nil
     }
 }

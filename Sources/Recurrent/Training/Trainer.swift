@@ -186,6 +186,11 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     /// appears: the batch's inputs or targets (with the window), the loss, a
     /// named gradient, or a named parameter after the update. Nothing of the
     /// step is kept when it throws: the model and optimizer are as before it.
+    /// The package's optimizers are asked beforehand whether their update would
+    /// make a parameter non-finite (``PrecheckedOptimizer``), which costs one read
+    /// of the parameters, gradients and state; any other optimizer's update is
+    /// undone from copies of the model and optimizer, which makes the update copy
+    /// every tensor it writes.
     mutating func trainingStep(_ batch: WindowBatch, gradients: inout Model.Gradients, learningRate: Double,
                                clipping: GradientClipping?) throws -> Float {
         let position = "at epoch \(epoch + 1), step \(step + 1)"
@@ -207,18 +212,37 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             try requireFinite(tensor) { _ in "gradient of '\(names[index])' \(position)" }
         }
         if let clipping { _ = try clipping.apply(to: &tensors) }
-        // Kept to undo the update when it makes a parameter non-finite (the
-        // parameters' storage is copied on write, as one optimizer step would touch it anyway).
-        let (previousModel, previousOptimizer) = (model, optimizer)
+        let previousRate = optimizer.learningRate
         optimizer.learningRate = learningRate
-        try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
-        do {
-            for parameter in model.namedParameters {
-                try requireFinite(parameter.tensor) { _ in "parameter '\(parameter.name)' after the update \(position)" }
+        if let checked = optimizer as? any PrecheckedOptimizer {
+            // The package's optimizers tell beforehand whether the step would make a
+            // parameter non-finite, so nothing needs copying to undo it.
+            do {
+                if let refused = try checked.firstNonFiniteUpdate(parameters: model.namedParameters.map(\.tensor),
+                                                                  gradients: tensors) {
+                    throw RecurrentError.nonFinite(name: "parameter '\(names[refused.parameter])' after the update \(position)",
+                                                   index: refused.index, value: refused.value)
+                }
+                try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
+            } catch {
+                optimizer.learningRate = previousRate   // the check and the step wrote nothing else
+                throw error
             }
-        } catch {
-            (model, optimizer) = (previousModel, previousOptimizer)
-            throw error
+        } else {
+            // Any other optimizer: kept to undo the update when it makes a parameter
+            // non-finite (holding the copies makes the update copy every parameter
+            // and state tensor it writes).
+            var (previousModel, previousOptimizer) = (model, optimizer)
+            previousOptimizer.learningRate = previousRate
+            do {
+                try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
+                for parameter in model.namedParameters {
+                    try requireFinite(parameter.tensor) { _ in "parameter '\(parameter.name)' after the update \(position)" }
+                }
+            } catch {
+                (model, optimizer) = (previousModel, previousOptimizer)
+                throw error
+            }
         }
         step += 1
         return value.value
