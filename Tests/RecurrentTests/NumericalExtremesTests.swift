@@ -57,7 +57,8 @@ final class NumericalExtremesTests: XCTestCase {
                 ("MSE \(reduction)", MeanSquaredError(reduction: reduction), target),
                 ("MAE \(reduction)", MeanAbsoluteError(reduction: reduction), target),
                 ("Huber \(reduction)", try HuberLoss(delta: 1e30, reduction: reduction), target),
-                ("BCE \(reduction)", BinaryCrossEntropyWithLogits(reduction: reduction), probabilities),
+                ("BCE with logits \(reduction)", BinaryCrossEntropyWithLogits(reduction: reduction), probabilities),
+                ("BCE \(reduction)", BinaryCrossEntropy(reduction: reduction), probabilities),   // p clamped into [0, 1]
             ]
         }
         for (name, loss, target) in losses {
