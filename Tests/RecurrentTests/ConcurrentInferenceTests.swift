@@ -10,8 +10,10 @@ import XCTest
 /// forward passes share only immutable weights, and the process-wide caches
 /// (GEMM workspaces, large buffers, the worker pool) are safe to share.
 final class ConcurrentInferenceTests: XCTestCase {
-    /// `forward` on `inputs[i]` for every `i`, serially and from 6 threads at
-    /// once (twice, so calls overlap with pool jobs and cache hand-overs), compared bit for bit.
+    /// `forward` on `inputs[i]` for every `i`, serially and as 6 concurrent calls
+    /// (`concurrentPerform`, which runs as many at once as there are cores: 2 on
+    /// the CI machine; twice, so calls overlap with pool jobs and cache
+    /// hand-overs), compared bit for bit.
     func assertConcurrentEqualsSerial(_ label: String, inputs: [Tensor], _ forward: @Sendable (Tensor) throws -> Tensor) throws {
         let serial = try inputs.map(forward)
         for round in 0 ..< 2 {
