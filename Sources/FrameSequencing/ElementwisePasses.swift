@@ -12,8 +12,18 @@ package let elementwiseThreadingThreshold = 1 << 15
 /// Each element belongs to exactly one chunk, so an element-wise body gives the
 /// same results for any thread count.
 package func forEachElementChunk(_ count: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
+    forEachElementChunk(count, parts: elementwiseParts(count), body)
+}
+
+/// The number of chunks ``forEachElementChunk(_:_:)`` splits `count` elements into.
+package func elementwiseParts(_ count: Int) -> Int {
+    count >= elementwiseThreadingThreshold ? max(1, min((count + 15) / 16, WorkerPool.shared.threadCount)) : 1
+}
+
+/// ``forEachElementChunk(_:_:)`` with the number of parts given (at least 1).
+package func forEachElementChunk(_ count: Int, parts: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
     let blocks = (count + 15) / 16
-    let parts = count >= elementwiseThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
+    let parts = min(parts, max(1, blocks))
     if parts <= 1 { return body(0, 0 ..< count) }
     WorkerPool.shared.run(parts: parts) { part in
         let (first, end) = (part * blocks / parts, (part + 1) * blocks / parts)
@@ -25,9 +35,10 @@ package func forEachElementChunk(_ count: Int, _ body: (_ part: Int, _ range: Ra
 /// ``forEachElementChunk(_:_:)``), or nil when every chunk gives nil. `scan` is
 /// usually ``firstNonFinite(in:_:)`` over the caller's values.
 package func firstNonFiniteElement(_ count: Int, _ scan: (Range<Int>) -> Int?) -> Int? {
-    withUnsafeTemporaryAllocation(of: Int?.self, capacity: max(1, WorkerPool.shared.threadCount)) { found in
+    let parts = elementwiseParts(count)   // read once: the slots and the split agree
+    return withUnsafeTemporaryAllocation(of: Int?.self, capacity: parts) { found in
         found.initialize(repeating: nil)
-        forEachElementChunk(count) { part, range in found[part] = scan(range) }
+        forEachElementChunk(count, parts: parts) { part, range in found[part] = scan(range) }
         return found.lazy.compactMap { $0 }.min()
     }
 }

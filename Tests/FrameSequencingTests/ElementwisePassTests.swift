@@ -10,7 +10,7 @@ final class ElementwisePassTests: XCTestCase {
         let count = 3 * elementwiseThreadingThreshold + 5   // several chunks on two threads, a partial block
         let placements: [[Int]] = [
             [], [0], [count - 1], [255], [256], [255, 256],
-            [count / 2 + 3, count - 2],            // both in the last chunk
+            [count / 2 + 3, count - 2],            // both past the middle (the last chunk on 2 threads)
             [10, count / 2 + 3],                    // the first chunk's wins
             [count / 2 - 1, count / 2, count / 2 + 1],
         ]

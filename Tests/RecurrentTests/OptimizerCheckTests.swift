@@ -44,9 +44,18 @@ final class OptimizerCheckTests: XCTestCase {
     /// Runs up to three steps of every configuration; before each, the check's
     /// answer must equal a plain scan of what the step then writes. Returns the
     /// configurations whose step made something non-finite.
-    private func assertCheckMatchesStep(parameters initial: [Tensor], gradients: [[Tensor]], label: String) throws -> Set<String> {
-        var hit: Set<String> = []
-        for (name, make) in try configurations() {
+    private func assertCheckMatchesStep(parameters initial: [Tensor], gradients: [[Tensor]], label: String,
+                                        configurations given: [(String, () throws -> any PrecheckedOptimizer)]? = nil)
+        throws -> Set<String> {
+        try Set(stepsMadeNonFinite(parameters: initial, gradients: gradients, label: label, configurations: given).keys)
+    }
+
+    /// As ``assertCheckMatchesStep``, returning the step (from 1) at which each
+    /// configuration first made something non-finite.
+    private func stepsMadeNonFinite(parameters initial: [Tensor], gradients: [[Tensor]], label: String,
+                                    configurations given: [(String, () throws -> any PrecheckedOptimizer)]?) throws -> [String: Int] {
+        var hit: [String: Int] = [:]
+        for (name, make) in try given ?? configurations() {
             var optimizer = try make()
             var parameters = initial
             for (step, stepGradients) in gradients.enumerated() {
@@ -61,7 +70,7 @@ final class OptimizerCheckTests: XCTestCase {
                               "\(context): \(predicted.value) against \(actual.value)")
                 }
                 if actual != nil {   // the parameters are no longer a valid start
-                    hit.insert(name)
+                    hit[name] = step + 1
                     break
                 }
             }
@@ -91,6 +100,40 @@ final class OptimizerCheckTests: XCTestCase {
                        ["Adam eps 0", "AdamW eps 0", "AdamW amsgrad eps 0", "Adam large rate"])   // amsgrad's L2 term makes the gradient nonzero
     }
 
+    func testTheCheckUsesTheStateCarriedFromEarlierSteps() throws {
+        // Overflows that only the real state reaches: a check that used the first
+        // step's constants or buffers would see them a step early or not at all.
+        let large = shapes[1].reduce(1, *)
+        let zero = try tensors(seed: 50, scale: 0, planted: [])
+        // SGD with momentum: a step of 3e37 keeps 3.0e38 finite, then a zero
+        // gradient still moves it by the momentum (0.5 * 0.9 * 6e37) past Float32.
+        let momentum = try stepsMadeNonFinite(
+            parameters: try tensors(seed: 5, scale: 1, planted: [(1, large - 7, 3.0e38)]),
+            gradients: [try tensors(seed: 51, scale: 1, planted: [(1, large - 7, -6e37)]), zero],
+            label: "momentum", configurations: [
+                ("SGD momentum dampening", { try SGD(learningRate: 0.5, momentum: 0.9, dampening: 0.2) }),
+                ("SGD", { try SGD(learningRate: 0.5) }),
+            ])
+        XCTAssertEqual(momentum, ["SGD momentum dampening": 2])
+        // Adam without momentum (beta1 0) moves an element by the rate per step
+        // while its gradient's sign holds: 3.0e38 plus 1.4e37 twice is finite,
+        // three times is not. With the previous step's second-moment correction
+        // the third move would be 0.82 times the rate and stay finite.
+        let same = try tensors(seed: 52, scale: 1, planted: [(1, 123, -0.5)])
+        let adam = try stepsMadeNonFinite(parameters: try tensors(seed: 6, scale: 1e-3, planted: [(1, 123, 3.0e38)]),
+                                          gradients: [same, same, same], label: "bias correction",
+                                          configurations: [("Adam", { try Adam(learningRate: 1.4e37, betas: (0, 0.999)) })])
+        XCTAssertEqual(adam, ["Adam": 3])
+    }
+
+    func testSquareRootIsIEEEs() {
+        for x: Float in [0, -0, 1, 2, 0.25, .leastNonzeroMagnitude, .greatestFiniteMagnitude, .infinity, -1, -.infinity,
+                         -.leastNonzeroMagnitude, .nan] {
+            let (expected, actual) = (x.squareRoot(), squareRoot(x))
+            XCTAssert(expected.bitPattern == actual.bitPattern || (expected.isNaN && actual.isNaN), "sqrt(\(x)): \(actual)")
+        }
+    }
+
     func testLargeStepsAreTheSameWithOneAndTwoThreads() throws {
         guard WorkerPool.shared.threadLimit >= 2, WorkerPool.shared.threadCount >= 2 else {
             throw XCTSkip("needs 2 cores and FRAMESEQ_THREADS unset or >= 2")
@@ -107,8 +150,13 @@ final class OptimizerCheckTests: XCTestCase {
                 for stepGradients in gradients { try optimizer.step(parameters: &parameters, gradients: stepGradients) }
                 results.append((parameters, optimizer.exportState()))
             }
-            XCTAssertEqual(results[0].0, results[1].0, "\(name): parameters, bit for bit")
-            XCTAssertEqual(results[0].1, results[1].1, "\(name): state, bit for bit")
+            XCTAssertEqual(results[0].0.map { $0.scalars.map(\.bitPattern) }, results[1].0.map { $0.scalars.map(\.bitPattern) },
+                           "\(name): parameters, bit for bit")
+            for (key, tensor) in results[0].1.tensors {
+                XCTAssertEqual(tensor.scalars.map(\.bitPattern), results[1].1.tensors[key]?.scalars.map(\.bitPattern),
+                               "\(name): \(key), bit for bit")
+            }
+            XCTAssertEqual(results[0].1.scalars, results[1].1.scalars, name)
         }
     }
 }

@@ -112,14 +112,14 @@ final class TrainerNonFiniteTests: XCTestCase {
     /// Fits one epoch whose first step overflows a parameter; checks the error
     /// and that the model and optimizer are as before it.
     func assertOverflowRefused<O: Optimizer>(_ trainer: inout Trainer<CNNLSTM, O>, on windows: FrameWindows,
-                                             file: StaticString = #filePath, line: UInt = #line) {
+                                             at position: String, file: StaticString = #filePath, line: UInt = #line) {
         let names = trainer.model.namedParameters.map(\.name)
         let before = trainer.model.namedParameters.map(\.tensor)
         let (state, rate, step) = (trainer.optimizer.exportState(), trainer.optimizer.learningRate, trainer.step)
         XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil)),
                              file: file, line: line) {
             guard case let .nonFinite(name, _, value)? = $0 as? RecurrentError else { return XCTFail("\($0)", file: file, line: line) }
-            XCTAssert(names.contains { name.hasPrefix("parameter '\($0)' after the update at epoch") }, name, file: file, line: line)
+            XCTAssert(names.contains { name == "parameter '\($0)' after the update \(position)" }, name, file: file, line: line)
             XCTAssertFalse(value.isFinite, file: file, line: line)
         }
         XCTAssertEqual(trainer.step, step, file: file, line: line)
@@ -133,10 +133,10 @@ final class TrainerNonFiniteTests: XCTestCase {
         // bias (its gradient is the sum of the upstream one) past Float32.
         let loss = DistortedLoss(value: { $0 }, gradient: { $0 * 1e30 })
         var checked = try Trainer(model: try model(), optimizer: try SGD(learningRate: 1e10, momentum: 0.5), loss: loss)
-        assertOverflowRefused(&checked, on: try windows(finite))
+        assertOverflowRefused(&checked, on: try windows(finite), at: "at epoch 1, step 1")
         var wrapped = try Trainer(model: try model(), optimizer: WrappedSGD(inner: try SGD(learningRate: 1e10, momentum: 0.5)),
                                   loss: loss)
-        assertOverflowRefused(&wrapped, on: try windows(finite))
+        assertOverflowRefused(&wrapped, on: try windows(finite), at: "at epoch 1, step 1")
     }
 
     func testAnAdamStepOverflowingAfterGoodStepsKeepsTheirState() throws {
@@ -146,7 +146,7 @@ final class TrainerNonFiniteTests: XCTestCase {
         try trainer.fit(try windows(finite), options: TrainingOptions(epochs: 2, batchSize: 4, shuffleSeed: nil))
         XCTAssertEqual(trainer.optimizer.stepCount, 18)
         trainer.initialLearningRate = 3.3e38
-        assertOverflowRefused(&trainer, on: try windows(finite))
+        assertOverflowRefused(&trainer, on: try windows(finite), at: "at epoch 3, step 19")
         trainer.initialLearningRate = 0.01   // training goes on from the kept state
         try trainer.fit(try windows(finite), options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil))
         XCTAssertEqual(trainer.optimizer.stepCount, 27)

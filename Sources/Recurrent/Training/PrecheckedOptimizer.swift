@@ -30,10 +30,11 @@ protocol PrecheckedOptimizer: Optimizer {
     func firstNonFiniteUpdate(parameters: [Tensor], gradients: [Tensor]) throws -> NonFiniteUpdate?
 }
 
-/// IEEE square root (NaN below zero) that vectorizes: `Float.squareRoot()`
-/// compiles to a call of libm's `sqrtf` for negative inputs (for `errno`), which
-/// keeps a loop scalar; the root of the magnitude cannot take that path.
+/// IEEE square root (NaN below zero, -0 for -0) that vectorizes:
+/// `Float.squareRoot()` compiles to a call of libm's `sqrtf` for negative inputs
+/// (for `errno`), which keeps a loop scalar; the root of the magnitude cannot
+/// take that path, and copying the sign back keeps sqrt(-0) = -0.
 @inline(__always)
 func squareRoot(_ x: Float) -> Float {
-    x < 0 ? .nan : x.magnitude.squareRoot()
+    x < 0 ? .nan : Float(signOf: x, magnitudeOf: x.magnitude.squareRoot())
 }

@@ -179,8 +179,8 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     }
 
     /// One optimizer step on `batch`: checks of the inputs and targets, forward,
-    /// loss, backward, checks, clipping, the update and a check of the updated
-    /// parameters. Returns the batch's loss.
+    /// loss, backward, checks, clipping, and the update with a check of the
+    /// parameters it writes. Returns the batch's loss.
     ///
     /// Each check throws `nonFinite` naming where a NaN or infinity first
     /// appears: the batch's inputs or targets (with the window), the loss, a
