@@ -75,7 +75,7 @@ public struct SGD: Optimizer {
                     guard let p = p.baseAddress, let g = g.baseAddress else { return }   // an empty parameter
                     if !k.usesMomentum {
                         forEachElementChunk(count) { _, range in
-                            let k = k.copy()   // see AdamAlgorithm.Constants.copy()
+                            let k = opaqueCopy(k)   // see opaqueCopy
                             for j in range { p[j] = Self.element(p[j], g[j], 0, k).p }
                         }
                         return
@@ -83,7 +83,7 @@ public struct SGD: Optimizer {
                     momentumBuffers[i].withUnsafeMutableBufferPointer { b in
                         let b = b.baseAddress!
                         forEachElementChunk(count) { _, range in
-                            let k = k.copy()
+                            let k = opaqueCopy(k)
                             for j in range { (p[j], b[j]) = Self.element(p[j], g[j], b[j], k) }
                         }
                     }
@@ -96,10 +96,6 @@ public struct SGD: Optimizer {
     struct Constants {
         let decay: Float, mu: Float, keep: Float, negativeRate: Float
         let decays: Bool, usesMomentum: Bool, usesNesterov: Bool, firstBuffers: Bool
-
-        /// See `AdamAlgorithm.Constants.copy()`: keeps the update loops vectorized.
-        @inline(never)
-        func copy() -> Constants { self }
     }
 
     func constants(firstBuffers: Bool) -> Constants {
@@ -161,7 +157,7 @@ extension SGD: PrecheckedOptimizer {
                 gradients[i].withUnsafeBufferPointer { g in
                     buffer.withUnsafeBufferPointer { b in
                         firstNonFiniteElement(p.count) { range in
-                            let k = k.copy()
+                            let k = opaqueCopy(k)
                             return firstNonFinite(in: range) { Self.element(p[$0], g[$0], b[$0], k).p }
                         }
                             .map { NonFiniteUpdate(parameter: i, index: $0, value: Self.element(p[$0], g[$0], b[$0], k).p) }

@@ -207,23 +207,30 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         }
         try model.backpropagate(value.gradient, cache: cache, into: &gradients)
         var tensors = gradients.tensors
-        let names = model.namedParameters.map(\.name)
         for (index, tensor) in tensors.enumerated() {
-            try requireFinite(tensor) { _ in "gradient of '\(names[index])' \(position)" }
+            try requireFinite(tensor) { _ in "gradient of '\(parameterName(index))' \(position)" }
         }
         if let clipping { _ = try clipping.apply(to: &tensors) }
         let previousRate = optimizer.learningRate
         optimizer.learningRate = learningRate
-        if let checked = optimizer as? any PrecheckedOptimizer {
+        if optimizer is any PrecheckedOptimizer {
             // The package's optimizers tell beforehand whether the step would make a
-            // parameter non-finite, so nothing needs copying to undo it.
+            // parameter non-finite, so nothing needs copying to undo it. (The cast
+            // is a temporary: a bound `as?` copy of the optimizer would share its
+            // state arrays, and the step would copy every one it writes.)
             do {
-                if let refused = try checked.firstNonFiniteUpdate(parameters: model.namedParameters.map(\.tensor),
-                                                                  gradients: tensors) {
-                    throw RecurrentError.nonFinite(name: "parameter '\(names[refused.parameter])' after the update \(position)",
+                let refused = try model.withParameters { parameters -> NonFiniteUpdate? in
+                    if let refused = try (optimizer as! any PrecheckedOptimizer)
+                        .firstNonFiniteUpdate(parameters: parameters, gradients: tensors) {
+                        return refused   // withParameters puts the parameters back untouched
+                    }
+                    try optimizer.step(parameters: &parameters, gradients: tensors)
+                    return nil
+                }
+                if let refused {
+                    throw RecurrentError.nonFinite(name: "parameter '\(parameterName(refused.parameter))' after the update \(position)",
                                                    index: refused.index, value: refused.value)
                 }
-                try model.withParameters { parameters in try optimizer.step(parameters: &parameters, gradients: tensors) }
             } catch {
                 optimizer.learningRate = previousRate   // the check and the step wrote nothing else
                 throw error
@@ -246,6 +253,12 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         }
         step += 1
         return value.value
+    }
+
+    /// The name of parameter `index`, for error messages only (``Trainable/namedParameters``
+    /// builds every name).
+    private func parameterName(_ index: Int) -> String {
+        model.namedParameters[index].name
     }
 
     /// The mean loss over `range` of `windows` (every window when nil), without
