@@ -47,10 +47,10 @@ func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan,
         + "\(plan.contextLength) frames, \(plan.epochs) epochs of batch \(plan.batchSize), \(plan.loss.rawValue) loss")
     var metadata = extraMetadata.merging(settings.metadata) { $1 }
     metadata["train.context"] = String(plan.contextLength)
-    return try fit(model, settings: settings, windows: windows, plan: plan, metadata: metadata)
+    return try fit(model, windows: windows, plan: plan, metadata: metadata)
 }
 
-private func fit<Model: ForecastingModel>(_ model: Model, settings: ModelSettings, windows: FrameWindows,
+private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
                                           plan: TrainingPlan, metadata: [String: String]) throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
     let totalSteps = max(batchesPerEpoch * plan.epochs, 1)

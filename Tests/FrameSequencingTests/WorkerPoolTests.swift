@@ -3,17 +3,18 @@ import Foundation
 import Synchronization
 import XCTest
 
-/// `WorkerPool.threadLimit`: a worker past the limit sits jobs out (parked, not
-/// spinning) and helps again once the limit rises.
+/// `WorkerPool.threadLimit`: a worker past the limit sits jobs out and helps
+/// again once the limit rises (the setter's broadcast wakes it where it parked;
+/// that it parks rather than spins is not observable here).
 final class WorkerPoolTests: XCTestCase {
-    /// Runs two parts, each waiting (at most 2 s) for the other to start, and
-    /// returns whether they overlapped: only two threads can make both wait out.
-    func partsOverlap(on pool: WorkerPool) -> Bool {
+    /// Runs two parts, each waiting (at most `patience` seconds) for the other to
+    /// start, and returns whether they overlapped: only two threads can.
+    func partsOverlap(on pool: WorkerPool, patience: Double = 2) -> Bool {
         let started = Atomic<Int>(0)
         let overlapped = Atomic<Int>(0)
         pool.run(parts: 2) { _ in
             started.add(1, ordering: .sequentiallyConsistent)
-            let deadline = Date().addingTimeInterval(2)
+            let deadline = Date().addingTimeInterval(patience)
             while started.load(ordering: .sequentiallyConsistent) < 2, Date() < deadline {}
             if started.load(ordering: .sequentiallyConsistent) == 2 { overlapped.add(1, ordering: .relaxed) }
         }
@@ -27,7 +28,7 @@ final class WorkerPoolTests: XCTestCase {
         pool.threadLimit = 2
         XCTAssertTrue(partsOverlap(on: pool), "the parked worker woke when the limit rose")
         pool.threadLimit = 1
-        XCTAssertFalse(partsOverlap(on: pool), "with the limit at 1 the caller runs both parts")
+        XCTAssertFalse(partsOverlap(on: pool, patience: 0.2), "with the limit at 1 the caller runs both parts")
         pool.threadLimit = 2
         XCTAssertTrue(partsOverlap(on: pool), "and helps again after the limit rose a second time")
     }

@@ -57,6 +57,7 @@ final class LSTMFusedKernelTests: XCTestCase {
         let dy = random(rows * hidden), (dhn, dcn) = (random(c.batch * hidden), random(c.batch * hidden))
         var output = [Float](repeating: .nan, count: rows * hidden)
         var (hn, cn) = ([Float](repeating: .nan, count: c.batch * hidden), [Float](repeating: .nan, count: c.batch * hidden))
+        var (inferenceHn, inferenceCn) = (hn, cn)   // each pass's own, so neither can hide the other's
         var inference = [Float](repeating: .nan, count: rows * hidden)
         var record = [Float](repeating: 0, count: LSTMRecordLayout(rows: rows, hidden: hidden).count)
         var scratch = [Float](repeating: .nan, count: rows * width)
@@ -71,8 +72,8 @@ final class LSTMFusedKernelTests: XCTestCase {
                                        inputBias: bi.baseAddress!, recurrentBias: bh.baseAddress!)
             // Inference (gates in scratch), then training (gates in the record).
             lstmSequenceForward(g, input: x, inputStride: c.input, weights: w, initialHidden: h0, initialCell: c0,
-                                lengths: nil, output: &inference, outputStride: hidden, finalHidden: &hn,
-                                finalCell: &cn, gates: &scratch, record: nil, path: path)
+                                lengths: nil, output: &inference, outputStride: hidden, finalHidden: &inferenceHn,
+                                finalCell: &inferenceCn, gates: &scratch, record: nil, path: path)
             record.withUnsafeMutableBufferPointer { r in
                 lstmSequenceForward(g, input: x, inputStride: c.input, weights: w, initialHidden: h0, initialCell: c0,
                                     lengths: nil, output: &output, outputStride: hidden, finalHidden: &hn,
@@ -86,7 +87,8 @@ final class LSTMFusedKernelTests: XCTestCase {
                                  initialHiddenGradient: &dh0, initialCellGradient: &dc0, workspace: &workspace,
                                  path: path)
         } } } }
-        return [("inference output", inference), ("output", output), ("h_n", hn), ("c_n", cn), ("record", record),
+        return [("inference output", inference), ("inference h_n", inferenceHn), ("inference c_n", inferenceCn),
+                ("output", output), ("h_n", hn), ("c_n", cn), ("record", record),
                 ("dx", dx), ("dW_ih", dwi), ("dW_hh", dwh), ("db_ih", dbi), ("db_hh", dbh), ("dh0", dh0), ("dc0", dc0),
                 ("dA", Array(workspace[0 ..< rows * width]))]
     }

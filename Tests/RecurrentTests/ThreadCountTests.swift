@@ -8,7 +8,7 @@ import XCTest
 /// Results do not depend on the thread count: forward and backward of an
 /// LSTM, a Conv2D CNN-LSTM and a ConvLSTM forecaster, run with the shared
 /// pool limited to 1 thread and to 2, on sizes above every threading threshold
-/// (GEMM's 2^19 flops, the LSTM's 2048 batch x hidden, the window fill's 2^16 values).
+/// (GEMM's and the LSTM time loops' 2^19 flops, the window fill's 2^16 values).
 ///
 /// Tolerance: none, bit for bit. Every parallel loop partitions output rows,
 /// columns, batch entries or convolution slabs, so each output element is

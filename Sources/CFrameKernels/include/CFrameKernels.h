@@ -2,8 +2,9 @@
 #define CFRAMEKERNELS_H
 
 // x86 single-precision GEMM micro-kernels for the Recurrent module, plus the CPU
-// check that decides which may run, and (CFrameKernelsLSTM.h) the fused LSTM
-// time steps. Everything else (packing, cache blocking, threading, the
+// check that decides which may run, and the bench's FMA ceiling; the fused LSTM
+// steps are in CFrameKernelsLSTM.h, the ConvLSTM cells, Winograd transforms and
+// max pooling in CFrameKernelsConvLSTM.h. Everything else (packing, cache blocking, threading, the
 // portable Swift kernels) lives in Swift.
 //
 // A micro-kernel computes one MR x NR tile of row-major C from two packed panels:
@@ -41,7 +42,7 @@ void fsk_sgemm_avx2(long k, const float *a, const float *b, float *c, long ldc,
                     long mr, long nr, float alpha, float beta);
 
 // The same products with A read in place, row-major: row i of the tile at
-// a + i * lda (i < mr; no row past mr is read), step p at + p.
+// a + i * lda (i < mr; no row past mr is read), step p at a + i * lda + p.
 void fsk_sgemm_avx512_rows(long k, const float *a, long lda, const float *b, float *c, long ldc,
                            long mr, long nr, float alpha, float beta);
 

@@ -2,8 +2,8 @@
 #define CFRAMEKERNELS_CONVLSTM_H
 
 // Element-wise parts of a ConvLSTM2D step for x86, over a run of consecutive
-// pixels: the cell update forward and its gradient backward, and the Winograd
-// F(2x2, 3x3) tile transforms. The Swift twins (Recurrent/Kernels/
+// pixels: the cell update forward and its gradient backward, the Winograd
+// F(2x2, 3x3) tile transforms, and max pooling of one image. The Swift twins (Recurrent/Kernels/
 // ConvLSTMForward.swift, ConvLSTMBackward.swift, Winograd3x3.swift) run the
 // same equations in 4-lane vectors; tests hold these to them.
 //

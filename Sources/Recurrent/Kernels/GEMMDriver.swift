@@ -8,7 +8,8 @@
 // because the kernels vectorize along N):
 //
 //   for each M block of MC, N block of NC, K block of KC       (a step; K in order)
-//     pack A[MC, KC] and B[KC, NC], shared by all threads      (pool run 1)
+//     pack A[MC, KC] (unless A is transposed: then read in place)
+//     and B[KC, NC], shared by all threads                     (pool run 1)
 //     for each part = (group of A micro-panels, NB columns)    (pool run 2)
 //       for each A micro-panel [MR, KC]                         (stays in L1)
 //         for each B micro-panel [KC, NR] of the NB columns    (streams from L2)

@@ -175,7 +175,7 @@ extension PackedMatrixB {
 }
 
 /// `count` floats (at least 16) aligned to 64 bytes, as the kernels' packed panels need.
-private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
+func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
         .bindMemory(to: Float.self, capacity: max(count, 16))
 }

@@ -64,8 +64,5 @@ final class GEMMWorkspace: @unchecked Sendable {
         }
     }
 
-    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-        UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(count, 16))
-    }
+    private static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> { alignedFloats(count) }
 }

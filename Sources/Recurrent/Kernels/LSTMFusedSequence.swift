@@ -25,12 +25,6 @@ extension GEMMKernelPath {
     }
 }
 
-/// `count` floats aligned to 64 bytes, as the packed weights need.
-private func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
-    UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)
-        .bindMemory(to: Float.self, capacity: max(count, 16))
-}
-
 /// Whether the fused forward steps also do the input product, x_t W_ih^T, for
 /// sequences of `g`: up to 2 MB of packed [W_ih, W_hh], streamed once per step
 /// from L2 or L3, instead of a [rows, G] product written for all steps and read

@@ -136,9 +136,11 @@ func lstmSequenceForward(
 /// independent sequences, so each chunk runs every timestep without waiting for
 /// the others: the pool is entered once per call, not once per step (a hand-off
 /// per step cost a few microseconds and, through `withoutActuallyEscaping`, one
-/// heap allocation). Chunks start at multiples of `alignment` rows, the fused
-/// kernels' register block, so no tile is split.
-func forEachBatchChunk(_ g: LSTMSequenceGeometry, alignment: Int = 4, _ body: (Range<Int>) -> Void) {
+/// heap allocation). Chunks start at multiples of 4 rows, the AVX-512 forward
+/// kernel's row tile (a chunk's last tile may still be partial on the other
+/// paths, whose tiles are 3, 6 or 8 rows).
+func forEachBatchChunk(_ g: LSTMSequenceGeometry, _ body: (Range<Int>) -> Void) {
+    let alignment = 4
     let flops = 2 * g.rows * g.hiddenSize * g.gateWidth   // the recurrent products of all steps
     let blocks = (g.batch + alignment - 1) / alignment
     let parts = flops >= gemmThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
