@@ -18,9 +18,10 @@
 // with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5;
 // .5 -.5 .5; 0 0 1], A^T = [1 1 1 0; 0 1 -1 -1].
 //
-// Memory plan: per part, the 16 transformed kernels packed once
-// (PackedMatrixB), V [16, R, Ci], M [16, R, Co] and a zero row for the
-// padding, all allocated at init; `accumulate` never allocates.
+// Memory plan: the 16 transformed kernels packed once (PackedMatrixB, shared by
+// the parts: multiplyInPlace reads them only); per part V [16, R, Ci],
+// M [16, R, Co] and a zero row for the padding; all allocated at init, so
+// `accumulate` never allocates.
 
 import FrameSequencing
 internal import CFrameKernels
@@ -32,7 +33,8 @@ final class Winograd3x3 {
     // Not Sendable (per-part scratch pointers): it is made and dropped inside
     // one forward or backward kernel call and reaches the pool's threads only
     // through `WorkerPool.run`'s non-Sendable closure, where part `p`'s scratch
-    // and products are used only by the thread running part `p` (`forEachItem`).
+    // is used only by the thread running part `p` (`forEachItem`); the packed
+    // kernels are only read.
     let height: Int, width: Int
     let inputChannels: Int, outputChannels: Int
     let tilesHigh: Int, tilesWide: Int
@@ -40,7 +42,7 @@ final class Winograd3x3 {
     let blockTiles: Int
     /// Which kernels run the tile transforms (the products follow `GEMMKernelPath.active`).
     let path: GEMMKernelPath
-    private let products: [[PackedMatrixB]]          // [part][xi]
+    private let products: [PackedMatrixB]            // [xi]
     private let scratch: UnsafeMutablePointer<Float>
     private let perPart: Int
 
@@ -58,11 +60,9 @@ final class Winograd3x3 {
         blockTiles = tiles
         let transformed = winogradKernel(kernel, inputChannels: inputChannels, outputChannels: outputChannels)
         products = transformed.withUnsafeBufferPointer { u in
-            (0 ..< parts).map { _ in
-                (0 ..< 16).map { xi in
-                    PackedMatrixB(b: u.baseAddress! + xi * inputChannels * outputChannels, ldb: outputChannels,
-                                  transposed: false, k: inputChannels, n: outputChannels, maximumRows: tiles)
-                }
+            (0 ..< 16).map { xi in   // multiplyInPlace only: no rows of A are packed
+                PackedMatrixB(b: u.baseAddress! + xi * inputChannels * outputChannels, ldb: outputChannels,
+                              transposed: false, k: inputChannels, n: outputChannels, maximumRows: 1)
             }
         }
         perPart = 16 * blockTiles * (inputChannels + outputChannels) + inputChannels
@@ -127,7 +127,7 @@ final class Winograd3x3 {
             if path == .avx512 { fsk_winograd_input_avx512(&tiles) } else { fsk_winograd_input_avx2(&tiles) }
         }
         for xi in 0 ..< 16 {
-            products[part][xi].multiplyInPlace(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
+            products[xi].multiplyInPlace(m: count, a: v + xi * blockTiles * ci, lda: ci, beta: 0,
                                                c: m + xi * blockTiles * co, ldc: co)
         }
         if path == .swift {
