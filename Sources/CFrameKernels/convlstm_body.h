@@ -1,6 +1,6 @@
 // The ConvLSTM element-wise kernels for one vector width, included by
-// lstm_kernels.c after lstm_step_body.h (whose activations, loads and stores
-// they use), once per instruction set, with the same macros (L, V, VU, VL,
+// lstm_kernels.c after lstm_vector_body.h (whose activations, loads and
+// stores they use), once per instruction set, with the same macros (L, V, VU, VL,
 // TARGET, FN). Contracts: include/CFrameKernelsConvLSTM.h.
 
 // ---------------------------------------------------------------- cell update

@@ -1,16 +1,20 @@
 // Fused LSTM step kernels and the ConvLSTM element-wise kernels: see
 // include/CFrameKernelsLSTM.h and CFrameKernelsConvLSTM.h for the contracts and
-// lstm_step_body.h and convlstm_body.h for the code, instantiated here for
-// AVX-512 and AVX2. The forward packing is in lstm_pack.c.
+// lstm_vector_body.h (activations), lstm_step_body.h and convlstm_body.h for
+// the code, instantiated here for AVX-512 and AVX2. The forward packing is in
+// lstm_pack.c.
 //
 // Tile shapes (registers: accumulators + weight vectors + one broadcast):
 //   forward  AVX-512: 4 rows x 4 gate vectors of 16 units = 16 + 4 + 1 zmm
-//            AVX2:    3 rows x 4 gate vectors of 8 units  = 12 + 4 + 1 ymm (one
-//            weight vector is re-read from L1 as an FMA memory operand)
+//            AVX2:    6 rows x 2 gate vectors of 8 units  = 12 + 2 + 1 ymm,
+//            twice over the depth (i, f, then g, o): 3 rows x 4 gates would
+//            need 17 ymm, and the two accumulators the compiler kept on the
+//            stack made every depth step wait on a store and reload
 //   backward AVX-512: 8 rows x 2 unit vectors = 16 + 2 + 1 zmm
 //            AVX2:    6 rows x 2 unit vectors = 12 + 2 + 1 ymm
-// Four rows divide every batch of the benchmarks (16, 32, 64) and keep the
-// forward gate block in one group, so the cell update needs no shuffles.
+// A batch runs in tiles of near-equal heights up to these (so the 16 rows per
+// thread of the benchmarks are 4 x 4 or 6 + 5 + 5 forward) and a unit group's
+// four gates stay in one group, so the cell update needs no shuffles.
 //
 // Accuracy of the activations here, measured over all 2^32 Float inputs
 // against Double libm (the fused multiply-adds round differently from the
@@ -53,6 +57,7 @@ void fsk_lstm_pack_backward(const float *w, long hidden, long lanes, float *pack
 // ---------------------------------------------------------------- AVX-512
 #define L 16
 #define FMR 4
+#define FPAIRS 0
 #define BMR 8
 #define TARGET __attribute__((target("avx512f,fma")))
 #define FN(x) x##_avx512
@@ -62,10 +67,12 @@ typedef float VL512 __attribute__((vector_size(64), aligned(4)));
 #define V V512
 #define VU VU512
 #define VL VL512
+#include "lstm_vector_body.h"
 #include "lstm_step_body.h"
 #include "convlstm_body.h"
 #undef L
 #undef FMR
+#undef FPAIRS
 #undef BMR
 #undef TARGET
 #undef FN
@@ -75,7 +82,8 @@ typedef float VL512 __attribute__((vector_size(64), aligned(4)));
 
 // ---------------------------------------------------------------- AVX2
 #define L 8
-#define FMR 3
+#define FMR 6
+#define FPAIRS 1
 #define BMR 6
 #define TARGET __attribute__((target("avx2,fma")))
 #define FN(x) x##_avx2
@@ -85,6 +93,7 @@ typedef float VL256 __attribute__((vector_size(32), aligned(4)));
 #define V V256
 #define VU VU256
 #define VL VL256
+#include "lstm_vector_body.h"
 #include "lstm_step_body.h"
 #include "convlstm_body.h"
 

@@ -6,8 +6,10 @@ import XCTest
 
 /// The fused C time loops (AVX-512, AVX2) against the Swift reference loop:
 /// every output of one direction's forward and backward, on sizes that are not
-/// multiples of the register blocks (4 or 3 rows forward, 8 or 6 backward) or of
-/// the vector widths (16, 8 units), both layouts and both directions.
+/// multiples of the register blocks or of the vector widths (16, 8 units), both
+/// layouts and both directions. A batch runs in tiles of near-equal heights of
+/// at most 4 (AVX-512) or 6 (AVX2) rows forward and 8 or 6 backward: the
+/// batches below give every height from 1 to 8 on both paths.
 ///
 /// Tolerance: the C kernels fuse multiply-adds and sum the recurrent product in
 /// another order than the Swift path, so results differ by rounding only: the
@@ -26,6 +28,9 @@ final class LSTMFusedKernelTests: XCTestCase {
 
     let cases = [
         Case(batch: 1, timesteps: 1, input: 1, hidden: 1, timeMajor: false, reversed: false),
+        Case(batch: 2, timesteps: 3, input: 5, hidden: 11, timeMajor: false, reversed: false),
+        Case(batch: 3, timesteps: 2, input: 9, hidden: 24, timeMajor: true, reversed: true),
+        Case(batch: 8, timesteps: 3, input: 6, hidden: 13, timeMajor: false, reversed: true),
         Case(batch: 5, timesteps: 3, input: 7, hidden: 9, timeMajor: false, reversed: false),
         Case(batch: 7, timesteps: 4, input: 3, hidden: 17, timeMajor: true, reversed: false),
         Case(batch: 9, timesteps: 2, input: 5, hidden: 33, timeMajor: false, reversed: true),
