@@ -2,7 +2,7 @@
 """Side-by-side timings: frameseq-bench against NumPy (and, as later workloads
 land, PyTorch and Keras) on the workloads of shared/BENCHMARKS.md.
 
-    python3 Benchmarks/compare.py [--only PREFIX] [--quick] [--rounds N] [--json PATH]
+    python3 Benchmarks/compare.py [--only PREFIX] [--quick] [--rounds N] [--isa avx2|avx512] [--json PATH]
 
 Builds nothing: run `swift build -c release --product frameseq-bench` first (the
 script calls .build/release/frameseq-bench; set FRAMESEQ_BENCH to time another
@@ -12,7 +12,7 @@ alike.
 
 The table gives, per workload and peer: "ours s" and "peer s", the median of
 the rounds' medians, and "ours/peer", their ratio (below 1 means we are
-faster) -- the headline number. "min ratio" is a second view: our best single
+faster) -- the headline number. "best/best" is a second view: our best single
 run over all rounds divided by the peer's best single run over all rounds. On a
 shared 2-core machine a median can move 10-30% when another process takes a
 core for part of a run; the best run is less sensitive to that, since it only
@@ -25,6 +25,19 @@ Peers use 2 threads (OMP/OpenBLAS/MKL/torch/TF settings below), the package's
 own default on a 2-core machine. Timing follows BENCHMARKS.md: one warm-up
 call, then at least 5 runs and at least one second; each measurement keeps the
 median and the minimum of its runs (frameseq-bench reports both, too).
+
+Vector ISA: both sides run the same one. By default that is the widest this
+CPU has (AVX-512 or AVX2); `--isa avx2` restricts both sides to AVX2 on any
+machine: ours with FRAMESEQ_KERNELS=avx2, PyTorch and TensorFlow with
+ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2 and MKL_ENABLE_INSTRUCTIONS=AVX2
+(PyTorch's BLAS is MKL), NumPy with OPENBLAS_CORETYPE=Haswell (`--isa avx512`:
+avx512, AVX512_CORE, AVX512, SkylakeX). OpenBLAS's core is always pinned,
+because OpenBLAS may not recognise a newer CPU and fall back to narrower
+kernels; FRAMESEQ_PEER_OPENBLAS_CORETYPE overrides the pick. Values of these
+variables already in the environment (OPENBLAS_L2_SIZE too) are dropped with
+a note, so a machine-wide setting cannot slow one side. The table's header
+names the CPU model and what each side reports it ran (ours: the bench
+JSON's `isa`; PyTorch: its CPU capability; NumPy: OpenBLAS's core).
 """
 import argparse
 import json
@@ -36,12 +49,97 @@ import time
 
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "2")
-# OpenBLAS picks its kernels when numpy is imported: pin the AVX-512 (SkylakeX)
-# ones, so the peer uses the same vector width as our avx512 path (OpenBLAS may
-# not recognise newer CPUs, and some machines set OPENBLAS_CORETYPE=Haswell
-# globally, which would make the peer look slower than it is). Override with
-# FRAMESEQ_PEER_OPENBLAS_CORETYPE.
-os.environ["OPENBLAS_CORETYPE"] = os.environ.get("FRAMESEQ_PEER_OPENBLAS_CORETYPE", "SkylakeX")
+
+# Per ISA: our kernels, PyTorch's ATen kernels, oneDNN (PyTorch, TensorFlow),
+# MKL (PyTorch's BLAS) and OpenBLAS (NumPy).
+ISA_SETTINGS = {
+    "avx2": {"FRAMESEQ_KERNELS": "avx2", "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
+    "avx512": {"FRAMESEQ_KERNELS": "avx512", "ATEN_CPU_CAPABILITY": "avx512", "ONEDNN_MAX_CPU_ISA": "AVX512_CORE",
+               "MKL_ENABLE_INSTRUCTIONS": "AVX512", "OPENBLAS_CORETYPE": "SkylakeX"},
+}
+PEER_ISA_VARIABLES = ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
+                      "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def cpu_info():
+    """(model name, set of feature flags) of the first processor in /proc/cpuinfo;
+    ("unknown", empty set) where there is none (not Linux)."""
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and model == "unknown":
+                    model = value.strip()
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    return model, flags
+
+
+def widest_isa(flags):
+    """The widest ISA of ISA_SETTINGS the flags allow (our AVX-512 kernels need
+    AVX2 and FMA too), or None (not x86, or no AVX2)."""
+    if {"avx512f", "avx2", "fma"} <= flags:
+        return "avx512"
+    if {"avx2", "fma"} <= flags:
+        return "avx2"
+    return None
+
+
+def configure_isa(requested, flags):
+    """Sets the environment of both sides for `requested` (None: the CPU's
+    widest) before NumPy, PyTorch or a subprocess starts; returns the ISA (None
+    where neither applies: the peers then pick their own, ours its default).
+    A preset value of any peer variable is dropped (noted on stderr); a preset
+    FRAMESEQ_KERNELS is kept unless `requested` names an ISA."""
+    widest = widest_isa(flags)
+    if requested is not None and requested not in {"avx2", "avx512"}:
+        sys.exit(f"--isa {requested}: expected avx2 or avx512")
+    if requested == "avx512" and widest != "avx512" or requested == "avx2" and widest is None:
+        sys.exit(f"--isa {requested}: this CPU lacks it (its widest: {widest or 'neither AVX2 nor AVX-512'})")
+    for var in PEER_ISA_VARIABLES:
+        if var in os.environ:
+            print(f"note: ignoring {var}={os.environ.pop(var)} from the environment", file=sys.stderr)
+    isa = requested or widest
+    if isa is None:
+        return None
+    for var, value in ISA_SETTINGS[isa].items():
+        if var == "FRAMESEQ_KERNELS" and requested is None:
+            continue   # the default run: our default kernels (the widest), or what the caller forced
+        os.environ[var] = value
+    os.environ["OPENBLAS_CORETYPE"] = os.environ.get("FRAMESEQ_PEER_OPENBLAS_CORETYPE",
+                                                     ISA_SETTINGS[isa]["OPENBLAS_CORETYPE"])
+    return isa
+
+
+def openblas_core():
+    """The OpenBLAS core NumPy's OpenBLAS chose (imports NumPy), or "?"."""
+    import ctypes
+    import glob
+    import numpy
+    for path in glob.glob(os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs", "*openblas*")):
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename", "openblas_get_corename"):
+            try:
+                function = getattr(ctypes.CDLL(path), symbol)
+            except (OSError, AttributeError):
+                continue
+            function.restype = ctypes.c_char_p
+            return function().decode()
+    return "?"
+
+
+def torch_capability():
+    """PyTorch's CPU capability (imports torch), or "not installed"."""
+    try:
+        import torch
+    except ImportError:
+        return "not installed"
+    return torch.backends.cpu.get_cpu_capability()
+
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.environ.get("FRAMESEQ_BENCH") or os.path.join(ROOT, ".build", "release", "frameseq-bench")
@@ -256,12 +354,16 @@ def main():
     parser.add_argument("--only", default="")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--isa", choices=sorted(ISA_SETTINGS),
+                        help="restrict both sides to this vector ISA (default: the widest this CPU has)")
     parser.add_argument("--json", metavar="PATH", help="also write the rows as a JSON list to PATH")
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     if not os.path.exists(BENCH):
         sys.exit(f"{BENCH} not found: run `swift build -c release --product frameseq-bench` first")
+    model, flags = cpu_info()
+    isa = configure_isa(args.isa, flags)
 
     listed = set(subprocess.run([BENCH, "--list"], check=True, capture_output=True, text=True).stdout.split())
     rows = []
@@ -284,11 +386,14 @@ def main():
         our_median = statistics.median(r["median_s"] for r in records)
         our_min = min(r["min_s"] for r in records)
         peak = max(r["peak_rss_mb"] for r in records)
+        our_isa = "/".join(sorted({r.get("isa", "?") for r in records}))
+        if isa and our_isa not in (isa, "sse2", "neon"):   # Swift-only workloads report the build's baseline
+            print(f"warning: {name} ran {our_isa} kernels, not {isa}", file=sys.stderr)
         for label, results in theirs.items():
             peer_median = statistics.median(r["median_s"] for r in results)
             peer_min = min(r["min_s"] for r in results)
             rows.append({
-                "workload": name, "peer": label,
+                "workload": name, "peer": label, "ours_isa": our_isa,
                 "ours_median_s": our_median, "peer_median_s": peer_median,
                 "ratio_median": our_median / peer_median,
                 "ours_min_s": our_min, "peer_min_s": peer_min,
@@ -296,13 +401,18 @@ def main():
                 "peak_rss_mb": peak,
             })
 
+    print(f"CPU: {model}; ISA: {isa or 'each side its own'}, {args.rounds} rounds")
+    print(f"  ours: FRAMESEQ_KERNELS={os.environ.get('FRAMESEQ_KERNELS', '(default)')}; "
+          f"PyTorch: {torch_capability()}, ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '(default)')}, "
+          f"MKL_ENABLE_INSTRUCTIONS={os.environ.get('MKL_ENABLE_INSTRUCTIONS', '(default)')}; "
+          f"NumPy: OpenBLAS {openblas_core()}")
     wn = max([24] + [len(r["workload"]) for r in rows])
     wp = max([48] + [len(r["peer"]) for r in rows])
-    print(f"{'workload':<{wn}} {'peer':<{wp}} {'ours s':>10} {'peer s':>10} {'ours/peer':>10} "
-          f"{'min ratio':>10} {'our peak MB':>12}")
+    print(f"{'workload':<{wn}} {'peer':<{wp}} {'our isa':>7} {'ours s':>10} {'peer s':>10} {'ours/peer':>10} "
+          f"{'best/best':>10} {'our peak MB':>12}")
     for r in rows:
-        print(f"{r['workload']:<{wn}} {r['peer']:<{wp}} {r['ours_median_s']:>10.4g} {r['peer_median_s']:>10.4g} "
-              f"{r['ratio_median']:>10.3f} {r['ratio_min']:>10.3f} {r['peak_rss_mb']:>12.0f}")
+        print(f"{r['workload']:<{wn}} {r['peer']:<{wp}} {r['ours_isa']:>7} {r['ours_median_s']:>10.4g} "
+              f"{r['peer_median_s']:>10.4g} {r['ratio_median']:>10.3f} {r['ratio_min']:>10.3f} {r['peak_rss_mb']:>12.0f}")
     if args.json:
         write_json(args.json, rows)
 

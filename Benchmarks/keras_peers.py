@@ -8,7 +8,7 @@ process because TensorFlow and PyTorch cannot share one.
 Timing follows shared/BENCHMARKS.md: one warm-up call, then at least 5 runs and
 at least one second (compare.time_call); both the median and the minimum (best
 single run) of those runs are reported, and compare.py puts the minimum in its
-"min ratio" column as a second view next to the median ratio. TensorFlow uses 2 intra-op threads. Each workload
+"best/best" column as a second view next to the median ratio. TensorFlow uses 2 intra-op threads. Each workload
 runs as a compiled tf.function, as `model.fit` and `model.predict` would.
 """
 import json

@@ -35,11 +35,65 @@ func run(_ workload: Workload) throws {
     fields.append(("gbps", workload.bytes.map { format($0 / median / 1e9) } ?? "null"))
     fields.append(("peak_rss_mb", format(peakResidentMegabytes())))
     fields.append(("kernels", "\"\(workload.kernels)\""))
+    fields.append(("cpu", jsonString(cpuModelName)))
+    fields.append(("isa", "\"\(vectorExtension(kernels: workload.kernels))\""))
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     fflush(nil)  // flush every stream: the JSON line must appear before a long next workload
 }
 
 private func format(_ value: Double) -> String { String(format: "%.6g", value) }
+
+/// `value` as a JSON string literal (quotes, backslashes and control characters escaped).
+private func jsonString(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
+/// The widest vector extension a workload ran: its C kernels' (`avx512`,
+/// `avx2`), or for Swift code the build's baseline, which a default build
+/// does not raise (`sse2` on x86-64, `neon` on arm64).
+func vectorExtension(kernels: String) -> String {
+    switch kernels {
+    case "avx512", "avx2": return kernels
+    default:
+        #if arch(x86_64)
+        return "sse2"
+        #elseif arch(arm64)
+        return "neon"
+        #else
+        return "scalar"
+        #endif
+    }
+}
+
+/// The processor's model name: `model name` in /proc/cpuinfo on Linux (its
+/// first processor), `machdep.cpu.brand_string` on macOS; "unknown" elsewhere.
+let cpuModelName: String = {
+    #if os(Linux)
+    if let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+       let line = info.split(separator: "\n").first(where: { $0.hasPrefix("model name") }),
+       let colon = line.firstIndex(of: ":") {
+        return line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return "unknown"
+    #elseif os(macOS)
+    var size = 0
+    guard sysctlbyname("machdep.cpu.brand_string", nil, &size, nil, 0) == 0, size > 0 else { return "unknown" }
+    var bytes = [CChar](repeating: 0, count: size)
+    guard sysctlbyname("machdep.cpu.brand_string", &bytes, &size, nil, 0) == 0 else { return "unknown" }
+    return String(cString: bytes)
+    #else
+    return "unknown"
+    #endif
+}()
 
 /// The process's peak resident set size so far, in MB.
 ///

@@ -23,7 +23,8 @@ while let argument = arguments.next() {
           --only PREFIX  run the workloads whose name starts with PREFIX
           --quick        shrink the large data set so the whole run stays under a minute
           --list         print the workload names and exit
-        Prints one JSON line per workload: name, median_s, min_s, runs, gflops, gbps, peak_rss_mb, kernels.
+        Prints one JSON line per workload: name, median_s, min_s, runs, gflops, gbps, peak_rss_mb, kernels,
+        cpu (the processor's model name), isa (the widest vector extension the workload ran).
         """)
         exit(0)
     default:
