@@ -65,18 +65,48 @@ package enum GEMMKernelPath: String, CaseIterable, Sendable {
         case .avx512:
             GEMMBlocking(mr: Int(FSK_AVX512_MR), nr: Int(FSK_AVX512_NR), kc: 256, nb: 512, mc: 4096, nc: 4096)
         case .avx2:
-            GEMMBlocking(mr: Int(FSK_AVX2_MR), nr: Int(FSK_AVX2_NR), kc: 256, nb: 512, mc: 4096, nc: 4096)
+            // NB from this core's L2: AVX2 CPUs have from 256 KB (Intel client
+            // cores) to 2 MB. On Zen 3's 512 KB, NB 512 (a 512 KB block of B,
+            // the AVX-512 tuning for a 1 MB L2) had 4.4x the L2 misses of NB
+            // 256 on gemm.1024 (cachegrind with this L2): B fell out of L2
+            // between the micro-panels of A.
+            GEMMBlocking(mr: Int(FSK_AVX2_MR), nr: Int(FSK_AVX2_NR), kc: 256,
+                         nb: Self.columnsForHalfOfL2(depth: 256), mc: 4096, nc: 4096)
         case .swift:
             GEMMBlocking(mr: SwiftMicroKernel.mr, nr: SwiftMicroKernel.nr, kc: 256, nb: 512, mc: 4096, nc: 4096)
         }
     }
 }
 
+extension GEMMKernelPath {
+    /// Columns of packed B whose `depth` x columns floats fill half of one
+    /// core's L2 cache (a power of two from 128 to 1024): one part's B block,
+    /// leaving the other half to A, C and what the prefetchers bring in.
+    static func columnsForHalfOfL2(depth: Int) -> Int {
+        let columns = max(1, level2CacheBytes / 2 / (depth * MemoryLayout<Float>.stride))
+        return min(1024, max(128, 1 << (Int.bitWidth - 1 - columns.leadingZeroBitCount)))
+    }
+
+    /// One core's L2 cache in bytes as the C library reports it; 512 KB where it reports none.
+    static let level2CacheBytes: Int = {
+        #if os(Linux)
+        let bytes = sysconf(Int32(_SC_LEVEL2_CACHE_SIZE))
+        #elseif os(macOS)
+        var bytes = 0
+        var size = MemoryLayout<Int>.size
+        if sysctlbyname("hw.l2cachesize", &bytes, &size, nil, 0) != 0 { bytes = 0 }
+        #else
+        let bytes = 0
+        #endif
+        return bytes > 0 ? Int(bytes) : 512 << 10
+    }()
+}
+
 /// Register and cache blocks of one kernel path, in elements.
 ///
 /// Sized for a core with a 48 KB L1d, a 1 MB L2 and a shared 32 MB L3 (AMD Zen 5,
 /// where they were tuned; on CPUs with a smaller L2 the results are the same,
-/// only slower):
+/// only slower; the AVX2 path sizes `nb` from the L2 it runs on):
 /// - `mr x kc` packed A (14 KB for AVX-512) stays in L1 while one micro-kernel
 ///   call after another streams `kc x nr` packed B (32 KB) past it;
 /// - `kc x nb` packed B (512 KB) is one part's L2 working set, reused by every
