@@ -174,6 +174,53 @@ extension PackedMatrixB {
     }
 }
 
+extension PackedMatrixB {
+    /// ``multiplyInPlace(m:a:lda:beta:c:ldc:)`` for a large packed B (more
+    /// than an L2 cache), cache-blocked like `gemm`'s driver but with B packed
+    /// once and A read in place, so nothing is packed per call and no scratch
+    /// is used (several threads may call it at once, each with its own C).
+    /// Parts are (column group of `nb` columns, run of MR-row blocks): per
+    /// depth block, the group's `kc x nb` of B stays in L2 while the part's
+    /// rows of A (one MR-row block at a time, in L1) pass over it. About 4
+    /// parts per thread, so a thread held up by another process is caught up
+    /// by the other. Each element of C is summed in the same order whatever
+    /// the split.
+    package func multiplyInPlaceBlocked(m: Int, a: UnsafePointer<Float>, lda: Int, beta: Float,
+                                        c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0 else { return }
+        let (mr, nr) = (blocking.mr, blocking.nr)
+        let groupPanels = blocking.nb / nr
+        let groups = (panels + groupPanels - 1) / groupPanels
+        let rowBlocks = (m + mr - 1) / mr
+        let threads = 2 * m * n * k >= gemmThreadingThreshold ? WorkerPool.shared.threadCount : 1
+        let rowRuns = threads == 1 ? 1 : min(rowBlocks, max(1, (4 * threads + groups - 1) / groups))
+        func body(_ part: Int) {
+            let group = part / rowRuns
+            let columnPanels = group * groupPanels ..< min(panels, (group + 1) * groupPanels)
+            let rows = chunk(part % rowRuns, of: rowRuns, count: rowBlocks)
+            for depth in depthBlocks {
+                let kc = depth.count
+                let panelB = packed + depth.lowerBound * panels * nr
+                let partBeta = depth.lowerBound == 0 ? beta : 1
+                for block in rows {
+                    let i = block * mr
+                    for jp in columnPanels {
+                        path.microKernelRows(
+                            k: kc, a: a + (i * lda + depth.lowerBound), lda: lda, b: panelB + jp * nr * kc,
+                            c: c + (i * ldc + jp * nr), ldc: ldc,
+                            mr: min(mr, m - i), nr: min(nr, n - jp * nr), alpha: 1, beta: partBeta)
+                    }
+                }
+            }
+        }
+        if threads <= 1 || groups * rowRuns <= 1 {
+            for part in 0 ..< groups * rowRuns { body(part) }
+        } else {
+            WorkerPool.shared.run(parts: groups * rowRuns, body)
+        }
+    }
+}
+
 /// `count` floats (at least 16) aligned to 64 bytes, as the kernels' packed panels need.
 func alignedFloats(_ count: Int) -> UnsafeMutablePointer<Float> {
     UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.stride, alignment: 64)

@@ -37,41 +37,27 @@ func lstmFusesInput(_ g: LSTMSequenceGeometry) -> Bool {
 }
 
 /// The fused forward time loop; arguments as `lstmSequenceForward`, which calls
-/// this for unpadded batches on the C paths. With `fuseInput` each step reads
-/// x_t itself and `gates` is only written (the record's gates, in training) or
-/// nil (inference); otherwise `gates` holds x_t W_ih^T of every row already.
+/// this for unpadded batches on the C paths with `packed` built for this path.
+/// With `packed.fusesInput` each step reads x_t itself and `gates` is only
+/// written (the record's gates, in training) or nil (inference); otherwise
+/// `gates` holds x_t W_ih^T of every row already.
 func lstmFusedForward(
     _ g: LSTMSequenceGeometry, path: GEMMKernelPath, input: UnsafePointer<Float>, inputStride: Int,
-    fuseInput: Bool, weights w: LSTMWeightPointers,
+    packed: LSTMPackedDirection,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
     gates: UnsafeMutablePointer<Float>?, record: UnsafeMutablePointer<Float>?
 ) {
-    guard let lanes = path.lstmLanes else { preconditionFailure("lstmFusedForward: no fused kernel on \(path)") }
+    guard let lanes = path.lstmLanes, packed.path == path, let weights = packed.stepWeights else {
+        preconditionFailure("lstmFusedForward: no fused kernel on \(path), or weights packed for \(packed.path)")
+    }
     let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
     let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
+    let fuseInput = packed.fusesInput
     let inputs = fuseInput ? g.inputSize : 0
-    let packed = alignedFloats(fsk_lstm_forward_packed_count(inputs, hidden, lanes))   // once per call
-    let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)                   // b_ih + b_hh
-    defer {
-        packed.deallocate()
-        bias.deallocate()
-    }
     let groups = fsk_lstm_forward_groups(hidden, lanes)
-    // Packing [W_ih, W_hh] (2 MB per layer on lstm.stacked): 1-2% of a forward pass
-    // with the vector transposes of lstm_pack.c (the scalar loop was 3-4%), split
-    // over the pool when large.
-    let packParts = (inputs + hidden) * width >= 1 << 16 ? min(groups, WorkerPool.shared.threadCount) : 1
-    let recurrentFinite = withUnsafeTemporaryAllocation(of: Int32.self, capacity: packParts) { finite in
-        WorkerPool.shared.run(parts: packParts) { part in
-            let range = chunk(part, of: packParts, count: groups)
-            finite[part] = fsk_lstm_pack_forward(w.inputWeights, inputs, w.recurrentWeights, hidden, lanes, packed,
-                                                 range.lowerBound, range.upperBound)
-        }
-        return !finite.contains(0)
-    }
-    for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
+    let recurrentFinite = packed.recurrentFinite
     c.update(from: initialCell, count: batch * hidden)
     h.update(from: initialHidden, count: batch * hidden)
 
@@ -82,8 +68,8 @@ func lstmFusedForward(
     template.inputs = inputs
     template.ldx = g.batchStride * inputStride
     template.add_gates = fuseInput ? 0 : 1
-    template.weights = UnsafePointer(packed)
-    template.bias = UnsafePointer(bias)
+    template.weights = UnsafePointer(weights)
+    template.bias = UnsafePointer(packed.bias)
     template.ldc = hidden
     template.ldgates = g.batchStride * width
     template.write_gates = record == nil ? 0 : 1

@@ -70,40 +70,65 @@ struct LSTMRecordLayout {
 /// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
 /// c_{t-1} and h_{t-1} of every valid row for backward. Allocates only before
 /// the time loop. `path` picks the micro-kernels (tests compare the paths).
+/// `packed`: `w` packed for `path` and these sizes (`LSTMPackedDirection`),
+/// used for unpadded batches (`lengths` nil) instead of packing `w` here; it
+/// must hold the values `w` points to.
 func lstmSequenceForward(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, path: GEMMKernelPath = .active
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, path: GEMMKernelPath = .active,
+    packed cached: LSTMPackedDirection? = nil
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
-    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    // Unpadded batches on x86: the fused kernels (LSTMFusedSequence.swift), which
-    // for small input weights do the input product step by step as well.
-    let fused = lengths == nil && path.lstmLanes != nil
-    let fuseInput = fused && lstmFusesInput(g)
-    if !fuseInput {
+    if lengths == nil {
+        precondition(cached.map { $0.path == path } ?? true, "lstmSequenceForward: weights packed for another path")
+        let packed = cached ?? LSTMPackedDirection(g, weights: w, path: path, forReuse: false)
         // a = X W_ih^T for every row at once: one large product (beta 0: the gates are
         // not read first; the biases join in the cell update, where the row is in L1).
-        lstmProduct(m: g.rows, n: width, k: g.inputSize, a: input, lda: inputStride, b: w.inputWeights,
-                    transposeB: true, beta: 0, c: gates, ldc: width, path: path)
+        packed.inputProduct(g, input: input, inputStride: inputStride, weights: w, gates: gates)
+        // On x86 the fused kernels (LSTMFusedSequence.swift), which for small
+        // input weights do the input product step by step as well.
+        if path.lstmLanes != nil {
+            return lstmFusedForward(g, path: path, input: input, inputStride: inputStride, packed: packed,
+                                    initialHidden: initialHidden, initialCell: initialCell,
+                                    output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
+                                    gates: packed.fusesInput && record == nil ? nil : gates, record: record)
+        }
+        return lstmReferenceForwardLoop(g, recurrent: packed.recurrentWeights!, bias: packed.bias, lengths: nil,
+                                        initialHidden: initialHidden, initialCell: initialCell, output: output,
+                                        outputStride: outputStride, finalHidden: h, finalCell: c, gates: gates,
+                                        record: record)
     }
-    if fused {
-        return lstmFusedForward(g, path: path, input: input, inputStride: inputStride, fuseInput: fuseInput,
-                                weights: w, initialHidden: initialHidden, initialCell: initialCell,
-                                output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
-                                gates: fuseInput && record == nil ? nil : gates, record: record)
-    }
-    // The reference loop: the Swift path, and padded batches on every path.
+    // Padded batches, on every path: the reference loop.
+    lstmProduct(m: g.rows, n: width, k: g.inputSize, a: input, lda: inputStride, b: w.inputWeights,
+                transposeB: true, beta: 0, c: gates, ldc: width, path: path)
     let bias = UnsafeMutablePointer<Float>.allocate(capacity: width)   // b_ih + b_hh, once per call
     defer { bias.deallocate() }
     for j in 0 ..< width { bias[j] = w.inputBias[j] + w.recurrentBias[j] }
-    h.update(from: initialHidden, count: g.batch * hidden)
-    c.update(from: initialCell, count: g.batch * hidden)
     // W_hh^T packed once for all T steps (packing it per step cost more than the multiply).
     let recurrent = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: true, k: hidden, n: width,
                                   maximumRows: 1, path: path)
+    lstmReferenceForwardLoop(g, recurrent: recurrent, bias: bias, lengths: lengths, initialHidden: initialHidden,
+                             initialCell: initialCell, output: output, outputStride: outputStride, finalHidden: h,
+                             finalCell: c, gates: gates, record: record)
+}
+
+/// The reference forward time loop (the Swift path, and padded batches on
+/// every path), after x W_ih^T of every row is in `gates`: the recurrent
+/// product from `recurrent` (W_hh^T packed) and the cell update with `bias`.
+private func lstmReferenceForwardLoop(
+    _ g: LSTMSequenceGeometry, recurrent: PackedMatrixB, bias: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
+    initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>,
+    output: UnsafeMutablePointer<Float>, outputStride: Int,
+    finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+) {
+    let (hidden, width) = (g.hiddenSize, g.gateWidth)
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
+    h.update(from: initialHidden, count: g.batch * hidden)
+    c.update(from: initialCell, count: g.batch * hidden)
 
     forEachBatchChunk(g) { rows in
         for s in 0 ..< g.timesteps {
@@ -302,7 +327,7 @@ private func lstmParameterGradients(
 /// half an L2 cache, B is packed once and A read in place by row blocks on the
 /// pool; larger weights (lstm.flat: 16 MB) go through the blocked `gemm`,
 /// whose column groups keep B's working set in L2.
-private func lstmProduct(
+func lstmProduct(
     m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, transposeB: Bool,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, path: GEMMKernelPath
 ) {

@@ -121,6 +121,12 @@ extension LSTM {
         // kernels skip, which backward multiplies by zero gradients.
         var gates = training ? [] : uninitializedFloats(rows * 4 * hidden)
         let recordCount = LSTMRecordLayout(rows: rows, hidden: hidden).count
+        // Inference on unpadded batches reuses the weights as packed by the
+        // last such call since they were written; training packs per call.
+        let packings = training || lengths != nil ? nil : inferencePacking.directions(for: self, path: .active) {
+            LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: layerInputSize($0 / directions),
+                                 hiddenSize: hidden, timeMajor: timeMajor, reversed: $0 % directions == 1)
+        }
 
         for layer in 0 ..< layerCount {
             let width = layerInputSize(layer)
@@ -154,7 +160,8 @@ extension LSTM {
                                                         output: y.baseAddress! + direction * hidden, outputStride: directions * hidden,
                                                         finalHidden: hn.baseAddress! + stateOffset,
                                                         finalCell: cn.baseAddress! + stateOffset,
-                                                        gates: gatePointer, record: recordPointer)
+                                                        gates: gatePointer, record: recordPointer,
+                                                        packed: packings?[index])
                                                 }
                                             }
                                         }

@@ -37,7 +37,14 @@ public struct LSTM: Sendable {
     public var dropout: Float
     /// The weights, index `layer * directionCount + direction` (forward first).
     /// Replace them with values of the same shapes only.
-    public var layers: [LSTMDirectionWeights]
+    public var layers: [LSTMDirectionWeights] {
+        // Every write (an optimizer step, an import, a replaced tensor) drops
+        // what inference packed from the old values; copies that were not
+        // written keep sharing theirs.
+        didSet { inferencePacking = LSTMInferencePacking() }
+    }
+    /// The weights as inference packed them, for the calls after it (LSTMPackedWeights.swift).
+    var inferencePacking = LSTMInferencePacking()
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }
