@@ -15,7 +15,8 @@ let package = Package(
     ],
     targets: [
         .target(name: "FrameSequencing"),
-        // x86 micro-kernels: GEMM, fused LSTM steps, ConvLSTM cells, Winograd, max pooling. Each function carries its own
+        // x86 micro-kernels: GEMM, fused LSTM steps, ConvLSTM cells, Winograd, max pooling,
+        // optimizer steps. Each function carries its own
         // `__attribute__((target(...)))`, so no compiler flags are needed and the
         // kernel is picked at run time from the CPU; other architectures get stubs.
         .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),

@@ -4,8 +4,9 @@
 // x86 single-precision GEMM micro-kernels for the Recurrent module, plus the CPU
 // check that decides which may run, and the bench's FMA ceiling; the fused LSTM
 // steps are in CFrameKernelsLSTM.h, the ConvLSTM cells, Winograd transforms and
-// max pooling in CFrameKernelsConvLSTM.h. Everything else (packing, cache blocking, threading, the
-// portable Swift kernels) lives in Swift.
+// max pooling in CFrameKernelsConvLSTM.h, the optimizer steps in
+// CFrameKernelsOptim.h. Everything else (packing, cache blocking, threading,
+// the portable Swift kernels) lives in Swift.
 //
 // A micro-kernel computes one MR x NR tile of row-major C from two packed panels:
 //
@@ -79,5 +80,6 @@ float fsk_fma_peak_avx2(long steps);
 
 #include "CFrameKernelsLSTM.h"
 #include "CFrameKernelsConvLSTM.h"
+#include "CFrameKernelsOptim.h"
 
 #endif

@@ -1,5 +1,6 @@
 import Foundation
 import FrameSequencing
+internal import CFrameKernels
 
 /// The Adam update shared by ``Adam`` and ``AdamW``: PyTorch's
 /// `torch.optim.adam._single_tensor_adam`, operation for operation in Float32.
@@ -55,6 +56,14 @@ struct AdamAlgorithm: Sendable {
         let decayFactor: Float, decay: Float, weight1: Float, beta2: Float, weight2: Float
         let epsilon: Float, negativeStep: Float, correction2Root: Float
         let decoupled: Bool, decays: Bool, weightIsSmall: Bool
+
+        /// The same values for the C kernels.
+        func kernelConstants(amsgrad: Bool) -> fsk_adam_constants {
+            fsk_adam_constants(decay_factor: decayFactor, decay: decay, weight1: weight1, beta2: beta2, weight2: weight2,
+                               epsilon: epsilon, negative_step: negativeStep, correction2_root: correction2Root,
+                               decoupled: decoupled ? 1 : 0, decays: decays ? 1 : 0,
+                               weight_is_small: weightIsSmall ? 1 : 0, amsgrad: amsgrad ? 1 : 0)
+        }
 
     }
 
@@ -116,15 +125,31 @@ struct AdamAlgorithm: Sendable {
         }
     }
 
-    /// The update of one parameter in one pass, split over the pool when large.
-    private static func apply(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>,
-                              _ m: UnsafeMutableBufferPointer<Float>, _ v: UnsafeMutableBufferPointer<Float>,
-                              _ vMax: UnsafeMutableBufferPointer<Float>, amsgrad: Bool, _ k: Constants) {
+    /// The update of one parameter in one pass, split over the pool when large:
+    /// on the C paths their vector kernels (CFrameKernelsOptim.h, the same
+    /// Float32 operations, bit for bit), on the Swift path `element` in a loop.
+    /// `vMax` is unread without amsgrad.
+    static func apply(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>,
+                      _ m: UnsafeMutableBufferPointer<Float>, _ v: UnsafeMutableBufferPointer<Float>,
+                      _ vMax: UnsafeMutableBufferPointer<Float>, amsgrad: Bool, _ k: Constants,
+                      path: GEMMKernelPath = .active) {
         // (One pass reading and writing each array once; as two passes, moments then
         // parameter, and on one thread, this was 18 ms per step for 5.3M parameters.)
         let count = p.count
         guard let p = p.baseAddress, let g = g.baseAddress, let m = m.baseAddress, let v = v.baseAddress,
               let vMax = vMax.baseAddress else { return }   // an empty parameter
+        if path != .swift {
+            return withUnsafePointer(to: k.kernelConstants(amsgrad: amsgrad)) { c in
+                forEachElementChunk(count) { _, range in
+                    let (j, n) = (range.lowerBound, range.count)
+                    if path == .avx512 {
+                        fsk_adam_avx512(c, p + j, g + j, m + j, v + j, vMax + j, n)
+                    } else {
+                        fsk_adam_avx2(c, p + j, g + j, m + j, v + j, vMax + j, n)
+                    }
+                }
+            }
+        }
         forEachElementChunk(count) { _, range in
             let k = opaqueCopy(k)   // see opaqueCopy
             if amsgrad {

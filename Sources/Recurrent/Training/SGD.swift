@@ -1,4 +1,5 @@
 import FrameSequencing
+internal import CFrameKernels
 
 /// Stochastic gradient descent with PyTorch's `torch.optim.SGD` rule, per
 /// parameter `p` with gradient `g` (`mu` momentum, `tau` dampening, `lambda`
@@ -71,24 +72,44 @@ public struct SGD: Optimizer {
         for i in parameters.indices {
             gradients[i].withUnsafeBufferPointer { g in
                 parameters[i].withUnsafeMutableBufferPointer { p in
-                    let count = p.count
-                    guard let p = p.baseAddress, let g = g.baseAddress else { return }   // an empty parameter
-                    if !k.usesMomentum {
-                        forEachElementChunk(count) { _, range in
-                            let k = opaqueCopy(k)   // see opaqueCopy
-                            for j in range { p[j] = Self.element(p[j], g[j], 0, k).p }
-                        }
-                        return
-                    }
-                    momentumBuffers[i].withUnsafeMutableBufferPointer { b in
-                        let b = b.baseAddress!
-                        forEachElementChunk(count) { _, range in
-                            let k = opaqueCopy(k)
-                            for j in range { (p[j], b[j]) = Self.element(p[j], g[j], b[j], k) }
-                        }
+                    if !k.usesMomentum { return Self.apply(p, g, nil, k) }
+                    momentumBuffers[i].withUnsafeMutableBufferPointer { b in Self.apply(p, g, b, k) }
+                }
+            }
+        }
+    }
+
+    /// The update of one parameter (and its momentum buffer `b`, nil without
+    /// momentum) in one pass, split over the pool when large: on the C paths
+    /// their vector kernels (CFrameKernelsOptim.h, bit for bit the same), on
+    /// the Swift path `element` in a loop.
+    static func apply(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>,
+                      _ b: UnsafeMutableBufferPointer<Float>?, _ k: Constants, path: GEMMKernelPath = .active) {
+        let count = p.count
+        guard let p = p.baseAddress, let g = g.baseAddress else { return }   // an empty parameter
+        let b = b?.baseAddress
+        precondition(b != nil || !k.usesMomentum, "SGD.apply: momentum without a buffer")
+        if path != .swift {
+            return withUnsafePointer(to: k.kernelConstants) { c in
+                forEachElementChunk(count) { _, range in
+                    let (j, n) = (range.lowerBound, range.count)
+                    if path == .avx512 {
+                        fsk_sgd_avx512(c, p + j, g + j, b.map { $0 + j }, n)
+                    } else {
+                        fsk_sgd_avx2(c, p + j, g + j, b.map { $0 + j }, n)
                     }
                 }
             }
+        }
+        guard let b else {
+            return forEachElementChunk(count) { _, range in
+                let k = opaqueCopy(k)   // see opaqueCopy
+                for j in range { p[j] = Self.element(p[j], g[j], 0, k).p }
+            }
+        }
+        forEachElementChunk(count) { _, range in
+            let k = opaqueCopy(k)
+            for j in range { (p[j], b[j]) = Self.element(p[j], g[j], b[j], k) }
         }
     }
 
@@ -96,6 +117,13 @@ public struct SGD: Optimizer {
     struct Constants {
         let decay: Float, mu: Float, keep: Float, negativeRate: Float
         let decays: Bool, usesMomentum: Bool, usesNesterov: Bool, firstBuffers: Bool
+
+        /// The same values for the C kernels.
+        var kernelConstants: fsk_sgd_constants {
+            fsk_sgd_constants(decay: decay, mu: mu, keep: keep, negative_rate: negativeRate, decays: decays ? 1 : 0,
+                              uses_momentum: usesMomentum ? 1 : 0, uses_nesterov: usesNesterov ? 1 : 0,
+                              first_buffers: firstBuffers ? 1 : 0)
+        }
     }
 
     func constants(firstBuffers: Bool) -> Constants {
