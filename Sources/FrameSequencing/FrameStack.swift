@@ -115,6 +115,15 @@ public struct FrameStack: Sendable {
 
     // MARK: Patching
 
+    /// The bytes of the storage this stack reads (shared with the stacks it was
+    /// cut from: a sub-range or a patched view counts the whole series).
+    public var storageBytes: Int {
+        switch storage {
+        case .float32(let values): return values.count * MemoryLayout<Float>.stride
+        case .bytes(let values, _): return values.count
+        }
+    }
+
     /// The shape of the frames as stored: ``frameShape`` for a stack that is not
     /// patched, the frames before patching for one that is.
     public var storedFrameShape: FrameShape { patching?.source ?? frameShape }

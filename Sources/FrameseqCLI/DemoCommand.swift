@@ -76,7 +76,7 @@ struct DemoCommand {
             models = ModelKind.allCases
         }
         try options.requireAllRead()
-        guard frameCount - testFrames >= context + 1 + 8 else {
+        guard writeFramesPath != nil || frameCount - testFrames >= context + 1 + 8 else {
             throw CLIError.usage("--frames \(frameCount) leaves too few training frames after holding out \(testFrames) "
                 + "for windows of \(context) (need at least \(context + 9))")
         }
@@ -135,8 +135,8 @@ struct DemoCommand {
         for kind in models {
             let (settings, plan) = configuration(kind)
             console.print("")
-            let trained = try train(settings, on: split.train, plan: plan,
-                                    extraMetadata: ["data.scale": "1"], log: console.print)
+            let trained = try train(settings, on: split.train, plan: plan, extraMetadata: ["data.scale": "1"],
+                                    report: TrainingReport(log: console.print, calibrated: nil, epochLines: false))
             let evaluation = try heldOut.evaluate { contexts, steps in
                 try trained.model.forecastClosedLoop(context: contexts, steps: steps)
             }

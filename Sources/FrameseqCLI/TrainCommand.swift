@@ -30,8 +30,22 @@ struct TrainCommand {
       --filters LIST       cnn_lstm encoder filters (default 16,32) or convlstm layers' filters
                            (default 16,16), comma-separated
       --kernel-size N      convlstm kernel height and width (default 3)
+      --patch P            space-to-depth patches of P x P pixels: the model sees frames
+                           P times smaller on each side with P*P times the channels
+                           (frames not divisible by P are padded with zeros at the
+                           bottom and right; forecasts are cropped back). Default: the
+                           smallest power of two that brings a frame within 128x128
+                           pixels for convlstm and cnn_lstm (8 for 785x785), none for fc_lstm
+      --memory-limit SIZE  the memory the run may take (6G, 512M, ...; default 85% of
+                           the memory available when it starts). The run is planned
+                           before any frame is read: one line gives the parameters, the
+                           estimated peak memory and the minutes per epoch measured on a
+                           few steps; a plan over the limit is refused with the options
+                           that fit. Without --batch-size the batch is halved from 8
+                           until the plan fits
       --seed N             initialization and shuffling seed (default 0)
-      --quiet              no progress bar
+      --quiet              no progress bar (when standard output is not a terminal,
+                           one line per epoch is printed there either way, unless --quiet)
     """
 
     var framesPath: String
@@ -40,10 +54,11 @@ struct TrainCommand {
     var plan: TrainingPlan
     var testFrames: Int?
     var steps: Int
-    var hidden: Int
-    var filters: [Int]?
+    var sizes: SizeOptions
     var kernelSize: Int
     var seed: UInt64
+    var memoryLimit: String?
+    var quiet: Bool
 
     init(_ arguments: [String]) throws {
         var options = try Arguments(arguments, flagNames: ["quiet"])
@@ -56,71 +71,103 @@ struct TrainCommand {
         }
         self.kind = kind
         seed = UInt64(try options.integer("seed", default: 0, in: 0 ... Int.max))
+        quiet = options.flag("quiet")
+        func optional(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            options.string(name) == nil ? nil : try options.integer(name, default: range.lowerBound, in: range)
+        }
+        sizes = SizeOptions(patch: try optional("patch", 1 ... 256), batchSize: try optional("batch-size", 1 ... 1_000_000),
+                            hidden: try optional("hidden", 1 ... 1_000_000),
+                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096))
         plan = TrainingPlan(
             contextLength: try options.integer("context", default: 10, in: 1 ... 10_000),
             epochs: try options.integer("epochs", default: 10, in: 1 ... 1_000_000),
-            batchSize: try options.integer("batch-size", default: 8, in: 1 ... 1_000_000),
+            batchSize: sizes.batchSize ?? 8,
             learningRate: try options.number("learning-rate", default: 2e-3, in: 1e-9 ... 10),
             clipNorm: try options.number("clip-norm", default: 1, in: 1e-9 ... 1e9),
             windowStride: try options.integer("window-stride", default: 1, in: 1 ... 1_000_000),
-            seed: seed, showsProgress: !options.flag("quiet"))
+            seed: seed, showsProgress: !quiet && isatty(STDERR_FILENO) != 0)
         let lossName = options.string("loss") ?? TrainingLoss.bce.rawValue
         guard let loss = TrainingLoss(rawValue: lossName) else {
             throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected \(TrainingLoss.allCases.map(\.rawValue).joined(separator: " or ")))")
         }
         plan.loss = loss
-        testFrames = options.string("test-frames") == nil ? nil
-            : try options.integer("test-frames", default: 1, in: 1 ... Int.max)
+        testFrames = try optional("test-frames", 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
-        hidden = try options.integer("hidden", default: 256, in: 1 ... 1_000_000)
-        filters = options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096)
         kernelSize = try options.integer("kernel-size", default: 3, in: 1 ... 31)
+        memoryLimit = options.string("memory-limit")
         try options.requireAllRead()
     }
 
     func run(_ console: Console) throws {
-        let loaded = try loadFrames(framesPath)
-        let count = loaded.frames.count
-        let held = testFrames ?? max(steps, count / 8)
-        guard count - held >= plan.contextLength + 1 else {
-            throw CLIError.failed("\(framesPath) has \(count) frames; holding out \(held) leaves \(count - held), "
+        // Planned from the file's header: a run that cannot fit is refused before a frame is read.
+        let header = try SeriesHeader.read(framesPath)
+        let held = testFrames ?? max(steps, header.count / 8)
+        guard header.count - held >= plan.contextLength + 1 else {
+            throw CLIError.failed("\(framesPath) has \(header.count) frames; holding out \(held) leaves \(header.count - held), "
                 + "too few for one training window of \(plan.contextLength) frames plus its target "
                 + "(use a smaller --context or --test-frames, or more frames)")
         }
+        let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
+                              windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
+                              budget: try MemoryBudget(option: memoryLimit))
+        let runPlan = try planner.plan(sizes)
+        for choice in runPlan.choices { console.print("chose " + choice) }
+        var plan = self.plan
+        plan.batchSize = runPlan.batchSize
+
+        let loaded = try loadFrames(framesPath)
+        guard loaded.frames.frameShape == header.frame, loaded.frames.count == header.count else {
+            throw CLIError.failed("\(framesPath) changed while it was read: its header said \(header.count) frames of "
+                + "\(header.frame), it holds \(loaded.frames.count) of \(loaded.frames.frameShape)")
+        }
+        let count = loaded.frames.count
         let split = try loaded.frames.split(trainCount: count - held, testContext: plan.contextLength)
         let scaling = try ValueScaling.fitted(split.train)
         let trainFrames = try scaling.apply(split.train), test = try scaling.apply(split.test)
         let heldOut = try HeldOutSet(test: test, context: plan.contextLength, steps: steps)
-        let settings = ModelSettings(kind: kind, frameShape: loaded.frames.frameShape, hiddenSize: hidden,
-                                     filters: filters ?? (kind == .convLSTM ? [16, 16] : [16, 32]),
-                                     kernelSize: kernelSize, seed: seed)
+        let settings = runPlan.settings
         try makeDirectory(output)
         console.print("\(framesPath): \(count) frames of \(loaded.frames.frameShape); training on 0..<\(count - held), "
             + "holding out the last \(held)" + (scaling == .identity ? "" : "; values scaled from \(scaling.lower)...\(scaling.upper)"))
-        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: scaling.metadata, log: console.print)
+        let budget = planner.budget
+        var estimatedEpoch: Double?
+        let report = TrainingReport(
+            log: console.print,
+            calibrated: { stepSeconds, stepsPerEpoch in
+                estimatedEpoch = stepSeconds * Double(stepsPerEpoch)
+                console.print(planLine(runPlan, budget: budget, stepSeconds: stepSeconds, stepsPerEpoch: stepsPerEpoch))
+            },
+            epochLines: !quiet && isatty(STDOUT_FILENO) == 0)
+        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: scaling.metadata, report: report)
         try trained.checkpoint.write(to: "\(output)/model.safetensors")
-        let evaluation = try heldOut.evaluate { contexts, steps in
-            try trained.model.forecastClosedLoop(context: contexts, steps: steps)
-        }
+        let forecast = PatchedForecast(model: trained.model, patch: settings.patching)
+        let evaluation = try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try forecast($0, $1) }
         let model = ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
                               trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount)
         let mean = try meanFrame(trainFrames)
         let baselines = [
             ResultRow(key: "persistence", title: "persistence",
-                      evaluation: try heldOut.evaluate { try persistence(contexts: $0, steps: $1) }),
+                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try persistence(contexts: $0, steps: $1) }),
             ResultRow(key: "mean", title: "mean frame",
-                      evaluation: try heldOut.evaluate { try constantFrame(mean, contexts: $0, steps: $1) }),
+                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) {
+                          try constantFrame(mean, contexts: $0, steps: $1)
+                      }),
         ]
+        let measured = RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: trained.history,
+                                       estimatedEpochSeconds: estimatedEpoch)
         let extra: [String: Any] = ["data": ["source": framesPath, "frames": count, "test_frames": held,
-                                             "height": settings.frameShape.height, "width": settings.frameShape.width,
-                                             "channels": settings.frameShape.channels],
+                                             "height": header.frame.height, "width": header.frame.width,
+                                             "channels": header.frame.channels],
                                     "context": plan.contextLength,
+                                    "plan": planJSON(runPlan, budget: budget, measured: measured),
+                                    "history": historyJSON(trained.history),
                                     "note": "scores are in model units (values scaled to 0...1)"]
         try writeFile(try metricsJSON(models: [model], baselines: baselines, steps: steps, extra: extra),
                       to: "\(output)/metrics.json")
         try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/forecast.png")
         console.print("\nHeld-out frames \(count - held)..<\(count) (values in model units, 0...1):")
         console.print(resultsTable(baselines + [model], steps: steps))
+        console.print("Peak memory \(gibibytes(measured.peakResidentBytes)) (estimated \(gibibytes(runPlan.footprint.peakBytes))).")
         console.print("Wrote \(output)/model.safetensors, \(output)/metrics.json and \(output)/forecast.png "
             + "(top: truth, bottom: \(steps) steps closed-loop).")
     }

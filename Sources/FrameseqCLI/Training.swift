@@ -32,26 +32,43 @@ struct TrainedModel {
     var model: any ForecastingModel
     var checkpoint: Checkpoint
     var seconds: Double
+    /// Every epoch's summary, in order.
+    var history: [EpochSummary]
+    /// Seconds per step measured before training (nil when not calibrated).
+    var calibratedStepSeconds: Double?
+}
+
+/// How `train` reports while it runs.
+struct TrainingReport {
+    /// Prints a line (the command's console).
+    var log: (String) -> Void
+    /// Called once, before the first step, with the seconds a step took in a
+    /// short calibration and the steps of an epoch; nil skips the calibration.
+    var calibrated: ((_ stepSeconds: Double, _ stepsPerEpoch: Int) -> Void)?
+    /// One line per finished epoch through `log`, for logs that are not a terminal.
+    var epochLines: Bool
 }
 
 /// Trains a fresh model of `settings` on `frames` (the training part of a
-/// chronological split) and returns it with a checkpoint whose metadata also
-/// records `extraMetadata` (the data's scaling, the context length).
+/// chronological split, as stored: patched here when the settings patch) and
+/// returns it with a checkpoint whose metadata also records `extraMetadata`
+/// (the data's scaling, the context length).
 func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan,
-           extraMetadata: [String: String], log: (String) -> Void) throws -> TrainedModel {
+           extraMetadata: [String: String], report: TrainingReport) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: settings.trainingTarget)
-    let windows = try frames.windows(parameters)
+    let seen = try settings.patching.map { try frames.patched($0) } ?? frames
+    let windows = try seen.windows(parameters)
     let model = try settings.makeModel()
-    log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
+    report.log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
         + "\(plan.contextLength) frames, \(plan.epochs) epochs of batch \(plan.batchSize), \(plan.loss.rawValue) loss")
     var metadata = extraMetadata.merging(settings.metadata) { $1 }
     metadata["train.context"] = String(plan.contextLength)
-    return try fit(model, windows: windows, plan: plan, metadata: metadata)
+    return try fit(model, windows: windows, plan: plan, metadata: metadata, report: report)
 }
 
-private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
-                                          plan: TrainingPlan, metadata: [String: String]) throws -> TrainedModel {
+private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, plan: TrainingPlan,
+                                          metadata: [String: String], report: TrainingReport) throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
     let totalSteps = max(batchesPerEpoch * plan.epochs, 1)
     let warmup = min(max(totalSteps / 20, 1), 50)
@@ -63,8 +80,36 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
     let options = TrainingOptions(epochs: plan.epochs, batchSize: plan.batchSize, shuffleSeed: plan.seed,
                                   clipping: .globalNorm(maxNorm: Float(plan.clipNorm)), showsProgress: plan.showsProgress,
                                   layout: .spatial)
+    var calibrated: Double?
+    if let callback = report.calibrated {
+        let seconds = try trainer.measureStepSeconds(on: windows, options: options)
+        callback(seconds, batchesPerEpoch)
+        calibrated = seconds
+    }
     let started = Date()
-    _ = try trainer.fit(windows, options: options)   // the per-epoch summaries: printed while training
+    let history = try trainer.fit(windows, options: options) { event in
+        guard report.epochLines, case .epoch(let summary) = event else { return true }
+        report.log(epochLine(summary, of: plan.epochs, steps: batchesPerEpoch, since: started))
+        return true
+    }
     let seconds = Date().timeIntervalSince(started)
-    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds)
+    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds,
+                        history: history, calibratedStepSeconds: calibrated)
+}
+
+/// `epoch 3/10: loss 0.1234, 2.1 steps/s, 41 s (total 2.1 min, about 4.9 min left)`.
+func epochLine(_ summary: EpochSummary, of epochs: Int, steps: Int, since started: Date) -> String {
+    let elapsed = Date().timeIntervalSince(started)
+    let left = elapsed / Double(summary.epoch) * Double(max(epochs - summary.epoch, 0))
+    var line = "epoch \(summary.epoch)/\(epochs): loss \(String(format: "%.4g", summary.trainingLoss))"
+    if let validation = summary.validationLoss { line += ", validation \(String(format: "%.4g", validation))" }
+    line += String(format: ", %.2f steps/s, %.0f s (total %@, about %@ left)", Double(steps) / max(summary.seconds, 1e-9),
+                   summary.seconds, minutes(elapsed), minutes(left))
+    return line
+}
+
+/// `42 s` or `3.5 min` or `2.1 h`.
+func minutes(_ seconds: Double) -> String {
+    seconds < 90 ? String(format: "%.0f s", seconds)
+        : seconds < 5400 ? String(format: "%.1f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FrameSequencing
 
 /// One measured workload: a name, an optional one-time setup, and the timed body.
 struct Workload {
@@ -42,23 +43,6 @@ func run(_ workload: Workload) throws {
 private func format(_ value: Double) -> String { String(format: "%.6g", value) }
 
 /// The process's peak resident set size so far, in MB.
-///
-/// On Linux this is `VmHWM` from `/proc/self/status`: `getrusage`'s `ru_maxrss`
-/// carries over the high-water mark of the process that forked this one (a
-/// Python comparison script holding its own data would be counted as ours).
 func peakResidentMegabytes() -> Double {
-    #if os(Linux)
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
-        return kilobytes / 1024
-    }
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_maxrss) / 1024
-    #else
-    var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
-    return Double(usage.ru_maxrss) / (1024 * 1024)
-    #endif
+    Double(ProcessMemory.peakResidentBytes) / (1024 * 1024)
 }
