@@ -102,11 +102,6 @@ struct TrainCommand {
         // Planned from the file's header: a run that cannot fit is refused before a frame is read.
         let header = try SeriesHeader.read(framesPath)
         let held = testFrames ?? max(steps, header.count / 8)
-        guard header.count - held >= plan.contextLength + 1 else {
-            throw CLIError.failed("\(framesPath) has \(header.count) frames; holding out \(held) leaves \(header.count - held), "
-                + "too few for one training window of \(plan.contextLength) frames plus its target "
-                + "(use a smaller --context or --test-frames, or more frames)")
-        }
         let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
                               windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
                               budget: try MemoryBudget(option: memoryLimit))
@@ -121,6 +116,11 @@ struct TrainCommand {
                 + "\(header.frame), it holds \(loaded.frames.count) of \(loaded.frames.frameShape)")
         }
         let count = loaded.frames.count
+        guard count - held >= plan.contextLength + 1 else {
+            throw CLIError.failed("\(framesPath) has \(count) frames; holding out \(held) leaves \(count - held), "
+                + "too few for one training window of \(plan.contextLength) frames plus its target "
+                + "(use a smaller --context or --test-frames, or more frames)")
+        }
         let split = try loaded.frames.split(trainCount: count - held, testContext: plan.contextLength)
         let scaling = try ValueScaling.fitted(split.train)
         let trainFrames = try scaling.apply(split.train), test = try scaling.apply(split.test)
