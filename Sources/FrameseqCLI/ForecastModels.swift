@@ -34,6 +34,8 @@ struct ModelSettings: Equatable, Sendable {
     var frameShape: FrameShape
     /// The space-to-depth block the model sees frames through (1: none).
     var patch = 1
+    /// Channels of the ConvLSTM's 1 x 1 frame embedding (0: none).
+    var embedding = 0
     /// LSTM units (FC-LSTM and CNN-LSTM).
     var hiddenSize: Int
     /// Conv2D filters per encoder stage (CNN-LSTM) or ConvLSTM filters per layer.
@@ -52,6 +54,7 @@ struct ModelSettings: Equatable, Sendable {
     var metadata: [String: String] {
         ["model.kind": kind.rawValue,
          "model.patch": String(patch),
+         "model.embedding": String(embedding),
          "model.frame": "\(frameShape.height),\(frameShape.width),\(frameShape.channels)",
          "model.hidden_size": String(hiddenSize),
          "model.filters": filters.map(String.init).joined(separator: ","),
@@ -97,6 +100,12 @@ struct ModelSettings: Equatable, Sendable {
         if metadata["model.patch"] != nil {      // checkpoints from before patching have none
             patch = try integers("model.patch")[0]
         }
+        if let text = metadata["model.embedding"] {
+            guard let value = Int(text), value >= 0 else {
+                throw CLIError.failed("\(source): metadata 'model.embedding' should be a whole number >= 0, got '\(text)'")
+            }
+            embedding = value
+        }
     }
 
     /// A freshly initialized (seeded) model of these settings.
@@ -120,7 +129,7 @@ struct ModelSettings: Equatable, Sendable {
         case .convLSTM:
             return try ConvLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
                                           kernelSize: (kernelSize, kernelSize), horizon: 1, outputActivation: .sigmoid,
-                                          seed: seed)
+                                          embeddingFilters: embedding > 0 ? embedding : nil, seed: seed)
         }
     }
 

@@ -101,6 +101,10 @@ struct Planner {
         var settings = ModelSettings(kind: kind, frameShape: header.frame, hiddenSize: hidden, filters: filters,
                                      kernelSize: kernelSize, seed: seed)
         settings.patch = patch
+        // Patched frames have many channels (192 for 8 x 8 RGB patches): a 1 x 1
+        // embedding to the first layer's filters spares the ConvLSTM's input
+        // convolution most of its work.
+        if kind == .convLSTM && patch > 1 { settings.embedding = filters[0] }
         return settings
     }
 

@@ -91,6 +91,10 @@ extension ConvLSTMForecaster: FootprintEstimating {
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
         var parts: [ActivationFootprint] = []
         var current = inputDimensions
+        if let embedding {
+            parts.append(try TimeDistributed(try Sequential([.conv2D(embedding)])).activationFootprint(inputDimensions: current))
+            current = parts[0].outputDimensions
+        }
         for (index, layer) in encoder.enumerated() {
             let part = try layer.activationFootprint(inputDimensions: current, returnSequences: index < encoder.count - 1)
             parts.append(part)
