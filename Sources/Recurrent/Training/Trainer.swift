@@ -17,6 +17,11 @@ import FrameSequencing
 /// try trainer.checkpoint().write(to: "run.safetensors")    // resume with trainer.resume(from:)
 /// ```
 ///
+/// Checkpoints hold the exact position (the epoch, the step, the batches done
+/// in the unfinished epoch and their loss sum, the history), and each epoch
+/// shuffles with `shuffleSeed + epoch`, so a run resumed from any checkpoint,
+/// one written inside an epoch too, ends bit for bit as the uninterrupted run.
+///
 /// Targets are the batch's targets, reshaped to the prediction's shape when
 /// their element counts agree (a flat next-frame target for a spatial
 /// prediction); padded batches weight the loss by their (B, T) mask when the
@@ -33,9 +38,22 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     /// The rate the schedule starts from (the optimizer's rate at creation).
     public var initialLearningRate: Double
     /// Completed epochs.
-    public private(set) var epoch = 0
+    public internal(set) var epoch = 0
     /// Completed optimizer steps.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// Batches of the unfinished epoch `epoch + 1` already trained: 0 at an
+    /// epoch's start, above 0 after a callback stopped ``fit(_:options:callback:)``
+    /// inside an epoch, or after ``resume(from:)`` a checkpoint written inside
+    /// one; the next fit continues with the batch after them.
+    public internal(set) var batchesDoneInEpoch = 0
+    /// The sum of those batches' losses (the epoch's mean loss is this sum over
+    /// its batch count, once every batch is done).
+    public internal(set) var epochLossSum: Double = 0
+    /// Wall-clock seconds spent on those batches.
+    public internal(set) var epochSeconds: Double = 0
+    /// Every finished epoch of the run, in order, as Keras's `History`: kept
+    /// across fit calls and restored by ``resume(from:)``.
+    public internal(set) var history: [EpochSummary] = []
 
     /// A trainer starting from `model`'s current parameters.
     public init(model: Model, optimizer: Optimizer, loss: any Loss,
@@ -47,12 +65,23 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         self.initialLearningRate = optimizer.learningRate
     }
 
-    /// Runs `options.epochs` epochs over `windows` and returns their summaries.
+    /// Runs `options.epochs` epochs over `windows` and returns their summaries
+    /// (also appended to ``history``).
+    ///
+    /// Epochs count as in ``TrainingOptions/epochs``: when the trainer is inside
+    /// an epoch (``batchesDoneInEpoch`` above 0, after a callback stopped it or
+    /// after resuming a checkpoint written inside one), the call first finishes
+    /// that epoch with the same shuffled order, skipping the batches done, and
+    /// counts it as one. So `epochs: total - trainer.epoch` completes a run
+    /// planned for `total`, and one planned for `total` on a fresh trainer is
+    /// `epochs: total`, as before.
     ///
     /// - Throws: `nonFinite` naming the first NaN or infinity in a batch's inputs
     ///   or targets (and the window), the loss, a gradient or a parameter after
-    ///   the update (the step is not applied); `invalidArgument` for options out of range or windows
-    ///   without targets; what the model, loss and optimizer throw; what the
+    ///   the update (the step is not applied); `invalidArgument` for options out
+    ///   of range, windows without targets, or a position with more batches
+    ///   done than the epoch has (other windows or batch size than the
+    ///   checkpointed run's); what the model, loss and optimizer throw; what the
     ///   callback throws.
     @discardableResult
     public mutating func fit(_ windows: FrameWindows, options: TrainingOptions,
@@ -78,44 +107,60 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         }
         let trainingRange = 0 ..< windows.count - held
         var summaries: [EpochSummary] = []
-        var best = Float.infinity, epochsWithoutImprovement = 0
         var progress = options.showsProgress ? ProgressBar() : nil
         for _ in 0 ..< options.epochs {
-            let started = Date()
+            if let patience = options.earlyStoppingPatience, Self.epochsWithoutImprovement(in: history) >= patience { break }
+            let started = Date(), secondsBefore = epochSeconds
             let batches = try windows.batches(of: trainingRange, size: options.batchSize,
                                               shuffleSeed: options.shuffleSeed.map { $0 &+ UInt64(epoch) })
+            guard batchesDoneInEpoch <= batches.count else {
+                throw RecurrentError.invalidArgument(
+                    name: "position in epoch \(epoch + 1)", expected: "at most the epoch's \(batches.count) batches done",
+                    actual: "\(batchesDoneInEpoch) (the windows or the batch size differ from the run the checkpoint comes from)")
+            }
             var buffer = try batches.makeBuffer(layout: options.layout)
             var gradients = try model.zeroGradients()
-            var total: Double = 0
-            var rate = optimizer.learningRate
-            for index in batches.indices {
+            // The epoch's last rate: its last step's, when a resumed epoch has no step left to run.
+            var rate = batchesDoneInEpoch > 0
+                ? schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step - 1))
+                : optimizer.learningRate
+            for index in batchesDoneInEpoch ..< batches.count {
                 try batches.fill(index, into: &buffer)
                 rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
                 let value = try trainingStep(buffer, gradients: &gradients, learningRate: rate, clipping: options.clipping)
-                total += Double(value)
-                let meanLoss = Float(total / Double(index + 1))
-                progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count, loss: meanLoss, learningRate: rate)
+                epochLossSum += Double(value)
+                batchesDoneInEpoch = index + 1
+                epochSeconds = secondsBefore + Date().timeIntervalSince(started)
+                progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count,
+                                 loss: Float(epochLossSum / Double(index + 1)), learningRate: rate)
                 if let callback, try !callback(.step(epoch: epoch + 1, step: step, loss: value, learningRate: rate)) {
                     progress?.finish()
                     return summaries
                 }
             }
-            epoch += 1
             let validation = held > 0
                 ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
                                layout: options.layout) : nil
-            let summary = EpochSummary(epoch: epoch, trainingLoss: Float(total / Double(batches.count)),
+            let summary = EpochSummary(epoch: epoch + 1, trainingLoss: Float(epochLossSum / Double(batches.count)),
                                        validationLoss: validation, learningRate: rate,
-                                       seconds: Date().timeIntervalSince(started))
+                                       seconds: secondsBefore + Date().timeIntervalSince(started))
+            (epoch, batchesDoneInEpoch, epochLossSum, epochSeconds) = (epoch + 1, 0, 0, 0)
+            history.append(summary)
             summaries.append(summary)
             progress?.finishEpoch(summary)
             if let callback, try !callback(.epoch(summary)) { break }
-            if let patience = options.earlyStoppingPatience, let validation {
-                if validation < best { (best, epochsWithoutImprovement) = (validation, 0) } else { epochsWithoutImprovement += 1 }
-                if epochsWithoutImprovement >= patience { break }
-            }
         }
         return summaries
+    }
+
+    /// Epochs since the lowest validation loss of `history` (the epochs without
+    /// one are skipped): what early stopping compares with its patience.
+    static func epochsWithoutImprovement(in history: [EpochSummary]) -> Int {
+        var best = Float.infinity, count = 0
+        for validation in history.compactMap(\.validationLoss) {
+            if validation < best { (best, count) = (validation, 0) } else { count += 1 }
+        }
+        return count
     }
 
     /// One optimizer step on `batch`: checks of the inputs and targets, forward,
@@ -215,36 +260,6 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                                               weights: weights(buffer, output)).value)
         }
         return Float(total / Double(batches.count))
-    }
-
-    /// A checkpoint of the model, optimizer and position.
-    /// The schedule's starting rate travels in the metadata
-    /// (`initial_learning_rate`), so a resumed run follows the same schedule.
-    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
-        var metadata = metadata
-        metadata[Self.initialRateKey] = "\(initialLearningRate)"
-        return Checkpoint(model: model, optimizerState: optimizer.exportState(), epoch: epoch, step: step, metadata: metadata)
-    }
-
-    static var initialRateKey: String { "initial_learning_rate" }
-
-    /// Continues from `checkpoint`: the model's parameters, the optimizer's
-    /// state, the schedule's starting rate and the epoch and step, so the next
-    /// ``fit(_:options:callback:)`` equals the rest of an uninterrupted run.
-    public mutating func resume(from checkpoint: Checkpoint) throws {
-        var restored = self
-        if let text = checkpoint.metadata[Self.initialRateKey] {
-            guard let rate = Double(text), rate.isFinite, rate >= 0 else {
-                throw RecurrentError.invalidArgument(name: "checkpoint \(Self.initialRateKey)", expected: "a finite rate >= 0",
-                                                     actual: "'\(text)'")
-            }
-            restored.initialLearningRate = rate
-        }
-        try checkpoint.restore(into: &restored.model)
-        try restored.optimizer.importState(checkpoint.optimizerState)
-        restored.epoch = checkpoint.epoch
-        restored.step = checkpoint.step
-        self = restored
     }
 
     private func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {

@@ -2,7 +2,11 @@ import FrameSequencing
 
 /// How ``Trainer/fit(_:options:callback:)`` runs.
 public struct TrainingOptions: Sendable {
-    /// Epochs to run in this call (the trainer's ``Trainer/epoch`` counts on from where it is).
+    /// Epochs this call finishes, counting the unfinished epoch a stopped or
+    /// resumed trainer is inside as one (the trainer's ``Trainer/epoch`` counts
+    /// on from where it is). So a run planned for `total` epochs continues with
+    /// `total - trainer.epoch` whether its checkpoint was written at an epoch's
+    /// end or inside one; on a fresh trainer it is the run's length.
     public var epochs: Int
     /// Windows per batch.
     public var batchSize: Int
@@ -17,7 +21,11 @@ public struct TrainingOptions: Sendable {
     /// Applied to the gradients before every step; nil for none.
     public var clipping: GradientClipping?
     /// Stop after this many epochs without a lower validation loss (needs a
-    /// validation split); nil to run every epoch.
+    /// validation split); nil to run every epoch. Counted over the trainer's
+    /// ``Trainer/history``, across calls and resumes (as Lightning's
+    /// `EarlyStopping` restored from a checkpoint), so a resumed run stops where
+    /// an uninterrupted one would, and a run that stopped early stays stopped:
+    /// a later call with the same patience returns at once.
     public var earlyStoppingPatience: Int?
     /// Draw a progress bar with the loss and rate on standard error.
     public var showsProgress: Bool
@@ -40,14 +48,18 @@ public struct TrainingOptions: Sendable {
 
 /// One optimizer step or one finished epoch, as the callback sees it.
 public enum TrainingEvent: Sendable {
-    /// After optimizer step `step` (counted over the whole run) of `epoch`.
+    /// After optimizer step `step` (counted from 1 over the whole run) of
+    /// `epoch`.
     case step(epoch: Int, step: Int, loss: Float, learningRate: Double)
     /// After `epoch` (counted from 1): its mean training loss, validation loss and duration.
     case epoch(EpochSummary)
 }
 
-/// A finished epoch.
-public struct EpochSummary: Sendable, Equatable {
+/// A finished epoch, Keras's `History` entry. Encodes as a JSON object with
+/// keys `epoch`, `training_loss`, `validation_loss` (absent without a split),
+/// `learning_rate` and `seconds`; the trainer stores its history so in a
+/// checkpoint (``Checkpoint/TrainerKey/history``).
+public struct EpochSummary: Sendable, Equatable, Codable {
     /// The epoch, counted from 1 over the whole run.
     public var epoch: Int
     /// Mean of the epoch's batch losses.
@@ -56,6 +68,20 @@ public struct EpochSummary: Sendable, Equatable {
     public var validationLoss: Float?
     /// The learning rate of the epoch's last step.
     public var learningRate: Double
-    /// Wall-clock seconds.
+    /// Wall-clock seconds, validation included. An epoch resumed from a
+    /// checkpoint counts the time before the checkpoint and after the resume.
     public var seconds: Double
+
+    /// A summary of epoch `epoch` (counted from 1).
+    public init(epoch: Int, trainingLoss: Float, validationLoss: Float?, learningRate: Double, seconds: Double) {
+        self.epoch = epoch
+        self.trainingLoss = trainingLoss
+        self.validationLoss = validationLoss
+        self.learningRate = learningRate
+        self.seconds = seconds
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case epoch, trainingLoss = "training_loss", validationLoss = "validation_loss", learningRate = "learning_rate", seconds
+    }
 }
