@@ -12,9 +12,14 @@ import FrameSequencing
 /// ```swift
 /// var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
 ///                           schedule: StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
+/// let checkpoints = CheckpointPolicy(path: "run.safetensors", interval: .seconds(600))   // and every epoch
+/// if FileManager.default.fileExists(atPath: checkpoints.path) {     // a run that was interrupted
+///     try trainer.resume(from: try Checkpoint.read(contentsOf: checkpoints.path))
+/// }
 /// let history = try trainer.fit(windows, options: TrainingOptions(
-///     epochs: 20, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1), showsProgress: true))
-/// try trainer.checkpoint().write(to: "run.safetensors")    // resume with trainer.resume(from:)
+///     epochs: 20 - trainer.epoch, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1),
+///     checkpoint: checkpoints, showsProgress: true))
+/// print(trainer.history)     // every epoch of the run, those before the interruption too
 /// ```
 ///
 /// Checkpoints hold the exact position (the epoch, the step, the batches done
@@ -76,12 +81,21 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     /// planned for `total`, and one planned for `total` on a fresh trainer is
     /// `epochs: total`, as before.
     ///
+    /// With ``TrainingOptions/checkpoint`` the trainer writes
+    /// ``checkpoint(metadata:)`` to the policy's path when each epoch ends and,
+    /// with an interval, at the first step boundary after it elapses (before
+    /// the step's callback). Without a callback that stops it, a call that
+    /// returns normally has run its epochs or stopped early.
+    ///
     /// - Throws: `nonFinite` naming the first NaN or infinity in a batch's inputs
     ///   or targets (and the window), the loss, a gradient or a parameter after
     ///   the update (the step is not applied); `invalidArgument` for options out
-    ///   of range, windows without targets, or a position with more batches
-    ///   done than the epoch has (other windows or batch size than the
-    ///   checkpointed run's); what the model, loss and optimizer throw; what the
+    ///   of range, windows without targets, a checkpoint policy that cannot
+    ///   write, or a position with more batches done than the epoch has (other
+    ///   windows or batch size than the checkpointed run's); `fileSystem` naming
+    ///   the path when the policy's directory is missing (before training) or a
+    ///   checkpoint cannot be written (training stops there, the trainer keeps
+    ///   its position); what the model, loss and optimizer throw; what the
     ///   callback throws.
     @discardableResult
     public mutating func fit(_ windows: FrameWindows, options: TrainingOptions,
@@ -105,9 +119,11 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0",
                                                  actual: "no validation split")
         }
+        try options.checkpoint?.validate()
         let trainingRange = 0 ..< windows.count - held
         var summaries: [EpochSummary] = []
         var progress = options.showsProgress ? ProgressBar() : nil
+        var lastWrite = Date()                  // the interval counts from the call's start
         for _ in 0 ..< options.epochs {
             if let patience = options.earlyStoppingPatience, Self.epochsWithoutImprovement(in: history) >= patience { break }
             let started = Date(), secondsBefore = epochSeconds
@@ -130,9 +146,15 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                 let value = try trainingStep(buffer, gradients: &gradients, learningRate: rate, clipping: options.clipping)
                 epochLossSum += Double(value)
                 batchesDoneInEpoch = index + 1
-                epochSeconds = secondsBefore + Date().timeIntervalSince(started)
+                let now = Date()
+                epochSeconds = secondsBefore + now.timeIntervalSince(started)
                 progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count,
                                  loss: Float(epochLossSum / Double(index + 1)), learningRate: rate)
+                if let policy = options.checkpoint, let interval = policy.intervalSeconds,
+                   !(policy.everyEpoch && index + 1 == batches.count), now.timeIntervalSince(lastWrite) >= interval {
+                    try checkpoint(metadata: policy.metadata).write(to: policy.path)
+                    lastWrite = Date()
+                }
                 if let callback, try !callback(.step(epoch: epoch + 1, step: step, loss: value, learningRate: rate)) {
                     progress?.finish()
                     return summaries
@@ -148,6 +170,10 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             history.append(summary)
             summaries.append(summary)
             progress?.finishEpoch(summary)
+            if let policy = options.checkpoint, policy.everyEpoch {
+                try checkpoint(metadata: policy.metadata).write(to: policy.path)
+                lastWrite = Date()
+            }
             if let callback, try !callback(.epoch(summary)) { break }
         }
         return summaries

@@ -27,20 +27,23 @@ public struct TrainingOptions: Sendable {
     /// an uninterrupted one would, and a run that stopped early stays stopped:
     /// a later call with the same patience returns at once.
     public var earlyStoppingPatience: Int?
+    /// Where and when to save checkpoints while fitting; nil for none.
+    public var checkpoint: CheckpointPolicy?
     /// Draw a progress bar with the loss and rate on standard error.
     public var showsProgress: Bool
     /// Layout of the batches handed to the model.
     public var layout: SequenceLayout
 
     public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
-                clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, showsProgress: Bool = false,
-                layout: SequenceLayout = .batchMajor) {
+                clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, checkpoint: CheckpointPolicy? = nil,
+                showsProgress: Bool = false, layout: SequenceLayout = .batchMajor) {
         self.epochs = epochs
         self.batchSize = batchSize
         self.shuffleSeed = shuffleSeed
         self.validationFraction = validationFraction
         self.clipping = clipping
         self.earlyStoppingPatience = earlyStoppingPatience
+        self.checkpoint = checkpoint
         self.showsProgress = showsProgress
         self.layout = layout
     }
@@ -49,7 +52,8 @@ public struct TrainingOptions: Sendable {
 /// One optimizer step or one finished epoch, as the callback sees it.
 public enum TrainingEvent: Sendable {
     /// After optimizer step `step` (counted from 1 over the whole run) of
-    /// `epoch`.
+    /// `epoch`, and after the checkpoint the step's interval called for, so a
+    /// callback that stops here leaves a file holding this step.
     case step(epoch: Int, step: Int, loss: Float, learningRate: Double)
     /// After `epoch` (counted from 1): its mean training loss, validation loss and duration.
     case epoch(EpochSummary)
