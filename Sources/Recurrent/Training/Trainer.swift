@@ -122,8 +122,9 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         try options.checkpoint?.validate()
         let trainingRange = 0 ..< windows.count - held
         var summaries: [EpochSummary] = []
-        var progress = options.showsProgress ? ProgressBar() : nil
+        var progress = options.showsProgress ? ProgressBar(lastEpoch: epoch + options.epochs) : nil
         var lastWrite = Date()                  // the interval counts from the call's start
+        var remainingInCall: Int?               // batches left to train in this call, for the ETA
         for _ in 0 ..< options.epochs {
             if let patience = options.earlyStoppingPatience, Self.epochsWithoutImprovement(in: history) >= patience { break }
             let started = Date(), secondsBefore = epochSeconds
@@ -134,6 +135,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                     name: "position in epoch \(epoch + 1)", expected: "at most the epoch's \(batches.count) batches done",
                     actual: "\(batchesDoneInEpoch) (the windows or the batch size differ from the run the checkpoint comes from)")
             }
+            var remaining = remainingInCall ?? (batches.count - batchesDoneInEpoch) + (options.epochs - 1) * batches.count
             var buffer = try batches.makeBuffer(layout: options.layout)
             var gradients = try model.zeroGradients()
             // The epoch's last rate: its last step's, when a resumed epoch has no step left to run.
@@ -148,8 +150,10 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                 batchesDoneInEpoch = index + 1
                 let now = Date()
                 epochSeconds = secondsBefore + now.timeIntervalSince(started)
+                remaining -= 1
                 progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count,
-                                 loss: Float(epochLossSum / Double(index + 1)), learningRate: rate)
+                                 loss: Float(epochLossSum / Double(index + 1)), learningRate: rate,
+                                 epochSeconds: epochSeconds, remainingInCall: remaining, now: now)
                 if let policy = options.checkpoint, let interval = policy.intervalSeconds,
                    !(policy.everyEpoch && index + 1 == batches.count), now.timeIntervalSince(lastWrite) >= interval {
                     try checkpoint(metadata: policy.metadata).write(to: policy.path)
@@ -160,6 +164,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                     return summaries
                 }
             }
+            remainingInCall = remaining
             let validation = held > 0
                 ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
                                layout: options.layout) : nil
@@ -169,7 +174,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             (epoch, batchesDoneInEpoch, epochLossSum, epochSeconds) = (epoch + 1, 0, 0, 0)
             history.append(summary)
             summaries.append(summary)
-            progress?.finishEpoch(summary)
+            progress?.finishEpoch(summary, remainingInCall: remaining)
             if let policy = options.checkpoint, policy.everyEpoch {
                 try checkpoint(metadata: policy.metadata).write(to: policy.path)
                 lastWrite = Date()

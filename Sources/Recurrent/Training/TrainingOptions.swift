@@ -29,7 +29,9 @@ public struct TrainingOptions: Sendable {
     public var earlyStoppingPatience: Int?
     /// Where and when to save checkpoints while fitting; nil for none.
     public var checkpoint: CheckpointPolicy?
-    /// Draw a progress bar with the loss and rate on standard error.
+    /// Draw a progress bar on standard error: the loss, learning rate, batches
+    /// per second, and the elapsed time and estimated time left of the epoch and
+    /// of the call. Nothing is written when false.
     public var showsProgress: Bool
     /// Layout of the batches handed to the model.
     public var layout: SequenceLayout
