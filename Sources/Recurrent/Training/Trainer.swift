@@ -79,7 +79,9 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     /// that epoch with the same shuffled order, skipping the batches done, and
     /// counts it as one. So `epochs: total - trainer.epoch` completes a run
     /// planned for `total`, and one planned for `total` on a fresh trainer is
-    /// `epochs: total`, as before.
+    /// `epochs: total`, as before. Zero epochs (a run resumed from its last
+    /// checkpoint) trains nothing and returns no summary, as Keras's `fit` with
+    /// `initial_epoch == epochs`.
     ///
     /// With ``TrainingOptions/checkpoint`` the trainer writes
     /// ``checkpoint(metadata:)`` to the policy's path when each epoch ends and,
@@ -100,7 +102,9 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     @discardableResult
     public mutating func fit(_ windows: FrameWindows, options: TrainingOptions,
                              callback: ((TrainingEvent) throws -> Bool)? = nil) throws -> [EpochSummary] {
-        try RecurrentError.requirePositive(options.epochs, "epochs")
+        guard options.epochs >= 0 else {
+            throw RecurrentError.invalidArgument(name: "epochs", expected: "a whole number >= 0", actual: "\(options.epochs)")
+        }
         try RecurrentError.requirePositive(options.batchSize, "batch size")
         guard options.validationFraction >= 0, options.validationFraction < 1 else {
             throw RecurrentError.invalidArgument(name: "validation fraction", expected: "a fraction in 0..<1",

@@ -6,7 +6,8 @@ public struct TrainingOptions: Sendable {
     /// resumed trainer is inside as one (the trainer's ``Trainer/epoch`` counts
     /// on from where it is). So a run planned for `total` epochs continues with
     /// `total - trainer.epoch` whether its checkpoint was written at an epoch's
-    /// end or inside one; on a fresh trainer it is the run's length.
+    /// end or inside one (0 when it had finished); on a fresh trainer it is the
+    /// run's length.
     public var epochs: Int
     /// Windows per batch.
     public var batchSize: Int
