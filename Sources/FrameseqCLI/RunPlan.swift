@@ -121,7 +121,7 @@ struct Planner {
     }
 
     /// Evaluation batches no larger than a training step's memory (at least one window).
-    private func evaluationBatchSize(_ batch: Int, _ activation: ActivationFootprint, _ settings: ModelSettings) -> Int {
+    func evaluationBatchSize(_ batch: Int, _ activation: ActivationFootprint, _ settings: ModelSettings) -> Int {
         var size = batch
         let ceiling = max(activation.retainedBytes + activation.backwardPeakBytes, 256 << 20)
         while size > 1 && evaluationBytes(batch: size, settings: settings) > ceiling { size /= 2 }
@@ -145,58 +145,74 @@ struct Planner {
         return line
     }
 
-    /// Changes of one size each, kept when they fit: a smaller batch, a larger
-    /// patch, fewer units or filters, and the ConvLSTM with a patch.
+    /// Smaller runs that fit, mildest first: one size changed (the largest
+    /// batch, the smallest patch, the most units or filters that fit), then
+    /// two at once when no single change does, and the ConvLSTM with a patch.
     private func alternatives(_ settings: ModelSettings, batch: Int) throws -> [(option: String, bytes: Int)] {
-        var found: [(option: String, bytes: Int)] = []
-        func consider(_ option: String, _ candidate: ModelSettings, _ candidateBatch: Int) throws {
-            let bytes = try estimate(candidate, batch: candidateBatch).peakBytes
-            if bytes <= budget.bytes { found.append((option, bytes)) }
-        }
-        var smaller = batch / 2
-        while smaller >= 1 {
-            if (try? estimate(settings, batch: smaller).peakBytes).map({ $0 <= budget.bytes }) == true {
-                try consider("--batch-size \(smaller)", settings, smaller)
-                break
-            }
-            smaller /= 2
-        }
+        // Each size's candidate values, mildest first, as (option text, change).
+        typealias Change = (option: String, apply: (inout ModelSettings, inout Int) -> Void)
+        var sizes: [[Change]] = []
+        sizes.append(halvings(from: batch).map { value -> Change in ("--batch-size \(value)", { _, b in b = value }) })
         if settings.kind != .fcLSTM {
-            var patch = settings.patch * 2
-            while patch <= 64 {
-                var candidate = settings
-                candidate.patch = patch
-                if (try? estimate(candidate, batch: batch).peakBytes).map({ $0 <= budget.bytes }) == true {
-                    try consider("--patch \(patch)", candidate, batch)
-                    break
-                }
-                patch *= 2
-            }
+            let patches = Array(sequence(first: settings.patch * 2) { $0 * 2 }.prefix { $0 <= 64 })
+            sizes.append(patches.map { value -> Change in
+                ("--patch \(value)", { s, _ in
+                    s.patch = value
+                    if s.kind == .convLSTM { s.embedding = s.filters[0] }
+                })
+            })
         }
-        var narrower = settings
-        if settings.kind == .convLSTM {
-            narrower.filters = settings.filters.map { max(1, $0 / 2) }
-            if narrower != settings { try consider("--filters \(narrower.filters.map(String.init).joined(separator: ","))", narrower, batch) }
-        } else {
-            var hidden = settings.hiddenSize / 2
-            while hidden >= 8 {
-                narrower.hiddenSize = hidden
-                if (try? estimate(narrower, batch: batch).peakBytes).map({ $0 <= budget.bytes }) == true {
-                    try consider("--hidden \(hidden)", narrower, batch)
-                    break
+        if settings.kind == .convLSTM || settings.kind == .cnnLSTM {
+            let smallest = settings.filters.min() ?? 1
+            let divisors = Array(sequence(first: 2) { $0 * 2 }.prefix { smallest / $0 >= 1 })
+            sizes.append(divisors.map { divisor -> Change in
+                let filters = settings.filters.map { $0 / divisor }
+                let text = "--filters " + filters.map(String.init).joined(separator: ",")
+                return (text, { s, _ in
+                    s.filters = filters
+                    if s.embedding > 0 { s.embedding = filters[0] }
+                })
+            })
+        }
+        if settings.kind != .convLSTM {
+            let units = halvings(from: settings.hiddenSize).filter { $0 >= 8 }
+            sizes.append(units.map { value -> Change in ("--hidden \(value)", { s, _ in s.hiddenSize = value }) })
+        }
+        func fits(_ changes: [Change]) -> Int? {
+            var (candidate, candidateBatch) = (settings, batch)
+            for change in changes { change.apply(&candidate, &candidateBatch) }
+            guard let bytes = try? estimate(candidate, batch: candidateBatch).peakBytes, bytes <= budget.bytes else { return nil }
+            return bytes
+        }
+        var found: [(option: String, bytes: Int)] = []
+        for size in sizes {
+            if let change = size.first(where: { fits([$0]) != nil }) { found.append((change.option, fits([change])!)) }
+        }
+        if found.isEmpty {
+            search: for first in sizes.indices {
+                for second in sizes.indices where second > first {
+                    for a in sizes[first] {
+                        if let b = sizes[second].first(where: { fits([a, $0]) != nil }) {
+                            found.append((a.option + " " + b.option, fits([a, b])!))
+                            continue search
+                        }
+                    }
                 }
-                hidden /= 2
             }
         }
         if settings.kind != .convLSTM {
-            var convLSTM = Planner(kind: .convLSTM, header: header, heldOut: heldOut, context: context,
+            let convLSTM = Planner(kind: .convLSTM, header: header, heldOut: heldOut, context: context,
                                    windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget)
-            convLSTM.kind = .convLSTM
-            if let plan = try? convLSTM.plan(SizeOptions(batchSize: batch)) {
-                found.append(("--model convlstm\(plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")",
-                              plan.footprint.peakBytes))
+            if let plan = try? convLSTM.plan(SizeOptions()) {
+                found.append(("--model convlstm" + (plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")
+                                + (plan.batchSize != 8 ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))
             }
         }
         return found
+    }
+
+    /// `value / 2, value / 4, ..., 1`.
+    private func halvings(from value: Int) -> [Int] {
+        Array(sequence(first: value / 2) { $0 / 2 }.prefix { $0 >= 1 })
     }
 }

@@ -37,9 +37,9 @@ public struct TrainingFootprint: Sendable, Equatable {
     public var runtimeBytes: Int = TrainingFootprint.runtimeBaselineBytes
 
     /// What a process that trains nothing holds, measured on Linux (release
-    /// build, 2 threads: 27-31 MB) with room for the matrix products' packing
-    /// buffers (at most 4 of 8 MB).
-    public static let runtimeBaselineBytes = 48 << 20
+    /// build, 2 threads: 27-31 MB for a tiny model) with room for the matrix
+    /// products' packing buffers of larger ones.
+    public static let runtimeBaselineBytes = 40 << 20
 
     /// A footprint of these parts.
     public init(parameterCount: Int, optimizerStateFloatsPerParameter: Int, clipsGradients: Bool,
