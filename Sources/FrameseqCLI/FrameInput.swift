@@ -85,6 +85,38 @@ func loadFrames(_ path: String) throws -> LoadedFrames {
     }
 }
 
+/// Reads only frames `range` of the series at `path` (an NPY file's rows, or
+/// those images of a folder in name order), so a forecast from the end of a
+/// long series reads its last few frames, not the whole file. Every image read
+/// must have `header`'s frame shape.
+func loadFrames(_ path: String, range: Range<Int>, header: SeriesHeader) throws -> LoadedFrames {
+    guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= header.count else {
+        throw CLIError.failed("'\(path)': frames \(range.lowerBound)..<\(range.upperBound) are not in its \(header.count) frames")
+    }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let paths = try ImageFolder.imagePaths(in: path)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(range.count * header.frame.featureCount)
+        for index in range {
+            let image = try ImageFolder.readImage(contentsOf: paths[index])
+            guard image.shape == header.frame else {
+                throw FrameSequencingError.imageShapeMismatch(path: paths[index], index: index, expected: header.frame,
+                                                              actual: image.shape, firstPath: paths[0])
+            }
+            bytes += image.pixels
+        }
+        return LoadedFrames(frames: try FrameStack(stacked: bytes, frameShape: header.frame, scale: 1.0 / 255), isBytes: true)
+    }
+    let array = try NPY.read(contentsOf: path, rows: range)
+    switch array.data {
+    case .uint8: return LoadedFrames(frames: try array.frameStack(scale: 1.0 / 255), isBytes: true)
+    case .float32, .float64: return LoadedFrames(frames: try array.frameStack(), isBytes: false)
+    case .int64:
+        throw CLIError.failed("'\(path)' holds int64 values; expected frames of uint8 (pixels) or float32/float64")
+    }
+}
+
 /// Writes `values` (frames of `shape`, model units) as an NPY file in the
 /// input's kind: bytes for byte input, floats in the file's units otherwise.
 func writeFrames(_ values: [Float], shape: [Int], scaling: ValueScaling, asBytes: Bool, to path: String) throws {
