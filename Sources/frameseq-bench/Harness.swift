@@ -10,6 +10,9 @@ struct Workload {
     var bytes: Double? = nil
     /// The micro-kernel path the workload ran.
     var kernels = "swift"
+    /// More fields of the JSON line, from the median seconds (for example a
+    /// projected epoch's seconds).
+    var extraFields: (Double) -> [(String, Double)] = { _ in [] }
     /// Builds the inputs and returns the timed body (inputs are not timed).
     let prepare: () throws -> () throws -> Void
 }
@@ -36,6 +39,7 @@ func run(_ workload: Workload) throws {
     fields.append(("gbps", workload.bytes.map { format($0 / median / 1e9) } ?? "null"))
     fields.append(("peak_rss_mb", format(peakResidentMegabytes())))
     fields.append(("kernels", "\"\(workload.kernels)\""))
+    fields += workload.extraFields(median).map { ($0.0, format($0.1)) }
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     fflush(nil)  // flush every stream: the JSON line must appear before a long next workload
 }

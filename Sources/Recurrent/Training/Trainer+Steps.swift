@@ -2,6 +2,21 @@ import Foundation
 import FrameSequencing
 
 extension Trainer {
+    /// One optimizer step on a filled `batch`, Keras's `train_on_batch`: the
+    /// loss, backward into `gradients` (zeroed first; pass the same buffer every
+    /// call, from `model.zeroGradients()`, so no step allocates it), `clipping`,
+    /// and the update at the schedule's rate for the current position. Returns
+    /// the batch's loss and counts one ``step``; ``epoch`` does not change.
+    ///
+    /// - Throws: as a step of ``fit(_:options:callback:)`` does (`nonFinite`
+    ///   naming where a NaN or infinity appeared; nothing of the step is kept).
+    @discardableResult
+    public mutating func trainOnBatch(_ batch: WindowBatch, gradients: inout Model.Gradients,
+                                      clipping: GradientClipping? = nil) throws -> Float {
+        let rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
+        return try trainingStep(batch, gradients: &gradients, learningRate: rate, clipping: clipping)
+    }
+
     /// Seconds one optimizer step of ``fit(_:options:callback:)`` takes on this
     /// machine, measured rather than guessed: the first batch of `windows` is
     /// filled and run forward, through the loss and backward `repetitions` times
