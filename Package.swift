@@ -24,7 +24,8 @@ let package = Package(
         // The command line's code, in a library so the tests run it in process.
         .target(name: "FrameseqCLI", dependencies: ["FrameSequencing", "Recurrent"]),
         .executableTarget(name: "frameseq", dependencies: ["FrameseqCLI"]),
-        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "Recurrent", "CFrameKernels"]),
+        // FrameseqCLI: train.seed3 times the step `frameseq train` plans by default.
+        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "Recurrent", "CFrameKernels", "FrameseqCLI"]),
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),

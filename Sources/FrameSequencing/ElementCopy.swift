@@ -29,16 +29,35 @@ struct FrameSource {
     enum Elements {
         case float32(UnsafePointer<Float>)
         case bytes(UnsafePointer<UInt8>, scale: Float)
+
+        /// The elements from `offset` on.
+        @inline(__always)
+        func advanced(by offset: Int) -> Elements {
+            switch self {
+            case .float32(let base): return .float32(base + offset)
+            case .bytes(let base, let scale): return .bytes(base + offset, scale: scale)
+            }
+        }
     }
     let elements: Elements
-    /// Values per frame (height * width * channels).
+    /// Values per frame as read (height * width * channels, patched when `patching` is set).
     let featureCount: Int
+    /// How stored frames map to the frames read: nil to read them as stored, else
+    /// a space-to-depth layout (see ``SpaceToDepth``).
+    var patching: PatchLayout? = nil
 
     /// Copies `frameCount` consecutive frames starting at `frame` into `destination`
-    /// as Float32 (converting and scaling bytes). Overwrites `destination[0 ..<
-    /// frameCount * featureCount]`.
+    /// as Float32 (converting and scaling bytes, patching when the stack is patched).
+    /// Overwrites `destination[0 ..< frameCount * featureCount]`.
     @inline(__always)
     func copyFrames(from frame: Int, count frameCount: Int, to destination: UnsafeMutablePointer<Float>) {
+        if let patching {
+            let stored = patching.source.featureCount
+            for k in 0 ..< frameCount {
+                patching.patch(elements.advanced(by: (frame + k) * stored), into: destination + k * featureCount)
+            }
+            return
+        }
         let start = frame * featureCount
         let count = frameCount * featureCount
         switch elements {

@@ -17,7 +17,7 @@ public struct FrameStack: Sendable {
         case bytes([UInt8], scale: Float)
     }
 
-    /// The shape of every frame.
+    /// The shape of every frame as read (the patched shape for a patched stack).
     public let frameShape: FrameShape
     /// The number of frames.
     public let count: Int
@@ -25,6 +25,8 @@ public struct FrameStack: Sendable {
     public let storage: Storage
     // The first frame of this stack within `storage`.
     let firstFrame: Int
+    // Set for a patched view (see ``patched(_:)``): stored frames are read through it.
+    let patching: PatchLayout?
 
     /// Values per frame: `height * width * channels`.
     public var featureCount: Int { frameShape.featureCount }
@@ -103,11 +105,49 @@ public struct FrameStack: Sendable {
         self.init(frameShape: shape, count: frames.count, storage: .float32(values), firstFrame: 0)
     }
 
-    init(frameShape: FrameShape, count: Int, storage: Storage, firstFrame: Int) {
+    init(frameShape: FrameShape, count: Int, storage: Storage, firstFrame: Int, patching: PatchLayout? = nil) {
         self.frameShape = frameShape
         self.count = count
         self.storage = storage
         self.firstFrame = firstFrame
+        self.patching = patching
+    }
+
+    // MARK: Patching
+
+    /// The bytes of the storage this stack reads (shared with the stacks it was
+    /// cut from: a sub-range or a patched view counts the whole series).
+    public var storageBytes: Int {
+        switch storage {
+        case .float32(let values): return values.count * MemoryLayout<Float>.stride
+        case .bytes(let values, _): return values.count
+        }
+    }
+
+    /// The shape of the frames as stored: ``frameShape`` for a stack that is not
+    /// patched, the frames before patching for one that is.
+    public var storedFrameShape: FrameShape { patching?.source ?? frameShape }
+
+    /// The space-to-depth transform this stack's frames are read through, if any.
+    public var patch: SpaceToDepth? { patching.map { try! SpaceToDepth(blockSize: $0.block) } }
+
+    /// The same frames read through `transform`: a view sharing storage whose
+    /// frames are (ceil(H / p), ceil(W / p), p * p * C), zero-padded at the
+    /// bottom and right when H or W is not a multiple of p. Windows, batches in
+    /// every layout, ``tensor()`` and ``frame(at:)`` of the view all read patched
+    /// frames; nothing is copied until a batch is filled.
+    ///
+    /// - Throws: `invalidArgument` for a stack that is already patched.
+    /// - Complexity: O(1).
+    public func patched(_ transform: SpaceToDepth) throws -> FrameStack {
+        guard patching == nil else {
+            throw FrameSequencingError.invalidArgument(
+                name: "frames to patch", expected: "frames that are not patched yet",
+                actual: "frames already read through \(patch!)")
+        }
+        let shape = try transform.patchedShape(of: frameShape)
+        return FrameStack(frameShape: shape, count: count, storage: storage, firstFrame: firstFrame,
+                          patching: PatchLayout(block: transform.blockSize, source: frameShape, patched: shape))
     }
 
     // MARK: Reading
@@ -125,7 +165,8 @@ public struct FrameStack: Sendable {
                 index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: count + 1,
                 context: "Frame range bound (series of \(count) frames)")
         }
-        return FrameStack(frameShape: frameShape, count: range.count, storage: storage, firstFrame: firstFrame + range.lowerBound)
+        return FrameStack(frameShape: frameShape, count: range.count, storage: storage,
+                          firstFrame: firstFrame + range.lowerBound, patching: patching)
     }
 
     /// Frame `index` as a Float32 (height, width, channels) tensor.
@@ -150,15 +191,16 @@ public struct FrameStack: Sendable {
 
     /// Calls `body` with a reader of this stack's frames, frame 0 being `firstFrame`.
     func withUnsafeSource<R>(_ body: (FrameSource) throws -> R) rethrows -> R {
-        let skip = firstFrame * featureCount
+        let skip = firstFrame * storedFrameShape.featureCount
         switch storage {
         case .float32(let values):
             return try values.withUnsafeBufferPointer {
-                try body(FrameSource(elements: .float32($0.baseAddress! + skip), featureCount: featureCount))
+                try body(FrameSource(elements: .float32($0.baseAddress! + skip), featureCount: featureCount, patching: patching))
             }
         case .bytes(let values, let scale):
             return try values.withUnsafeBufferPointer {
-                try body(FrameSource(elements: .bytes($0.baseAddress! + skip, scale: scale), featureCount: featureCount))
+                try body(FrameSource(elements: .bytes($0.baseAddress! + skip, scale: scale), featureCount: featureCount,
+                                     patching: patching))
             }
         }
     }

@@ -32,6 +32,49 @@ public enum NPY {
         try ReadableFile.withFile(path) { try decode(from: $0, limits: limits) }
     }
 
+    /// What the NPY file at `path` holds, from its header alone: the shape and
+    /// the element type (no data is read). Its checks are those of
+    /// ``read(contentsOf:limits:)`` except the memory limit.
+    public static func describe(contentsOf path: String) throws -> NPYDescription {
+        try ReadableFile.withFile(path) { file in
+            let (elementType, shape, dataOffset) = try readHeader(from: file)
+            guard let count = Shape(shape).checkedElementCount, let byteCount = elementType.byteCount(of: count),
+                  dataOffset.addingReportingOverflow(byteCount).overflow == false
+            else { throw FrameSequencingError.sizeOverflow(shape: shape) }
+            try requireExactSize(declaredEnd: dataOffset + byteCount, fileSize: file.byteCount, path: path,
+                                 what: "the array data of shape \(shape)")
+            return NPYDescription(shape: shape, elementType: elementType)
+        }
+    }
+
+    /// Reads only `rows`, a range of the first axis, of the array in the file
+    /// at `path` (frames `rows` of an (N, H, W, C) series): shape
+    /// `[rows.count] + shape.dropFirst()`, the rest of the file unread.
+    ///
+    /// Throws what ``read(contentsOf:limits:)`` throws (the limit applies to the
+    /// rows read), and `indexOutOfRange` for rows outside the first axis or a
+    /// scalar array.
+    public static func read(contentsOf path: String, rows: Range<Int>, limits: FileReadLimits = .default) throws -> NumericArray {
+        try ReadableFile.withFile(path) { file in
+            let (elementType, shape, dataOffset) = try readHeader(from: file)
+            guard let count = Shape(shape).checkedElementCount, let byteCount = elementType.byteCount(of: count),
+                  dataOffset.addingReportingOverflow(byteCount).overflow == false
+            else { throw FrameSequencingError.sizeOverflow(shape: shape) }
+            try requireExactSize(declaredEnd: dataOffset + byteCount, fileSize: file.byteCount, path: path,
+                                 what: "the array data of shape \(shape)")
+            guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
+                throw FrameSequencingError.indexOutOfRange(
+                    index: rows.lowerBound < 0 ? rows.lowerBound : rows.upperBound, count: (shape.first ?? 0) + 1,
+                    context: "Row range bound of '\(path)' (shape \(shape))")
+            }
+            let perRow = first == 0 ? 0 : count / first
+            let rowBytes = perRow * elementType.byteCount
+            try limits.check(rows.count * rowBytes, for: "Rows \(rows) of '\(path)' (shape \(shape))")
+            let data = try elementType.readArray(count: rows.count * perRow, at: dataOffset + rows.lowerBound * rowBytes, from: file)
+            return try NumericArray(shape: [rows.count] + shape.dropFirst(), data: data)
+        }
+    }
+
     /// Decodes NPY file bytes; `name` labels errors.
     ///
     /// Throws `malformedFile` for a missing magic string, a header that is not a
@@ -174,4 +217,19 @@ public enum NPY {
         }
         return bytes + text
     }
+}
+
+/// The shape and element type of an NPY file's array, read from its header
+/// (see ``NPY/describe(contentsOf:)``).
+public struct NPYDescription: Sendable, Equatable {
+    /// The dimensions, outermost first.
+    public let shape: [Int]
+    let elementType: ElementType
+
+    /// True for `|u1` (bytes, such as pixels).
+    public var holdsBytes: Bool { elementType == .uint8 }
+    /// True for `<f4` and `<f8`.
+    public var holdsFloats: Bool { elementType == .float32 || elementType == .float64 }
+    /// Bytes per element: 1, 4 or 8.
+    public var elementByteCount: Int { elementType.byteCount }
 }

@@ -66,6 +66,17 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
         try WindowBatch(capacity: Swift.min(batchSize, windows.count), windows: windows, layout: layout)
     }
 
+    /// The shapes of ``makeBuffer(layout:)``'s inputs and targets (nil without
+    /// targets) and the bytes of the whole buffer (mask included), without
+    /// allocating it: what a memory planner counts.
+    public func bufferShapes(layout: SequenceLayout = .batchMajor) -> (inputs: [Int], targets: [Int]?, bytes: Int) {
+        let shapes = WindowBatch.shapes(capacity: Swift.min(batchSize, windows.count), windows: windows, layout: layout)
+        let floats = [shapes.inputs, shapes.targets, shapes.mask].compactMap { $0?.checkedElementCount }
+            .reduce(0) { $0.addingReportingOverflow($1).overflow ? Int.max : $0 + $1 }
+        return (shapes.inputs.dimensions, shapes.targets?.dimensions,
+                floats.multipliedReportingOverflow(by: MemoryLayout<Float>.stride).overflow ? Int.max : floats * 4)
+    }
+
     /// Fills batch `index` into `buffer`, reusing its storage (it grows if it was
     /// made for smaller batches). After the call the buffer's tensors have the
     /// batch's actual size (a short last batch gives a smaller leading axis).
@@ -103,11 +114,17 @@ public struct WindowBatch: Sendable {
     /// The window number of each batch entry.
     public private(set) var windowIndices: [Int]
 
-    init(capacity: Int, windows: FrameWindows, layout: SequenceLayout) throws {
+    /// The shapes of a buffer for `capacity` windows in `layout`.
+    static func shapes(capacity: Int, windows: FrameWindows, layout: SequenceLayout)
+        -> (inputs: Shape, targets: Shape?, mask: Shape?) {
         let frame = windows.frames.frameShape
-        let inputShape = layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame)
-        let targetShape = windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil
-        let maskShape = windows.hasPadding ? Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"]) : nil
+        return (layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame),
+                windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil,
+                windows.hasPadding ? Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"]) : nil)
+    }
+
+    init(capacity: Int, windows: FrameWindows, layout: SequenceLayout) throws {
+        let (inputShape, targetShape, maskShape) = Self.shapes(capacity: capacity, windows: windows, layout: layout)
         // Inputs, targets and mask together, checked before any of them is allocated.
         var total = 0
         for shape in [inputShape, targetShape, maskShape].compactMap({ $0 }) {

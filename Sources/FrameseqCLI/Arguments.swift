@@ -81,6 +81,9 @@ struct Arguments {
         return values
     }
 
+    /// Every option and flag given, read or not.
+    var given: Set<String> { Set(values.keys).union(flags) }
+
     /// Throws for any option given but never read: a typo must not be ignored.
     func requireAllRead() throws {
         let unknown = (Set(values.keys).union(flags)).subtracting(read).sorted()

@@ -20,7 +20,12 @@ struct DemoCommand {
       --output DIR       where to write metrics.json, pictures and checkpoints
                          (default: frameseq-demo, or frameseq-demo-quick)
       --frames N         frames to generate (default 400)
-      --size N           frame height and width (default 64)
+      --size N           frame height and width (default 64); digits and their speed
+                         scale with it
+      --channels N       1 (grey, default) or 3 (each digit in its own colour)
+      --write-frames PATH  write the series as an NPY file of uint8 (N, H, W, C) and
+                         stop (no training): data for `frameseq train --frames PATH`.
+                         `--size 785 --frames 400 --channels 3` is the seeds' size
       --test-frames N    frames held out at the end (default 50)
       --context N        frames each forecast reads (default 10)
       --steps K          closed-loop forecast length (default 10)
@@ -34,6 +39,8 @@ struct DemoCommand {
     var output: String
     var frameCount: Int
     var size: Int
+    var channels: Int
+    var writeFramesPath: String?
     var testFrames: Int
     var context: Int
     var steps: Int
@@ -48,7 +55,10 @@ struct DemoCommand {
         quiet = options.flag("quiet")
         output = options.string("output") ?? (quick ? "frameseq-demo-quick" : "frameseq-demo")
         frameCount = try options.integer("frames", default: 400, in: 20 ... 100_000)
-        size = try options.integer("size", default: 64, in: 18 ... 1024)
+        size = try options.integer("size", default: 64, in: 18 ... 4096)
+        channels = try options.integer("channels", default: 1, in: 1 ... 3)
+        guard channels != 2 else { throw CLIError.usage("--channels is 1 (grey) or 3 (colour), not 2") }
+        writeFramesPath = options.string("write-frames")
         testFrames = try options.integer("test-frames", default: 50, in: 1 ... 100_000)
         context = try options.integer("context", default: 10, in: 1 ... 1000)
         steps = try options.integer("steps", default: 10, in: 1 ... 1000)
@@ -66,7 +76,7 @@ struct DemoCommand {
             models = ModelKind.allCases
         }
         try options.requireAllRead()
-        guard frameCount - testFrames >= context + 1 + 8 else {
+        guard writeFramesPath != nil || frameCount - testFrames >= context + 1 + 8 else {
             throw CLIError.usage("--frames \(frameCount) leaves too few training frames after holding out \(testFrames) "
                 + "for windows of \(context) (need at least \(context + 9))")
         }
@@ -74,7 +84,7 @@ struct DemoCommand {
 
     /// Each model's architecture and training plan, for the full run or --quick.
     func configuration(_ kind: ModelKind) -> (settings: ModelSettings, plan: TrainingPlan) {
-        let frame = try! FrameShape(height: size, width: size, channels: 1)
+        let frame = try! FrameShape(height: size, width: size, channels: channels)
         var settings: ModelSettings, plan: TrainingPlan
         func makePlan(epochs: Int, batch: Int, rate: Double) -> TrainingPlan {
             TrainingPlan(contextLength: context, epochs: self.epochs ?? epochs, batchSize: batch, learningRate: rate,
@@ -100,16 +110,23 @@ struct DemoCommand {
     }
 
     func run(_ console: Console) throws {
-        let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed).pixels(count: frameCount)
-        let frames = try FrameStack(stacked: pixels, frameShape: FrameShape(height: size, width: size, channels: 1),
+        let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed, channels: channels).pixels(count: frameCount)
+        let shape = [frameCount, size, size, channels]
+        if let path = writeFramesPath {
+            try NPY.write(try NumericArray(shape: shape, data: .uint8(pixels)), to: path)
+            console.print("Wrote \(path): \(frameCount) frames of two moving digits, \(size)x\(size)x\(channels) uint8 "
+                + "(seed \(seed), \(shape.reduce(1, *) / 1_000_000) MB).")
+            return
+        }
+        let frames = try FrameStack(stacked: pixels, frameShape: FrameShape(height: size, width: size, channels: channels),
                                     scale: 1.0 / 255)
         let split = try frames.split(trainCount: frameCount - testFrames, testContext: context)
         let heldOut = try HeldOutSet(test: split.test, context: context, steps: steps)
         try makeDirectory(output)
         // The series itself, so `frameseq train --frames DIR/frames.npy` can pick up from here.
-        try NPY.write(try NumericArray(shape: [frameCount, size, size, 1], data: .uint8(pixels)), to: "\(output)/frames.npy")
+        try NPY.write(try NumericArray(shape: shape, data: .uint8(pixels)), to: "\(output)/frames.npy")
         console.print("""
-            frameseq demo\(quick ? " --quick" : ""): \(frameCount) frames of two moving digits, \(size)x\(size)x1 (seed \(seed))
+            frameseq demo\(quick ? " --quick" : ""): \(frameCount) frames of two moving digits, \(size)x\(size)x\(channels) (seed \(seed))
             train on frames 0..<\(split.train.count), forecast the last \(testFrames) \
             (1 step ahead and \(steps) steps closed-loop, \(context) frames of context)
             writing to \(output)/
@@ -118,8 +135,8 @@ struct DemoCommand {
         for kind in models {
             let (settings, plan) = configuration(kind)
             console.print("")
-            let trained = try train(settings, on: split.train, plan: plan,
-                                    extraMetadata: ["data.scale": "1"], log: console.print)
+            let trained = try train(settings, on: split.train, plan: plan, extraMetadata: ["data.scale": "1"],
+                                    report: TrainingReport(log: console.print, calibrated: nil, epochLines: false))
             let evaluation = try heldOut.evaluate { contexts, steps in
                 try trained.model.forecastClosedLoop(context: contexts, steps: steps)
             }
@@ -143,7 +160,7 @@ struct DemoCommand {
     private func writeSummary(models: [ResultRow], baselines: [ResultRow], heldOut: HeldOutSet,
                               console: Console) throws {
         let extra: [String: Any] = [
-            "data": ["kind": "moving digits", "frames": frameCount, "height": size, "width": size, "channels": 1,
+            "data": ["kind": "moving digits", "frames": frameCount, "height": size, "width": size, "channels": channels,
                      "train_frames": frameCount - testFrames, "test_frames": testFrames, "seed": seed],
             "context": context, "quick": quick,
             "note": "mse and psnr are 1-step-ahead scores on the held-out frames; closed_loop feeds predictions back",

@@ -19,8 +19,13 @@ struct ForecastCommand {
                           before it; where true frames exist they are scored
                           (default: the end of the series, a true forecast)
       --output DIR        where to write forecast.npy (K, H, W, C; bytes for byte input,
-                          floats in the file's units otherwise) and forecast.png
-                          (default frameseq-forecast)
+                          floats in the file's units otherwise), one PNG per forecast
+                          frame (frameN.png, N its index in the series) and forecast.png,
+                          all of them in a strip (default frameseq-forecast)
+
+    Only the frames the forecast reads (and the true frames it is scored against)
+    are read from PATH, so forecasting from the end of a long series of large
+    frames takes the memory of a few frames.
     """
 
     var checkpointPath: String
@@ -52,30 +57,37 @@ struct ForecastCommand {
         var model = try settings.makeModel()
         try restore(checkpoint, into: &model)
 
-        let loaded = try loadFrames(framesPath)
-        guard loaded.frames.frameShape == settings.frameShape else {
-            throw CLIError.failed("\(framesPath) has frames of \(loaded.frames.frameShape) but the model in "
+        // Only the frames the forecast reads and those it is scored against are
+        // read: never the whole series, never the series as Float32.
+        let header = try SeriesHeader.read(framesPath)
+        guard header.frame == settings.frameShape else {
+            throw CLIError.failed("\(framesPath) has frames of \(header.frame) but the model in "
                 + "\(checkpointPath) was trained on \(settings.frameShape)")
         }
-        let from = start ?? loaded.frames.count
-        guard from >= context, from <= loaded.frames.count else {
+        let from = start ?? header.count
+        guard from >= context, from <= header.count else {
             throw CLIError.failed("--from \(from): the model reads \(context) frames before the start and "
-                + "\(framesPath) has \(loaded.frames.count); choose a start in \(context)...\(loaded.frames.count)")
+                + "\(framesPath) has \(header.count); choose a start in \(context)...\(header.count)")
         }
-        let frames = try scaling.apply(try loaded.frames.frames(from - context ..< from))
+        let known = min(steps, header.count - from)
+        let loaded = try loadFrames(framesPath, range: from - context ..< from + known, header: header)
+        let frames = try scaling.apply(try loaded.frames.frames(0 ..< context))
         let frame = settings.frameShape
         let contexts = try frames.tensor().reshaped(to: Shape([1, context, frame.height, frame.width, frame.channels]))
-        let prediction = try model.forecastClosedLoop(context: contexts, steps: steps)
+        let prediction = try PatchedForecast(model: model, patch: settings.patching)(contexts, steps)
         let sequenceShape = [steps, frame.height, frame.width, frame.channels]
 
         try makeDirectory(output)
         try writeFrames(prediction.scalars, shape: sequenceShape, scaling: scaling, asBytes: loaded.isBytes,
                         to: "\(output)/forecast.npy")
         var rows = [try prediction.reshaped(to: Shape(sequenceShape))]
-        let known = min(steps, loaded.frames.count - from)
+        for step in 0 ..< steps where frame.channels == 1 || frame.channels == 3 {     // what PNG holds
+            try PNG.write(try ByteImage(clampingUnitValues: try rows[0].slice(step ..< step + 1).reshaped(to: frame.shape)),
+                          to: "\(output)/frame\(from + step).png")
+        }
         var scored = ""
         if known > 0 {
-            let truth = try scaling.apply(try loaded.frames.frames(from ..< from + known)).tensor()
+            let truth = try scaling.apply(try loaded.frames.frames(context ..< context + known)).tensor()
             let predicted = try rows[0].slice(0 ..< known)
             let repeated = try persistence(contexts: contexts, steps: known)
             let n = Double(truth.count)
@@ -87,8 +99,8 @@ struct ForecastCommand {
         console.print("\(settings.kind.title) from \(checkpointPath): forecast frames \(from)..<\(from + steps) of "
             + "\(framesPath) from the \(context) before\(scored)")
         console.print("Wrote \(output)/forecast.npy (\(sequenceShape.map(String.init).joined(separator: "x")), "
-            + "\(loaded.isBytes ? "uint8" : "float32")) and \(output)/forecast.png"
-            + (rows.count == 2 ? " (top: truth, bottom: forecast)." : "."))
+            + "\(loaded.isBytes ? "uint8" : "float32")), the frames as frame\(from).png...frame\(from + steps - 1).png "
+            + "and \(output)/forecast.png" + (rows.count == 2 ? " (top: truth, bottom: forecast)." : "."))
     }
 
     private func restore(_ checkpoint: Checkpoint, into model: inout any ForecastingModel) throws {

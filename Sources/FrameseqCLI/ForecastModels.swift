@@ -30,7 +30,12 @@ enum ModelKind: String, CaseIterable, Sendable {
 /// before loading the weights.
 struct ModelSettings: Equatable, Sendable {
     var kind: ModelKind
+    /// The frames as stored (before patching).
     var frameShape: FrameShape
+    /// The space-to-depth block the model sees frames through (1: none).
+    var patch = 1
+    /// Channels of the ConvLSTM's 1 x 1 frame embedding (0: none).
+    var embedding = 0
     /// LSTM units (FC-LSTM and CNN-LSTM).
     var hiddenSize: Int
     /// Conv2D filters per encoder stage (CNN-LSTM) or ConvLSTM filters per layer.
@@ -39,9 +44,17 @@ struct ModelSettings: Equatable, Sendable {
     var kernelSize: Int
     var seed: UInt64
 
+    /// The frames the model reads and predicts: `frameShape` patched.
+    var modelFrameShape: FrameShape { (try? patching.map { try $0.patchedShape(of: frameShape) }) ?? frameShape }
+
+    /// The space-to-depth transform, or nil without patching.
+    var patching: SpaceToDepth? { patch > 1 ? try? SpaceToDepth(blockSize: patch) : nil }
+
     /// The architecture as checkpoint metadata (`model.*` keys).
     var metadata: [String: String] {
         ["model.kind": kind.rawValue,
+         "model.patch": String(patch),
+         "model.embedding": String(embedding),
          "model.frame": "\(frameShape.height),\(frameShape.width),\(frameShape.channels)",
          "model.hidden_size": String(hiddenSize),
          "model.filters": filters.map(String.init).joined(separator: ","),
@@ -84,15 +97,25 @@ struct ModelSettings: Equatable, Sendable {
         self.init(kind: kind, frameShape: try FrameShape(height: frame[0], width: frame[1], channels: frame[2]),
                   hiddenSize: try integers("model.hidden_size")[0], filters: try integers("model.filters"),
                   kernelSize: try integers("model.kernel_size")[0], seed: seed)
+        if metadata["model.patch"] != nil {      // checkpoints from before patching have none
+            patch = try integers("model.patch")[0]
+        }
+        if let text = metadata["model.embedding"] {
+            guard let value = Int(text), value >= 0 else {
+                throw CLIError.failed("\(source): metadata 'model.embedding' should be a whole number >= 0, got '\(text)'")
+            }
+            embedding = value
+        }
     }
 
     /// A freshly initialized (seeded) model of these settings.
     func makeModel() throws -> any ForecastingModel {
-        let (height, width, channels) = (frameShape.height, frameShape.width, frameShape.channels)
+        let frame = modelFrameShape
+        let (height, width, channels) = (frame.height, frame.width, frame.channels)
         switch kind {
         case .fcLSTM:
             // Flatten -> LSTM -> Dense back to H*W*C with a sigmoid -> reshape to the frame.
-            let features = frameShape.featureCount
+            let features = frame.featureCount
             return CNNLSTMForecaster(
                 encoder: TimeDistributed(try Sequential([.flatten])),
                 lstm: try LSTM(inputSize: features, hiddenSize: hiddenSize, seed: seed &+ 100),
@@ -106,7 +129,35 @@ struct ModelSettings: Equatable, Sendable {
         case .convLSTM:
             return try ConvLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
                                           kernelSize: (kernelSize, kernelSize), horizon: 1, outputActivation: .sigmoid,
-                                          seed: seed)
+                                          embeddingFilters: embedding > 0 ? embedding : nil, seed: seed)
+        }
+    }
+
+    /// The parameter count and one training batch's footprint for model input
+    /// `inputDimensions` (B, T, h, w, c), without making the model where its
+    /// weights grow with the frame (the FC-LSTM's and CNN-LSTM's LSTM and Dense).
+    func estimate(inputDimensions: [Int]) throws -> (parameterCount: Int, footprint: ActivationFootprint) {
+        let frame = modelFrameShape
+        switch kind {
+        case .fcLSTM:
+            let features = frame.featureCount
+            let (batch, steps) = (inputDimensions[0], inputDimensions[1])
+            let recurrence = LSTM.estimatedFootprint(inputSize: features, hiddenSize: hiddenSize,
+                                                     inputDimensions: [batch, steps, features])
+            let dense = Dense.estimatedFootprint(inputSize: hiddenSize, outputSize: features,
+                                                 inputDimensions: recurrence.outputDimensions)
+            let footprint = ActivationFootprint.view([batch, steps, features]).then(recurrence).then(dense)
+                .then(.view(Array(inputDimensions)))
+            return (LSTM.parameterCount(inputSize: features, hiddenSize: hiddenSize)
+                        + Dense.parameterCount(inputSize: hiddenSize, outputSize: features), footprint)
+        case .cnnLSTM:
+            return try CNNLSTMForecaster.estimatedFootprint(
+                frameHeight: frame.height, frameWidth: frame.width, channels: frame.channels, filters: filters,
+                hiddenSize: hiddenSize, inputDimensions: inputDimensions)
+        case .convLSTM:
+            // Its weights do not grow with the frame: make it and ask it.
+            guard let model = try makeModel() as? ConvLSTMForecaster else { preconditionFailure("a ConvLSTM kind") }
+            return (model.scalarCount, try model.activationFootprint(inputDimensions: inputDimensions))
         }
     }
 

@@ -31,8 +31,10 @@ struct ValueScaling: Equatable {
         self.init(lower: lower, upper: upper)
     }
 
-    /// Fitted on `frames`: identity when every value is already in 0...1.
+    /// Fitted on `frames`: identity when every value is already in 0...1 (bytes
+    /// read as value / 255 always are).
     static func fitted(_ frames: FrameStack) throws -> ValueScaling {
+        if case .bytes(_, let scale) = frames.storage, scale > 0, scale * 255 <= 1 { return .identity }
         var (low, high) = (Float.infinity, -Float.infinity)
         for index in 0 ..< frames.count {
             try frames.frame(at: index).withUnsafeBufferPointer { values in
@@ -78,6 +80,38 @@ func loadFrames(_ path: String) throws -> LoadedFrames {
         return LoadedFrames(frames: try array.frameStack(scale: 1.0 / 255), isBytes: true)
     case .float32, .float64:
         return LoadedFrames(frames: try array.frameStack(), isBytes: false)
+    case .int64:
+        throw CLIError.failed("'\(path)' holds int64 values; expected frames of uint8 (pixels) or float32/float64")
+    }
+}
+
+/// Reads only frames `range` of the series at `path` (an NPY file's rows, or
+/// those images of a folder in name order), so a forecast from the end of a
+/// long series reads its last few frames, not the whole file. Every image read
+/// must have `header`'s frame shape.
+func loadFrames(_ path: String, range: Range<Int>, header: SeriesHeader) throws -> LoadedFrames {
+    guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= header.count else {
+        throw CLIError.failed("'\(path)': frames \(range.lowerBound)..<\(range.upperBound) are not in its \(header.count) frames")
+    }
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let paths = try ImageFolder.imagePaths(in: path)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(range.count * header.frame.featureCount)
+        for index in range {
+            let image = try ImageFolder.readImage(contentsOf: paths[index])
+            guard image.shape == header.frame else {
+                throw FrameSequencingError.imageShapeMismatch(path: paths[index], index: index, expected: header.frame,
+                                                              actual: image.shape, firstPath: paths[0])
+            }
+            bytes += image.pixels
+        }
+        return LoadedFrames(frames: try FrameStack(stacked: bytes, frameShape: header.frame, scale: 1.0 / 255), isBytes: true)
+    }
+    let array = try NPY.read(contentsOf: path, rows: range)
+    switch array.data {
+    case .uint8: return LoadedFrames(frames: try array.frameStack(scale: 1.0 / 255), isBytes: true)
+    case .float32, .float64: return LoadedFrames(frames: try array.frameStack(), isBytes: false)
     case .int64:
         throw CLIError.failed("'\(path)' holds int64 values; expected frames of uint8 (pixels) or float32/float64")
     }

@@ -11,8 +11,9 @@ public struct Console: Sendable {
     }
 
     /// Lines to standard output and standard error.
+    /// Each line is flushed at once, so a log file shows progress while a run goes on.
     public static let standard = Console(
-        out: { Swift.print($0) },
+        out: { FileHandle.standardOutput.write(Data(($0 + "\n").utf8)) },
         err: { FileHandle.standardError.write(Data(($0 + "\n").utf8)) })
 
     func print(_ line: String) { out(line) }

@@ -1,28 +1,42 @@
 import FrameSequencing
 
 /// The demo's built-in image time series: digits drawn from a 5 x 7 bitmap
-/// font at twice its size (10 x 14 pixels, strokes 2 pixels wide) moving in
-/// straight lines across a dark square frame and bouncing off its edges, in
-/// the spirit of Moving MNIST. Seeded: the same seed gives the same frames.
+/// font moving in straight lines across a dark square frame and bouncing off
+/// its edges, in the spirit of Moving MNIST. Seeded: the same seed gives the
+/// same frames.
 ///
-/// Each digit keeps its velocity (1 or 2 pixels a frame on each axis) until it
-/// bounces, so the next frame follows from the last few: what a forecaster can
-/// learn and what repeating the last frame (persistence) cannot.
+/// Sizes scale with the frame: a font pixel is `size / 32` pixels (at least 2;
+/// 10 x 14-pixel digits with 2-pixel strokes at 64 x 64, 120 x 168 at 785 x 785),
+/// and each digit keeps its velocity, one or two half font pixels a frame on
+/// each axis (1 or 2 pixels at 64, 12 or 24 at 785), until it bounces. So the next frame follows from the last few: what a
+/// forecaster can learn and what repeating the last frame (persistence) cannot.
+/// With 3 channels each digit has its own seeded colour (overlaps take the
+/// brighter value per channel).
 struct MovingDigits {
     let size: Int
     let digitCount: Int
     let seed: UInt64
+    var channels = 1
 
-    static let glyphWidth = 5, glyphHeight = 7, scale = 2
+    static let glyphWidth = 5, glyphHeight = 7
 
-    /// `count` frames (count, size, size, 1) as pixels: 0 (background) and 255 (stroke).
+    /// Frame pixels per font pixel.
+    var scale: Int { max(2, size / 32) }
+    /// Pixels per frame of the slower speed (the faster is twice this).
+    var speed: Int { max(1, scale / 2) }
+
+    /// `count` frames (count, size, size, channels) as pixels: 0 (background) and
+    /// up to 255 (strokes; 255 in every channel of a grey series).
     func pixels(count: Int) throws -> [UInt8] {
-        let side = Self.glyphWidth * Self.scale, tall = Self.glyphHeight * Self.scale
+        let side = Self.glyphWidth * scale, tall = Self.glyphHeight * scale
         guard size >= tall + 4 else {
             throw CLIError.usage("frames of \(size) pixels are too small for \(tall)-pixel digits (at least \(tall + 4))")
         }
+        guard channels == 1 || channels == 3 else {
+            throw CLIError.usage("moving digits have 1 (grey) or 3 (colour) channels, not \(channels)")
+        }
         var generator = SeededGenerator(seed: seed)
-        struct Mover { var digit, x, y, dx, dy: Int }
+        struct Mover { var digit, x, y, dx, dy: Int; var colour: [UInt8] }
         var digits: [Int] = []
         while digits.count < digitCount {   // distinct digits while there are enough
             let digit = generator.next(below: 10)
@@ -31,18 +45,27 @@ struct MovingDigits {
         var movers = digits.map { digit in
             Mover(digit: digit,
                   x: generator.next(below: size - side + 1), y: generator.next(below: size - tall + 1),
-                  dx: (1 + generator.next(below: 2)) * (generator.next(below: 2) == 0 ? -1 : 1),
-                  dy: (1 + generator.next(below: 2)) * (generator.next(below: 2) == 0 ? -1 : 1))
+                  dx: speed * (1 + generator.next(below: 2)) * (generator.next(below: 2) == 0 ? -1 : 1),
+                  dy: speed * (1 + generator.next(below: 2)) * (generator.next(below: 2) == 0 ? -1 : 1),
+                  colour: [255])
         }
-        let frameSize = size * size
+        if channels == 3 {
+            // Drawn after the grey series' draws, so a grey series does not depend on it.
+            for index in movers.indices {
+                movers[index].colour = (0 ..< 3).map { _ in UInt8(96 + generator.next(below: 160)) }
+                movers[index].colour[generator.next(below: 3)] = 255      // one full channel: every digit is bright
+            }
+        }
+        let frameSize = size * size * channels
         var bytes = [UInt8](repeating: 0, count: count * frameSize)
         for frame in 0 ..< count {
             for mover in movers {
                 let glyph = Self.glyphs[mover.digit]
                 for row in 0 ..< tall {
-                    let bits = glyph[row / Self.scale]
-                    for column in 0 ..< side where bits & (1 << (Self.glyphWidth - 1 - column / Self.scale)) != 0 {
-                        bytes[frame * frameSize + (mover.y + row) * size + mover.x + column] = 255
+                    let bits = glyph[row / scale]
+                    for column in 0 ..< side where bits & (1 << (Self.glyphWidth - 1 - column / scale)) != 0 {
+                        let at = frame * frameSize + ((mover.y + row) * size + mover.x + column) * channels
+                        for c in 0 ..< channels { bytes[at + c] = max(bytes[at + c], mover.colour[c % mover.colour.count]) }
                     }
                 }
             }
@@ -56,10 +79,10 @@ struct MovingDigits {
         return bytes
     }
 
-    /// The same frames with values 0 and 1.
+    /// The same frames with values 0...1.
     func frames(count: Int) throws -> FrameStack {
-        try FrameStack(stacked: try pixels(count: count), frameShape: FrameShape(height: size, width: size, channels: 1),
-                       scale: 1.0 / 255)
+        try FrameStack(stacked: try pixels(count: count),
+                       frameShape: FrameShape(height: size, width: size, channels: channels), scale: 1.0 / 255)
     }
 
     /// The digits 0-9, one 5-bit row pattern per line (most significant bit left).

@@ -6,16 +6,25 @@ import Recurrent
 struct TrainCommand {
     static let help = """
     Usage: frameseq train --frames PATH [--output DIR] [options]
+           frameseq train --resume DIR [--epochs N] [--frames PATH]
 
     Trains a next-frame forecaster on your frames, holding out the last ones, and
-    reports its held-out scores next to persistence and the mean frame.
+    reports its held-out scores next to persistence and the mean frame. The run's
+    state is saved to DIR/checkpoint.safetensors at the end of every epoch (and
+    every --checkpoint-minutes), so an interrupted run continues with --resume DIR
+    exactly as if it had not stopped.
 
       --frames PATH        an .npy file of frames (N, H, W, C) or (N, H, W), uint8 or
                            float, or a folder of .png/.pgm/.ppm frames in name order
                            (bytes are read as value/255; floats outside 0...1 are
                            scaled by the training frames' minimum and maximum)
-      --output DIR         where to write model.safetensors, metrics.json and
-                           forecast.png (default frameseq-train)
+      --output DIR         where to write checkpoint.safetensors, model.safetensors,
+                           metrics.json and forecast.png (default frameseq-train)
+      --resume DIR         continue the run whose checkpoint is in DIR, with its model,
+                           data and options (--epochs sets a new total; --frames names
+                           the same frames elsewhere); writes into DIR
+      --checkpoint-minutes M  also save the run's state every M minutes (it is always
+                           saved at the end of every epoch)
       --model NAME         convlstm (default), cnn_lstm or fc_lstm
       --epochs N           passes over the training windows (default 10)
       --batch-size N       windows per optimizer step (default 8)
@@ -30,58 +39,116 @@ struct TrainCommand {
       --filters LIST       cnn_lstm encoder filters (default 16,32) or convlstm layers' filters
                            (default 16,16), comma-separated
       --kernel-size N      convlstm kernel height and width (default 3)
+      --patch P            space-to-depth patches of P x P pixels: the model sees frames
+                           P times smaller on each side with P*P times the channels
+                           (frames not divisible by P are padded with zeros at the
+                           bottom and right; forecasts are cropped back). Default: the
+                           smallest power of two that brings a frame within 128x128
+                           pixels for convlstm and cnn_lstm (8 for 785x785), none for fc_lstm
+      --memory-limit SIZE  the memory the run may take (6G, 512M, ...; default 85% of
+                           the memory available when it starts). The run is planned
+                           before any frame is read: one line gives the parameters, the
+                           estimated peak memory and the minutes per epoch measured on a
+                           few steps; a plan over the limit is refused with the options
+                           that fit. Without --batch-size the batch is halved from 8
+                           until the plan fits
       --seed N             initialization and shuffling seed (default 0)
-      --quiet              no progress bar
+      --quiet              no progress bar (when standard output is not a terminal,
+                           one line per epoch is printed there either way, unless --quiet)
     """
 
-    var framesPath: String
+    var framesPath: String?
     var output: String
     var kind: ModelKind
     var plan: TrainingPlan
     var testFrames: Int?
     var steps: Int
-    var hidden: Int
-    var filters: [Int]?
+    var sizes: SizeOptions
     var kernelSize: Int
     var seed: UInt64
+    var memoryLimit: String?
+    var quiet: Bool
+    var checkpointMinutes: Double?
+    /// The run directory to continue, with the epochs given on the command line (nil: the stored total).
+    var resume: (directory: String, epochs: Int?)?
+
+    /// The options `--resume` accepts; the rest come from the checkpoint.
+    static let resumeOptions: Set<String> = ["resume", "frames", "epochs", "quiet", "memory-limit", "checkpoint-minutes"]
 
     init(_ arguments: [String]) throws {
         var options = try Arguments(arguments, flagNames: ["quiet"])
-        guard let frames = options.string("frames") else { throw CLIError.usage("--frames PATH is required (see --help)") }
-        framesPath = frames
-        output = options.string("output") ?? "frameseq-train"
+        quiet = options.flag("quiet")
+        memoryLimit = options.string("memory-limit")
+        checkpointMinutes = options.string("checkpoint-minutes") == nil ? nil
+            : try options.number("checkpoint-minutes", default: 0, in: 0 ... 1e6)
+        framesPath = options.string("frames")
+        if let directory = options.string("resume") {
+            resume = (directory, options.string("epochs") == nil ? nil
+                                 : try options.integer("epochs", default: 1, in: 1 ... 1_000_000))
+            if let other = options.given.sorted().first(where: { !Self.resumeOptions.contains($0) }) {
+                throw CLIError.usage("--\(other) cannot change a resumed run: its settings come from the checkpoint in "
+                    + "\(directory) (only --epochs, --frames, --quiet, --memory-limit and --checkpoint-minutes may be given)")
+            }
+        } else if framesPath == nil {
+            throw CLIError.usage("--frames PATH is required (see --help)")
+        }
+        output = resume?.directory ?? options.string("output") ?? "frameseq-train"
         let name = options.string("model") ?? ModelKind.convLSTM.rawValue
         guard let kind = ModelKind(rawValue: name) else {
             throw CLIError.usage("--model: unknown model '\(name)' (expected \(ModelKind.names))")
         }
         self.kind = kind
         seed = UInt64(try options.integer("seed", default: 0, in: 0 ... Int.max))
+        func optional(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            options.string(name) == nil ? nil : try options.integer(name, default: range.lowerBound, in: range)
+        }
+        sizes = SizeOptions(patch: try optional("patch", 1 ... 256), batchSize: try optional("batch-size", 1 ... 1_000_000),
+                            hidden: try optional("hidden", 1 ... 1_000_000),
+                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096))
         plan = TrainingPlan(
             contextLength: try options.integer("context", default: 10, in: 1 ... 10_000),
             epochs: try options.integer("epochs", default: 10, in: 1 ... 1_000_000),
-            batchSize: try options.integer("batch-size", default: 8, in: 1 ... 1_000_000),
+            batchSize: sizes.batchSize ?? 8,
             learningRate: try options.number("learning-rate", default: 2e-3, in: 1e-9 ... 10),
             clipNorm: try options.number("clip-norm", default: 1, in: 1e-9 ... 1e9),
             windowStride: try options.integer("window-stride", default: 1, in: 1 ... 1_000_000),
-            seed: seed, showsProgress: !options.flag("quiet"))
+            seed: seed, showsProgress: !quiet && isatty(STDERR_FILENO) != 0)
         let lossName = options.string("loss") ?? TrainingLoss.bce.rawValue
         guard let loss = TrainingLoss(rawValue: lossName) else {
             throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected \(TrainingLoss.allCases.map(\.rawValue).joined(separator: " or ")))")
         }
         plan.loss = loss
-        testFrames = options.string("test-frames") == nil ? nil
-            : try options.integer("test-frames", default: 1, in: 1 ... Int.max)
+        testFrames = try optional("test-frames", 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
-        hidden = try options.integer("hidden", default: 256, in: 1 ... 1_000_000)
-        filters = options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096)
         kernelSize = try options.integer("kernel-size", default: 3, in: 1 ... 31)
         try options.requireAllRead()
     }
 
     func run(_ console: Console) throws {
+        // Planned from the file's header: a run that cannot fit is refused before a frame is read.
+        let resumed = try resume.map { try Self.readCheckpoint(in: $0.directory) }
+        let framesPath = try self.framesPath ?? resumed.map { try Self.stored("train.frames", in: $0, $1) }!
+        let header = try SeriesHeader.read(framesPath)
+        let budget = try MemoryBudget(option: memoryLimit)
+        var plan = self.plan, held: Int, steps = self.steps, runPlan: RunPlan
+        if let (checkpoint, path) = resumed {
+            (runPlan, plan, held, steps) = try resumedPlan(checkpoint, path: path, header: header, budget: budget)
+        } else {
+            held = testFrames ?? max(steps, header.count / 8)
+            let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
+                                  windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
+                                  budget: budget)
+            runPlan = try planner.plan(sizes)
+            for choice in runPlan.choices { console.print("chose " + choice) }
+            plan.batchSize = runPlan.batchSize
+        }
+
         let loaded = try loadFrames(framesPath)
+        guard loaded.frames.frameShape == header.frame, loaded.frames.count == header.count else {
+            throw CLIError.failed("\(framesPath) changed while it was read: its header said \(header.count) frames of "
+                + "\(header.frame), it holds \(loaded.frames.count) of \(loaded.frames.frameShape)")
+        }
         let count = loaded.frames.count
-        let held = testFrames ?? max(steps, count / 8)
         guard count - held >= plan.contextLength + 1 else {
             throw CLIError.failed("\(framesPath) has \(count) frames; holding out \(held) leaves \(count - held), "
                 + "too few for one training window of \(plan.contextLength) frames plus its target "
@@ -91,37 +158,116 @@ struct TrainCommand {
         let scaling = try ValueScaling.fitted(split.train)
         let trainFrames = try scaling.apply(split.train), test = try scaling.apply(split.test)
         let heldOut = try HeldOutSet(test: test, context: plan.contextLength, steps: steps)
-        let settings = ModelSettings(kind: kind, frameShape: loaded.frames.frameShape, hiddenSize: hidden,
-                                     filters: filters ?? (kind == .convLSTM ? [16, 16] : [16, 32]),
-                                     kernelSize: kernelSize, seed: seed)
+        let settings = runPlan.settings
         try makeDirectory(output)
         console.print("\(framesPath): \(count) frames of \(loaded.frames.frameShape); training on 0..<\(count - held), "
             + "holding out the last \(held)" + (scaling == .identity ? "" : "; values scaled from \(scaling.lower)...\(scaling.upper)"))
-        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: scaling.metadata, log: console.print)
+        var estimatedEpoch: Double?
+        let report = TrainingReport(
+            log: console.print,
+            calibrated: { stepSeconds, stepsPerEpoch in
+                estimatedEpoch = stepSeconds * Double(stepsPerEpoch)
+                console.print(planLine(runPlan, budget: budget, stepSeconds: stepSeconds, stepsPerEpoch: stepsPerEpoch))
+            },
+            epochLines: !quiet && isatty(STDOUT_FILENO) == 0)
+        var runMetadata = scaling.metadata
+        runMetadata["train.frames"] = framesPath
+        runMetadata["train.frame_count"] = String(count)
+        runMetadata["train.test_frames"] = String(held)
+        runMetadata["train.steps"] = String(steps)
+        let policy = CheckpointPolicy(path: "\(output)/checkpoint.safetensors",
+                                      interval: checkpointMinutes.map { .milliseconds(Int64($0 * 60_000)) })
+        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: runMetadata, report: report,
+                                checkpoints: policy, resuming: resumed?.checkpoint)
         try trained.checkpoint.write(to: "\(output)/model.safetensors")
-        let evaluation = try heldOut.evaluate { contexts, steps in
-            try trained.model.forecastClosedLoop(context: contexts, steps: steps)
-        }
+        let forecast = PatchedForecast(model: trained.model, patch: settings.patching)
+        let evaluation = try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try forecast($0, $1) }
         let model = ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
                               trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount)
         let mean = try meanFrame(trainFrames)
         let baselines = [
             ResultRow(key: "persistence", title: "persistence",
-                      evaluation: try heldOut.evaluate { try persistence(contexts: $0, steps: $1) }),
+                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try persistence(contexts: $0, steps: $1) }),
             ResultRow(key: "mean", title: "mean frame",
-                      evaluation: try heldOut.evaluate { try constantFrame(mean, contexts: $0, steps: $1) }),
+                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) {
+                          try constantFrame(mean, contexts: $0, steps: $1)
+                      }),
         ]
+        let measured = RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: trained.history,
+                                       estimatedEpochSeconds: estimatedEpoch)
         let extra: [String: Any] = ["data": ["source": framesPath, "frames": count, "test_frames": held,
-                                             "height": settings.frameShape.height, "width": settings.frameShape.width,
-                                             "channels": settings.frameShape.channels],
+                                             "height": header.frame.height, "width": header.frame.width,
+                                             "channels": header.frame.channels],
                                     "context": plan.contextLength,
+                                    "plan": planJSON(runPlan, budget: budget, measured: measured),
+                                    "history": historyJSON(trained.history),
                                     "note": "scores are in model units (values scaled to 0...1)"]
         try writeFile(try metricsJSON(models: [model], baselines: baselines, steps: steps, extra: extra),
                       to: "\(output)/metrics.json")
         try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/forecast.png")
         console.print("\nHeld-out frames \(count - held)..<\(count) (values in model units, 0...1):")
         console.print(resultsTable(baselines + [model], steps: steps))
+        console.print("Peak memory \(gibibytes(measured.peakResidentBytes)) (estimated \(gibibytes(runPlan.footprint.peakBytes))).")
         console.print("Wrote \(output)/model.safetensors, \(output)/metrics.json and \(output)/forecast.png "
             + "(top: truth, bottom: \(steps) steps closed-loop).")
+    }
+}
+
+// MARK: - Resuming
+
+extension TrainCommand {
+    /// The checkpoint in a run directory, and its path.
+    static func readCheckpoint(in directory: String) throws -> (checkpoint: Checkpoint, path: String) {
+        let path = directory + "/checkpoint.safetensors"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError.failed("--resume \(directory): no checkpoint.safetensors there (a run writes it at the end "
+                + "of its first epoch; start with --frames instead)")
+        }
+        do {
+            return (try Checkpoint.read(contentsOf: path), path)
+        } catch {
+            throw CLIError.failed("--resume \(directory): checkpoint.safetensors cannot be read (\(Frameseq.oneLine(error)))")
+        }
+    }
+
+    /// The value of `key` in a checkpoint's metadata, or an error naming the file.
+    static func stored(_ key: String, in checkpoint: Checkpoint, _ path: String) throws -> String {
+        guard let value = checkpoint.metadata[key] else {
+            throw CLIError.failed("\(path): no '\(key)' in the checkpoint's metadata; was it written by `frameseq train`?")
+        }
+        return value
+    }
+
+    /// The plan of the run a checkpoint continues, checked against the frames
+    /// and the memory budget: a checkpoint of another frame size or series,
+    /// or one the budget cannot hold, is refused.
+    func resumedPlan(_ checkpoint: Checkpoint, path: String, header: SeriesHeader, budget: MemoryBudget) throws
+        -> (RunPlan, TrainingPlan, held: Int, steps: Int) {
+        let settings = try ModelSettings(metadata: checkpoint.metadata, source: path)
+        var plan = try TrainingPlan(metadata: checkpoint.metadata, source: path, showsProgress: self.plan.showsProgress)
+        if let epochs = resume?.epochs { plan.epochs = epochs }
+        func number(_ key: String) throws -> Int {
+            let text = try Self.stored(key, in: checkpoint, path)
+            guard let value = Int(text), value > 0 else {
+                throw CLIError.failed("\(path): metadata '\(key)' should be a whole number above 0, got '\(text)'")
+            }
+            return value
+        }
+        let (held, steps, count) = (try number("train.test_frames"), try number("train.steps"), try number("train.frame_count"))
+        guard header.frame == settings.frameShape, header.count == count else {
+            throw CLIError.failed("--resume: \(path) continues a run on \(count) frames of \(settings.frameShape), but "
+                + "the frames given have \(header.count) of \(header.frame); resume with the same series (--frames PATH)")
+        }
+        let planner = Planner(kind: settings.kind, header: header, heldOut: held, context: plan.contextLength,
+                              windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
+                              seed: settings.seed, budget: budget)
+        let footprint = try planner.estimate(settings, batch: plan.batchSize)
+        guard footprint.peakBytes <= budget.bytes else {
+            throw CLIError.failed("--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) but the budget is "
+                + "\(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")
+        }
+        let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
+                              footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))
+        return (runPlan, plan, held, steps)
     }
 }

@@ -27,31 +27,81 @@ struct TrainingPlan: Sendable {
     var showsProgress: Bool
 }
 
+extension TrainingPlan {
+    /// The plan as checkpoint metadata (`train.*` keys), so `--resume` continues it.
+    var metadata: [String: String] {
+        ["train.context": String(contextLength), "train.epochs": String(epochs), "train.batch_size": String(batchSize),
+         "train.learning_rate": "\(learningRate)", "train.clip_norm": "\(clipNorm)",
+         "train.window_stride": String(windowStride), "train.seed": String(seed), "train.loss": loss.rawValue]
+    }
+
+    /// The plan a checkpoint's metadata holds (`showsProgress` as given).
+    init(metadata: [String: String], source: String, showsProgress: Bool) throws {
+        func value<T>(_ key: String, _ parse: (String) -> T?, _ valid: (T) -> Bool) throws -> T {
+            guard let text = metadata[key], let parsed = parse(text), valid(parsed) else {
+                throw CLIError.failed("\(source): the checkpoint's metadata has no valid '\(key)' (found "
+                    + "\(metadata[key].map { "'\($0)'" } ?? "none")); was it written by `frameseq train`?")
+            }
+            return parsed
+        }
+        let positive: (Int) -> Bool = { $0 > 0 }
+        self.init(contextLength: try value("train.context", { Int($0) }, positive),
+                  epochs: try value("train.epochs", { Int($0) }, positive),
+                  batchSize: try value("train.batch_size", { Int($0) }, positive),
+                  learningRate: try value("train.learning_rate", { Double($0) }, { $0.isFinite && $0 > 0 }),
+                  clipNorm: try value("train.clip_norm", { Double($0) }, { $0.isFinite && $0 > 0 }),
+                  windowStride: try value("train.window_stride", { Int($0) }, positive),
+                  seed: try value("train.seed", { UInt64($0) }, { _ in true }), showsProgress: showsProgress)
+        loss = try value("train.loss", { TrainingLoss(rawValue: $0) }, { _ in true })
+    }
+}
+
 /// A trained model with its checkpoint and how training went.
 struct TrainedModel {
     var model: any ForecastingModel
     var checkpoint: Checkpoint
     var seconds: Double
+    /// Every epoch's summary, in order.
+    var history: [EpochSummary]
+    /// Seconds per step measured before training (nil when not calibrated).
+    var calibratedStepSeconds: Double?
+}
+
+/// How `train` reports while it runs.
+struct TrainingReport {
+    /// Prints a line (the command's console).
+    var log: (String) -> Void
+    /// Called once, before the first step, with the seconds a step took in a
+    /// short calibration and the steps of an epoch; nil skips the calibration.
+    var calibrated: ((_ stepSeconds: Double, _ stepsPerEpoch: Int) -> Void)?
+    /// One line per finished epoch through `log`, for logs that are not a terminal.
+    var epochLines: Bool
 }
 
 /// Trains a fresh model of `settings` on `frames` (the training part of a
-/// chronological split) and returns it with a checkpoint whose metadata also
-/// records `extraMetadata` (the data's scaling, the context length).
-func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan,
-           extraMetadata: [String: String], log: (String) -> Void) throws -> TrainedModel {
+/// chronological split, as stored: patched here when the settings patch) and
+/// returns it with a checkpoint whose metadata also records `extraMetadata`
+/// (the data's scaling, the context length). With `checkpoints`, the run's
+/// state is saved as it goes there; with `resuming`, the run continues from
+/// that checkpoint (same settings and plan) to the plan's last epoch.
+func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan, extraMetadata: [String: String],
+           report: TrainingReport, checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: settings.trainingTarget)
-    let windows = try frames.windows(parameters)
+    let seen = try settings.patching.map { try frames.patched($0) } ?? frames
+    let windows = try seen.windows(parameters)
     let model = try settings.makeModel()
-    log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
+    report.log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
         + "\(plan.contextLength) frames, \(plan.epochs) epochs of batch \(plan.batchSize), \(plan.loss.rawValue) loss")
-    var metadata = extraMetadata.merging(settings.metadata) { $1 }
-    metadata["train.context"] = String(plan.contextLength)
-    return try fit(model, windows: windows, plan: plan, metadata: metadata)
+    let metadata = extraMetadata.merging(settings.metadata) { $1 }.merging(plan.metadata) { $1 }
+    var policy = checkpoints
+    policy?.metadata.merge(metadata) { $1 }
+    return try fit(model, windows: windows, plan: plan, metadata: metadata, report: report, policy: policy, resuming: resuming)
 }
 
-private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
-                                          plan: TrainingPlan, metadata: [String: String]) throws -> TrainedModel {
+private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, plan: TrainingPlan, metadata: [String: String],
+                                          report: TrainingReport, policy: CheckpointPolicy?, resuming: Checkpoint?)
+    throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
     let totalSteps = max(batchesPerEpoch * plan.epochs, 1)
     let warmup = min(max(totalSteps / 20, 1), 50)
@@ -60,11 +110,44 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
                   after: warmup, unit: .step)
     var trainer = try Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate),
                               loss: plan.loss.loss, schedule: schedule)
-    let options = TrainingOptions(epochs: plan.epochs, batchSize: plan.batchSize, shuffleSeed: plan.seed,
-                                  clipping: .globalNorm(maxNorm: Float(plan.clipNorm)), showsProgress: plan.showsProgress,
-                                  layout: .spatial)
-    let started = Date()
-    _ = try trainer.fit(windows, options: options)   // the per-epoch summaries: printed while training
-    let seconds = Date().timeIntervalSince(started)
-    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds)
+    if let resuming {
+        try trainer.resume(from: resuming)
+        report.log("resumed from epoch \(trainer.epoch + 1), step \(trainer.step + 1) of \(plan.epochs * batchesPerEpoch)")
+    }
+    let options = TrainingOptions(epochs: max(plan.epochs - trainer.epoch, 0), batchSize: plan.batchSize,
+                                  shuffleSeed: plan.seed, clipping: .globalNorm(maxNorm: Float(plan.clipNorm)),
+                                  checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial)
+    var calibrated: Double?
+    if let callback = report.calibrated {
+        let seconds = try trainer.measureStepSeconds(on: windows, options: options)
+        callback(seconds, batchesPerEpoch)
+        calibrated = seconds
+    }
+    let started = Date(), firstEpoch = trainer.epoch
+    try trainer.fit(windows, options: options) { event in
+        guard report.epochLines, case .epoch(let summary) = event else { return true }
+        report.log(epochLine(summary, of: plan.epochs, steps: batchesPerEpoch, since: started, first: firstEpoch))
+        return true
+    }
+    let seconds = trainer.history.map(\.seconds).reduce(0, +)
+    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds,
+                        history: trainer.history, calibratedStepSeconds: calibrated)
+}
+
+/// `epoch 3/10: loss 0.1234, 2.1 steps/s, 41 s (total 2.1 min, about 4.9 min left)`:
+/// `started` is when this process began training, at epoch `first` (0 unless resumed).
+func epochLine(_ summary: EpochSummary, of epochs: Int, steps: Int, since started: Date, first: Int = 0) -> String {
+    let elapsed = Date().timeIntervalSince(started)
+    let left = elapsed / Double(max(summary.epoch - first, 1)) * Double(max(epochs - summary.epoch, 0))
+    var line = "epoch \(summary.epoch)/\(epochs): loss \(String(format: "%.4g", summary.trainingLoss))"
+    if let validation = summary.validationLoss { line += ", validation \(String(format: "%.4g", validation))" }
+    line += String(format: ", %.2f steps/s, %.0f s (total %@, about %@ left)", Double(steps) / max(summary.seconds, 1e-9),
+                   summary.seconds, minutes(elapsed), minutes(left))
+    return line
+}
+
+/// `42 s` or `3.5 min` or `2.1 h`.
+func minutes(_ seconds: Double) -> String {
+    seconds < 90 ? String(format: "%.0f s", seconds)
+        : seconds < 5400 ? String(format: "%.1f min", seconds / 60) : String(format: "%.1f h", seconds / 3600)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import FrameSequencing
 
 /// One measured workload: a name, an optional one-time setup, and the timed body.
 struct Workload {
@@ -9,6 +10,9 @@ struct Workload {
     var bytes: Double? = nil
     /// The micro-kernel path the workload ran.
     var kernels = "swift"
+    /// More fields of the JSON line, from the median seconds (for example a
+    /// projected epoch's seconds).
+    var extraFields: (Double) -> [(String, Double)] = { _ in [] }
     /// Builds the inputs and returns the timed body (inputs are not timed).
     let prepare: () throws -> () throws -> Void
 }
@@ -37,6 +41,7 @@ func run(_ workload: Workload) throws {
     fields.append(("kernels", "\"\(workload.kernels)\""))
     fields.append(("cpu", jsonString(cpuModelName)))
     fields.append(("isa", "\"\(vectorExtension(kernels: workload.kernels))\""))
+    fields += workload.extraFields(median).map { ($0.0, format($0.1)) }
     print("{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
     fflush(nil)  // flush every stream: the JSON line must appear before a long next workload
 }
@@ -96,23 +101,6 @@ let cpuModelName: String = {
 }()
 
 /// The process's peak resident set size so far, in MB.
-///
-/// On Linux this is `VmHWM` from `/proc/self/status`: `getrusage`'s `ru_maxrss`
-/// carries over the high-water mark of the process that forked this one (a
-/// Python comparison script holding its own data would be counted as ours).
 func peakResidentMegabytes() -> Double {
-    #if os(Linux)
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") {
-        return kilobytes / 1024
-    }
-    var usage = rusage()
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    return Double(usage.ru_maxrss) / 1024
-    #else
-    var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
-    return Double(usage.ru_maxrss) / (1024 * 1024)
-    #endif
+    Double(ProcessMemory.peakResidentBytes) / (1024 * 1024)
 }

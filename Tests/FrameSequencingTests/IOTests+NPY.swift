@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import FrameSequencing
 
@@ -156,5 +157,30 @@ extension IOTests {
         for (header, reason) in invalid {
             assertThrows(.malformed, reason) { try NPY.decode(npyBytes(header, data: [0, 0, 0, 0])) }
         }
+    }
+
+    /// A range of the first axis read alone equals that slice of the whole file;
+    /// the header alone describes the file; bad ranges throw.
+    func testRowRangesAndDescriptions() throws {
+        let folder = try TestData.temporaryDirectory("npy-rows")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let bytes = TestData.randomBytes(count: 7 * 3 * 2, seed: 11)
+        try NPY.write(try NumericArray(shape: [7, 3, 2], data: .uint8(bytes)), to: folder + "/b.npy")
+        let floats = (0 ..< 12).map { Float($0) / 4 }
+        try NPY.write(try NumericArray(shape: [4, 3], data: .float32(floats)), to: folder + "/f.npy")
+
+        XCTAssertEqual(try NPY.read(contentsOf: folder + "/b.npy", rows: 2 ..< 5),
+                       try NumericArray(shape: [3, 3, 2], data: .uint8(Array(bytes[12 ..< 30]))))
+        XCTAssertEqual(try NPY.read(contentsOf: folder + "/f.npy", rows: 3 ..< 4),
+                       try NumericArray(shape: [1, 3], data: .float32(Array(floats[9...]))))
+        XCTAssertEqual(try NPY.read(contentsOf: folder + "/f.npy", rows: 0 ..< 4), try NPY.read(contentsOf: folder + "/f.npy"))
+        let description = try NPY.describe(contentsOf: folder + "/b.npy")
+        XCTAssertEqual(description.shape, [7, 3, 2])
+        XCTAssert(description.holdsBytes && !description.holdsFloats)
+        XCTAssertEqual(try NPY.describe(contentsOf: folder + "/f.npy").elementByteCount, 4)
+        XCTAssertThrowsError(try NPY.read(contentsOf: folder + "/b.npy", rows: 5 ..< 8))
+        XCTAssertThrowsError(try NPY.read(contentsOf: folder + "/b.npy", rows: -1 ..< 2))
+        XCTAssertThrowsError(try NPY.read(contentsOf: folder + "/b.npy", rows: 0 ..< 2,
+                                          limits: FileReadLimits(maximumBytes: 11))) { XCTAssert("\($0)".contains("limit")) }
     }
 }

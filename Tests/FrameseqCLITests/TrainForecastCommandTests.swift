@@ -95,4 +95,32 @@ final class TrainForecastCommandTests: XCTestCase {
         XCTAssertEqual(picture[secondRowTop, 2, 1], 255)
         XCTAssertEqual(picture[0, 0, 0], 128, "borders are grey")
     }
+
+    /// A forecast from the end of a series reads only the frames before it: an
+    /// unreadable image early in the folder does not matter, and one frame PNG
+    /// is written per forecast frame.
+    func testForecastReadsOnlyTheFramesItNeeds() throws {
+        let folder = try temporaryFolder(self)
+        let images = folder + "/images"
+        try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
+        let pixels = movingSquareBytes(count: 30, size: 8)
+        for index in 0 ..< 30 {
+            try PNG.write(try ByteImage(shape: FrameShape(height: 8, width: 8, channels: 1),
+                                        pixels: Array(pixels[index * 64 ..< (index + 1) * 64])),
+                          to: images + "/frame\(index).png")
+        }
+        XCTAssertEqual(train(images, folder + "/model", model: "convlstm").status, 0)
+        try Data("not a PNG".utf8).write(to: URL(fileURLWithPath: images + "/frame2.png"))
+        let run = CLIRun(["forecast", "--checkpoint", folder + "/model/model.safetensors", "--frames", images,
+                          "--steps", "3", "--output", folder + "/next"])
+        XCTAssertEqual(run.status, 0, run.err)
+        for index in 30 ..< 33 {
+            XCTAssertEqual(try PNG.read(contentsOf: folder + "/next/frame\(index).png").shape,
+                           try FrameShape(height: 8, width: 8, channels: 1))
+        }
+        // From inside the series the broken frame is read, and named.
+        let inside = CLIRun(["forecast", "--checkpoint", folder + "/model/model.safetensors", "--frames", images,
+                             "--from", "4", "--output", folder + "/inside"])
+        assertFails(inside, status: 1, mentioning: ["frame2.png"])
+    }
 }

@@ -39,7 +39,6 @@ final class CheckpointCrashTests: XCTestCase {
     }
 
     func testAKilledWriterLeavesACompleteCheckpoint() throws {
-        let (executable, arguments) = try childCommand()
         let directory = NSTemporaryDirectory() + "frameseq-crash-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -48,20 +47,15 @@ final class CheckpointCrashTests: XCTestCase {
         var seenVersions = Set<Int>(), interrupted = 0
 
         for round in 0 ..< 3 {
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: executable)
-            child.arguments = arguments
-            child.environment = ProcessInfo.processInfo.environment.merging([Self.pathVariable: path]) { $1 }
-            child.standardOutput = FileHandle.nullDevice
-            child.standardError = FileHandle.nullDevice
-            try child.run()
+            let child = try ChildTestProcess.launch("RecurrentTests.CheckpointCrashTests/testHelperWritesCheckpointsUntilKilled",
+                                                    bundleOf: Self.self, environment: [Self.pathVariable: path])
             defer { if child.isRunning { kill(child.processIdentifier, SIGKILL) } }
 
             // Wait for a complete checkpoint that this child wrote (each round
             // starts from the last round's file, so wait for a new inode).
-            let before = inode(path)
+            let before = ChildTestProcess.inode(path)
             let deadline = Date().addingTimeInterval(8)
-            while inode(path) == before || inode(path) == nil {
+            while ChildTestProcess.inode(path) == before || ChildTestProcess.inode(path) == nil {
                 guard child.isRunning, Date() < deadline else {
                     return XCTFail("round \(round): the child wrote no checkpoint (exit status \(child.isRunning ? -1 : child.terminationStatus))")
                 }
@@ -121,29 +115,5 @@ final class CheckpointCrashTests: XCTestCase {
         }
         let left = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tmp") }
         XCTAssertEqual(left, [], "temporary files left after failed writes")
-    }
-
-    /// The inode of `path`, or nil when there is no file: each atomic write
-    /// renames a new file over the path, so a new inode means a completed write.
-    private func inode(_ path: String) -> UInt64? {
-        var status = stat()
-        return stat(path, &status) == 0 ? UInt64(status.st_ino) : nil
-    }
-
-    /// How to run only the helper test in a new process.
-    private func childCommand() throws -> (String, [String]) {
-        let test = "RecurrentTests.CheckpointCrashTests/testHelperWritesCheckpointsUntilKilled"
-        #if os(Linux)
-        // swift-corelibs-xctest: the test binary itself, given the test to run.
-        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
-        guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw XCTSkip("cannot find the test executable (\(executable))")
-        }
-        return (executable, [test])
-        #else
-        // Xcode's XCTest: the xctest runner, given the bundle.
-        let runner = "/usr/bin/xcrun"
-        return (runner, ["xctest", "-XCTest", test, Bundle(for: Self.self).bundlePath])
-        #endif
     }
 }

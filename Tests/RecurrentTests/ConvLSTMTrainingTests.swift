@@ -86,10 +86,24 @@ final class ConvLSTMReadmeTests: XCTestCase {
                                                                 filters: [2, 2], horizon: 1, seed: 2),
                                   optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
                                   schedule: try StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
-        try trainer.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8, validationFraction: 0.1,
-            clipping: .globalNorm(maxNorm: 1), earlyStoppingPatience: 3, showsProgress: false, layout: .spatial))
         let directory = try TestData.temporaryDirectory("readme-convlstm")
-        try trainer.checkpoint().write(to: directory + "/convlstm.safetensors")
+        let checkpoints = CheckpointPolicy(path: directory + "/convlstm.safetensors", interval: .seconds(600))
+        // The first run is stopped inside epoch 2; the second, a new trainer, continues it.
+        let untrained = trainer
+        var interrupted = false
+        for _ in 0 ..< 2 {
+            trainer = untrained
+            if FileManager.default.fileExists(atPath: checkpoints.path) {
+                try trainer.resume(from: try Checkpoint.read(contentsOf: checkpoints.path))
+            }
+            try trainer.fit(windows, options: TrainingOptions(epochs: 2 - trainer.epoch, batchSize: 8, validationFraction: 0.1,
+                clipping: .globalNorm(maxNorm: 1), earlyStoppingPatience: 3, checkpoint: checkpoints, showsProgress: false,
+                layout: .spatial)) { event in
+                if case .step(2, _, _, _) = event, !interrupted { interrupted = true; return false }
+                return true
+            }
+        }
+        XCTAssertEqual(trainer.history.map(\.epoch), [1, 2], "epoch 1 from the checkpoint, epoch 2 finished after it")
 
         let recent = try frames.slice(0 ..< 1)
         XCTAssertEqual(try trainer.model.forecastClosedLoop(context: recent, steps: 4).dimensions, [1, 4, 8, 8, 1])

@@ -101,7 +101,9 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertTrue(stopped.isEmpty, "stopped inside the first epoch")
         XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, earlyStoppingPatience: 1)))
-        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 0, batchSize: 8)))
+        XCTAssertEqual(try trainer.fit(windows, options: TrainingOptions(epochs: 0, batchSize: 8)), [],
+                       "zero epochs: a finished run resumed with `total - trainer.epoch`")
+        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: -1, batchSize: 8)))
         XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, validationFraction: 1)))
     }
 }

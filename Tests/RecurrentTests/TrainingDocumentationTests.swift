@@ -40,6 +40,49 @@ final class TrainingDocumentationTests: XCTestCase {
         XCTAssertLessThan(finalLoss, initialLoss / 10)
     }
 
+    /// Trainer and CheckpointPolicy: fit with checkpoints, resume an interrupted run.
+    func testTrainerAndCheckpointPolicyExamples() throws {
+        let directory = try TestData.temporaryDirectory("doc-trainer")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let windows = try ResumeRun.windows()
+        let model = try ResumeRun.trainer().model
+
+        // Trainer: the first attempt stops inside epoch 2, the second resumes and finishes.
+        var stopped = false
+        for _ in 0 ..< 2 {
+            var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
+                                      schedule: StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
+            let checkpoints = CheckpointPolicy(path: directory + "/run.safetensors", interval: .seconds(600))   // and every epoch
+            if FileManager.default.fileExists(atPath: checkpoints.path) {     // a run that was interrupted
+                try trainer.resume(from: try Checkpoint.read(contentsOf: checkpoints.path))
+            }
+            let history = try trainer.fit(windows, options: TrainingOptions(
+                epochs: 3 - trainer.epoch, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1),
+                checkpoint: checkpoints, showsProgress: false)) { event in
+                if case .step(2, _, _, _) = event, !stopped { stopped = true; return false }
+                return true
+            }
+            XCTAssertEqual(history.map(\.epoch), trainer.epoch == 3 ? [2, 3] : [1])
+            XCTAssertEqual(trainer.history.map(\.epoch), Array(1 ... trainer.epoch))
+        }
+
+        // CheckpointPolicy: the caller's metadata travels with the position.
+        var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError())
+        let policy = CheckpointPolicy(path: directory + "/checkpoint.safetensors", interval: .seconds(600),
+                                      metadata: ["model": "convlstm", "filters": "16,16"])
+        try trainer.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8, checkpoint: policy)) { event in
+            if case .step(_, 10, _, _) = event { return false }
+            return true
+        }
+        let saved = try Checkpoint.read(contentsOf: policy.path)
+        XCTAssertEqual(saved.metadata["filters"], "16,16")
+        var resumed = try Trainer(model: try ResumeRun.trainer(seed: 3).model, optimizer: try Adam(), loss: MeanSquaredError())
+        try resumed.resume(from: saved)
+        XCTAssertEqual([resumed.epoch, resumed.step, resumed.batchesDoneInEpoch], [1, 9, 0], "the end of epoch 1 (68 windows, 9 batches)")
+        try resumed.fit(windows, options: TrainingOptions(epochs: 2 - resumed.epoch, batchSize: 8, checkpoint: policy))
+        XCTAssertEqual(resumed.epoch, 2)
+    }
+
     func testLossExamples() throws {
         // Loss: a padded batch's mask as weights.
         let sequences = [try randomTensor([3, 2], seed: 1), try randomTensor([1, 2], seed: 2)]

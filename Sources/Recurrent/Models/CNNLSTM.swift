@@ -151,36 +151,72 @@ public struct CNNLSTMForecaster: Sendable {
     /// - Throws: `invalidArgument` for sizes below 1 or an empty `filters`.
     public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int] = [16, 32], hiddenSize: Int = 128,
                 outputActivation: Activation = .sigmoid, seed: UInt64 = 0) throws {
+        let parts = try Self.convolutions(frameHeight: frameHeight, frameWidth: frameWidth, channels: channels,
+                                          filters: filters, outputActivation: outputActivation, seed: seed)
+        let code = parts.codeShape.reduce(1, *)
+        let decoder: [Layer] = [
+            .dense(try Dense(inputSize: hiddenSize, outputSize: code, activation: .relu, seed: seed &+ 200)),
+            .reshape(parts.codeShape),
+        ]
+        self.init(encoder: TimeDistributed(try Sequential(parts.encoder)),
+                  lstm: try LSTM(inputSize: code, hiddenSize: hiddenSize, seed: seed &+ 100),
+                  decoder: TimeDistributed(try Sequential(decoder + parts.decoderTail)))
+    }
+
+    /// The parameter count and footprint of the model
+    /// ``init(frameHeight:frameWidth:channels:filters:hiddenSize:outputActivation:seed:)``
+    /// builds, for an input of `inputDimensions` (B, T, H, W, C), without
+    /// making its LSTM and Dense (whose weights grow with the frame: at 785 x 785
+    /// they are billions of floats).
+    public static func estimatedFootprint(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int] = [16, 32],
+                                          hiddenSize: Int = 128, inputDimensions: [Int]) throws
+        -> (parameterCount: Int, footprint: ActivationFootprint) {
+        let parts = try convolutions(frameHeight: frameHeight, frameWidth: frameWidth, channels: channels,
+                                     filters: filters, outputActivation: .sigmoid, seed: 0)
+        let (encoder, tail) = (TimeDistributed(try Sequential(parts.encoder)), TimeDistributed(try Sequential(parts.decoderTail)))
+        let code = parts.codeShape.reduce(1, *)
+        let codes = try encoder.activationFootprint(inputDimensions: inputDimensions)
+        let recurrence = LSTM.estimatedFootprint(inputSize: code, hiddenSize: hiddenSize, inputDimensions: codes.outputDimensions)
+        let dense = Dense.estimatedFootprint(inputSize: hiddenSize, outputSize: code, inputDimensions: recurrence.outputDimensions)
+        let grid = Array(recurrence.outputDimensions.prefix(2)) + parts.codeShape
+        let footprint = codes.then(recurrence).then(dense).then(.view(grid))
+            .then(try tail.activationFootprint(inputDimensions: grid))
+        let count = encoder.scalarCount + tail.scalarCount + LSTM.parameterCount(inputSize: code, hiddenSize: hiddenSize)
+            + Dense.parameterCount(inputSize: hiddenSize, outputSize: code)
+        return (count, footprint)
+    }
+
+    /// The convolutional parts of the convenience model: the encoder (ending in
+    /// a flatten), the shape of the code it flattens, and the decoder after the
+    /// Dense and reshape (transposed convolutions and a crop).
+    private static func convolutions(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int],
+                                     outputActivation: Activation, seed: UInt64) throws
+        -> (encoder: [Layer], codeShape: [Int], decoderTail: [Layer]) {
         guard !filters.isEmpty else {
             throw RecurrentError.invalidArgument(name: "CNNLSTMForecaster filters", expected: "at least one entry", actual: "[]")
         }
         try RecurrentError.requirePositive((frameHeight, frameWidth), "CNNLSTMForecaster frame size")
-        var encoderLayers: [Layer] = []
+        var encoder: [Layer] = []
         var (height, width, inputChannels) = (frameHeight, frameWidth, channels)
         for (index, count) in filters.enumerated() {
-            encoderLayers.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: (3, 3),
-                                                    padding: .same, activation: .relu, seed: seed &+ UInt64(index))))
-            encoderLayers.append(.maxPool2D(try MaxPool2D(poolSize: (2, 2), padding: .same)))
+            encoder.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: (3, 3),
+                                              padding: .same, activation: .relu, seed: seed &+ UInt64(index))))
+            encoder.append(.maxPool2D(try MaxPool2D(poolSize: (2, 2), padding: .same)))
             (height, width, inputChannels) = ((height + 1) / 2, (width + 1) / 2, count)
         }
-        encoderLayers.append(.flatten)
-        let code = height * width * inputChannels
-        var decoderLayers: [Layer] = [
-            .dense(try Dense(inputSize: hiddenSize, outputSize: code, activation: .relu, seed: seed &+ 200)),
-            .reshape([height, width, inputChannels]),
-        ]
+        encoder.append(.flatten)
+        let codeShape = [height, width, inputChannels]
+        var tail: [Layer] = []
         for (index, count) in filters.enumerated().reversed() {
             let last = index == 0
             let outputChannels = last ? channels : filters[index - 1]
-            decoderLayers.append(.conv2DTranspose(try Conv2DTranspose(
+            tail.append(.conv2DTranspose(try Conv2DTranspose(
                 inputChannels: count, filters: outputChannels, kernelSize: (3, 3), strides: (2, 2), padding: .same,
                 activation: last ? outputActivation : .relu, seed: seed &+ 300 &+ UInt64(index))))
             (height, width) = (height * 2, width * 2)
         }
-        if (height, width) != (frameHeight, frameWidth) { decoderLayers.append(.crop(height: frameHeight, width: frameWidth)) }
-        self.init(encoder: TimeDistributed(try Sequential(encoderLayers)),
-                  lstm: try LSTM(inputSize: code, hiddenSize: hiddenSize, seed: seed &+ 100),
-                  decoder: TimeDistributed(try Sequential(decoderLayers)))
+        if (height, width) != (frameHeight, frameWidth) { tail.append(.crop(height: frameHeight, width: frameWidth)) }
+        return (encoder, codeShape, tail)
     }
 
     /// What backward needs from a training forward pass.

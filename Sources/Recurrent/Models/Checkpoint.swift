@@ -16,7 +16,8 @@ import FrameSequencing
 /// ``Trainable/namedParameters`` names), the optimizer's state tensors under
 /// `optim.<name>`, all Float32; metadata `format` (`frameseq-checkpoint-1`),
 /// `epoch`, `step`, the optimizer's scalars as `optim.<name>` (Float64 written
-/// in shortest round-trip form, so they come back exactly) and the caller's own keys. PyTorch reads it with `safetensors.torch.load_file`.
+/// in shortest round-trip form, so they come back exactly) and the caller's own keys; a
+/// ``Trainer``'s checkpoints add its position (``Checkpoint/TrainerKey``). PyTorch reads it with `safetensors.torch.load_file`.
 public struct Checkpoint: Sendable {
     /// Every parameter, by name, in the model's order.
     public var parameters: [(name: String, tensor: Tensor)]

@@ -19,7 +19,15 @@ import FrameSequencing
 /// feed back); its first layer's input kernel therefore gets a zero gradient.
 /// Layer `i` of the forecaster starts from the final (h, c) of layer `i` of the
 /// encoder, so the two stacks have the same filters per layer and state grids.
+///
+/// An optional ``embedding`` (a Conv2D, usually 1 x 1) maps every frame to
+/// fewer channels before the encoder reads it. It pays on patched frames
+/// (``SpaceToDepth``): an 8 x 8 patch of an RGB frame has 192 channels, and a
+/// 3 x 3 ConvLSTM input convolution over them costs more than all the rest of
+/// the network; a 1 x 1 embedding to 16 channels costs a twelfth of it.
 public struct ConvLSTMForecaster: Sendable {
+    /// Maps each frame (H, W, C) to the encoder's input channels; nil to read frames as they are.
+    public var embedding: Conv2D?
     /// Reads the observed frames (B, T, H, W, C); only the final states are used.
     public var encoder: [ConvLSTM2D]
     /// Runs ``horizon`` steps from the encoder's states on zero input frames.
@@ -36,7 +44,8 @@ public struct ConvLSTMForecaster: Sendable {
     ///   horizon below 1, or a head that is not 1 x 1 stride 1; `shapeMismatch` when
     ///   layer `i` of the two stacks differ in filters, a layer does not take the
     ///   previous one's channels, or the head does not take the summed filters.
-    public init(encoder: [ConvLSTM2D], forecaster: [ConvLSTM2D], head: Conv2D, horizon: Int) throws {
+    public init(encoder: [ConvLSTM2D], forecaster: [ConvLSTM2D], head: Conv2D, horizon: Int,
+                embedding: Conv2D? = nil) throws {
         guard !encoder.isEmpty, encoder.count == forecaster.count else {
             throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster stacks", expected: "two non-empty stacks of one depth",
                                                  actual: "\(encoder.count) encoder and \(forecaster.count) forecaster layers")
@@ -57,6 +66,14 @@ public struct ConvLSTMForecaster: Sendable {
                                                  actual: "kernel \(head.kernelSize), strides \(head.strides)")
         }
         try requireChannels(head.inputChannels, forecaster.map(\.filters).reduce(0, +), "head input channels")
+        if let embedding {
+            try requireChannels(encoder[0].inputChannels, embedding.filters, "encoder layer 0 input channels (the embedding's filters)")
+            guard embedding.strides == (1, 1), embedding.padding == .same || embedding.kernelSize == (1, 1) else {
+                throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster embedding", expected: "a Conv2D of stride 1 that keeps the frame size",
+                                                     actual: "kernel \(embedding.kernelSize), strides \(embedding.strides), padding \(embedding.padding)")
+            }
+        }
+        self.embedding = embedding
         self.encoder = encoder
         self.forecaster = forecaster
         self.head = head
@@ -66,29 +83,35 @@ public struct ConvLSTMForecaster: Sendable {
     /// The paper's network with seeded Keras initializers: per entry of
     /// `filters`, an encoder and a forecaster ``ConvLSTM2D`` of `kernelSize`
     /// (padding same, so every state is H x W), and a 1 x 1 head to `channels`
-    /// with `outputActivation` (sigmoid for intensities in [0, 1]).
+    /// with `outputActivation` (sigmoid for intensities in [0, 1]); with
+    /// `embeddingFilters`, a linear 1 x 1 ``embedding`` of the frames to that many channels first.
     ///
     /// - Throws: `invalidArgument` for sizes below 1 or an empty `filters`.
     public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int] = [64, 64],
                 kernelSize: (height: Int, width: Int) = (3, 3), horizon: Int = 1,
-                outputActivation: Activation = .sigmoid, seed: UInt64 = 0) throws {
+                outputActivation: Activation = .sigmoid, embeddingFilters: Int? = nil, seed: UInt64 = 0) throws {
         guard !filters.isEmpty else {
             throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster filters", expected: "at least one entry", actual: "[]")
         }
         try RecurrentError.requirePositive((frameHeight, frameWidth), "ConvLSTMForecaster frame size")
+        let embedding = try embeddingFilters.map {
+            try Conv2D(inputChannels: channels, filters: $0, kernelSize: (1, 1), activation: .linear, seed: seed &+ 300)
+        }
+        let first = embeddingFilters ?? channels
         func stack(_ offset: UInt64) throws -> [ConvLSTM2D] {
             try filters.enumerated().map { index, count in
-                try ConvLSTM2D(inputChannels: index == 0 ? channels : filters[index - 1], filters: count,
+                try ConvLSTM2D(inputChannels: index == 0 ? first : filters[index - 1], filters: count,
                                kernelSize: kernelSize, padding: .same, seed: seed &+ offset &+ UInt64(2 * index))
             }
         }
         let head = try Conv2D(inputChannels: filters.reduce(0, +), filters: channels, kernelSize: (1, 1),
                               activation: outputActivation, seed: seed &+ 200)
-        try self.init(encoder: stack(0), forecaster: stack(100), head: head, horizon: horizon)
+        try self.init(encoder: stack(0), forecaster: stack(100), head: head, horizon: horizon, embedding: embedding)
     }
 
     /// What backward needs from a training forward pass.
     public struct Cache: Sendable {
+        let embedding: Conv2D.Cache?
         let encoder: [ConvLSTM2D.Cache]
         let forecaster: [ConvLSTM2D.Cache]
         let head: Conv2D.Cache
@@ -97,6 +120,8 @@ public struct ConvLSTMForecaster: Sendable {
 
     /// The parameter gradients of every part, accumulated by backward.
     public struct Gradients: Sendable, Equatable {
+        /// The embedding's kernel and bias, when the model has one.
+        public var embedding: Conv2D.Gradients?
         /// One entry per encoder layer, the layer's weight shapes.
         public var encoder: [ConvLSTM2D.Gradients]
         /// One entry per forecaster layer, the layer's weight shapes.
@@ -105,6 +130,7 @@ public struct ConvLSTMForecaster: Sendable {
         public var head: Conv2D.Gradients
         /// Sets every gradient to zero.
         public mutating func zero() {
+            embedding?.zero()
             for index in encoder.indices { encoder[index].zero() }
             for index in forecaster.indices { forecaster[index].zero() }
             head.zero()
@@ -113,7 +139,8 @@ public struct ConvLSTMForecaster: Sendable {
 
     /// Zero gradients of every part.
     public func zeroGradients() -> Gradients {
-        Gradients(encoder: encoder.map { $0.zeroGradients() }, forecaster: forecaster.map { $0.zeroGradients() },
+        Gradients(embedding: embedding?.zeroGradients(), encoder: encoder.map { $0.zeroGradients() },
+                  forecaster: forecaster.map { $0.zeroGradients() },
                   head: head.zeroGradients())
     }
 
@@ -130,7 +157,7 @@ public struct ConvLSTMForecaster: Sendable {
     /// Each encoder layer's final state after `frames` (B, T, H, W, C), starting
     /// from `states` (zeros when nil).
     func encode(_ frames: Tensor, from states: [ConvLSTMState]? = nil) throws -> [ConvLSTMState] {
-        var x = frames
+        var x = try embedded(frames)
         var finals: [ConvLSTMState] = []
         for (index, layer) in encoder.enumerated() {
             let result = try layer.forward(x, initialState: states?[index], returnSequences: index < encoder.count - 1)
@@ -156,6 +183,12 @@ public struct ConvLSTMForecaster: Sendable {
     /// ``forward(_:)`` keeping what backward needs.
     public func trainingForward(_ frames: Tensor) throws -> (output: Tensor, cache: Cache) {
         var x = frames
+        var embeddingCache: Conv2D.Cache?
+        if let embedding {
+            let (folded, leading) = try foldedFrames(frames)
+            let (y, cache) = try embedding.trainingForward(folded)
+            (x, embeddingCache) = (try y.reshaped(to: Shape(leading + y.dimensions.dropFirst())), cache)
+        }
         var states: [ConvLSTMState] = []
         var encoderCaches: [ConvLSTM2D.Cache] = []
         for (index, layer) in encoder.enumerated() {
@@ -176,7 +209,7 @@ public struct ConvLSTMForecaster: Sendable {
         let (predicted, headCache) = try head.trainingForward(try concatenatedChannels(outputs))
         let batch = states[0].hidden.dimensions[0]
         return (try predicted.reshaped(to: Shape([batch, horizon] + predicted.dimensions.dropFirst())),
-                Cache(encoder: encoderCaches, forecaster: forecasterCaches, head: headCache,
+                Cache(embedding: embeddingCache, encoder: encoderCaches, forecaster: forecasterCaches, head: headCache,
                       stateShape: Array(states[0].hidden.dimensions.prefix(3))))
     }
 
@@ -210,7 +243,31 @@ public struct ConvLSTMForecaster: Sendable {
             dx = try encoder[index].backward(outputGradient: dx, finalStateGradient: finalStateGradients[index],
                                              cache: cache.encoder[index], into: &gradients.encoder[index]).input
         }
-        return dx
+        guard let embedding else { return dx }
+        guard let embeddingCache = cache.embedding, gradients.embedding != nil else {
+            throw RecurrentError.cacheMismatch(reason: "the model has an embedding but the cache or gradients have none")
+        }
+        let (dEmbedded, leading) = try foldedFrames(dx)
+        let dFrames = try embedding.backward(outputGradient: dEmbedded, cache: embeddingCache, into: &gradients.embedding!)
+        return try dFrames.reshaped(to: Shape(leading + dFrames.dimensions.dropFirst()))
+    }
+
+    /// `frames` (B, T, H, W, C) through the embedding, when there is one.
+    private func embedded(_ frames: Tensor) throws -> Tensor {
+        guard let embedding else { return frames }
+        let (folded, leading) = try foldedFrames(frames)
+        let y = try embedding.forward(folded)
+        return try y.reshaped(to: Shape(leading + y.dimensions.dropFirst()))
+    }
+
+    /// (B, T, H, W, C) as (B * T, H, W, C), and (B, T).
+    private func foldedFrames(_ frames: Tensor) throws -> (Tensor, [Int]) {
+        let d = frames.dimensions
+        guard d.count == 5 else {
+            throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster frames (batch, timesteps, height, width, channels)",
+                                               expected: [-1, -1, -1, -1, -1], actual: d)
+        }
+        return (try frames.reshaped(to: Shape([d[0] * d[1]] + d.dropFirst(2))), Array(d.prefix(2)))
     }
 
     /// Zero frames (B, k, H', W', C_f) for the forecaster's first layer.

@@ -21,6 +21,12 @@ public enum Layer: Sendable {
     case dense(Dense)
     /// The same shape, `activation` applied to every value.
     case activation(Activation)
+    /// (B, H, W, C) to (B, ceil(H / p), ceil(W / p), p * p * C), zero-padded at the
+    /// bottom and right, as TensorFlow's `space_to_depth` (see ``SpaceToDepth``).
+    case spaceToDepth(SpaceToDepth)
+    /// (B, h, w, p * p * C) to (B, h * p, w * p, C), TensorFlow's `depth_to_space`;
+    /// follow it with ``crop(height:width:)`` to drop a ``spaceToDepth(_:)``'s padding.
+    case depthToSpace(SpaceToDepth)
 
     /// The gradient slot this layer accumulates into (``LayerGradients/none`` for
     /// layers without parameters).
@@ -29,7 +35,7 @@ public enum Layer: Sendable {
         case .conv2D(let layer): return .conv2D(layer.zeroGradients())
         case .conv2DTranspose(let layer): return .conv2DTranspose(layer.zeroGradients())
         case .dense(let layer): return .dense(layer.zeroGradients())
-        case .maxPool2D, .flatten, .reshape, .crop, .activation: return .none
+        case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace: return .none
         }
     }
 
@@ -44,6 +50,8 @@ public enum Layer: Sendable {
         case .crop: return "Crop"
         case .dense: return "Dense"
         case .activation: return "Activation"
+        case .spaceToDepth: return "SpaceToDepth"
+        case .depthToSpace: return "DepthToSpace"
         }
     }
 }
@@ -171,6 +179,8 @@ public struct Sequential: Sendable {
                     }
                     current[current.count - 1] = l.outputSize
                 case .activation: break
+                case .spaceToDepth(let p): current = try patchedDimensions(current, p)
+                case .depthToSpace(let p): current = try unpatchedDimensions(current, p)
                 }
             } catch let error as RecurrentError {
                 throw error.inLayer(index, layer.name)
@@ -201,6 +211,8 @@ public struct Sequential: Sendable {
                 case let .crop(h, w): x = try cropped(x, h, w)
                 case .dense(let l): x = try l.forward(x)
                 case .activation(let a): x = applied(a, x)
+                case .spaceToDepth(let p): x = try patched(x, p)
+                case .depthToSpace(let p): x = try unpatched(x, p)
                 }
             } catch let error as RecurrentError {
                 throw error.inLayer(index, layer.name)
@@ -239,6 +251,10 @@ public struct Sequential: Sendable {
                     let (y, c) = try l.trainingForward(x); x = y; entries.append(.dense(c))
                 case .activation(let a):
                     x = applied(a, x); entries.append(.activation(x))
+                case .spaceToDepth(let p):
+                    entries.append(.reshape(x.shape)); x = try patched(x, p)
+                case .depthToSpace(let p):
+                    entries.append(.reshape(x.shape)); x = try unpatched(x, p)
                 }
             } catch let error as RecurrentError {
                 throw error.inLayer(index, layer.name)
@@ -288,6 +304,13 @@ public struct Sequential: Sendable {
                     delta = try uncropped(delta, to: shape)
                 case let (.activation(a), .activation(output), .none):
                     delta = try activationGradient(a, output: output, gradient: delta)
+                case let (.spaceToDepth(p), .reshape(shape), .none):
+                    // The gradient of a permutation is the inverse permutation; padding gets none.
+                    try RecurrentError.requireShape(delta, try patchedDimensions(shape.dimensions, p), "SpaceToDepth output gradient")
+                    delta = try p.invert(delta, height: shape.dimensions[1], width: shape.dimensions[2])
+                case let (.depthToSpace(p), .reshape(shape), .none):
+                    try RecurrentError.requireShape(delta, try unpatchedDimensions(shape.dimensions, p), "DepthToSpace output gradient")
+                    delta = try p.apply(to: delta)
                 default:
                     throw RecurrentError.cacheMismatch(reason: "entry \(index) of the cache or gradients is not from a \(layers[index].name)")
                 }
@@ -300,6 +323,36 @@ public struct Sequential: Sendable {
 }
 
 // MARK: - The parameter-free layers
+
+/// The output dimensions of ``Layer/spaceToDepth(_:)`` for (B, H, W, C).
+private func patchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
+    guard input.count == 4, let frame = try? FrameShape(height: input[1], width: input[2], channels: input[3]) else {
+        throw RecurrentError.shapeMismatch(name: "SpaceToDepth input (batch, height, width, channels)",
+                                           expected: [-1, -1, -1, -1], actual: input)
+    }
+    let patched = try p.patchedShape(of: frame)
+    return [input[0], patched.height, patched.width, patched.channels]
+}
+
+/// The output dimensions of ``Layer/depthToSpace(_:)`` for (B, h, w, p * p * C).
+private func unpatchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
+    let area = p.blockSize * p.blockSize
+    guard input.count == 4, input[3] % area == 0, input[1] > 0, input[2] > 0, input[3] > 0 else {
+        throw RecurrentError.shapeMismatch(name: "DepthToSpace input (batch, height, width, channels a multiple of \(area))",
+                                           expected: [-1, -1, -1, area], actual: input)
+    }
+    return [input[0], input[1] * p.blockSize, input[2] * p.blockSize, input[3] / area]
+}
+
+private func patched(_ x: Tensor, _ p: SpaceToDepth) throws -> Tensor {
+    _ = try patchedDimensions(x.dimensions, p)
+    return try p.apply(to: x)
+}
+
+private func unpatched(_ x: Tensor, _ p: SpaceToDepth) throws -> Tensor {
+    _ = try unpatchedDimensions(x.dimensions, p)
+    return try p.invert(x)
+}
 
 /// `(B, ...)` reshaped to `(B, dimensions...)`.
 private func reshapedDimensions(_ input: [Int], _ dimensions: [Int]) throws -> [Int] {

@@ -188,7 +188,7 @@ extension Sequential: Trainable {
             case .conv2D(let l): return prefixed("\(index)", l.namedParameters)
             case .conv2DTranspose(let l): return prefixed("\(index)", l.namedParameters)
             case .dense(let l): return prefixed("\(index)", l.namedParameters)
-            case .maxPool2D, .flatten, .reshape, .crop, .activation: return []
+            case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace: return []
             }
         }
     }
@@ -213,7 +213,7 @@ extension Sequential: Trainable {
                 defer { layers[index] = .dense(l) }
                 try l.visitParameters(shifted)
                 offset += l.parameterCount
-            case .maxPool2D, .flatten, .reshape, .crop, .activation:
+            case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace:
                 break
             }
         }

@@ -34,15 +34,22 @@ extension ConvLSTM2D.Gradients: GradientSet {
 }
 
 extension ConvLSTMForecaster: Trainable {
-    /// `encoder.<i>.*`, `forecaster.<i>.*` and `head.*`.
+    /// `embedding.*` (when there is one), `encoder.<i>.*`, `forecaster.<i>.*` and `head.*`.
     public var namedParameters: [(name: String, tensor: Tensor)] {
-        encoder.enumerated().flatMap { prefixed("encoder.\($0)", $1.namedParameters) }
+        (embedding.map { prefixed("embedding", $0.namedParameters) } ?? [])
+            + encoder.enumerated().flatMap { prefixed("encoder.\($0)", $1.namedParameters) }
             + forecaster.enumerated().flatMap { prefixed("forecaster.\($0)", $1.namedParameters) }
             + prefixed("head", head.namedParameters)
     }
 
     public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         var offset = 0
+        if var layer = embedding {
+            embedding = nil                                      // releases the layer's reference: updates in place
+            defer { embedding = layer }
+            try layer.visitParameters(body)
+            offset += layer.parameterCount
+        }
         for index in encoder.indices {
             let count = encoder[index].parameterCount
             try encoder[index].visitParameters { try body(offset + $0, &$1) }
@@ -59,7 +66,7 @@ extension ConvLSTMForecaster: Trainable {
 
 extension ConvLSTMForecaster.Gradients: GradientSet {
     public var tensors: [Tensor] {
-        encoder.flatMap(\.tensors) + forecaster.flatMap(\.tensors) + head.tensors
+        (embedding?.tensors ?? []) + encoder.flatMap(\.tensors) + forecaster.flatMap(\.tensors) + head.tensors
     }
 }
 

@@ -50,6 +50,15 @@ public protocol Optimizer: Sendable {
     /// - Throws: `invalidArgument` naming a missing, unknown or invalid entry,
     ///   `shapeMismatch` for state tensors whose shapes disagree.
     mutating func importState(_ state: OptimizerState) throws
+
+    /// Floats of state per parameter once steps have run (Adam's two moments:
+    /// 2; SGD with momentum: 1), for memory planning.
+    var stateFloatsPerParameter: Int { get }
+}
+
+extension Optimizer {
+    /// Two floats per parameter (Adam's), unless the optimizer says otherwise.
+    public var stateFloatsPerParameter: Int { 2 }
 }
 
 /// An optimizer's state as named tensors and scalars (see ``Optimizer/exportState()``).

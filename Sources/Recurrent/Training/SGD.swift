@@ -35,6 +35,9 @@ public struct SGD: Optimizer {
     public private(set) var weightDecay: Double
     /// Steps taken so far (PyTorch's SGD keeps no count; checkpoints want one).
     public private(set) var stepCount: Int = 0
+    /// One momentum buffer per parameter when momentum is used, else none.
+    public var stateFloatsPerParameter: Int { momentum > 0 ? 1 : 0 }
+
     /// One buffer per parameter, empty until the first step with momentum.
     var momentumBuffers: [Tensor] = []
 

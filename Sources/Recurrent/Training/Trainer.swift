@@ -1,66 +1,6 @@
 import Foundation
 import FrameSequencing
 
-/// How ``Trainer/fit(_:options:callback:)`` runs.
-public struct TrainingOptions: Sendable {
-    /// Epochs to run in this call (the trainer's ``Trainer/epoch`` counts on from where it is).
-    public var epochs: Int
-    /// Windows per batch.
-    public var batchSize: Int
-    /// Seed of each epoch's shuffle (epoch `e` uses `seed + e`, so a resumed run
-    /// shuffles as an uninterrupted one); `nil` keeps window order.
-    public var shuffleSeed: UInt64?
-    /// The last fraction of the windows held out for validation, Keras's
-    /// `validation_split` (taken before shuffling; with overlapping windows the
-    /// first held-out windows share frames with the last training ones: split the
-    /// frames with ``ChronologicalSplit`` for a clean test set).
-    public var validationFraction: Double
-    /// Applied to the gradients before every step; nil for none.
-    public var clipping: GradientClipping?
-    /// Stop after this many epochs without a lower validation loss (needs a
-    /// validation split); nil to run every epoch.
-    public var earlyStoppingPatience: Int?
-    /// Draw a progress bar with the loss and rate on standard error.
-    public var showsProgress: Bool
-    /// Layout of the batches handed to the model.
-    public var layout: SequenceLayout
-
-    public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
-                clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, showsProgress: Bool = false,
-                layout: SequenceLayout = .batchMajor) {
-        self.epochs = epochs
-        self.batchSize = batchSize
-        self.shuffleSeed = shuffleSeed
-        self.validationFraction = validationFraction
-        self.clipping = clipping
-        self.earlyStoppingPatience = earlyStoppingPatience
-        self.showsProgress = showsProgress
-        self.layout = layout
-    }
-}
-
-/// One optimizer step or one finished epoch, as the callback sees it.
-public enum TrainingEvent: Sendable {
-    /// After optimizer step `step` (counted over the whole run) of `epoch`.
-    case step(epoch: Int, step: Int, loss: Float, learningRate: Double)
-    /// After `epoch` (counted from 1): its mean training loss, validation loss and duration.
-    case epoch(EpochSummary)
-}
-
-/// A finished epoch.
-public struct EpochSummary: Sendable, Equatable {
-    /// The epoch, counted from 1 over the whole run.
-    public var epoch: Int
-    /// Mean of the epoch's batch losses.
-    public var trainingLoss: Float
-    /// Mean loss over the validation batches, when there is a validation split.
-    public var validationLoss: Float?
-    /// The learning rate of the epoch's last step.
-    public var learningRate: Double
-    /// Wall-clock seconds.
-    public var seconds: Double
-}
-
 /// Fits a ``SupervisedModel`` on windows of frames: epochs of seeded shuffled
 /// batches, a loss, an optimizer with a learning-rate schedule and gradient
 /// clipping, a validation split, early stopping, a callback per step and epoch,
@@ -72,10 +12,20 @@ public struct EpochSummary: Sendable, Equatable {
 /// ```swift
 /// var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 1e-3), loss: MeanSquaredError(),
 ///                           schedule: StepDecay.piecewise(dropFactor: 0.2, dropPeriod: 125))
+/// let checkpoints = CheckpointPolicy(path: "run.safetensors", interval: .seconds(600))   // and every epoch
+/// if FileManager.default.fileExists(atPath: checkpoints.path) {     // a run that was interrupted
+///     try trainer.resume(from: try Checkpoint.read(contentsOf: checkpoints.path))
+/// }
 /// let history = try trainer.fit(windows, options: TrainingOptions(
-///     epochs: 20, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1), showsProgress: true))
-/// try trainer.checkpoint().write(to: "run.safetensors")    // resume with trainer.resume(from:)
+///     epochs: 20 - trainer.epoch, batchSize: 16, validationFraction: 0.1, clipping: .globalNorm(maxNorm: 1),
+///     checkpoint: checkpoints, showsProgress: true))
+/// print(trainer.history)     // every epoch of the run, those before the interruption too
 /// ```
+///
+/// Checkpoints hold the exact position (the epoch, the step, the batches done
+/// in the unfinished epoch and their loss sum, the history), and each epoch
+/// shuffles with `shuffleSeed + epoch`, so a run resumed from any checkpoint,
+/// one written inside an epoch too, ends bit for bit as the uninterrupted run.
 ///
 /// Targets are the batch's targets, reshaped to the prediction's shape when
 /// their element counts agree (a flat next-frame target for a spatial
@@ -93,9 +43,22 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
     /// The rate the schedule starts from (the optimizer's rate at creation).
     public var initialLearningRate: Double
     /// Completed epochs.
-    public private(set) var epoch = 0
+    public internal(set) var epoch = 0
     /// Completed optimizer steps.
-    public private(set) var step = 0
+    public internal(set) var step = 0
+    /// Batches of the unfinished epoch `epoch + 1` already trained: 0 at an
+    /// epoch's start, above 0 after a callback stopped ``fit(_:options:callback:)``
+    /// inside an epoch, or after ``resume(from:)`` a checkpoint written inside
+    /// one; the next fit continues with the batch after them.
+    public internal(set) var batchesDoneInEpoch = 0
+    /// The sum of those batches' losses (the epoch's mean loss is this sum over
+    /// its batch count, once every batch is done).
+    public internal(set) var epochLossSum: Double = 0
+    /// Wall-clock seconds spent on those batches.
+    public internal(set) var epochSeconds: Double = 0
+    /// Every finished epoch of the run, in order, as Keras's `History`: kept
+    /// across fit calls and restored by ``resume(from:)``.
+    public internal(set) var history: [EpochSummary] = []
 
     /// A trainer starting from `model`'s current parameters.
     public init(model: Model, optimizer: Optimizer, loss: any Loss,
@@ -107,17 +70,41 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         self.initialLearningRate = optimizer.learningRate
     }
 
-    /// Runs `options.epochs` epochs over `windows` and returns their summaries.
+    /// Runs `options.epochs` epochs over `windows` and returns their summaries
+    /// (also appended to ``history``).
+    ///
+    /// Epochs count as in ``TrainingOptions/epochs``: when the trainer is inside
+    /// an epoch (``batchesDoneInEpoch`` above 0, after a callback stopped it or
+    /// after resuming a checkpoint written inside one), the call first finishes
+    /// that epoch with the same shuffled order, skipping the batches done, and
+    /// counts it as one. So `epochs: total - trainer.epoch` completes a run
+    /// planned for `total`, and one planned for `total` on a fresh trainer is
+    /// `epochs: total`, as before. Zero epochs (a run resumed from its last
+    /// checkpoint) trains nothing and returns no summary, as Keras's `fit` with
+    /// `initial_epoch == epochs`.
+    ///
+    /// With ``TrainingOptions/checkpoint`` the trainer writes
+    /// ``checkpoint(metadata:)`` to the policy's path when each epoch ends and,
+    /// with an interval, at the first step boundary after it elapses (before
+    /// the step's callback). Without a callback that stops it, a call that
+    /// returns normally has run its epochs or stopped early.
     ///
     /// - Throws: `nonFinite` naming the first NaN or infinity in a batch's inputs
     ///   or targets (and the window), the loss, a gradient or a parameter after
-    ///   the update (the step is not applied); `invalidArgument` for options out of range or windows
-    ///   without targets; what the model, loss and optimizer throw; what the
+    ///   the update (the step is not applied); `invalidArgument` for options out
+    ///   of range, windows without targets, a checkpoint policy that cannot
+    ///   write, or a position with more batches done than the epoch has (other
+    ///   windows or batch size than the checkpointed run's); `fileSystem` naming
+    ///   the path when the policy's directory is missing (before training) or a
+    ///   checkpoint cannot be written (training stops there, the trainer keeps
+    ///   its position); what the model, loss and optimizer throw; what the
     ///   callback throws.
     @discardableResult
     public mutating func fit(_ windows: FrameWindows, options: TrainingOptions,
                              callback: ((TrainingEvent) throws -> Bool)? = nil) throws -> [EpochSummary] {
-        try RecurrentError.requirePositive(options.epochs, "epochs")
+        guard options.epochs >= 0 else {
+            throw RecurrentError.invalidArgument(name: "epochs", expected: "a whole number >= 0", actual: "\(options.epochs)")
+        }
         try RecurrentError.requirePositive(options.batchSize, "batch size")
         guard options.validationFraction >= 0, options.validationFraction < 1 else {
             throw RecurrentError.invalidArgument(name: "validation fraction", expected: "a fraction in 0..<1",
@@ -136,46 +123,79 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0",
                                                  actual: "no validation split")
         }
+        try options.checkpoint?.validate()
         let trainingRange = 0 ..< windows.count - held
         var summaries: [EpochSummary] = []
-        var best = Float.infinity, epochsWithoutImprovement = 0
-        var progress = options.showsProgress ? ProgressBar() : nil
+        var progress = options.showsProgress ? ProgressBar(lastEpoch: epoch + options.epochs) : nil
+        var lastWrite = Date()                  // the interval counts from the call's start
+        var remainingInCall: Int?               // batches left to train in this call, for the ETA
         for _ in 0 ..< options.epochs {
-            let started = Date()
+            if let patience = options.earlyStoppingPatience, Self.epochsWithoutImprovement(in: history) >= patience { break }
+            let started = Date(), secondsBefore = epochSeconds
             let batches = try windows.batches(of: trainingRange, size: options.batchSize,
                                               shuffleSeed: options.shuffleSeed.map { $0 &+ UInt64(epoch) })
+            guard batchesDoneInEpoch <= batches.count else {
+                throw RecurrentError.invalidArgument(
+                    name: "position in epoch \(epoch + 1)", expected: "at most the epoch's \(batches.count) batches done",
+                    actual: "\(batchesDoneInEpoch) (the windows or the batch size differ from the run the checkpoint comes from)")
+            }
+            var remaining = remainingInCall ?? (batches.count - batchesDoneInEpoch) + (options.epochs - 1) * batches.count
             var buffer = try batches.makeBuffer(layout: options.layout)
             var gradients = try model.zeroGradients()
-            var total: Double = 0
-            var rate = optimizer.learningRate
-            for index in batches.indices {
+            // The epoch's last rate: its last step's, when a resumed epoch has no step left to run.
+            var rate = batchesDoneInEpoch > 0
+                ? schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step - 1))
+                : optimizer.learningRate
+            for index in batchesDoneInEpoch ..< batches.count {
                 try batches.fill(index, into: &buffer)
                 rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
                 let value = try trainingStep(buffer, gradients: &gradients, learningRate: rate, clipping: options.clipping)
-                total += Double(value)
-                let meanLoss = Float(total / Double(index + 1))
-                progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count, loss: meanLoss, learningRate: rate)
+                epochLossSum += Double(value)
+                batchesDoneInEpoch = index + 1
+                let now = Date()
+                epochSeconds = secondsBefore + now.timeIntervalSince(started)
+                remaining -= 1
+                progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count,
+                                 loss: Float(epochLossSum / Double(index + 1)), learningRate: rate,
+                                 epochSeconds: epochSeconds, remainingInCall: remaining, now: now)
+                if let policy = options.checkpoint, let interval = policy.intervalSeconds,
+                   !(policy.everyEpoch && index + 1 == batches.count), now.timeIntervalSince(lastWrite) >= interval {
+                    try checkpoint(metadata: policy.metadata).write(to: policy.path)
+                    lastWrite = Date()
+                }
                 if let callback, try !callback(.step(epoch: epoch + 1, step: step, loss: value, learningRate: rate)) {
                     progress?.finish()
                     return summaries
                 }
             }
-            epoch += 1
+            remainingInCall = remaining
             let validation = held > 0
                 ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
                                layout: options.layout) : nil
-            let summary = EpochSummary(epoch: epoch, trainingLoss: Float(total / Double(batches.count)),
+            let summary = EpochSummary(epoch: epoch + 1, trainingLoss: Float(epochLossSum / Double(batches.count)),
                                        validationLoss: validation, learningRate: rate,
-                                       seconds: Date().timeIntervalSince(started))
+                                       seconds: secondsBefore + Date().timeIntervalSince(started))
+            (epoch, batchesDoneInEpoch, epochLossSum, epochSeconds) = (epoch + 1, 0, 0, 0)
+            history.append(summary)
             summaries.append(summary)
-            progress?.finishEpoch(summary)
-            if let callback, try !callback(.epoch(summary)) { break }
-            if let patience = options.earlyStoppingPatience, let validation {
-                if validation < best { (best, epochsWithoutImprovement) = (validation, 0) } else { epochsWithoutImprovement += 1 }
-                if epochsWithoutImprovement >= patience { break }
+            progress?.finishEpoch(summary, remainingInCall: remaining)
+            if let policy = options.checkpoint, policy.everyEpoch {
+                try checkpoint(metadata: policy.metadata).write(to: policy.path)
+                lastWrite = Date()
             }
+            if let callback, try !callback(.epoch(summary)) { break }
         }
         return summaries
+    }
+
+    /// Epochs since the lowest validation loss of `history` (the epochs without
+    /// one are skipped): what early stopping compares with its patience.
+    static func epochsWithoutImprovement(in history: [EpochSummary]) -> Int {
+        var best = Float.infinity, count = 0
+        for validation in history.compactMap(\.validationLoss) {
+            if validation < best { (best, count) = (validation, 0) } else { count += 1 }
+        }
+        return count
     }
 
     /// One optimizer step on `batch`: checks of the inputs and targets, forward,
@@ -275,36 +295,6 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
                                               weights: weights(buffer, output)).value)
         }
         return Float(total / Double(batches.count))
-    }
-
-    /// A checkpoint of the model, optimizer and position.
-    /// The schedule's starting rate travels in the metadata
-    /// (`initial_learning_rate`), so a resumed run follows the same schedule.
-    public func checkpoint(metadata: [String: String] = [:]) -> Checkpoint {
-        var metadata = metadata
-        metadata[Self.initialRateKey] = "\(initialLearningRate)"
-        return Checkpoint(model: model, optimizerState: optimizer.exportState(), epoch: epoch, step: step, metadata: metadata)
-    }
-
-    static var initialRateKey: String { "initial_learning_rate" }
-
-    /// Continues from `checkpoint`: the model's parameters, the optimizer's
-    /// state, the schedule's starting rate and the epoch and step, so the next
-    /// ``fit(_:options:callback:)`` equals the rest of an uninterrupted run.
-    public mutating func resume(from checkpoint: Checkpoint) throws {
-        var restored = self
-        if let text = checkpoint.metadata[Self.initialRateKey] {
-            guard let rate = Double(text), rate.isFinite, rate >= 0 else {
-                throw RecurrentError.invalidArgument(name: "checkpoint \(Self.initialRateKey)", expected: "a finite rate >= 0",
-                                                     actual: "'\(text)'")
-            }
-            restored.initialLearningRate = rate
-        }
-        try checkpoint.restore(into: &restored.model)
-        try restored.optimizer.importState(checkpoint.optimizerState)
-        restored.epoch = checkpoint.epoch
-        restored.step = checkpoint.step
-        self = restored
     }
 
     private func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {

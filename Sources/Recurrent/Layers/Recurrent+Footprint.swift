@@ -1,0 +1,101 @@
+import FrameSequencing
+
+// What the recurrent layers keep for backward and hold in flight, for the
+// memory planner (see ActivationFootprint). Their records dominate a training
+// step: per (b, t) row the LSTM saves its gates, c_t, c_{t-1} and h_{t-1}, and
+// the ConvLSTM2D its gates, c_t and h_t at every pixel of the state grid.
+
+extension LSTM: FootprintEstimating {
+    /// The footprint for (B, T, I), every timestep returned.
+    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
+        try activationFootprint(inputDimensions: inputDimensions, returnSequences: true)
+    }
+
+    /// The footprint for (B, T, I) (batch-major; time-major has the same sizes).
+    public func activationFootprint(inputDimensions: [Int], returnSequences: Bool) throws -> ActivationFootprint {
+        guard inputDimensions.count == 3, inputDimensions[2] == inputSize else {
+            throw RecurrentError.shapeMismatch(name: "LSTM input", expected: [-1, -1, inputSize], actual: inputDimensions)
+        }
+        return Self.estimatedFootprint(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
+                                       bidirectional: isBidirectional, dropout: dropout > 0,
+                                       inputDimensions: inputDimensions, returnSequences: returnSequences)
+    }
+
+    /// ``activationFootprint(inputDimensions:returnSequences:)`` of an LSTM of
+    /// these sizes, without making one.
+    ///
+    /// With R = B * T rows, D directions and H units, a training pass keeps per
+    /// layer and direction a record of R * 7H floats (gates, c_t, c_{t-1},
+    /// h_{t-1}) and per layer its output, R * D * H (with dropout also the
+    /// masked input and its mask); backward holds the input gradient, the
+    /// incoming gradient of the layer below the top and a workspace of R * 4H.
+    public static func estimatedFootprint(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
+                                          dropout: Bool = false, inputDimensions: [Int],
+                                          returnSequences: Bool = true) -> ActivationFootprint {
+        let (batch, steps) = (inputDimensions[0], inputDimensions.count > 1 ? inputDimensions[1] : 1)
+        let rows = batch * steps
+        let directions = bidirectional ? 2 : 1
+        let (h, layerOutput) = (hiddenSize, rows * directions * hiddenSize)
+        let states = 2 * layerCount * directions * batch * h
+        var retained = states, backward = 0, flops = 0.0
+        for layer in 0 ..< layerCount {
+            let width = layer == 0 ? inputSize : directions * h
+            retained += directions * rows * 7 * h
+            retained += (layer < layerCount - 1 || returnSequences) ? layerOutput : 0
+            if dropout && layer > 0 { retained += 2 * rows * width }
+            backward = max(backward, (layer < layerCount - 1 ? layerOutput : 0) + rows * width)
+            flops += Double(directions) * 2 * Double(rows) * Double(width + h) * Double(4 * h)
+        }
+        let output = returnSequences ? [batch, steps, directions * h] : [batch, directions * h]
+        if !returnSequences { retained += batch * directions * h }
+        // Backward: the top layer's output gradient spread over every step when
+        // only the last was returned, the per-layer buffers above, the
+        // workspace, and the state gradients.
+        backward += (returnSequences ? 0 : layerOutput) + rows * 4 * h + 2 * batch * h + 2 * states
+        // Inference: a gate buffer, two layers' outputs at a time and the states.
+        let inference = rows * 4 * h + min(layerCount, 2) * layerOutput + states + (returnSequences ? 0 : batch * directions * h)
+        return ActivationFootprint(
+            outputDimensions: output, retainedBytes: floatBytes(count: retained),
+            forwardPeakBytes: floatBytes(count: retained + (returnSequences ? 0 : layerOutput)),
+            backwardPeakBytes: floatBytes(count: backward), inferencePeakBytes: floatBytes(count: inference),
+            forwardFlops: flops)
+    }
+
+    /// Weights and biases of an LSTM of these sizes (PyTorch's layout: two biases per layer and direction).
+    public static func parameterCount(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false) -> Int {
+        let directions = bidirectional ? 2 : 1
+        return (0 ..< layerCount).reduce(0) { total, layer in
+            let width = layer == 0 ? inputSize : directions * hiddenSize
+            return total + directions * 4 * hiddenSize * (width + hiddenSize + 2)
+        }
+    }
+}
+
+extension ConvLSTM2D: FootprintEstimating {
+    /// The footprint for (B, T, H, W, C), every timestep returned.
+    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
+        try activationFootprint(inputDimensions: inputDimensions, returnSequences: true)
+    }
+
+    /// The footprint for (B, T, H, W, C).
+    ///
+    /// With R = B * T * P rows (P pixels of the state grid) and F filters, a
+    /// training pass keeps a record of R * 6F floats (gates, c_t, h_t), the
+    /// output (R * F, or B * P * F for the last step only) and the final state;
+    /// backward holds the gate gradients of every row (R * 4F), the input
+    /// gradient and four state-sized buffers.
+    public func activationFootprint(inputDimensions: [Int], returnSequences: Bool) throws -> ActivationFootprint {
+        let g = try geometry(inputDimensions)
+        let (rows, stateCount, f) = (g.rowCount, g.batch * g.stateLength, filters)
+        let output = try outputDimensions(forInput: inputDimensions, returnSequences: returnSequences)
+        let sequence = returnSequences ? rows * f : 0
+        let retained = rows * 6 * f + sequence + 2 * stateCount
+        let backward = floatBytes(count: rows * 4 * f + 4 * stateCount) + floatBytes(inputDimensions)
+        let inference = sequence + 4 * stateCount
+        let taps = Double(kernelSize.height * kernelSize.width)
+        return ActivationFootprint(
+            outputDimensions: output, retainedBytes: floatBytes(count: retained), backwardPeakBytes: backward,
+            inferencePeakBytes: floatBytes(count: inference),
+            forwardFlops: 2 * Double(rows) * (taps * Double(inputChannels + f) + 1) * Double(4 * f))
+    }
+}
