@@ -38,9 +38,10 @@ struct GEMMDriver {
     /// A transposed A (rows of op(A) contiguous, as dA^T of a weight gradient)
     /// is read in place: each MR x KC block is MR consecutive floats per depth
     /// step, which the kernels broadcast from as well as from a packed panel, so
-    /// packing it would only copy it. On lstm.stacked.train packing dA^T was 9%
-    /// of the time.
-    var readsAInPlace: Bool { a.transposed }
+    /// packing it would only copy it. On lstm.stacked.train (AVX-512) packing
+    /// dA^T was 9% of the time. Except on AVX2 past a row stride of
+    /// `path.transposedAInPlaceStride` (see there).
+    var readsAInPlace: Bool { a.transposed && a.leadingDimension <= path.transposedAInPlaceStride }
 
     func run() {
         let blocking = path.blocking

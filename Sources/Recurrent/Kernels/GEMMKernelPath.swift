@@ -79,6 +79,22 @@ package enum GEMMKernelPath: String, CaseIterable, Sendable {
 }
 
 extension GEMMKernelPath {
+    /// The longest row stride (floats) at which `gemm` reads a transposed A in
+    /// place instead of packing it. AVX2's 6-row panels use 24 bytes of each
+    /// depth step's cache line, and each step is a new 4 KB page once the
+    /// stride reaches 1024 floats; every B panel of the column group reads the
+    /// panel again. One thread, dW of lstm.stacked (M 1024, N 256, K 1600):
+    /// in place 74-75 GFLOP/s, packed first (packing included) 87.5; stride
+    /// 585: 78-80 and 87; 512: 83 and 86; 288: 90-91 in place, 87-89 packed.
+    /// AVX-512's 14-row panels read in place at every stride (measured on its
+    /// machine), as does the Swift path.
+    var transposedAInPlaceStride: Int {
+        switch self {
+        case .avx2: 384
+        case .avx512, .swift: .max
+        }
+    }
+
     /// Columns of packed B whose `depth` x columns floats fill half of one
     /// core's L2 cache (a power of two from 128 to 1024): one part's B block,
     /// leaving the other half to A, C and what the prefetchers bring in.

@@ -69,14 +69,14 @@ enum GEMMPacking {
         let kc = depth.count
         let origin = x.base + (lines.lowerBound &* lineStride &+ depth.lowerBound &* depthStride)
         if lineStride == 1 {
-            // Lines contiguous (B as stored; A transposed, which `gemm` now reads
-            // in place instead): each depth step is one stretch of memory across
-            // all panels; copy `width` floats per panel. 16 depth steps at a time
-            // (their source rows stay in L1), so each panel receives 16 * width
-            // contiguous floats, whole cache lines, per visit. (Written when dA^T
-            // was packed here: one step at a time, its 14-float rows each wrote
-            // part of a line 14 KB from the last, and packing took as long as the
-            // product on lstm.rows.train.)
+            // Lines contiguous (B as stored; A transposed, which `gemm` reads in
+            // place but on AVX2 at long strides): each depth step is one stretch
+            // of memory across all panels; copy `width` floats per panel. 16
+            // depth steps at a time (their source rows stay in L1), so each
+            // panel receives 16 * width contiguous floats, whole cache lines, per
+            // visit. (Written when dA^T was packed here: one step at a time, its
+            // 14-float rows each wrote part of a line 14 KB from the last, and
+            // packing took as long as the product on lstm.rows.train.)
             for p0 in stride(from: 0, to: kc, by: 16) {
                 let steps = min(16, kc &- p0)
                 for q in panels {
