@@ -90,12 +90,7 @@ final class CLIErrorTests: XCTestCase {
     /// The built executable itself: a hostile file ends with status 1 and one
     /// line on standard error, not a signal.
     func testExecutableExitsWithStatusNotSignal() throws {
-        // Linux runs the tests from .build/<triple>/debug/<package>PackageTests.xctest; macOS from a bundle there.
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
-        }
+        let binary = try frameseqExecutable(for: self)
         let folder = try temporaryFolder(self)
         let hostile = folder + "/hostile.png"
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)

@@ -82,3 +82,14 @@ func assertFails(_ run: CLIRun, status: Int32, mentioning fragments: [String], f
         XCTAssert(run.err.contains(fragment), "'\(fragment)' not in: \(run.err)", file: file, line: line)
     }
 }
+
+/// The `frameseq` executable built next to the test bundle (Linux runs the
+/// tests from .build/<triple>/debug/<package>PackageTests.xctest; macOS from a bundle there).
+func frameseqExecutable(for test: XCTestCase) throws -> URL {
+    let bundle = Bundle(for: type(of: test)).bundleURL
+    let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
+    }
+    return binary
+}

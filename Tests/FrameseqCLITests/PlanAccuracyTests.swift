@@ -28,7 +28,7 @@ final class PlanAccuracyTests: XCTestCase {
         #if DEBUG
         throw XCTSkip("the plan's estimates describe an optimized build; .ci/run runs this test with -c release")
         #else
-        let binary = try frameseqExecutable()
+        let binary = try frameseqExecutable(for: self)
         let folder = try temporaryFolder(self)
         var lines: [String] = []
         for run in Self.runs {
@@ -53,16 +53,6 @@ final class PlanAccuracyTests: XCTestCase {
             XCTAssert((0.75 ... 1.25).contains(ratio), lines.last!)
         }
         #endif
-    }
-
-    /// The `frameseq` executable next to the test bundle.
-    private func frameseqExecutable() throws -> URL {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
-        }
-        return binary
     }
 
     private func runChild(_ binary: URL, _ arguments: [String]) throws -> Int32 {
