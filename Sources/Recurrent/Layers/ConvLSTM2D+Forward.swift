@@ -131,7 +131,7 @@ extension ConvLSTM2D {
                 finalCell.withUnsafeMutableBufferPointer { cn in
                     sequence.withUnsafeMutableBufferPointer { y in
                         recordValues.withUnsafeMutableBufferPointer { r in
-                            let record = training ? ConvLSTMRecordStorage.pointers(r.baseAddress!, rows: g.rowCount, filters: filters) : nil
+                            let record = training ? ConvLSTMRecordStorage.pointers(r.baseAddress!, g) : nil
                             convLSTMForward(g, x, output: y.isEmpty ? nil : y.baseAddress!, finalHidden: hn.baseAddress!,
                                             finalCell: cn.baseAddress!, record: record)
                         }
@@ -165,7 +165,7 @@ extension ConvLSTM2D {
 final class ConvLSTMRecordStorage: Sendable {
     /// At least `rows * 6 * filters` values (a recycled buffer may be longer).
     private let values: [Float]
-    let rows: Int, filters: Int
+    let rows: Int, filters: Int, timesteps: Int
 
     /// A buffer for the record of `g`, from the large-buffer cache; its contents are unspecified.
     static func buffer(_ g: ConvLSTMGeometry) -> [Float] {
@@ -178,19 +178,24 @@ final class ConvLSTMRecordStorage: Sendable {
         self.values = values
         rows = g.rowCount
         filters = g.filters
+        timesteps = g.timesteps
     }
 
     deinit { LargeBufferCache.recycle(values) }
 
-    /// Pointers into `values` laid out as a record, for the forward pass that fills it.
-    static func pointers(_ base: UnsafeMutablePointer<Float>, rows: Int, filters: Int) -> ConvLSTMRecord {
-        ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters)
+    /// Pointers into `values` laid out as the record of all T steps of `g`, for the forward pass that fills it.
+    static func pointers(_ base: UnsafeMutablePointer<Float>, _ g: ConvLSTMGeometry) -> ConvLSTMRecord {
+        let (rows, filters) = (g.rowCount, g.filters)
+        return ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters,
+                              timesteps: 0 ..< g.timesteps)
     }
 
     /// Calls `body` with the record's pointers, for reading only.
     func withPointers<R>(_ body: (ConvLSTMRecord) throws -> R) rethrows -> R {
         try values.withUnsafeBufferPointer { buffer in
-            try body(Self.pointers(UnsafeMutablePointer(mutating: buffer.baseAddress!), rows: rows, filters: filters))
+            let base = UnsafeMutablePointer(mutating: buffer.baseAddress!)
+            return try body(ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters,
+                                           timesteps: 0 ..< timesteps))
         }
     }
 
