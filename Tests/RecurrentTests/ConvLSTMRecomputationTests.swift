@@ -98,6 +98,27 @@ final class ConvLSTMRecomputationTests: XCTestCase {
         }
     }
 
+    /// A forecaster with recomputation on every layer trains to the same bits.
+    func testForecasterSetsEveryLayer() throws {
+        var model = try ConvLSTMForecaster(frameHeight: 8, frameWidth: 8, channels: 1, filters: [4, 3], horizon: 3, seed: 51)
+        let frames = try randomTensor([2, 6, 8, 8, 1], seed: 52, scale: 0.5)
+        func step() throws -> [Tensor] {
+            let (predicted, cache) = try model.trainingForward(frames)
+            var gradients = model.zeroGradients()
+            let dFrames = try model.backward(outputGradient: try randomTensor(predicted.dimensions, seed: 53),
+                                             cache: cache, into: &gradients)
+            return [predicted, dFrames] + gradients.tensors
+        }
+        let stored = try step()
+        try model.setRecomputation(.keepStatesEvery(2))
+        XCTAssertEqual((model.encoder + model.forecaster).map(\.recomputation),
+                       Array(repeating: .keepStatesEvery(2), count: 4))
+        for (index, (actual, expected)) in zip(try step(), stored).enumerated() {
+            assertBitwiseEqual("tensor \(index)", actual.scalars, expected.scalars)
+        }
+        XCTAssertThrowsError(try model.setRecomputation(.keepStatesEvery(0)))
+    }
+
     /// The training forward alone gives inference's numbers too.
     func testTrainingForwardEqualsInference() throws {
         var layer = try smallConvLSTM(channels: 2, filters: 3, kernel: (3, 3), seed: 21)
