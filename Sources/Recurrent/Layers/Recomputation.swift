@@ -20,10 +20,14 @@
 /// `Docs/Performance.md`); the memory saved is given as a formula for each
 /// layer at ``LSTM/recomputation`` and ``ConvLSTM2D/recomputation``.
 ///
-/// `k` trades the two memories against each other: the states grow as T / k,
-/// the segment being recomputed as k; about the square root of T (times 2 for
-/// a ConvLSTM2D, whose segment holds 10F values per row against 2F per state)
-/// minimizes their sum. Any `k` of at least T keeps no state but the initial one.
+/// `k` trades two memories against each other: the kept states grow as T / k
+/// (for every layer at once, since all layers' records wait for backward), the
+/// segment being recomputed as k (one layer at a time). With L such layers the
+/// sum is smallest near k = sqrt(L T / 5) for ConvLSTM2D layers (2F per state
+/// against 10F per segment step) and sqrt(2 L T / 7) for LSTM layers (2H
+/// against 7H). Time barely depends on k: every step is recomputed once
+/// whatever the segments. Any `k` of at least T keeps no state but the initial
+/// one and recomputes the whole sequence as one segment.
 public enum Recomputation: Sendable, Hashable {
     /// Keep every timestep's record (the default, and the fastest).
     case none
