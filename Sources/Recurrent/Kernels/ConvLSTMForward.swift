@@ -18,7 +18,10 @@
 // and (inference) two [B, P, F] hidden states used in turn; the cell state is
 // updated in place. Training writes the gates straight into the record. Nothing
 // is allocated inside the time loop, which runs as one `WorkerTeam`: the pool is
-// entered once per call, and each phase of a step hands out its parts.
+// entered once per call, and each phase of a step hands out its parts. The
+// per-call buffers are a `ConvLSTMForwardPass`, whose `run` takes any range of
+// steps, so a pass recomputing the record segment by segment in backward
+// (ConvLSTMRecomputation.swift) allocates nothing per segment either.
 
 import FrameSequencing
 

@@ -79,7 +79,7 @@ public struct ConvLSTM2D: Sendable {
     ///
     /// Both leave out what either way holds: the input, the initial state, the
     /// output and the gradients. Recomputation costs one more forward pass in
-    /// backward (measured in `Docs/Performance.md`).
+    /// backward (measured in the README's "Measured" section).
     public var recomputation: Recomputation = .none
 
     /// A layer with Keras's initializers, seeded: `kernel` Glorot-uniform

@@ -60,7 +60,7 @@ public struct LSTM: Sendable {
     /// Both leave out what either way holds: each layer's input (and dropout
     /// mask), the output, the gradients, and forward's [B * T, 4H] scratch for
     /// inputs too large for the fused steps. Recomputation costs one more
-    /// forward pass of the time loop in backward (measured in `Docs/Performance.md`).
+    /// forward pass of the time loop in backward (measured in the README's "Measured" section).
     public var recomputation: Recomputation = .none
 
     /// 1, or 2 when bidirectional.

@@ -17,8 +17,8 @@
 /// every gradient are bit for bit those of ``none``: the recomputed values come
 /// from the same kernels in the same order, and sums over time are taken in
 /// the same order. The cost is one more forward pass in backward (measured in
-/// `Docs/Performance.md`); the memory saved is given as a formula for each
-/// layer at ``LSTM/recomputation`` and ``ConvLSTM2D/recomputation``.
+/// the README's "Measured" section); the memory saved is given as a formula
+/// for each layer at ``LSTM/recomputation`` and ``ConvLSTM2D/recomputation``.
 ///
 /// `k` trades two memories against each other: the kept states grow as T / k
 /// (for every layer at once, since all layers' records wait for backward), the
