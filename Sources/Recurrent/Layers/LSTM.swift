@@ -38,6 +38,30 @@ public struct LSTM: Sendable {
     /// The weights, index `layer * directionCount + direction` (forward first).
     /// Replace them with values of the same shapes only.
     public var layers: [LSTMDirectionWeights]
+    /// What ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
+    /// keeps for backward (``Recomputation/none`` by default), for every layer
+    /// and direction. Not a weight: two LSTMs that differ only here compute the
+    /// same numbers.
+    ///
+    /// Bytes kept per layer and direction from the training forward to
+    /// backward, with B sequences, T timesteps, H hidden units, 4-byte floats
+    /// (``recordBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    ///
+    ///     .none:               4 * B * T * 7H           (gates 4H, c_t, c_{t-1}, h_{t-1} per row)
+    ///     .keepStatesEvery(k): 4 * S * B * 2H,  S = ceil(T / k)   ((h, c) per kept state, h0 and c0 included)
+    ///
+    /// and the time loop's workspace while backward runs, on top of that
+    /// (``timeLoopBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    ///
+    ///     .none:               4 * (B * T * 4H + 2 * B * H)                    (dA of every row)
+    ///     .keepStatesEvery(k): 4 * (B * T * 5H + K * B * 7H + 4 * B * H),  K = min(k, T)
+    ///                                          (dA and h_{t-1} of every row; one segment's gates, c_t, c_{t-1}, h_t)
+    ///
+    /// Both leave out what either way holds: each layer's input (and dropout
+    /// mask), the output, the gradients, and forward's [B * T, 4H] scratch for
+    /// inputs too large for the fused steps. Recomputation costs one more
+    /// forward pass of the time loop in backward (measured in the README's "Measured" section).
+    public var recomputation: Recomputation = .none
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }
@@ -90,6 +114,34 @@ public struct LSTM: Sendable {
                                name: "Layer \(index / directionCount) direction \(index % directionCount)")
         }
         layers = weights
+    }
+
+    /// Bytes one layer and direction keeps from the training forward for
+    /// backward beyond its input: the record of every row, or S states (h, c)
+    /// with ``Recomputation/keepStatesEvery(_:)``. The formula of ``recomputation``, for a memory plan.
+    static func recordBytes(batch: Int, timesteps: Int, hiddenSize: Int, recomputation: Recomputation) -> Int {
+        let floats: Int
+        switch recomputation {
+        case .none:
+            floats = batch * timesteps * 7 * hiddenSize
+        case .keepStatesEvery(let k):
+            floats = TimeSegments(timesteps: timesteps, interval: max(1, k)).count * batch * 2 * hiddenSize
+        }
+        return floats * MemoryLayout<Float>.stride
+    }
+
+    /// Bytes of one layer and direction's time-loop workspace while its
+    /// backward runs, on top of ``recordBytes(batch:timesteps:hiddenSize:recomputation:)``.
+    /// The formula of ``recomputation``, for a memory plan.
+    static func timeLoopBytes(batch: Int, timesteps: Int, hiddenSize: Int, recomputation: Recomputation) -> Int {
+        let g = LSTMSequenceGeometry(batch: batch, timesteps: timesteps, inputSize: 1, hiddenSize: hiddenSize,
+                                     timeMajor: false, reversed: false)
+        let floats: Int
+        switch recomputation {
+        case .none: floats = lstmBackwardWorkspaceCount(g)
+        case .keepStatesEvery(let k): floats = lstmRecomputedWorkspaceCount(g, TimeSegments(timesteps: timesteps, interval: max(1, k)))
+        }
+        return floats * MemoryLayout<Float>.stride
     }
 
     /// Input features of `layer`: the LSTM's input size, then the previous layer's output.
