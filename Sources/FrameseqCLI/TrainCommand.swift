@@ -45,13 +45,18 @@ struct TrainCommand {
                            bottom and right; forecasts are cropped back). Default: the
                            smallest power of two that brings a frame within 128x128
                            pixels for convlstm and cnn_lstm (8 for 785x785), none for fc_lstm
+      --recompute K        the recurrent layers keep their states every K steps and
+                           recompute the rest in backward: the training record shrinks
+                           to a few states for about a third more time a step (gradients
+                           are bit for bit the same). 0 keeps every step; default: 0, or
+                           the interval the plan picks when the record does not fit
       --memory-limit SIZE  the memory the run may take (6G, 512M, ...; default 85% of
                            the memory available when it starts). The run is planned
                            before any frame is read: one line gives the parameters, the
                            estimated peak memory and the minutes per epoch measured on a
                            few steps; a plan over the limit is refused with the options
-                           that fit. Without --batch-size the batch is halved from 8
-                           until the plan fits
+                           that fit. Without --recompute the plan turns recomputation on,
+                           then without --batch-size halves the batch from 8, until it fits
       --seed N             initialization and shuffling seed (default 0)
       --quiet              no progress bar (when standard output is not a terminal,
                            one line per epoch is printed there either way, unless --quiet)
@@ -104,7 +109,8 @@ struct TrainCommand {
         }
         sizes = SizeOptions(patch: try optional("patch", 1 ... 256), batchSize: try optional("batch-size", 1 ... 1_000_000),
                             hidden: try optional("hidden", 1 ... 1_000_000),
-                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096))
+                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096),
+                            recompute: try optional("recompute", 0 ... 1_000_000))
         plan = TrainingPlan(
             contextLength: try options.integer("context", default: 10, in: 1 ... 10_000),
             epochs: try options.integer("epochs", default: 10, in: 1 ... 1_000_000),
