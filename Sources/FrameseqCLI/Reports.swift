@@ -11,28 +11,29 @@ struct ResultRow {
     var parameterCount: Int?
 }
 
-/// The results table as printed on screen.
+/// The results table as printed on screen: one-step and closed-loop MSE, PSNR
+/// and SSIM (`-` where frames are too small for SSIM) and the training time.
 func resultsTable(_ rows: [ResultRow], steps: Int) -> String {
     func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
         let space = String(repeating: " ", count: max(width - text.count, 0))
         return left ? text + space : space + text
     }
-    func number(_ value: Double, _ format: String) -> String { String(format: format, value) }
-    var lines = [pad("", 12, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("\(steps)-step MSE", 13)
-        + pad("PSNR", 9) + pad("train", 9)]
+    func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+    var lines = [pad("", 12, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("SSIM", 8)
+        + pad("\(steps)-step MSE", 13) + pad("PSNR", 9) + pad("SSIM", 8) + pad("train", 9)]
     for row in rows {
-        let time = row.trainingSeconds.map { number($0, "%.0f s") } ?? "-"
+        let (oneStep, closedLoop) = (row.evaluation.oneStep, row.evaluation.closedLoop)
         lines.append(pad(row.title, 12, left: true)
-            + pad(number(row.evaluation.oneStep.mse, "%.5f"), 12) + pad(number(row.evaluation.oneStep.psnr, "%.2f dB"), 9)
-            + pad(number(row.evaluation.closedLoop.mse, "%.5f"), 13) + pad(number(row.evaluation.closedLoop.psnr, "%.2f dB"), 9)
-            + pad(time, 9))
+            + pad(number(oneStep.mse, "%.5f"), 12) + pad(number(oneStep.psnr, "%.2f dB"), 9) + pad(number(oneStep.ssim, "%.4f"), 8)
+            + pad(number(closedLoop.mse, "%.5f"), 13) + pad(number(closedLoop.psnr, "%.2f dB"), 9)
+            + pad(number(closedLoop.ssim, "%.4f"), 8) + pad(number(row.trainingSeconds, "%.0f s"), 9))
     }
     return lines.joined(separator: "\n")
 }
 
-/// `metrics.json`: `{"models": {key: {"mse", "psnr", ...}}, "baselines": {...}}`,
-/// where `mse` and `psnr` are the one-step scores and `closed_loop` holds the
-/// `steps`-step ones.
+/// `metrics.json`: `{"models": {key: {"mse", "psnr", "ssim", ...}}, "baselines": {...}}`,
+/// where `mse`, `psnr` and `ssim` are the one-step scores and `closed_loop` holds the
+/// `steps`-step ones, each step's too (`mse_by_step`, `ssim_by_step`).
 func metricsJSON(models: [ResultRow], baselines: [ResultRow], steps: Int, extra: [String: Any]) throws -> Data {
     func entry(_ row: ResultRow) -> [String: Any] {
         var object: [String: Any] = [
@@ -41,6 +42,12 @@ func metricsJSON(models: [ResultRow], baselines: [ResultRow], steps: Int, extra:
                             "psnr": jsonNumber(row.evaluation.closedLoop.psnr),
                             "mse_by_step": row.evaluation.closedLoopByStep],
         ]
+        // SSIM needs frames of at least 11 x 11 pixels; smaller ones have none.
+        if let ssim = row.evaluation.oneStep.ssim { object["ssim"] = ssim }
+        if var loop = object["closed_loop"] as? [String: Any], let byStep = row.evaluation.closedLoopSSIMByStep {
+            (loop["ssim"], loop["ssim_by_step"]) = (row.evaluation.closedLoop.ssim, byStep)
+            object["closed_loop"] = loop
+        }
         if let seconds = row.trainingSeconds { object["train_seconds"] = (seconds * 10).rounded() / 10 }
         if let count = row.parameterCount { object["parameters"] = count }
         return object
