@@ -171,3 +171,23 @@ func meanFrame(_ frames: FrameStack) throws -> [Float] {
     }
     return total.map { Float($0 / Double(frames.count)) }
 }
+
+/// The scores of one closed-loop forecast against the true frames that
+/// followed: `prediction` and `truth` hold the same number of whole frames of
+/// `frame`, step 1 first. Each step's MSE and SSIM, and their means.
+func closedLoopScores(_ prediction: Tensor, _ truth: Tensor, frame: FrameShape) throws -> ClosedLoopScores {
+    guard prediction.count == truth.count, truth.count % frame.featureCount == 0 else {
+        throw CLIError.failed("a forecast has shape \(prediction.dimensions), expected \(truth.dimensions)")
+    }
+    let steps = truth.count / frame.featureCount
+    let (predicted, expected) = (prediction.scalars, truth.scalars)
+    let mseByStep = (0 ..< steps).map { step in
+        (step * frame.featureCount ..< (step + 1) * frame.featureCount)
+            .reduce(0.0) { $0 + pow(Double(predicted[$1] - expected[$1]), 2) } / Double(frame.featureCount)
+    }
+    let ssimByStep = try frameSimilarities(prediction, truth, frame: frame)
+    let mse = mseByStep.reduce(0, +) / Double(max(steps, 1))
+    return ClosedLoopScores(steps: steps, mse: mse, psnr: jsonPSNR(Score(mse: mse).psnr),
+                            ssim: ssimByStep.map { $0.reduce(0, +) / Double(max(steps, 1)) },
+                            mseByStep: mseByStep, ssimByStep: ssimByStep)
+}

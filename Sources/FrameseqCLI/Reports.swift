@@ -31,35 +31,29 @@ func resultsTable(_ rows: [ResultRow], steps: Int) -> String {
     return lines.joined(separator: "\n")
 }
 
-/// `metrics.json`: `{"models": {key: {"mse", "psnr", "ssim", ...}}, "baselines": {...}}`,
-/// where `mse`, `psnr` and `ssim` are the one-step scores and `closed_loop` holds the
-/// `steps`-step ones, each step's too (`mse_by_step`, `ssim_by_step`).
-func metricsJSON(models: [ResultRow], baselines: [ResultRow], steps: Int, extra: [String: Any]) throws -> Data {
-    func entry(_ row: ResultRow) -> [String: Any] {
-        var object: [String: Any] = [
-            "mse": row.evaluation.oneStep.mse, "psnr": jsonNumber(row.evaluation.oneStep.psnr),
-            "closed_loop": ["steps": steps, "mse": row.evaluation.closedLoop.mse,
-                            "psnr": jsonNumber(row.evaluation.closedLoop.psnr),
-                            "mse_by_step": row.evaluation.closedLoopByStep],
-        ]
-        // SSIM needs frames of at least 11 x 11 pixels; smaller ones have none.
-        if let ssim = row.evaluation.oneStep.ssim { object["ssim"] = ssim }
-        if var loop = object["closed_loop"] as? [String: Any], let byStep = row.evaluation.closedLoopSSIMByStep {
-            (loop["ssim"], loop["ssim_by_step"]) = (row.evaluation.closedLoop.ssim, byStep)
-            object["closed_loop"] = loop
-        }
-        if let seconds = row.trainingSeconds { object["train_seconds"] = (seconds * 10).rounded() / 10 }
-        if let count = row.parameterCount { object["parameters"] = count }
-        return object
+extension ModelEntry {
+    /// A scored row: its one-step and closed-loop scores, training time and
+    /// size; training details (status, history, plan) are added by the command.
+    init(_ row: ResultRow) {
+        let evaluation = row.evaluation
+        self.init(title: row.title, mse: evaluation.oneStep.mse, psnr: jsonPSNR(evaluation.oneStep.psnr),
+                  ssim: evaluation.oneStep.ssim,
+                  closedLoop: ClosedLoopScores(steps: evaluation.closedLoopByStep.count, mse: evaluation.closedLoop.mse,
+                                               psnr: jsonPSNR(evaluation.closedLoop.psnr), ssim: evaluation.closedLoop.ssim,
+                                               mseByStep: evaluation.closedLoopByStep, ssimByStep: evaluation.closedLoopSSIMByStep),
+                  trainSeconds: row.trainingSeconds.map { ($0 * 10).rounded() / 10 }, parameters: row.parameterCount)
     }
-    var root = extra
-    root["models"] = Dictionary(uniqueKeysWithValues: models.map { ($0.key, entry($0)) })
-    root["baselines"] = Dictionary(uniqueKeysWithValues: baselines.map { ($0.key, entry($0)) })
-    return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+
+    /// Adds the training `log` recorded: epochs, thinned step losses, parameters.
+    mutating func record(_ log: TrainingLog) {
+        history = log.epochRecords
+        lossByStep = log.stepLosses
+        parameters = parameters ?? log.parameterCount
+    }
 }
 
 /// JSON has no infinity: a perfect score's PSNR is written as 999.
-private func jsonNumber(_ value: Double) -> Double { value.isFinite ? value : 999 }
+func jsonPSNR(_ value: Double) -> Double { value.isFinite || value.isNaN ? value : 999 }
 
 /// Writes `data` to `path` through a temporary file and a rename, so the path
 /// never holds half a file.
