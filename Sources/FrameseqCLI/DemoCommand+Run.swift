@@ -3,7 +3,8 @@ import FrameSequencing
 import Recurrent
 
 /// Running the demo: the baselines, then each model trained and scored in
-/// turn, its results added to the run's record (metrics.json) as they come.
+/// turn, its results added to the run's record (metrics.json, then
+/// report.html rendered from it) as they come.
 extension DemoCommand {
     func run(_ console: Console) throws {
         let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed, channels: channels).pixels(count: frameCount)
@@ -104,7 +105,7 @@ extension DemoCommand {
                                  convLSTM.evaluation.oneStep.mse / baselines[0].evaluation.oneStep.mse))
         }
         console.print("""
-            Wrote \(output)/metrics.json, \(output)/comparison.png (rows: \
+            Wrote \(output)/report.html (open it in a browser), \(output)/metrics.json, \(output)/comparison.png (rows: \
             truth, persistence, \(rows.map(\.title).joined(separator: ", ")); \(steps) steps closed-loop from frame \
             \(frameCount - testFrames)), one <model>.png and <model>.safetensors checkpoint per model, and the frames as frames.npy.
             """)

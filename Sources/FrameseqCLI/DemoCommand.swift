@@ -15,9 +15,12 @@ struct DemoCommand {
     forecasts the held-out frames 1 step ahead and --steps steps closed-loop and
     compares with repeating the last frame (persistence) and the mean frame.
     About 10 minutes on 2 cores in a release build; --quick about a minute.
+    Writes metrics.json and report.html, a page rendered from it (open it in a
+    browser: loss curves, MSE and SSIM by steps ahead against the baselines, the
+    scores and the frames).
 
       --quick            smaller models and fewer epochs
-      --output DIR       where to write metrics.json, pictures and checkpoints
+      --output DIR       where to write metrics.json, report.html, pictures and checkpoints
                          (default: frameseq-demo, or frameseq-demo-quick)
       --frames N         frames to generate (default 400)
       --size N           frame height and width (default 64); digits and their speed

@@ -21,8 +21,9 @@ struct ForecastCommand {
       --output DIR        where to write forecast.npy (K, H, W, C; bytes for byte input,
                           floats in the file's units otherwise), one PNG per forecast
                           frame (frameN.png, N its index in the series), forecast.png,
-                          all of them in a strip, and metrics.json (scores against the
-                          true frames that follow --from, if any) (default frameseq-forecast)
+                          all of them in a strip, metrics.json (scores against the true
+                          frames that follow --from, if any) and report.html, a page
+                          rendered from it (default frameseq-forecast)
 
     Only the frames the forecast reads (and the true frames it is scored against)
     are read from PATH, so forecasting from the end of a long series of large
@@ -120,7 +121,7 @@ struct ForecastCommand {
         console.print("Wrote \(output)/forecast.npy (\(sequenceShape.map(String.init).joined(separator: "x")), "
             + "\(loaded.isBytes ? "uint8" : "float32")), the frames as frame\(from).png...frame\(from + steps - 1).png, "
             + "\(output)/forecast.png" + (rows.count == 2 ? " (top: truth, bottom: forecast)" : "")
-            + " and \(output)/metrics.json.")
+            + ", \(output)/metrics.json and \(output)/report.html.")
     }
 
     /// The training epochs a checkpoint of `frameseq train` or `demo` carries, if any.

@@ -1,7 +1,9 @@
 import Foundation
 
 /// `metrics.json`, the record every `frameseq demo`, `train` and `forecast` run
-/// leaves in its output folder.
+/// leaves in its output folder, and the only source of `report.html`: the page
+/// is rendered from the file read back (``ReportPage``), so the two cannot
+/// disagree.
 ///
 /// Scores are in model units (values scaled to 0...1). `mse` and `psnr` of an
 /// entry are one-step-ahead scores on the held-out frames, `closed_loop` holds
@@ -177,10 +179,4 @@ struct PictureEntry: Codable, Equatable {
     /// A plain file name in the output folder (no folder part).
     var file: String
     var caption: String
-}
-
-/// Writes `metrics` as `folder/metrics.json`, atomically (a temporary file,
-/// then a rename): what every run does last.
-func writeRecord(_ metrics: MetricsFile, to folder: String) throws {
-    try writeFile(try metrics.encoded(), to: (folder as NSString).appendingPathComponent("metrics.json"))
 }

@@ -2,7 +2,8 @@ import Foundation
 import FrameSequencing
 import Recurrent
 
-/// Running `frameseq train`: plan, read, train, score, and record (metrics.json).
+/// Running `frameseq train`: plan, read, train, score, and record (metrics.json,
+/// then report.html rendered from it).
 extension TrainCommand {
     func run(_ console: Console) throws {
         // Planned from the file's header: a run that cannot fit is refused before a frame is read.
@@ -115,7 +116,7 @@ extension TrainCommand {
         console.print("\nHeld-out frames \(count - held)..<\(count) (values in model units, 0...1):")
         console.print(resultsTable(baselines + [model], steps: steps))
         console.print("Peak memory \(gibibytes(measurements.peakResidentBytes)) (estimated \(gibibytes(runPlan.footprint.peakBytes))).")
-        console.print("Wrote \(output)/model.safetensors, \(output)/metrics.json "
+        console.print("Wrote \(output)/report.html (open it in a browser), \(output)/model.safetensors, \(output)/metrics.json "
             + "and \(output)/forecast.png (top: truth, bottom: \(steps) steps closed-loop).")
     }
 }

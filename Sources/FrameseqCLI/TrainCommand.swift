@@ -12,14 +12,16 @@ struct TrainCommand {
     reports its held-out scores next to persistence and the mean frame. The run's
     state is saved to DIR/checkpoint.safetensors at the end of every epoch (and
     every --checkpoint-minutes), so an interrupted run continues with --resume DIR
-    exactly as if it had not stopped.
+    exactly as if it had not stopped. A finished run also leaves report.html, a
+    page rendered from metrics.json: the plan against what was measured, the
+    losses, the scores by steps ahead and the frames.
 
       --frames PATH        an .npy file of frames (N, H, W, C) or (N, H, W), uint8 or
                            float, or a folder of .png/.pgm/.ppm frames in name order
                            (bytes are read as value/255; floats outside 0...1 are
                            scaled by the training frames' minimum and maximum)
       --output DIR         where to write checkpoint.safetensors, model.safetensors,
-                           metrics.json and forecast.png (default frameseq-train)
+                           metrics.json, report.html and forecast.png (default frameseq-train)
       --resume DIR         continue the run whose checkpoint is in DIR, with its model,
                            data and options (--epochs sets a new total; --frames names
                            the same frames elsewhere); writes into DIR

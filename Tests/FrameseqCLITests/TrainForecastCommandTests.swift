@@ -23,10 +23,9 @@ final class TrainForecastCommandTests: XCTestCase {
             _ = try mse(metrics, "models", kind.rawValue)
             _ = try mse(metrics, "baselines", "persistence")
             _ = try mse(metrics, "baselines", "mean")
-            // 8 x 8 frames: too small for SSIM's 11 x 11 window.
-            let record = try MetricsFile.read(output + "/metrics.json")
-            XCTAssertNil(record.models[kind.rawValue]?.closedLoop?.ssimByStep)
-            XCTAssertEqual(record.models[kind.rawValue]?.history?.count, 1)
+            // 8 x 8 frames: too small for SSIM's 11 x 11 window, so no SSIM chart (the page says why).
+            let page = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon"])
+            XCTAssertFalse(page.chartIDs.contains("chart-ssim-horizon"))
 
             let forecast = CLIRun(["forecast", "--checkpoint", output + "/model.safetensors", "--frames", frames,
                                    "--steps", "4", "--output", output + "/forecast"])
@@ -36,9 +35,8 @@ final class TrainForecastCommandTests: XCTestCase {
             guard case .uint8 = predicted.data else { return XCTFail("byte input gives a byte forecast") }
             XCTAssertEqual(try PNG.read(contentsOf: output + "/forecast/forecast.png").shape.width, 2 + 4 * 10)
             // A true forecast (after the last frame): nothing to score, the training history from the checkpoint.
-            let forecastRecord = try MetricsFile.read(output + "/forecast/metrics.json")
-            XCTAssertNil(forecastRecord.models[kind.rawValue]?.closedLoop)
-            XCTAssertEqual(forecastRecord.models[kind.rawValue]?.history?.count, 1)
+            let forecastPage = try checkReport(in: output + "/forecast", charts: ["chart-loss-epoch"])
+            XCTAssertFalse(forecastPage.chartIDs.contains("chart-mse-horizon"))
         }
     }
 
@@ -57,6 +55,7 @@ final class TrainForecastCommandTests: XCTestCase {
         let record = try MetricsFile.read(folder + "/out/metrics.json")
         XCTAssertEqual(record.models["fc_lstm"]?.closedLoop?.mseByStep.count, 3, "each scored step")
         XCTAssertNotNil(record.baselines["persistence"]?.closedLoop)
+        _ = try checkReport(in: folder + "/out", charts: ["chart-loss-epoch", "chart-mse-horizon"])
 
         let checkpoint = try Checkpoint.read(contentsOf: folder + "/model/model.safetensors")
         let scaling = try ValueScaling(metadata: checkpoint.metadata, source: "test")
