@@ -3,8 +3,9 @@ import FrameSequencing
 import Recurrent
 
 /// Running the demo: the baselines, then each model trained and scored in
-/// turn, its results added to the run's record (metrics.json, then
-/// report.html rendered from it) as they come.
+/// turn, its results added to the run's record as they come, so a run that
+/// fails or is interrupted still writes metrics.json and report.html with
+/// what it did.
 extension DemoCommand {
     func run(_ console: Console) throws {
         let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed, channels: channels).pixels(count: frameCount)
@@ -38,7 +39,17 @@ extension DemoCommand {
                 (kind.rawValue, ModelEntry(title: kind.title, status: .notRun, settings: describe(configuration(kind))))
             }),
             baselines: [:], pictures: [])
-        try trainAndScore(&record, split: split, heldOut: heldOut, console: console)
+        do {
+            try Interruption.watch { try trainAndScore(&record, split: split, heldOut: heldOut, console: console) }
+        } catch let interruption as RunInterrupted {
+            throw interruption
+        } catch {
+            (record.status, record.error) = (.failed, Frameseq.oneLine(error))
+            if (try? writeRecord(record, to: output)) != nil {
+                console.print("Wrote \(output)/metrics.json and \(output)/report.html with what the run did before it failed.")
+            }
+            throw error
+        }
     }
 
     /// The architecture and training options of a model, for the report.
@@ -70,11 +81,24 @@ extension DemoCommand {
             planRecord.choices = nil
             console.print("")
             let log = TrainingLog()
-            let trained = try train(settings, on: split.train, plan: plan, extraMetadata: ["data.scale": "1"],
+            let trained: TrainedModel
+            do {
+                trained = try train(settings, on: split.train, plan: plan, extraMetadata: ["data.scale": "1"],
                                     report: TrainingReport(log: console.print, calibrated: { _, _ in }, epochLines: false), log: log)
+            } catch {
+                record.models[kind.rawValue]?.status = .failed
+                record.models[kind.rawValue]?.record(log)
+                throw error
+            }
             planRecord.record(RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
                                               estimatedEpochSeconds: log.estimatedEpochSeconds))
             record.models[kind.rawValue]?.plan = planRecord
+            if log.interrupted {
+                record.models[kind.rawValue]?.status = .interrupted
+                record.models[kind.rawValue]?.record(log)
+                try stop(&record, "interrupted while training \(kind.title) in epoch \(log.position.epoch), after step "
+                    + "\(log.position.step)", console: console)
+            }
             let evaluation = try heldOut.evaluate { contexts, steps in
                 try trained.model.forecastClosedLoop(context: contexts, steps: steps)
             }
@@ -91,6 +115,9 @@ extension DemoCommand {
             (entry.status, entry.settings, entry.plan) = (.completed, record.models[kind.rawValue]?.settings, planRecord)
             entry.record(log)
             record.models[kind.rawValue] = entry
+            if Interruption.requested {
+                try stop(&record, "interrupted after \(kind.title) was trained and scored", console: console)
+            }
         }
         let comparison = [try heldOut.firstTruth(), baselines[0].evaluation.sample] + rows.map(\.evaluation.sample)
         try PNG.write(try filmstrip(comparison), to: "\(output)/comparison.png")
@@ -111,4 +138,11 @@ extension DemoCommand {
             """)
     }
 
+    /// Writes the record of an interrupted run and throws ``RunInterrupted``.
+    private func stop(_ record: inout MetricsFile, _ what: String, console: Console) throws -> Never {
+        let line = "\(what); wrote \(output)/metrics.json and \(output)/report.html"
+        (record.status, record.error) = (.interrupted, line)
+        try writeRecord(record, to: output)
+        throw RunInterrupted(description: line)
+    }
 }

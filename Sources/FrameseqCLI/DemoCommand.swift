@@ -17,7 +17,8 @@ struct DemoCommand {
     About 10 minutes on 2 cores in a release build; --quick about a minute.
     Writes metrics.json and report.html, a page rendered from it (open it in a
     browser: loss curves, MSE and SSIM by steps ahead against the baselines, the
-    scores and the frames).
+    scores and the frames). Ctrl-C stops training at the next step and writes both,
+    marked interrupted, before exiting with status 130.
 
       --quick            smaller models and fewer epochs
       --output DIR       where to write metrics.json, report.html, pictures and checkpoints

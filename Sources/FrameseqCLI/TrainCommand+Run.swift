@@ -2,8 +2,11 @@ import Foundation
 import FrameSequencing
 import Recurrent
 
-/// Running `frameseq train`: plan, read, train, score, and record (metrics.json,
-/// then report.html rendered from it).
+/// Running `frameseq train`: plan, read, train, score, and record. From the
+/// plan on, the run keeps a record (metrics.json and report.html) of what it
+/// did, written when it ends however it ends: completed, refused by the plan,
+/// failed, or interrupted (SIGINT stops training at a step boundary and saves
+/// its state for `--resume`).
 extension TrainCommand {
     func run(_ console: Console) throws {
         // Planned from the file's header: a run that cannot fit is refused before a frame is read.
@@ -16,22 +19,51 @@ extension TrainCommand {
                                                        width: header.frame.width, channels: header.frame.channels),
                                  context: plan.contextLength, modelOrder: [], models: [:], baselines: [:], pictures: [])
         var plan = self.plan, held: Int, steps = self.steps, runPlan: RunPlan
-        if let (checkpoint, path) = resumed {
-            (runPlan, plan, held, steps) = try resumedPlan(checkpoint, path: path, header: header, budget: budget)
-        } else {
-            held = testFrames ?? max(steps, header.count / 8)
-            let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
-                                  windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
-                                  budget: budget)
-            runPlan = try planner.plan(sizes)
-            for choice in runPlan.choices { console.print("chose " + choice) }
-            plan.batchSize = runPlan.batchSize
+        do {
+            if let (checkpoint, path) = resumed {
+                (runPlan, plan, held, steps) = try resumedPlan(checkpoint, path: path, header: header, budget: budget)
+            } else {
+                held = testFrames ?? max(steps, header.count / 8)
+                record.data.testFrames = held
+                let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
+                                      windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
+                                      budget: budget)
+                runPlan = try planner.plan(sizes)
+                for choice in runPlan.choices { console.print("chose " + choice) }
+                plan.batchSize = runPlan.batchSize
+            }
+        } catch let refusal as PlanRefused {
+            describe(&record, refusal.plan, plan, budget: budget, steps: steps, status: .notRun)
+            (record.status, record.error) = (.refused, refusal.description)
+            if (try? makeDirectory(output)) != nil, (try? writeRecord(record, to: output)) != nil {
+                console.print("Wrote \(output)/metrics.json and \(output)/report.html: the plan and why it was refused.")
+            }
+            throw refusal
         }
         describe(&record, runPlan, plan, budget: budget, steps: steps, status: .notRun)
         (record.data.testFrames, record.data.trainFrames) = (held, header.count - held)
         try makeDirectory(output)
-        try trainAndScore(&record, log: TrainingLog(), runPlan: runPlan, plan: plan, held: held, steps: steps,
-                          framesPath: framesPath, header: header, budget: budget, resumed: resumed?.checkpoint, console: console)
+        let log = TrainingLog()
+        do {
+            try Interruption.watch {
+                try trainAndScore(&record, log: log, runPlan: runPlan, plan: plan, held: held, steps: steps,
+                                  framesPath: framesPath, header: header, budget: budget, resumed: resumed?.checkpoint,
+                                  console: console)
+            }
+        } catch let interruption as RunInterrupted {
+            throw interruption
+        } catch {
+            (record.status, record.error) = (.failed, Frameseq.oneLine(error))
+            record.models[runPlan.settings.kind.rawValue]?.status = log.parameterCount == nil ? .notRun : .failed
+            record.models[runPlan.settings.kind.rawValue]?.record(log)
+            record.plan?.record(RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
+                                                estimatedEpochSeconds: log.estimatedEpochSeconds))
+            record.history = log.epochRecords
+            if (try? writeRecord(record, to: output)) != nil {
+                console.print("Wrote \(output)/metrics.json and \(output)/report.html with what the run did before it failed.")
+            }
+            throw error
+        }
     }
 
     /// Fills the record's plan, settings and the model's entry.
@@ -86,6 +118,19 @@ extension TrainCommand {
         func measured() -> RunMeasurements {
             RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
                             estimatedEpochSeconds: log.estimatedEpochSeconds)
+        }
+        if log.interrupted || Interruption.requested {
+            // The trainer stopped at a step boundary: its checkpoint holds that position exactly.
+            try trained.checkpoint.write(to: policy.path)
+            record.plan?.record(measured())
+            (record.history, record.status) = (log.epochRecords, .interrupted)
+            record.models[kind.rawValue]?.status = .interrupted
+            record.models[kind.rawValue]?.record(log)
+            let line = "interrupted in epoch \(log.position.epoch) after step \(log.position.step); the run's state is in "
+                + "\(policy.path) (continue with --resume \(output)); wrote \(output)/metrics.json and \(output)/report.html"
+            record.error = line
+            try writeRecord(record, to: output)
+            throw RunInterrupted(description: line)
         }
         try trained.checkpoint.write(to: "\(output)/model.safetensors")
         let forecast = PatchedForecast(model: trained.model, patch: settings.patching)

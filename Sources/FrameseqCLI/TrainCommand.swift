@@ -12,9 +12,12 @@ struct TrainCommand {
     reports its held-out scores next to persistence and the mean frame. The run's
     state is saved to DIR/checkpoint.safetensors at the end of every epoch (and
     every --checkpoint-minutes), so an interrupted run continues with --resume DIR
-    exactly as if it had not stopped. A finished run also leaves report.html, a
-    page rendered from metrics.json: the plan against what was measured, the
-    losses, the scores by steps ahead and the frames.
+    exactly as if it had not stopped. Ctrl-C stops training at the next step, saves
+    the state there, writes metrics.json and report.html marked interrupted and
+    exits with status 130 (a second Ctrl-C ends the process at once). Every run
+    from its plan on, refused, failed or completed, leaves metrics.json and
+    report.html (a page rendered from it: the plan against what was measured, the
+    losses, the scores by steps ahead and the frames).
 
       --frames PATH        an .npy file of frames (N, H, W, C) or (N, H, W), uint8 or
                            float, or a folder of .png/.pgm/.ppm frames in name order
@@ -176,12 +179,12 @@ extension TrainCommand {
                               windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
                               seed: settings.seed, budget: budget)
         let footprint = try planner.estimate(settings, batch: plan.batchSize)
-        guard footprint.peakBytes <= budget.bytes else {
-            throw CLIError.failed("--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) but the budget is "
-                + "\(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")
-        }
         let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                               footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))
+        guard footprint.peakBytes <= budget.bytes else {
+            throw PlanRefused(plan: runPlan, description: "--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) "
+                + "but the budget is \(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")
+        }
         return (runPlan, plan, held, steps)
     }
 }

@@ -86,7 +86,9 @@ struct TrainingReport {
 /// that checkpoint (same settings and plan) to the plan's last epoch.
 ///
 /// `log` records the epochs and step losses as they happen, so they are there
-/// when training throws.
+/// when training throws. Under ``Interruption/watch(_:)``, a SIGINT stops
+/// training at the next step boundary: the model returned is the one reached,
+/// `log.interrupted` is set, and its checkpoint holds that position.
 func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan, extraMetadata: [String: String],
            report: TrainingReport, log: TrainingLog = TrainingLog(), checkpoints: CheckpointPolicy? = nil,
            resuming: Checkpoint? = nil) throws -> TrainedModel {
@@ -139,6 +141,10 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
             case .step(let epoch, let step, let loss, _):
                 log.recordStep(step, loss: loss)
                 log.position = (epoch, step)
+                if Interruption.requested {
+                    log.interrupted = true
+                    return false
+                }
             case .epoch(let summary):
                 log.epochs.append(summary)
                 log.position = (summary.epoch + 1, log.position.step)

@@ -1,11 +1,13 @@
 import Foundation
 import Recurrent
+import Synchronization
 
-/// What one model's training did, recorded as it goes: every finished epoch
-/// and every step's batch loss.
+/// What one model's training did, recorded as it goes so a run that stops
+/// (an error, an interrupt) can still report it: every finished epoch, every
+/// step's batch loss, and how it ended.
 ///
 /// A class because it is filled inside ``train(_:on:plan:extraMetadata:report:log:checkpoints:resuming:)``
-/// and read by the caller afterwards.
+/// and read by the caller whether training returned or threw.
 final class TrainingLog {
     /// The finished epochs of the run (those before a resume too).
     var epochs: [EpochSummary] = []
@@ -13,6 +15,8 @@ final class TrainingLog {
     private(set) var steps: [Int] = []
     /// Their batch losses.
     private(set) var losses: [Float] = []
+    /// Set when an interrupt stopped training at a step boundary.
+    var interrupted = false
     /// The epoch and step reached, for messages: `(epoch in progress, steps done)`.
     var position: (epoch: Int, step: Int) = (1, 0)
     /// A calibration step's seconds times the steps of an epoch, when calibrated.
@@ -59,3 +63,50 @@ func thinnedIndices(count: Int, limit: Int) -> [Int] {
     return (0 ..< limit).map { Int((Double($0) * spacing).rounded()) }
 }
 
+// MARK: - Interruption
+
+/// Set by the SIGINT handler, read at step boundaries. An atomic store is one
+/// of the few things a signal handler may safely do.
+private let interruptRequested = Atomic<Bool>(false)
+
+/// Ctrl-C during a long command: the first SIGINT asks the run to stop at the
+/// next step boundary and write what it has (metrics.json marked
+/// `interrupted`, the report) before exiting with status 130; a second one
+/// ends the process at once, as SIGINT does by default.
+///
+/// ```swift
+/// try Interruption.watch {
+///     for step in steps {
+///         if Interruption.requested { break }   // a step boundary
+///         ...
+///     }
+/// }
+/// ```
+enum Interruption {
+    /// Whether SIGINT arrived since ``watch(_:)`` began.
+    static var requested: Bool { interruptRequested.load(ordering: .relaxed) }
+
+    /// Runs `body` with the handler installed and the request cleared, then
+    /// puts back the handler that was there before (the tests run commands in
+    /// process, one after another).
+    static func watch<T>(_ body: () throws -> T) rethrows -> T {
+        interruptRequested.store(false, ordering: .relaxed)
+        let previous = signal(SIGINT) { _ in
+            interruptRequested.store(true, ordering: .relaxed)
+            // The next Ctrl-C is not caught: a user who presses it twice wants out now.
+            signal(SIGINT, SIG_DFL)
+        }
+        defer {
+            signal(SIGINT, previous)
+            interruptRequested.store(false, ordering: .relaxed)
+        }
+        return try body()
+    }
+}
+
+/// A run stopped by SIGINT after writing what it had; `frameseq` exits with
+/// status 130 (128 + SIGINT, as a shell reports a process the signal ended).
+struct RunInterrupted: Error, CustomStringConvertible {
+    /// One line: where the run stopped and what it wrote.
+    var description: String
+}
