@@ -18,6 +18,14 @@ struct RunPlan {
     var choices: [String] = []
 }
 
+/// A plan over the memory budget, refused before a frame is read: the
+/// one-line refusal (the estimate, the budget and options that fit) and the
+/// plan itself, which the run's report shows.
+struct PlanRefused: Error, CustomStringConvertible {
+    var plan: RunPlan
+    var description: String
+}
+
 /// The sizes a user gave on the command line (nil: the planner picks).
 struct SizeOptions {
     var patch: Int?
@@ -84,11 +92,12 @@ struct Planner {
                 choices.append("--batch-size \(batch): the largest batch up to 8 that fits the budget")
             }
         }
+        let plan = RunPlan(settings: chosen, batchSize: batch, windowCount: windowCount, footprint: footprint,
+                           evaluationBatch: evaluationBatchSize(batch, footprint.activation, chosen), choices: choices)
         guard footprint.peakBytes <= budget.bytes else {
-            throw CLIError.failed(try refusal(chosen, batch: batch, footprint: footprint))
+            throw PlanRefused(plan: plan, description: try refusal(chosen, batch: batch, footprint: footprint))
         }
-        return RunPlan(settings: chosen, batchSize: batch, windowCount: windowCount, footprint: footprint,
-                       evaluationBatch: evaluationBatchSize(batch, footprint.activation, chosen), choices: choices)
+        return plan
     }
 
     /// The estimate for `settings` at `batch`.

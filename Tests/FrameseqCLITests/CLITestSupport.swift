@@ -10,9 +10,10 @@ struct CLIRun {
     let out: String
     let err: String
 
-    init(_ arguments: [String]) {
+    /// Runs `arguments`; `onLine` sees each standard-output line as it is printed.
+    init(_ arguments: [String], onLine: @escaping @Sendable (String) -> Void = { _ in }) {
         let (outLines, errLines) = (Lines(), Lines())
-        status = Frameseq.run(arguments, console: Console(out: outLines.append, err: errLines.append))
+        status = Frameseq.run(arguments, console: Console(out: { outLines.append($0); onLine($0) }, err: errLines.append))
         (out, err) = (outLines.text, errLines.text)
     }
 

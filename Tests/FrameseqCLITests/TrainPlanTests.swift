@@ -59,7 +59,8 @@ final class TrainPlanTests: XCTestCase {
     }
 
     /// Every model is refused, before a frame is read, with one line naming the
-    /// estimate, the budget and options that fit, and exits non-zero at once.
+    /// estimate, the budget and options that fit, and exits non-zero at once,
+    /// leaving only the record of the refused plan and its report.
     func testEveryModelIsRefusedWithTheOptionsThatFit() throws {
         let folder = try temporaryFolder(self)
         let frames = try writeMovingSquareNPY(in: folder, count: 40, size: 96)
@@ -70,7 +71,19 @@ final class TrainPlanTests: XCTestCase {
             XCTAssertLessThan(threadSeconds() - started, 5, "\(kind): refused within 5 s")
             assertFails(run, status: 1, mentioning: ["estimated", "budget is \(limit.dropLast()) MiB", "--memory-limit \(limit)",
                                                      kind.rawValue, "options that fit"])
-            XCTAssertFalse(FileManager.default.fileExists(atPath: folder + "/" + kind.rawValue), "\(kind): nothing written")
+            let output = folder + "/" + kind.rawValue
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: output).sorted(), ["metrics.json", "report.html"],
+                           "\(kind): nothing but the record written")
+            let metrics = try MetricsFile.read(output + "/metrics.json")
+            XCTAssertEqual(metrics.status, .refused)
+            XCTAssertEqual("frameseq train: " + (metrics.error ?? ""), run.err, "\(kind): the refusal as printed")
+            let plan = try XCTUnwrap(metrics.plan, "\(kind): the plan refused")
+            XCTAssertGreaterThan(plan.estimatedPeakBytes, plan.budgetBytes)
+            XCTAssertNil(plan.measuredPeakRssBytes, "nothing ran to measure")
+            XCTAssertEqual(metrics.models[kind.rawValue]?.status, .notRun)
+            let page = try checkReport(in: output, charts: [])
+            XCTAssert(page.text.contains("Refused before any frame was read") && page.text.contains("options that fit"))
+            XCTAssertEqual(page.cells["plan-table"]?[kind.rawValue]?["estimated_peak_bytes"], gibibytes(plan.estimatedPeakBytes))
         }
         // Nothing fits: said so, with what to do.
         let none = CLIRun(["train", "--frames", frames, "--model", "fc_lstm", "--output", folder + "/none", "--memory-limit", "1M"])
@@ -93,7 +106,7 @@ final class TrainPlanTests: XCTestCase {
         try file.truncate(atOffset: UInt64(header.count + 400 * 785 * 785 * 3))
         try file.close()
         let started = threadSeconds()
-        let run = CLIRun(["train", "--frames", path, "--model", "fc_lstm", "--memory-limit", "20G"])
+        let run = CLIRun(["train", "--frames", path, "--model", "fc_lstm", "--memory-limit", "20G", "--output", folder + "/out"])
         XCTAssertLessThan(threadSeconds() - started, 5)
         assertFails(run, status: 1, mentioning: ["2368416867 parameters", "budget is 20.00 GiB", "--model convlstm --patch 8"])
     }
