@@ -22,17 +22,25 @@ extension LSTM {
     ///   - finalStateGradient: (L*D, B, H) each, or `nil` for zeros.
     ///   - cache: from ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
     ///     of this LSTM with the same weights.
-    /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
-    ///   for a cache made by another configuration.
+    /// - Throws: `shapeMismatch` for gradients of the wrong shape (every
+    ///   tensor of `gradients` is checked before any is written), or weights
+    ///   changed as ``forward(_:initialState:lengths:layout:returnSequences:)``
+    ///   refuses them; `cacheMismatch` for a cache made by another configuration.
     public func backward(
         outputGradient: Tensor, finalStateGradient: LSTMState? = nil, cache: LSTMCache,
         into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
-        guard (cache.segments == nil ? cache.records : cache.checkpoints).count == layers.count,
+        try validateParameters()
+        let entries = layerCount * directionCount
+        guard (cache.segments == nil ? cache.records : cache.checkpoints).count == entries,
               cache.layerInputs.count == layerCount,
-              gradients.layers.count == layers.count else {
+              gradients.layers.count == entries else {
             throw RecurrentError.cacheMismatch(
-                reason: "it holds \(max(cache.records.count, cache.checkpoints.count)) layer-directions and the gradients \(gradients.layers.count); this LSTM has \(layers.count)")
+                reason: "it holds \(max(cache.records.count, cache.checkpoints.count)) layer-directions and the gradients \(gradients.layers.count); this LSTM has \(entries)")
+        }
+        try validateShapes(of: gradients.layers, "LSTM gradient")
+        for layer in 0 ..< layerCount where cache.layerInputs[layer].count != cache.batch * cache.timesteps * layerInputSize(layer) {
+            throw RecurrentError.cacheMismatch(reason: "layer \(layer)'s input was recorded with another input size")
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
         let (batch, steps, hidden, directions) = (cache.batch, cache.timesteps, hiddenSize, directionCount)

@@ -39,7 +39,9 @@ extension LSTM {
     ///     packed-sequence semantics: outputs past a length are zero and the final
     ///     state is taken at the last valid step, in both directions.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
-    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit.
+    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
+    ///   or for ``layers`` or ``dropout`` changed since the LSTM was made
+    ///   (a tensor of another shape, another number of entries).
     public func forward(
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
@@ -88,6 +90,7 @@ extension LSTM {
         _ input: Tensor, initialState: LSTMState?, lengths: [Int]?, layout: SequenceLayout,
         returnSequences: Bool, training: Bool, dropoutSeed: UInt64
     ) throws -> (result: LSTMResult, cache: LSTMCache?) {
+        try validateParameters()
         guard layout != .spatial else {
             throw RecurrentError.invalidArgument(name: "layout", expected: ".batchMajor or .timeMajor", actual: ".spatial")
         }

@@ -36,7 +36,9 @@ public struct LSTM: Sendable {
     /// (PyTorch's `dropout`), in `0 ..< 1`.
     public var dropout: Float
     /// The weights, index `layer * directionCount + direction` (forward first).
-    /// Replace them with values of the same shapes only.
+    /// Replace them with values of the same shapes only: every forward and
+    /// backward pass checks the count and every tensor's shape first, and
+    /// throws naming the first that changed (a Keras-layout (input, 4H) kernel included).
     public var layers: [LSTMDirectionWeights]
     /// What ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
     /// keeps for backward (``Recomputation/none`` by default), for every layer
@@ -105,15 +107,42 @@ public struct LSTM: Sendable {
                 dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
         try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
                       bidirectional: bidirectional, dropout: dropout)
-        guard weights.count == layers.count else {
-            throw RecurrentError.invalidArgument(
-                name: "weights", expected: "\(layers.count) entries (layers x directions)", actual: "\(weights.count)")
-        }
-        for (index, entry) in weights.enumerated() {
-            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize,
-                               name: "Layer \(index / directionCount) direction \(index % directionCount)")
-        }
+        try validateShapes(of: weights, "LSTM weights")
         layers = weights
+    }
+
+    /// Throws unless ``layers`` holds one entry per layer and direction of this
+    /// LSTM's sizes and ``dropout`` is in `0 ..< 1`: the kernels read each
+    /// tensor's `4H * I`, `4H * H` or `4H` floats without bounds checks.
+    ///
+    /// - Throws: `invalidArgument` for another number of entries or a dropout
+    ///   outside `0 ..< 1`; `shapeMismatch` naming the first tensor of another
+    ///   shape by its place and PyTorch name (`LSTM layers[1].inputBias (bias_ih_l0_reverse)`).
+    func validateParameters() throws {
+        try validateShapes(of: layers, "LSTM")
+        guard dropout >= 0 && dropout < 1 else {
+            throw RecurrentError.invalidArgument(name: "LSTM dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
+        }
+    }
+
+    /// Throws unless `entries` (weights or their gradients) has one entry per
+    /// layer and direction, each of this LSTM's shapes; `owner` starts the name.
+    func validateShapes(of entries: [LSTMDirectionWeights], _ owner: String) throws {
+        guard entries.count == layerCount * directionCount else {
+            throw RecurrentError.invalidArgument(
+                name: "\(owner) layers", expected: "\(layerCount * directionCount) entries (layers x directions)",
+                actual: "\(entries.count)")
+        }
+        for (index, entry) in entries.enumerated() {
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize) { property, name in
+                "\(owner) layers[\(index)].\(property) (\(name)\(parameterSuffix(index)))"
+            }
+        }
+    }
+
+    /// PyTorch's suffix for entry `index` of ``layers``: `_l0`, `_l0_reverse`, `_l1`, ...
+    func parameterSuffix(_ index: Int) -> String {
+        "_l\(index / directionCount)" + (index % directionCount == 1 ? "_reverse" : "")
     }
 
     /// Bytes one layer and direction keeps from the training forward for
@@ -150,7 +179,7 @@ public struct LSTM: Sendable {
     /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
     public var namedParameters: [(name: String, tensor: Tensor)] {
         layers.enumerated().flatMap { index, weights -> [(name: String, tensor: Tensor)] in
-            let suffix = "_l\(index / directionCount)" + (index % directionCount == 1 ? "_reverse" : "")
+            let suffix = parameterSuffix(index)
             return [("weight_ih" + suffix, weights.inputWeights), ("weight_hh" + suffix, weights.recurrentWeights),
                     ("bias_ih" + suffix, weights.inputBias), ("bias_hh" + suffix, weights.recurrentBias)]
         }
