@@ -37,12 +37,7 @@ public enum NPY {
     /// ``read(contentsOf:limits:)`` except the memory limit.
     public static func describe(contentsOf path: String) throws -> NPYDescription {
         try ReadableFile.withFile(path) { file in
-            let (elementType, shape, dataOffset) = try readHeader(from: file)
-            guard let count = Shape(shape).checkedElementCount, let byteCount = elementType.byteCount(of: count),
-                  dataOffset.addingReportingOverflow(byteCount).overflow == false
-            else { throw FrameSequencingError.sizeOverflow(shape: shape) }
-            try requireExactSize(declaredEnd: dataOffset + byteCount, fileSize: file.byteCount, path: path,
-                                 what: "the array data of shape \(shape)")
+            let (elementType, shape, _, _) = try checkedLayout(of: file)
             return NPYDescription(shape: shape, elementType: elementType)
         }
     }
@@ -56,12 +51,7 @@ public enum NPY {
     /// scalar array.
     public static func read(contentsOf path: String, rows: Range<Int>, limits: FileReadLimits = .default) throws -> NumericArray {
         try ReadableFile.withFile(path) { file in
-            let (elementType, shape, dataOffset) = try readHeader(from: file)
-            guard let count = Shape(shape).checkedElementCount, let byteCount = elementType.byteCount(of: count),
-                  dataOffset.addingReportingOverflow(byteCount).overflow == false
-            else { throw FrameSequencingError.sizeOverflow(shape: shape) }
-            try requireExactSize(declaredEnd: dataOffset + byteCount, fileSize: file.byteCount, path: path,
-                                 what: "the array data of shape \(shape)")
+            let (elementType, shape, dataOffset, count) = try checkedLayout(of: file)
             guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
                 throw FrameSequencingError.indexOutOfRange(
                     index: rows.lowerBound < 0 ? rows.lowerBound : rows.upperBound, count: (shape.first ?? 0) + 1,
@@ -118,16 +108,23 @@ public enum NPY {
     // MARK: Reading
 
     static func decode(from source: any ByteSource, limits: FileReadLimits) throws -> NumericArray {
+        let (elementType, shape, dataOffset, count) = try checkedLayout(of: source)
+        try limits.check(count * elementType.byteCount, for: "The array data of '\(source.name)' (shape \(shape))")
+        let data = try elementType.readArray(count: count, at: dataOffset, from: source)
+        return try NumericArray(shape: shape, data: data)
+    }
+
+    /// The header's element type, shape and data offset, and the element count,
+    /// checked against the size of `source`: the data must fill the rest of it exactly.
+    private static func checkedLayout(of source: any ByteSource) throws
+        -> (type: ElementType, shape: [Int], dataOffset: Int, count: Int) {
         let (elementType, shape, dataOffset) = try readHeader(from: source)
         guard let count = Shape(shape).checkedElementCount, let byteCount = elementType.byteCount(of: count),
               dataOffset.addingReportingOverflow(byteCount).overflow == false
         else { throw FrameSequencingError.sizeOverflow(shape: shape) }
-        let dataEnd = dataOffset + byteCount
-        try requireExactSize(declaredEnd: dataEnd, fileSize: source.byteCount, path: source.name,
+        try requireExactSize(declaredEnd: dataOffset + byteCount, fileSize: source.byteCount, path: source.name,
                              what: "the array data of shape \(shape)")
-        try limits.check(byteCount, for: "The array data of '\(source.name)' (shape \(shape))")
-        let data = try elementType.readArray(count: count, at: dataOffset, from: source)
-        return try NumericArray(shape: shape, data: data)
+        return (elementType, shape, dataOffset, count)
     }
 
     /// The element type, shape and data offset from the magic string and header.

@@ -15,9 +15,13 @@ struct DemoCommand {
     forecasts the held-out frames 1 step ahead and --steps steps closed-loop and
     compares with repeating the last frame (persistence) and the mean frame.
     About 10 minutes on 2 cores in a release build; --quick about a minute.
+    Writes metrics.json and report.html, a page rendered from it (open it in a
+    browser: loss curves, MSE and SSIM by steps ahead against the baselines, the
+    scores and the frames). Ctrl-C stops training at the next step and writes both,
+    marked interrupted, before exiting with status 130.
 
       --quick            smaller models and fewer epochs
-      --output DIR       where to write metrics.json, pictures and checkpoints
+      --output DIR       where to write metrics.json, report.html, pictures and checkpoints
                          (default: frameseq-demo, or frameseq-demo-quick)
       --frames N         frames to generate (default 400)
       --size N           frame height and width (default 64); digits and their speed
@@ -107,78 +111,5 @@ struct DemoCommand {
             plan = makePlan(epochs: quick ? 2 : 8, batch: 4, rate: quick ? 5e-3 : 3e-3)
         }
         return (settings, plan)
-    }
-
-    func run(_ console: Console) throws {
-        let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed, channels: channels).pixels(count: frameCount)
-        let shape = [frameCount, size, size, channels]
-        if let path = writeFramesPath {
-            try NPY.write(try NumericArray(shape: shape, data: .uint8(pixels)), to: path)
-            console.print("Wrote \(path): \(frameCount) frames of two moving digits, \(size)x\(size)x\(channels) uint8 "
-                + "(seed \(seed), \(shape.reduce(1, *) / 1_000_000) MB).")
-            return
-        }
-        let frames = try FrameStack(stacked: pixels, frameShape: FrameShape(height: size, width: size, channels: channels),
-                                    scale: 1.0 / 255)
-        let split = try frames.split(trainCount: frameCount - testFrames, testContext: context)
-        let heldOut = try HeldOutSet(test: split.test, context: context, steps: steps)
-        try makeDirectory(output)
-        // The series itself, so `frameseq train --frames DIR/frames.npy` can pick up from here.
-        try NPY.write(try NumericArray(shape: shape, data: .uint8(pixels)), to: "\(output)/frames.npy")
-        console.print("""
-            frameseq demo\(quick ? " --quick" : ""): \(frameCount) frames of two moving digits, \(size)x\(size)x\(channels) (seed \(seed))
-            train on frames 0..<\(split.train.count), forecast the last \(testFrames) \
-            (1 step ahead and \(steps) steps closed-loop, \(context) frames of context)
-            writing to \(output)/
-            """)
-        var rows: [ResultRow] = []
-        for kind in models {
-            let (settings, plan) = configuration(kind)
-            console.print("")
-            let trained = try train(settings, on: split.train, plan: plan, extraMetadata: ["data.scale": "1"],
-                                    report: TrainingReport(log: console.print, calibrated: nil, epochLines: false))
-            let evaluation = try heldOut.evaluate { contexts, steps in
-                try trained.model.forecastClosedLoop(context: contexts, steps: steps)
-            }
-            try trained.checkpoint.write(to: "\(output)/\(kind.rawValue).safetensors")
-            try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/\(kind.rawValue).png")
-            console.print(String(format: "%@: trained in %.0f s, held-out 1-step MSE %.5f, %d-step MSE %.5f",
-                                 kind.title, trained.seconds, evaluation.oneStep.mse, steps, evaluation.closedLoop.mse))
-            rows.append(ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
-                                  trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount))
-        }
-        let mean = try meanFrame(split.train)
-        let baselines = [
-            ResultRow(key: "persistence", title: "persistence",
-                      evaluation: try heldOut.evaluate { try persistence(contexts: $0, steps: $1) }),
-            ResultRow(key: "mean", title: "mean frame",
-                      evaluation: try heldOut.evaluate { try constantFrame(mean, contexts: $0, steps: $1) }),
-        ]
-        try writeSummary(models: rows, baselines: baselines, heldOut: heldOut, console: console)
-    }
-
-    private func writeSummary(models: [ResultRow], baselines: [ResultRow], heldOut: HeldOutSet,
-                              console: Console) throws {
-        let extra: [String: Any] = [
-            "data": ["kind": "moving digits", "frames": frameCount, "height": size, "width": size, "channels": channels,
-                     "train_frames": frameCount - testFrames, "test_frames": testFrames, "seed": seed],
-            "context": context, "quick": quick,
-            "note": "mse and psnr are 1-step-ahead scores on the held-out frames; closed_loop feeds predictions back",
-        ]
-        try writeFile(try metricsJSON(models: models, baselines: baselines, steps: steps, extra: extra),
-                      to: "\(output)/metrics.json")
-        let rows = [try heldOut.firstTruth(), baselines[0].evaluation.sample] + models.map(\.evaluation.sample)
-        try PNG.write(try filmstrip(rows), to: "\(output)/comparison.png")
-        console.print("\nHeld-out frames \(frameCount - testFrames)..<\(frameCount):")
-        console.print(resultsTable(baselines + models, steps: steps))
-        if let convLSTM = models.first(where: { $0.key == ModelKind.convLSTM.rawValue }) {
-            console.print(String(format: "ConvLSTM 1-step MSE is %.2fx persistence's.",
-                                 convLSTM.evaluation.oneStep.mse / baselines[0].evaluation.oneStep.mse))
-        }
-        console.print("""
-            Wrote \(output)/metrics.json, \(output)/comparison.png (rows: truth, persistence, \
-            \(models.map(\.title).joined(separator: ", ")); \(steps) steps closed-loop from frame \(frameCount - testFrames)), \
-            one <model>.png and <model>.safetensors checkpoint per model, and the frames as frames.npy.
-            """)
     }
 }

@@ -2,11 +2,13 @@ import Foundation
 import FrameSequencing
 import Recurrent
 
-/// Mean squared error over a set of frames, and the peak signal-to-noise
-/// ratio it implies for values in 0...1: `10 * log10(1 / mse)` (computed from
-/// the mean error, so one perfect frame cannot make it infinite).
+/// Mean squared error over a set of frames, the peak signal-to-noise ratio it
+/// implies for values in 0...1: `10 * log10(1 / mse)` (computed from the mean
+/// error, so one perfect frame cannot make it infinite), and the frames' mean
+/// SSIM (nil for frames under 11 x 11 pixels, the SSIM window's side).
 struct Score: Sendable {
     var mse: Double
+    var ssim: Double?
     var psnr: Double { mse > 0 ? 10 * log10(1 / mse) : .infinity }
 }
 
@@ -19,6 +21,9 @@ struct Evaluation: Sendable {
     var closedLoop: Score
     /// The closed-loop error at each step ahead (1...steps).
     var closedLoopByStep: [Double]
+    /// The closed-loop SSIM at each step ahead (1...steps), averaged over the
+    /// starts; nil for frames under 11 x 11 pixels.
+    var closedLoopSSIMByStep: [Double]?
     /// The closed-loop forecast from the first start (steps, H, W, C), for pictures.
     var sample: Tensor
 }
@@ -55,17 +60,21 @@ struct HeldOutSet {
     /// Scores `predict`, which maps a batch of contexts (B, T, H, W, C) and a
     /// number of steps to predictions (B, steps, H, W, C).
     func evaluate(batchSize: Int = 16, _ predict: (Tensor, Int) throws -> Tensor) throws -> Evaluation {
-        var squared = 0.0, count = 0
+        let frame = oneStep.frames.frameShape
+        var squared = 0.0, count = 0, similarity = 0.0
         let oneStepBatches = try oneStep.batches(size: batchSize)
         for index in oneStepBatches.indices {
             let batch = try oneStepBatches.batch(index, layout: .spatial)
             let prediction = try predict(batch.inputs, 1)
             squared += try sumOfSquares(prediction, batch.targets!)
             count += prediction.count
+            similarity += try frameSimilarities(prediction, batch.targets!, frame: frame)?.reduce(0, +) ?? 0
         }
-        let oneStepScore = Score(mse: squared / Double(count))
+        let measuresSSIM = Self.measuresSSIM(frame)
+        let oneStepScore = Score(mse: squared / Double(count),
+                                 ssim: measuresSSIM ? similarity / Double(oneStep.count) : nil)
 
-        var byStep = [Double](repeating: 0, count: steps)
+        var byStep = [Double](repeating: 0, count: steps), ssimByStep = [Double](repeating: 0, count: steps)
         var sample: Tensor?
         let loopBatches = try closedLoop.batches(size: batchSize)
         for index in loopBatches.indices {
@@ -84,13 +93,38 @@ struct HeldOutSet {
                     }
                 }
             }
+            // Frames in (start, step) order: frame i is step i % steps ahead.
+            for (i, value) in (try frameSimilarities(prediction, truth, frame: frame) ?? []).enumerated() {
+                ssimByStep[i % steps] += value
+            }
             if sample == nil { sample = try prediction.slice(0 ..< 1).reshaped(to: sampleShape) }
         }
         let perStepCount = Double(closedLoop.count * closedLoop.featureCount)
         byStep = byStep.map { $0 / perStepCount }
-        return Evaluation(oneStep: oneStepScore, closedLoop: Score(mse: byStep.reduce(0, +) / Double(steps)),
-                          closedLoopByStep: byStep, sample: sample!)
+        let ssim = measuresSSIM ? ssimByStep.map { $0 / Double(closedLoop.count) } : nil
+        return Evaluation(oneStep: oneStepScore,
+                          closedLoop: Score(mse: byStep.reduce(0, +) / Double(steps),
+                                            ssim: ssim.map { $0.reduce(0, +) / Double(steps) }),
+                          closedLoopByStep: byStep, closedLoopSSIMByStep: ssim, sample: sample!)
     }
+
+    /// Whether SSIM is defined for frames of `frame`: its 11 x 11 window must fit.
+    static func measuresSSIM(_ frame: FrameShape) -> Bool {
+        min(frame.height, frame.width) >= StructuralSimilarity.windowSize
+    }
+}
+
+/// The SSIM of each predicted frame against its true frame, in order, for
+/// `prediction` and `truth` holding whole frames of `frame` (any leading axes,
+/// equal counts); nil when the frames are smaller than SSIM's 11 x 11 window.
+/// Values are in model units (0...1), so the data range is 1.
+func frameSimilarities(_ prediction: Tensor, _ truth: Tensor, frame: FrameShape) throws -> [Double]? {
+    guard HeldOutSet.measuresSSIM(frame) else { return nil }
+    guard prediction.count == truth.count, prediction.count % frame.featureCount == 0 else {
+        throw CLIError.failed("a prediction has shape \(prediction.dimensions), expected \(truth.dimensions)")
+    }
+    let shape = Shape([prediction.count / frame.featureCount, frame.height, frame.width, frame.channels])
+    return try StructuralSimilarity().evaluateFrames(try prediction.reshaped(to: shape), try truth.reshaped(to: shape))
 }
 
 /// `sum((a - b)^2)` over two tensors of equal size (shapes may differ by reshaping).
@@ -136,4 +170,24 @@ func meanFrame(_ frames: FrameStack) throws -> [Float] {
         for i in frame.indices { total[i] += Double(frame[i]) }
     }
     return total.map { Float($0 / Double(frames.count)) }
+}
+
+/// The scores of one closed-loop forecast against the true frames that
+/// followed: `prediction` and `truth` hold the same number of whole frames of
+/// `frame`, step 1 first. Each step's MSE and SSIM, and their means.
+func closedLoopScores(_ prediction: Tensor, _ truth: Tensor, frame: FrameShape) throws -> ClosedLoopScores {
+    guard prediction.count == truth.count, truth.count % frame.featureCount == 0 else {
+        throw CLIError.failed("a forecast has shape \(prediction.dimensions), expected \(truth.dimensions)")
+    }
+    let steps = truth.count / frame.featureCount
+    let (predicted, expected) = (prediction.scalars, truth.scalars)
+    let mseByStep = (0 ..< steps).map { step in
+        (step * frame.featureCount ..< (step + 1) * frame.featureCount)
+            .reduce(0.0) { $0 + pow(Double(predicted[$1] - expected[$1]), 2) } / Double(frame.featureCount)
+    }
+    let ssimByStep = try frameSimilarities(prediction, truth, frame: frame)
+    let mse = mseByStep.reduce(0, +) / Double(max(steps, 1))
+    return ClosedLoopScores(steps: steps, mse: mse, psnr: jsonPSNR(Score(mse: mse).psnr),
+                            ssim: ssimByStep.map { $0.reduce(0, +) / Double(max(steps, 1)) },
+                            mseByStep: mseByStep, ssimByStep: ssimByStep)
 }

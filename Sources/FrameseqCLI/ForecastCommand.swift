@@ -20,8 +20,10 @@ struct ForecastCommand {
                           (default: the end of the series, a true forecast)
       --output DIR        where to write forecast.npy (K, H, W, C; bytes for byte input,
                           floats in the file's units otherwise), one PNG per forecast
-                          frame (frameN.png, N its index in the series) and forecast.png,
-                          all of them in a strip (default frameseq-forecast)
+                          frame (frameN.png, N its index in the series), forecast.png,
+                          all of them in a strip, metrics.json (scores against the true
+                          frames that follow --from, if any) and report.html, a page
+                          rendered from it (default frameseq-forecast)
 
     Only the frames the forecast reads (and the true frames it is scored against)
     are read from PATH, so forecasting from the end of a long series of large
@@ -85,22 +87,48 @@ struct ForecastCommand {
             try PNG.write(try ByteImage(clampingUnitValues: try rows[0].slice(step ..< step + 1).reshaped(to: frame.shape)),
                           to: "\(output)/frame\(from + step).png")
         }
+        var record = MetricsFile(
+            command: "forecast", status: .completed,
+            note: "scores (where true frames follow the start) are in model units (values scaled to 0...1), "
+                + "for one closed-loop forecast",
+            data: DataDescription(source: framesPath, frames: header.count, height: frame.height, width: frame.width,
+                                  channels: frame.channels, from: from),
+            context: context, settings: ["checkpoint": checkpointPath, "steps": "\(steps)"],
+            modelOrder: [settings.kind.rawValue],
+            models: [settings.kind.rawValue: ModelEntry(title: settings.kind.title, status: .completed, parameters: model.scalarCount,
+                                                        history: Self.history(in: checkpoint))],
+            baselines: [:], pictures: [])
         var scored = ""
         if known > 0 {
             let truth = try scaling.apply(try loaded.frames.frames(context ..< context + known)).tensor()
             let predicted = try rows[0].slice(0 ..< known)
             let repeated = try persistence(contexts: contexts, steps: known)
-            let n = Double(truth.count)
+            let modelScores = try closedLoopScores(predicted, truth, frame: frame)
+            let persistenceScores = try closedLoopScores(repeated, truth, frame: frame)
+            record.models[settings.kind.rawValue]?.closedLoop = modelScores
+            record.baselines["persistence"] = ModelEntry(title: "persistence", closedLoop: persistenceScores)
             scored = String(format: "; against the %d true frames: MSE %.5f (persistence %.5f)",
-                            known, try sumOfSquares(predicted, truth) / n, try sumOfSquares(repeated, truth) / n)
+                            known, modelScores.mse, persistenceScores.mse)
             if known == steps { rows.insert(try truth.reshaped(to: Shape(sequenceShape)), at: 0) }
         }
         try PNG.write(try filmstrip(rows), to: "\(output)/forecast.png")
+        record.pictures = [PictureEntry(file: "forecast.png", caption: rows.count == 2
+            ? "truth (top) and the forecast (bottom) of frames \(from)..<\(from + steps)"
+            : "the forecast of frames \(from)..<\(from + steps)")]
+        try writeRecord(record, to: output)
         console.print("\(settings.kind.title) from \(checkpointPath): forecast frames \(from)..<\(from + steps) of "
             + "\(framesPath) from the \(context) before\(scored)")
         console.print("Wrote \(output)/forecast.npy (\(sequenceShape.map(String.init).joined(separator: "x")), "
-            + "\(loaded.isBytes ? "uint8" : "float32")), the frames as frame\(from).png...frame\(from + steps - 1).png "
-            + "and \(output)/forecast.png" + (rows.count == 2 ? " (top: truth, bottom: forecast)." : "."))
+            + "\(loaded.isBytes ? "uint8" : "float32")), the frames as frame\(from).png...frame\(from + steps - 1).png, "
+            + "\(output)/forecast.png" + (rows.count == 2 ? " (top: truth, bottom: forecast)" : "")
+            + ", \(output)/metrics.json and \(output)/report.html.")
+    }
+
+    /// The training epochs a checkpoint of `frameseq train` or `demo` carries, if any.
+    private static func history(in checkpoint: Checkpoint) -> [EpochRecord]? {
+        guard let text = checkpoint.metadata["history"],
+              let history = try? JSONDecoder().decode([EpochSummary].self, from: Data(text.utf8)), !history.isEmpty else { return nil }
+        return history.map(EpochRecord.init)
     }
 
     private func restore(_ checkpoint: Checkpoint, into model: inout any ForecastingModel) throws {

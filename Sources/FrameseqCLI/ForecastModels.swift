@@ -28,7 +28,7 @@ enum ModelKind: String, CaseIterable, Sendable {
 /// Everything that fixes a model's architecture. It travels in the
 /// checkpoint's metadata, so `frameseq forecast` rebuilds the same network
 /// before loading the weights.
-struct ModelSettings: Equatable, Sendable {
+struct ModelSettings: Hashable, Sendable {
     var kind: ModelKind
     /// The frames as stored (before patching).
     var frameShape: FrameShape
@@ -36,6 +36,12 @@ struct ModelSettings: Equatable, Sendable {
     var patch = 1
     /// Channels of the ConvLSTM's 1 x 1 frame embedding (0: none).
     var embedding = 0
+    /// Recurrent layers keep their states every this many steps and recompute
+    /// the rest in backward (0: they keep every step's record).
+    var recompute = 0
+
+    /// ``recompute`` as the layers' option.
+    var recomputation: Recomputation { recompute > 0 ? .keepStatesEvery(recompute) : .none }
     /// LSTM units (FC-LSTM and CNN-LSTM).
     var hiddenSize: Int
     /// Conv2D filters per encoder stage (CNN-LSTM) or ConvLSTM filters per layer.
@@ -55,6 +61,7 @@ struct ModelSettings: Equatable, Sendable {
         ["model.kind": kind.rawValue,
          "model.patch": String(patch),
          "model.embedding": String(embedding),
+         "model.recompute": String(recompute),
          "model.frame": "\(frameShape.height),\(frameShape.width),\(frameShape.channels)",
          "model.hidden_size": String(hiddenSize),
          "model.filters": filters.map(String.init).joined(separator: ","),
@@ -100,16 +107,33 @@ struct ModelSettings: Equatable, Sendable {
         if metadata["model.patch"] != nil {      // checkpoints from before patching have none
             patch = try integers("model.patch")[0]
         }
-        if let text = metadata["model.embedding"] {
+        for (key, field) in [("model.embedding", \ModelSettings.embedding), ("model.recompute", \ModelSettings.recompute)] {
+            guard let text = metadata[key] else { continue }           // checkpoints from before it have none
             guard let value = Int(text), value >= 0 else {
-                throw CLIError.failed("\(source): metadata 'model.embedding' should be a whole number >= 0, got '\(text)'")
+                throw CLIError.failed("\(source): metadata '\(key)' should be a whole number >= 0, got '\(text)'")
             }
-            embedding = value
+            self[keyPath: field] = value
         }
     }
 
     /// A freshly initialized (seeded) model of these settings.
     func makeModel() throws -> any ForecastingModel {
+        let model = try makeArchitecture()
+        guard recompute > 0 else { return model }
+        switch model {
+        case var convLSTM as ConvLSTMForecaster:
+            try convLSTM.setRecomputation(recomputation)
+            return convLSTM
+        case var forecaster as CNNLSTMForecaster:
+            try forecaster.setRecomputation(recomputation)
+            return forecaster
+        default:
+            preconditionFailure("every kind is one of the two forecasters")
+        }
+    }
+
+    /// The network of these settings, every record kept.
+    private func makeArchitecture() throws -> any ForecastingModel {
         let frame = modelFrameShape
         let (height, width, channels) = (frame.height, frame.width, frame.channels)
         switch kind {
@@ -143,7 +167,7 @@ struct ModelSettings: Equatable, Sendable {
             let features = frame.featureCount
             let (batch, steps) = (inputDimensions[0], inputDimensions[1])
             let recurrence = LSTM.estimatedFootprint(inputSize: features, hiddenSize: hiddenSize,
-                                                     inputDimensions: [batch, steps, features])
+                                                     inputDimensions: [batch, steps, features], recomputation: recomputation)
             let dense = Dense.estimatedFootprint(inputSize: hiddenSize, outputSize: features,
                                                  inputDimensions: recurrence.outputDimensions)
             let footprint = ActivationFootprint.view([batch, steps, features]).then(recurrence).then(dense)
@@ -153,7 +177,7 @@ struct ModelSettings: Equatable, Sendable {
         case .cnnLSTM:
             return try CNNLSTMForecaster.estimatedFootprint(
                 frameHeight: frame.height, frameWidth: frame.width, channels: frame.channels, filters: filters,
-                hiddenSize: hiddenSize, inputDimensions: inputDimensions)
+                hiddenSize: hiddenSize, recomputation: recomputation, inputDimensions: inputDimensions)
         case .convLSTM:
             // Its weights do not grow with the frame: make it and ask it.
             guard let model = try makeModel() as? ConvLSTMForecaster else { preconditionFailure("a ConvLSTM kind") }

@@ -40,8 +40,9 @@ public enum Frameseq {
     ]
 
     /// Runs `arguments` (without the program name) and returns the exit status:
-    /// 0 on success, 1 when the job failed, 2 for a usage error. Errors are one
-    /// line on `console.err` starting with `frameseq:`.
+    /// 0 on success, 1 when the job failed, 2 for a usage error, 130 when SIGINT
+    /// stopped the run (after it wrote its record and report). Errors are one
+    /// line on `console.err` starting with `frameseq <command>:`.
     public static func run(_ arguments: [String], console: Console = .standard) -> Int32 {
         guard let command = arguments.first, !["--help", "-h", "help"].contains(command) else {
             console.print(usage)
@@ -59,6 +60,9 @@ public enum Frameseq {
         } catch CLIError.usage(let message) {
             console.err("frameseq \(command): \(message)")
             return 2
+        } catch let interruption as RunInterrupted {
+            console.err("frameseq \(command): \(interruption)")
+            return 130
         } catch {
             console.err("frameseq \(command): \(oneLine(error))")
             return 1

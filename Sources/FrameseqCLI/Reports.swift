@@ -11,48 +11,49 @@ struct ResultRow {
     var parameterCount: Int?
 }
 
-/// The results table as printed on screen.
+/// The results table as printed on screen: one-step and closed-loop MSE, PSNR
+/// and SSIM (`-` where frames are too small for SSIM) and the training time.
 func resultsTable(_ rows: [ResultRow], steps: Int) -> String {
     func pad(_ text: String, _ width: Int, left: Bool = false) -> String {
         let space = String(repeating: " ", count: max(width - text.count, 0))
         return left ? text + space : space + text
     }
-    func number(_ value: Double, _ format: String) -> String { String(format: format, value) }
-    var lines = [pad("", 12, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("\(steps)-step MSE", 13)
-        + pad("PSNR", 9) + pad("train", 9)]
+    func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+    var lines = [pad("", 12, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("SSIM", 8)
+        + pad("\(steps)-step MSE", 13) + pad("PSNR", 9) + pad("SSIM", 8) + pad("train", 9)]
     for row in rows {
-        let time = row.trainingSeconds.map { number($0, "%.0f s") } ?? "-"
+        let (oneStep, closedLoop) = (row.evaluation.oneStep, row.evaluation.closedLoop)
         lines.append(pad(row.title, 12, left: true)
-            + pad(number(row.evaluation.oneStep.mse, "%.5f"), 12) + pad(number(row.evaluation.oneStep.psnr, "%.2f dB"), 9)
-            + pad(number(row.evaluation.closedLoop.mse, "%.5f"), 13) + pad(number(row.evaluation.closedLoop.psnr, "%.2f dB"), 9)
-            + pad(time, 9))
+            + pad(number(oneStep.mse, "%.5f"), 12) + pad(number(oneStep.psnr, "%.2f dB"), 9) + pad(number(oneStep.ssim, "%.4f"), 8)
+            + pad(number(closedLoop.mse, "%.5f"), 13) + pad(number(closedLoop.psnr, "%.2f dB"), 9)
+            + pad(number(closedLoop.ssim, "%.4f"), 8) + pad(number(row.trainingSeconds, "%.0f s"), 9))
     }
     return lines.joined(separator: "\n")
 }
 
-/// `metrics.json`: `{"models": {key: {"mse", "psnr", ...}}, "baselines": {...}}`,
-/// where `mse` and `psnr` are the one-step scores and `closed_loop` holds the
-/// `steps`-step ones.
-func metricsJSON(models: [ResultRow], baselines: [ResultRow], steps: Int, extra: [String: Any]) throws -> Data {
-    func entry(_ row: ResultRow) -> [String: Any] {
-        var object: [String: Any] = [
-            "mse": row.evaluation.oneStep.mse, "psnr": jsonNumber(row.evaluation.oneStep.psnr),
-            "closed_loop": ["steps": steps, "mse": row.evaluation.closedLoop.mse,
-                            "psnr": jsonNumber(row.evaluation.closedLoop.psnr),
-                            "mse_by_step": row.evaluation.closedLoopByStep],
-        ]
-        if let seconds = row.trainingSeconds { object["train_seconds"] = (seconds * 10).rounded() / 10 }
-        if let count = row.parameterCount { object["parameters"] = count }
-        return object
+extension ModelEntry {
+    /// A scored row: its one-step and closed-loop scores, training time and
+    /// size; training details (status, history, plan) are added by the command.
+    init(_ row: ResultRow) {
+        let evaluation = row.evaluation
+        self.init(title: row.title, mse: evaluation.oneStep.mse, psnr: jsonPSNR(evaluation.oneStep.psnr),
+                  ssim: evaluation.oneStep.ssim,
+                  closedLoop: ClosedLoopScores(steps: evaluation.closedLoopByStep.count, mse: evaluation.closedLoop.mse,
+                                               psnr: jsonPSNR(evaluation.closedLoop.psnr), ssim: evaluation.closedLoop.ssim,
+                                               mseByStep: evaluation.closedLoopByStep, ssimByStep: evaluation.closedLoopSSIMByStep),
+                  trainSeconds: row.trainingSeconds.map { ($0 * 10).rounded() / 10 }, parameters: row.parameterCount)
     }
-    var root = extra
-    root["models"] = Dictionary(uniqueKeysWithValues: models.map { ($0.key, entry($0)) })
-    root["baselines"] = Dictionary(uniqueKeysWithValues: baselines.map { ($0.key, entry($0)) })
-    return try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+
+    /// Adds the training `log` recorded: epochs, thinned step losses, parameters.
+    mutating func record(_ log: TrainingLog) {
+        history = log.epochRecords
+        lossByStep = log.stepLosses
+        parameters = parameters ?? log.parameterCount
+    }
 }
 
 /// JSON has no infinity: a perfect score's PSNR is written as 999.
-private func jsonNumber(_ value: Double) -> Double { value.isFinite ? value : 999 }
+func jsonPSNR(_ value: Double) -> Double { value.isFinite || value.isNaN ? value : 999 }
 
 /// Writes `data` to `path` through a temporary file and a rename, so the path
 /// never holds half a file.

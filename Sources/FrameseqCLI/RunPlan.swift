@@ -18,12 +18,21 @@ struct RunPlan {
     var choices: [String] = []
 }
 
+/// A plan over the memory budget, refused before a frame is read: the
+/// one-line refusal (the estimate, the budget and options that fit) and the
+/// plan itself, which the run's report shows.
+struct PlanRefused: Error, CustomStringConvertible {
+    var plan: RunPlan
+    var description: String
+}
+
 /// The sizes a user gave on the command line (nil: the planner picks).
 struct SizeOptions {
     var patch: Int?
     var batchSize: Int?
     var hidden: Int?
     var filters: [Int]?
+    var recompute: Int?
 }
 
 /// Plans `frameseq train`: picks what was not given, estimates, and refuses
@@ -38,6 +47,8 @@ struct Planner {
     var kernelSize: Int
     var seed: UInt64
     var budget: MemoryBudget
+    /// Estimates already made: a plan and its refusal compare dozens of candidates.
+    private let estimates = EstimateCache()
 
     /// The state grid a ConvLSTM or CNN-LSTM is planned for when no patch is
     /// given: the smallest power-of-two patch that brings the frame within
@@ -60,9 +71,18 @@ struct Planner {
                     + " instead of \(gibibytes(full.activation.retainedBytes)) unpatched")
             }
         }
-        let chosen = settings(hidden: hidden, filters: filters, patch: patch)
+        var chosen = settings(hidden: hidden, filters: filters, patch: patch)
+        chosen.recompute = given.recompute ?? 0
         var batch = given.batchSize ?? 8
         var footprint = try estimate(chosen, batch: batch)
+        if given.recompute == nil, footprint.peakBytes > budget.bytes,
+           let (interval, recomputed) = try bestRecomputation(chosen, batch: batch), recomputed.peakBytes <= budget.bytes {
+            // Recomputing costs about one more forward pass a step; a smaller batch would change what is learned.
+            chosen.recompute = interval
+            footprint = recomputed
+            choices.append("--recompute \(interval): the recurrent layers keep their states every \(interval) steps and "
+                + "recompute the rest in backward, so the training record fits (about a third more time a step)")
+        }
         if given.batchSize == nil {
             while footprint.peakBytes > budget.bytes && batch > 1 {
                 batch /= 2
@@ -72,15 +92,23 @@ struct Planner {
                 choices.append("--batch-size \(batch): the largest batch up to 8 that fits the budget")
             }
         }
+        let plan = RunPlan(settings: chosen, batchSize: batch, windowCount: windowCount, footprint: footprint,
+                           evaluationBatch: evaluationBatchSize(batch, footprint.activation, chosen), choices: choices)
         guard footprint.peakBytes <= budget.bytes else {
-            throw CLIError.failed(try refusal(chosen, batch: batch, footprint: footprint))
+            throw PlanRefused(plan: plan, description: try refusal(chosen, batch: batch, footprint: footprint))
         }
-        return RunPlan(settings: chosen, batchSize: batch, windowCount: windowCount, footprint: footprint,
-                       evaluationBatch: evaluationBatchSize(batch, footprint.activation, chosen), choices: choices)
+        return plan
     }
 
     /// The estimate for `settings` at `batch`.
     func estimate(_ settings: ModelSettings, batch: Int) throws -> TrainingFootprint {
+        if let known = estimates.values[EstimateCache.Key(settings: settings, batch: batch)] { return known }
+        let footprint = try freshEstimate(settings, batch: batch)
+        estimates.values[EstimateCache.Key(settings: settings, batch: batch)] = footprint
+        return footprint
+    }
+
+    private func freshEstimate(_ settings: ModelSettings, batch: Int) throws -> TrainingFootprint {
         let frame = settings.modelFrameShape
         let input = [batch, context, frame.height, frame.width, frame.channels]
         let (parameters, activation) = try settings.estimate(inputDimensions: input)
@@ -134,7 +162,8 @@ struct Planner {
     /// options that would fit with their estimates.
     private func refusal(_ settings: ModelSettings, batch: Int, footprint: TrainingFootprint) throws -> String {
         var line = "the run needs an estimated \(gibibytes(footprint.peakBytes)) (\(settings.kind.rawValue), "
-            + "\(footprint.parameterCount) parameters, batch \(batch)\(settings.patch > 1 ? ", patch \(settings.patch)" : ""): "
+            + "\(footprint.parameterCount) parameters, batch \(batch)\(settings.patch > 1 ? ", patch \(settings.patch)" : "")"
+            + "\(settings.recompute > 0 ? ", recompute \(settings.recompute)" : ""): "
             + "\(gibibytes(footprint.modelStateBytes)) of parameters, gradients and Adam state, "
             + "\(gibibytes(footprint.stepBytes)) for one batch's training record and backward pass, "
             + "\(gibibytes(footprint.frameBytes)) of frames) but the budget is \(gibibytes(budget.bytes)) (\(budget.origin))"
@@ -184,6 +213,9 @@ struct Planner {
             guard let bytes = try? estimate(candidate, batch: candidateBatch).peakBytes, bytes <= budget.bytes else { return nil }
             return bytes
         }
+        if settings.recompute == 0, let (interval, _) = try bestRecomputation(settings, batch: batch) {
+            sizes.append([("--recompute \(interval)", { s, _ in s.recompute = interval })])
+        }
         var found: [(option: String, bytes: Int)] = []
         for size in sizes {
             if let change = size.first(where: { fits([$0]) != nil }) { found.append((change.option, fits([change])!)) }
@@ -211,8 +243,31 @@ struct Planner {
         return found
     }
 
+    /// The recomputation interval among 1, 2, 3 and 5 steps with the smallest
+    /// estimated peak at `batch`, and its estimate (nil for a model without
+    /// recurrent records worth recomputing).
+    func bestRecomputation(_ settings: ModelSettings, batch: Int) throws -> (Int, TrainingFootprint)? {
+        var best: (Int, TrainingFootprint)?
+        for interval in [1, 2, 3, 5] where interval <= context {
+            var candidate = settings
+            candidate.recompute = interval
+            let footprint = try estimate(candidate, batch: batch)
+            if footprint.peakBytes < best?.1.peakBytes ?? Int.max { best = (interval, footprint) }
+        }
+        return best
+    }
+
     /// `value / 2, value / 4, ..., 1`.
     private func halvings(from value: Int) -> [Int] {
         Array(sequence(first: value / 2) { $0 / 2 }.prefix { $0 >= 1 })
     }
+}
+
+/// The estimates one planner has made, by settings and batch.
+private final class EstimateCache {
+    struct Key: Hashable {
+        var settings: ModelSettings
+        var batch: Int
+    }
+    var values: [Key: TrainingFootprint] = [:]
 }

@@ -40,33 +40,85 @@ func planLine(_ plan: RunPlan, budget: MemoryBudget, stepSeconds: Double, stepsP
         + String(format: "%.3g s", stepSeconds) + ", measured)"
 }
 
-/// The plan and what the run measured, for `metrics.json`.
-func planJSON(_ plan: RunPlan, budget: MemoryBudget, measured: RunMeasurements) -> [String: Any] {
-    let footprint = plan.footprint
-    var object: [String: Any] = [
-        "model": plan.settings.kind.rawValue, "parameters": footprint.parameterCount, "patch": plan.settings.patch,
-        "batch_size": plan.batchSize, "evaluation_batch_size": plan.evaluationBatch, "windows": plan.windowCount,
-        "steps_per_epoch": footprint.stepsPerEpoch, "budget_bytes": budget.bytes, "budget_origin": budget.origin,
-        "estimated_peak_bytes": footprint.peakBytes,
-        "estimated_parts_bytes": ["model_state": footprint.modelStateBytes, "training_step": footprint.stepBytes,
-                                  "frames": footprint.frameBytes, "batch": footprint.batchBytes,
-                                  "evaluation": footprint.evaluationBytes, "runtime": footprint.runtimeBytes],
-        "measured_peak_rss_bytes": measured.peakResidentBytes,
-        "choices": plan.choices,
-    ]
-    if let seconds = measured.estimatedEpochSeconds { object["estimated_epoch_seconds"] = seconds }
-    if !measured.history.isEmpty {
-        object["measured_epoch_seconds"] = measured.history.map(\.seconds).reduce(0, +) / Double(measured.history.count)
+/// A run's memory and time plan beside what the run measured, as
+/// `metrics.json` holds it (`plan` of `train`, `models.<model>.plan` of `demo`).
+/// Measured figures are absent until measured (a refused plan has none).
+struct PlanRecord: Codable, Equatable {
+    var model: String
+    var parameters: Int
+    var patch: Int?
+    var batchSize: Int
+    var evaluationBatchSize: Int?
+    var windows: Int
+    var stepsPerEpoch: Int
+    var budgetBytes: Int
+    var budgetOrigin: String
+    var estimatedPeakBytes: Int
+    /// `model_state`, `training_step`, `frames`, `batch`, `evaluation`, `runtime`.
+    var estimatedPartsBytes: [String: Int]
+    /// The process's peak resident memory (`VmHWM`) when the record was made:
+    /// in a demo, the peak of every model trained so far.
+    var measuredPeakRssBytes: Int?
+    var choices: [String]?
+    /// A calibration step's seconds times the steps of an epoch.
+    var estimatedEpochSeconds: Double?
+    /// The mean of the finished epochs' durations.
+    var measuredEpochSeconds: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case model, parameters, patch, windows, choices
+        case batchSize = "batch_size", evaluationBatchSize = "evaluation_batch_size", stepsPerEpoch = "steps_per_epoch"
+        case budgetBytes = "budget_bytes", budgetOrigin = "budget_origin", estimatedPeakBytes = "estimated_peak_bytes"
+        case estimatedPartsBytes = "estimated_parts_bytes", measuredPeakRssBytes = "measured_peak_rss_bytes"
+        case estimatedEpochSeconds = "estimated_epoch_seconds", measuredEpochSeconds = "measured_epoch_seconds"
     }
-    return object
+
+    /// The plan as settled, before anything is measured.
+    init(_ plan: RunPlan, budget: MemoryBudget) {
+        let footprint = plan.footprint
+        model = plan.settings.kind.rawValue
+        parameters = footprint.parameterCount
+        patch = plan.settings.patch
+        batchSize = plan.batchSize
+        evaluationBatchSize = plan.evaluationBatch
+        windows = plan.windowCount
+        stepsPerEpoch = footprint.stepsPerEpoch
+        (budgetBytes, budgetOrigin) = (budget.bytes, budget.origin)
+        estimatedPeakBytes = footprint.peakBytes
+        estimatedPartsBytes = ["model_state": footprint.modelStateBytes, "training_step": footprint.stepBytes,
+                               "frames": footprint.frameBytes, "batch": footprint.batchBytes,
+                               "evaluation": footprint.evaluationBytes, "runtime": footprint.runtimeBytes]
+        choices = plan.choices
+    }
+
+    /// Adds what a run measured: its peak memory now, the calibrated epoch
+    /// estimate and the finished epochs' mean duration.
+    mutating func record(_ measured: RunMeasurements) {
+        measuredPeakRssBytes = measured.peakResidentBytes
+        estimatedEpochSeconds = measured.estimatedEpochSeconds
+        if !measured.history.isEmpty {
+            measuredEpochSeconds = measured.history.map(\.seconds).reduce(0, +) / Double(measured.history.count)
+        }
+    }
 }
 
-/// Each epoch's losses, rate and duration, for `metrics.json`.
-func historyJSON(_ history: [EpochSummary]) -> [[String: Any]] {
-    history.map { summary in
-        var entry: [String: Any] = ["epoch": summary.epoch, "loss": Double(summary.trainingLoss),
-                                    "learning_rate": summary.learningRate, "seconds": summary.seconds]
-        if let validation = summary.validationLoss { entry["validation_loss"] = Double(validation) }
-        return entry
+extension EpochRecord {
+    /// An epoch as the trainer summarized it.
+    init(_ summary: EpochSummary) {
+        self.init(epoch: summary.epoch, loss: Double(summary.trainingLoss), validationLoss: summary.validationLoss.map(Double.init),
+                  learningRate: summary.learningRate, seconds: summary.seconds)
     }
+}
+
+/// A model's architecture and training options as the report shows them
+/// (`"loss": "bce"`, `"filters": "16,16"`): only what applies to its kind.
+func settingsDescription(_ settings: ModelSettings, _ plan: TrainingPlan) -> [String: String] {
+    var description = ["loss": plan.loss.rawValue, "epochs": "\(plan.epochs)", "batch": "\(plan.batchSize)",
+                       "learning rate": "\(plan.learningRate)", "clip norm": "\(plan.clipNorm)"]
+    if settings.kind != .convLSTM { description["hidden units"] = "\(settings.hiddenSize)" }
+    if settings.kind != .fcLSTM { description["filters"] = settings.filters.map(String.init).joined(separator: ",") }
+    if settings.kind == .convLSTM { description["kernel"] = "\(settings.kernelSize)x\(settings.kernelSize)" }
+    if settings.patch > 1 { description["patch"] = "\(settings.patch)" }
+    if plan.windowStride > 1 { description["window stride"] = "\(plan.windowStride)" }
+    return description
 }

@@ -12,14 +12,19 @@ struct TrainCommand {
     reports its held-out scores next to persistence and the mean frame. The run's
     state is saved to DIR/checkpoint.safetensors at the end of every epoch (and
     every --checkpoint-minutes), so an interrupted run continues with --resume DIR
-    exactly as if it had not stopped.
+    exactly as if it had not stopped. Ctrl-C stops training at the next step, saves
+    the state there, writes metrics.json and report.html marked interrupted and
+    exits with status 130 (a second Ctrl-C ends the process at once). Every run
+    from its plan on, refused, failed or completed, leaves metrics.json and
+    report.html (a page rendered from it: the plan against what was measured, the
+    losses, the scores by steps ahead and the frames).
 
       --frames PATH        an .npy file of frames (N, H, W, C) or (N, H, W), uint8 or
                            float, or a folder of .png/.pgm/.ppm frames in name order
                            (bytes are read as value/255; floats outside 0...1 are
                            scaled by the training frames' minimum and maximum)
       --output DIR         where to write checkpoint.safetensors, model.safetensors,
-                           metrics.json and forecast.png (default frameseq-train)
+                           metrics.json, report.html and forecast.png (default frameseq-train)
       --resume DIR         continue the run whose checkpoint is in DIR, with its model,
                            data and options (--epochs sets a new total; --frames names
                            the same frames elsewhere); writes into DIR
@@ -45,13 +50,18 @@ struct TrainCommand {
                            bottom and right; forecasts are cropped back). Default: the
                            smallest power of two that brings a frame within 128x128
                            pixels for convlstm and cnn_lstm (8 for 785x785), none for fc_lstm
+      --recompute K        the recurrent layers keep their states every K steps and
+                           recompute the rest in backward: the training record shrinks
+                           to a few states for about a third more time a step (gradients
+                           are bit for bit the same). 0 keeps every step; default: 0, or
+                           the interval the plan picks when the record does not fit
       --memory-limit SIZE  the memory the run may take (6G, 512M, ...; default 85% of
                            the memory available when it starts). The run is planned
                            before any frame is read: one line gives the parameters, the
                            estimated peak memory and the minutes per epoch measured on a
                            few steps; a plan over the limit is refused with the options
-                           that fit. Without --batch-size the batch is halved from 8
-                           until the plan fits
+                           that fit. Without --recompute the plan turns recomputation on,
+                           then without --batch-size halves the batch from 8, until it fits
       --seed N             initialization and shuffling seed (default 0)
       --quiet              no progress bar (when standard output is not a terminal,
                            one line per epoch is printed there either way, unless --quiet)
@@ -104,7 +114,8 @@ struct TrainCommand {
         }
         sizes = SizeOptions(patch: try optional("patch", 1 ... 256), batchSize: try optional("batch-size", 1 ... 1_000_000),
                             hidden: try optional("hidden", 1 ... 1_000_000),
-                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096))
+                            filters: options.string("filters") == nil ? nil : try options.integerList("filters", default: [], maximum: 4096),
+                            recompute: try optional("recompute", 0 ... 1_000_000))
         plan = TrainingPlan(
             contextLength: try options.integer("context", default: 10, in: 1 ... 10_000),
             epochs: try options.integer("epochs", default: 10, in: 1 ... 1_000_000),
@@ -122,94 +133,6 @@ struct TrainCommand {
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
         kernelSize = try options.integer("kernel-size", default: 3, in: 1 ... 31)
         try options.requireAllRead()
-    }
-
-    func run(_ console: Console) throws {
-        // Planned from the file's header: a run that cannot fit is refused before a frame is read.
-        let resumed = try resume.map { try Self.readCheckpoint(in: $0.directory) }
-        let framesPath = try self.framesPath ?? resumed.map { try Self.stored("train.frames", in: $0, $1) }!
-        let header = try SeriesHeader.read(framesPath)
-        let budget = try MemoryBudget(option: memoryLimit)
-        var plan = self.plan, held: Int, steps = self.steps, runPlan: RunPlan
-        if let (checkpoint, path) = resumed {
-            (runPlan, plan, held, steps) = try resumedPlan(checkpoint, path: path, header: header, budget: budget)
-        } else {
-            held = testFrames ?? max(steps, header.count / 8)
-            let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
-                                  windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
-                                  budget: budget)
-            runPlan = try planner.plan(sizes)
-            for choice in runPlan.choices { console.print("chose " + choice) }
-            plan.batchSize = runPlan.batchSize
-        }
-
-        let loaded = try loadFrames(framesPath)
-        guard loaded.frames.frameShape == header.frame, loaded.frames.count == header.count else {
-            throw CLIError.failed("\(framesPath) changed while it was read: its header said \(header.count) frames of "
-                + "\(header.frame), it holds \(loaded.frames.count) of \(loaded.frames.frameShape)")
-        }
-        let count = loaded.frames.count
-        guard count - held >= plan.contextLength + 1 else {
-            throw CLIError.failed("\(framesPath) has \(count) frames; holding out \(held) leaves \(count - held), "
-                + "too few for one training window of \(plan.contextLength) frames plus its target "
-                + "(use a smaller --context or --test-frames, or more frames)")
-        }
-        let split = try loaded.frames.split(trainCount: count - held, testContext: plan.contextLength)
-        let scaling = try ValueScaling.fitted(split.train)
-        let trainFrames = try scaling.apply(split.train), test = try scaling.apply(split.test)
-        let heldOut = try HeldOutSet(test: test, context: plan.contextLength, steps: steps)
-        let settings = runPlan.settings
-        try makeDirectory(output)
-        console.print("\(framesPath): \(count) frames of \(loaded.frames.frameShape); training on 0..<\(count - held), "
-            + "holding out the last \(held)" + (scaling == .identity ? "" : "; values scaled from \(scaling.lower)...\(scaling.upper)"))
-        var estimatedEpoch: Double?
-        let report = TrainingReport(
-            log: console.print,
-            calibrated: { stepSeconds, stepsPerEpoch in
-                estimatedEpoch = stepSeconds * Double(stepsPerEpoch)
-                console.print(planLine(runPlan, budget: budget, stepSeconds: stepSeconds, stepsPerEpoch: stepsPerEpoch))
-            },
-            epochLines: !quiet && isatty(STDOUT_FILENO) == 0)
-        var runMetadata = scaling.metadata
-        runMetadata["train.frames"] = framesPath
-        runMetadata["train.frame_count"] = String(count)
-        runMetadata["train.test_frames"] = String(held)
-        runMetadata["train.steps"] = String(steps)
-        let policy = CheckpointPolicy(path: "\(output)/checkpoint.safetensors",
-                                      interval: checkpointMinutes.map { .milliseconds(Int64($0 * 60_000)) })
-        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: runMetadata, report: report,
-                                checkpoints: policy, resuming: resumed?.checkpoint)
-        try trained.checkpoint.write(to: "\(output)/model.safetensors")
-        let forecast = PatchedForecast(model: trained.model, patch: settings.patching)
-        let evaluation = try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try forecast($0, $1) }
-        let model = ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
-                              trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount)
-        let mean = try meanFrame(trainFrames)
-        let baselines = [
-            ResultRow(key: "persistence", title: "persistence",
-                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try persistence(contexts: $0, steps: $1) }),
-            ResultRow(key: "mean", title: "mean frame",
-                      evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) {
-                          try constantFrame(mean, contexts: $0, steps: $1)
-                      }),
-        ]
-        let measured = RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: trained.history,
-                                       estimatedEpochSeconds: estimatedEpoch)
-        let extra: [String: Any] = ["data": ["source": framesPath, "frames": count, "test_frames": held,
-                                             "height": header.frame.height, "width": header.frame.width,
-                                             "channels": header.frame.channels],
-                                    "context": plan.contextLength,
-                                    "plan": planJSON(runPlan, budget: budget, measured: measured),
-                                    "history": historyJSON(trained.history),
-                                    "note": "scores are in model units (values scaled to 0...1)"]
-        try writeFile(try metricsJSON(models: [model], baselines: baselines, steps: steps, extra: extra),
-                      to: "\(output)/metrics.json")
-        try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/forecast.png")
-        console.print("\nHeld-out frames \(count - held)..<\(count) (values in model units, 0...1):")
-        console.print(resultsTable(baselines + [model], steps: steps))
-        console.print("Peak memory \(gibibytes(measured.peakResidentBytes)) (estimated \(gibibytes(runPlan.footprint.peakBytes))).")
-        console.print("Wrote \(output)/model.safetensors, \(output)/metrics.json and \(output)/forecast.png "
-            + "(top: truth, bottom: \(steps) steps closed-loop).")
     }
 }
 
@@ -262,12 +185,12 @@ extension TrainCommand {
                               windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
                               seed: settings.seed, budget: budget)
         let footprint = try planner.estimate(settings, batch: plan.batchSize)
-        guard footprint.peakBytes <= budget.bytes else {
-            throw CLIError.failed("--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) but the budget is "
-                + "\(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")
-        }
         let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                               footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))
+        guard footprint.peakBytes <= budget.bytes else {
+            throw PlanRefused(plan: runPlan, description: "--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) "
+                + "but the budget is \(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")
+        }
         return (runPlan, plan, held, steps)
     }
 }

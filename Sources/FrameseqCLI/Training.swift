@@ -84,24 +84,32 @@ struct TrainingReport {
 /// (the data's scaling, the context length). With `checkpoints`, the run's
 /// state is saved as it goes there; with `resuming`, the run continues from
 /// that checkpoint (same settings and plan) to the plan's last epoch.
+///
+/// `log` records the epochs and step losses as they happen, so they are there
+/// when training throws. Under ``Interruption/watch(_:)``, a SIGINT stops
+/// training at the next step boundary: the model returned is the one reached,
+/// `log.interrupted` is set, and its checkpoint holds that position.
 func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan, extraMetadata: [String: String],
-           report: TrainingReport, checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
+           report: TrainingReport, log: TrainingLog = TrainingLog(), checkpoints: CheckpointPolicy? = nil,
+           resuming: Checkpoint? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: settings.trainingTarget)
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
     let windows = try seen.windows(parameters)
     let model = try settings.makeModel()
+    log.parameterCount = model.scalarCount
     report.log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
         + "\(plan.contextLength) frames, \(plan.epochs) epochs of batch \(plan.batchSize), \(plan.loss.rawValue) loss")
     let metadata = extraMetadata.merging(settings.metadata) { $1 }.merging(plan.metadata) { $1 }
     var policy = checkpoints
     policy?.metadata.merge(metadata) { $1 }
-    return try fit(model, windows: windows, plan: plan, metadata: metadata, report: report, policy: policy, resuming: resuming)
+    return try fit(model, windows: windows, plan: plan, metadata: metadata, report: report, log: log, policy: policy,
+                   resuming: resuming)
 }
 
 private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, plan: TrainingPlan, metadata: [String: String],
-                                          report: TrainingReport, policy: CheckpointPolicy?, resuming: Checkpoint?)
-    throws -> TrainedModel {
+                                          report: TrainingReport, log: TrainingLog, policy: CheckpointPolicy?,
+                                          resuming: Checkpoint?) throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
     let totalSteps = max(batchesPerEpoch * plan.epochs, 1)
     let warmup = min(max(totalSteps / 20, 1), 50)
@@ -114,6 +122,8 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
         try trainer.resume(from: resuming)
         report.log("resumed from epoch \(trainer.epoch + 1), step \(trainer.step + 1) of \(plan.epochs * batchesPerEpoch)")
     }
+    log.epochs = trainer.history
+    log.position = (trainer.epoch + 1, trainer.step)
     let options = TrainingOptions(epochs: max(plan.epochs - trainer.epoch, 0), batchSize: plan.batchSize,
                                   shuffleSeed: plan.seed, clipping: .globalNorm(maxNorm: Float(plan.clipNorm)),
                                   checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial)
@@ -122,15 +132,34 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
         let seconds = try trainer.measureStepSeconds(on: windows, options: options)
         callback(seconds, batchesPerEpoch)
         calibrated = seconds
+        log.estimatedEpochSeconds = seconds * Double(batchesPerEpoch)
     }
     let started = Date(), firstEpoch = trainer.epoch
-    try trainer.fit(windows, options: options) { event in
-        guard report.epochLines, case .epoch(let summary) = event else { return true }
-        report.log(epochLine(summary, of: plan.epochs, steps: batchesPerEpoch, since: started, first: firstEpoch))
-        return true
+    do {
+        try trainer.fit(windows, options: options) { event in
+            switch event {
+            case .step(let epoch, let step, let loss, _):
+                log.recordStep(step, loss: loss)
+                log.position = (epoch, step)
+                if Interruption.requested {
+                    log.interrupted = true
+                    return false
+                }
+            case .epoch(let summary):
+                log.epochs.append(summary)
+                log.position = (summary.epoch + 1, log.position.step)
+                if report.epochLines {
+                    report.log(epochLine(summary, of: plan.epochs, steps: batchesPerEpoch, since: started, first: firstEpoch))
+                }
+            }
+            return true
+        }
+    } catch {
+        log.epochs = trainer.history   // an epoch whose checkpoint failed ended before the callback heard of it
+        throw error
     }
-    let seconds = trainer.history.map(\.seconds).reduce(0, +)
-    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: seconds,
+    log.epochs = trainer.history
+    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: log.seconds,
                         history: trainer.history, calibratedStepSeconds: calibrated)
 }
 

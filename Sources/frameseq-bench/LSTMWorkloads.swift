@@ -4,11 +4,14 @@ import Recurrent
 /// `lstm.*` workloads of `../shared/BENCHMARKS.md`: each shape as `.forward`
 /// (inference) and `.train` (forward keeping the cache plus backward to every
 /// gradient for `L = sum(output * g)`, no optimizer step).
+/// `lstm.stacked.recompute7.train` is that training step with
+/// ``Recomputation/keepStatesEvery(_:)`` 7.
 enum LSTMWorkloads {
     struct Shape {
         let name: String
         let batch, timesteps, input, hidden, layers: Int
         let seed: UInt64
+        var recomputation = Recomputation.none
     }
 
     static let shapes = [
@@ -19,6 +22,8 @@ enum LSTMWorkloads {
 
     static func all() -> [Workload] {
         shapes.flatMap { [workload($0, train: false), workload($0, train: true)] }
+            + [workload(Shape(name: "lstm.stacked.recompute7", batch: 32, timesteps: 50, input: 256, hidden: 256, layers: 2,
+                              seed: 2, recomputation: .keepStatesEvery(7)), train: true)]
     }
 
     /// Forward FLOPs: 2 * B * T * (I + H) * 4H per layer (I is H's output for upper layers).
@@ -32,7 +37,8 @@ enum LSTMWorkloads {
     static func workload(_ s: Shape, train: Bool) -> Workload {
         Workload(name: s.name + (train ? ".train" : ".forward"),
                  flops: forwardFlops(s) * (train ? 3 : 1), kernels: GEMMKernelPath.active.rawValue) {
-            let lstm = try LSTM(inputSize: s.input, hiddenSize: s.hidden, layerCount: s.layers, seed: s.seed)
+            var lstm = try LSTM(inputSize: s.input, hiddenSize: s.hidden, layerCount: s.layers, seed: s.seed)
+            lstm.recomputation = s.recomputation
             var generator = SeededGenerator(seed: s.seed)
             let x = try Tensor(shape: [s.batch, s.timesteps, s.input],
                                scalars: (0 ..< s.batch * s.timesteps * s.input).map { _ in generator.nextUnitFloat() - 0.5 })

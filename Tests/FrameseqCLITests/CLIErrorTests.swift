@@ -28,7 +28,8 @@ final class CLIErrorTests: XCTestCase {
         let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
         let truncated = folder + "/truncated.npy"
         try bytes.prefix(bytes.count - 100).write(to: URL(fileURLWithPath: truncated))
-        assertFails(CLIRun(["train", "--frames", truncated, "--quiet"]), status: 1, mentioning: ["truncated.npy"])
+        assertFails(CLIRun(["train", "--frames", truncated, "--quiet", "--output", folder + "/out-truncated"]), status: 1,
+                    mentioning: ["truncated.npy"])
 
         // A lying header: a shape of 10^15 frames in a small file.
         let header = String(decoding: bytes.prefix(128), as: UTF8.self).replacingOccurrences(of: "(30, 8, 8, 1)", with: "(999999999999999, 8, 8, 1)")
@@ -39,7 +40,7 @@ final class CLIErrorTests: XCTestCase {
         let padded = dictionary + String(repeating: " ", count: 118 - dictionary.count) + "\n"
         lyingBytes = Data([0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(padded.utf8.count), 0]) + Data(padded.utf8) + Data(count: 64)
         try lyingBytes.write(to: URL(fileURLWithPath: lying))
-        assertFails(CLIRun(["train", "--frames", lying, "--quiet"]), status: 1, mentioning: ["lying.npy"])
+        assertFails(CLIRun(["train", "--frames", lying, "--quiet", "--output", folder + "/out-lying"]), status: 1, mentioning: ["lying.npy"])
 
         let integers = folder + "/ints.npy"
         try NPY.write(try NumericArray(shape: [30, 4, 4], data: .int64(Array(repeating: 1, count: 480))), to: integers)
@@ -49,10 +50,15 @@ final class CLIErrorTests: XCTestCase {
         values[3 * 16 + 5] = .nan
         let nan = folder + "/nan.npy"
         try NPY.write(try NumericArray(shape: [30, 4, 4, 1], data: .float32(values)), to: nan)
-        assertFails(CLIRun(["train", "--frames", nan, "--quiet"]), status: 1, mentioning: ["frame 3", "nan"])
+        assertFails(CLIRun(["train", "--frames", nan, "--quiet", "--output", folder + "/out-nan"]), status: 1, mentioning: ["frame 3", "nan"])
+        // Planned, then failed reading the frames: the record says so.
+        let record = try MetricsFile.read(folder + "/out-nan/metrics.json")
+        XCTAssertEqual(record.status, .failed)
+        XCTAssert(record.error?.contains("frame 3") == true, "\(record.error ?? "no error")")
+        XCTAssertEqual(record.models["convlstm"]?.status, .notRun)
 
         let few = try writeMovingSquareNPY(in: folder, count: 8, name: "few.npy")
-        assertFails(CLIRun(["train", "--frames", few, "--quiet"]), status: 1, mentioning: ["few.npy", "too few"])
+        assertFails(CLIRun(["train", "--frames", few, "--quiet", "--output", folder + "/out-few"]), status: 1, mentioning: ["few.npy", "too few"])
 
         // A folder whose images disagree in size.
         let images = folder + "/images"
@@ -61,7 +67,7 @@ final class CLIErrorTests: XCTestCase {
                       to: images + "/a1.pgm")
         try PNM.write(try ByteImage(shape: FrameShape(height: 4, width: 5, channels: 1), pixels: .init(repeating: 1, count: 20)),
                       to: images + "/a2.pgm")
-        assertFails(CLIRun(["train", "--frames", images]), status: 1, mentioning: ["a2.pgm", "a1.pgm"])
+        assertFails(CLIRun(["train", "--frames", images, "--output", folder + "/out-images"]), status: 1, mentioning: ["a2.pgm", "a1.pgm"])
         let empty = folder + "/empty"
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         assertFails(CLIRun(["train", "--frames", empty]), status: 1, mentioning: ["empty"])
@@ -90,12 +96,7 @@ final class CLIErrorTests: XCTestCase {
     /// The built executable itself: a hostile file ends with status 1 and one
     /// line on standard error, not a signal.
     func testExecutableExitsWithStatusNotSignal() throws {
-        // Linux runs the tests from .build/<triple>/debug/<package>PackageTests.xctest; macOS from a bundle there.
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
-        }
+        let binary = try frameseqExecutable(for: self)
         let folder = try temporaryFolder(self)
         let hostile = folder + "/hostile.png"
         try Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)

@@ -10,9 +10,10 @@ struct CLIRun {
     let out: String
     let err: String
 
-    init(_ arguments: [String]) {
+    /// Runs `arguments`; `onLine` sees each standard-output line as it is printed.
+    init(_ arguments: [String], onLine: @escaping @Sendable (String) -> Void = { _ in }) {
         let (outLines, errLines) = (Lines(), Lines())
-        status = Frameseq.run(arguments, console: Console(out: outLines.append, err: errLines.append))
+        status = Frameseq.run(arguments, console: Console(out: { outLines.append($0); onLine($0) }, err: errLines.append))
         (out, err) = (outLines.text, errLines.text)
     }
 
@@ -81,4 +82,15 @@ func assertFails(_ run: CLIRun, status: Int32, mentioning fragments: [String], f
     for fragment in fragments {
         XCTAssert(run.err.contains(fragment), "'\(fragment)' not in: \(run.err)", file: file, line: line)
     }
+}
+
+/// The `frameseq` executable built next to the test bundle (Linux runs the
+/// tests from .build/<triple>/debug/<package>PackageTests.xctest; macOS from a bundle there).
+func frameseqExecutable(for test: XCTestCase) throws -> URL {
+    let bundle = Bundle(for: type(of: test)).bundleURL
+    let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
+    guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
+    }
+    return binary
 }

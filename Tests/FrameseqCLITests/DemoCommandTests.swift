@@ -43,6 +43,21 @@ final class DemoCommandTests: XCTestCase {
         XCTAssertEqual(try mse(metrics, "baselines", "persistence"), persistence, accuracy: 1e-6)
         XCTAssertEqual(try mse(metrics, "baselines", "mean"), meanError, accuracy: 1e-6)
         XCTAssertGreaterThan(persistence, 0.01, "the digits move, so repeating the last frame must be wrong")
+
+        // Per-step SSIM and losses for every model, and the report rendered from them.
+        let record = try MetricsFile.read(output + "/metrics.json")
+        XCTAssertEqual(record.status, .completed)
+        for (key, entry) in record.models.merging(record.baselines, uniquingKeysWith: { a, _ in a }) {
+            XCTAssertEqual(entry.closedLoop?.ssimByStep?.count, 3, "\(key): SSIM at each of the 3 steps")
+            XCTAssertNotNil(entry.ssim, "\(key): one-step SSIM")
+        }
+        for kind in ModelKind.allCases {
+            XCTAssertEqual(record.models[kind.rawValue]?.history?.count, 1, "\(kind): the epoch's loss")
+            XCTAssertEqual(record.models[kind.rawValue]?.lossByStep?.step.first, 1, "\(kind): each step's loss")
+            XCTAssertNotNil(record.models[kind.rawValue]?.plan?.estimatedPeakBytes)
+        }
+        XCTAssert(run.out.contains("SSIM"), "the printed table has SSIM columns")
+        _ = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon", "chart-ssim-horizon"])
     }
 
     func testDemoRefusesBadOptions() {

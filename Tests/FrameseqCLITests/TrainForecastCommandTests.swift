@@ -23,6 +23,9 @@ final class TrainForecastCommandTests: XCTestCase {
             _ = try mse(metrics, "models", kind.rawValue)
             _ = try mse(metrics, "baselines", "persistence")
             _ = try mse(metrics, "baselines", "mean")
+            // 8 x 8 frames: too small for SSIM's 11 x 11 window, so no SSIM chart (the page says why).
+            let page = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon"])
+            XCTAssertFalse(page.chartIDs.contains("chart-ssim-horizon"))
 
             let forecast = CLIRun(["forecast", "--checkpoint", output + "/model.safetensors", "--frames", frames,
                                    "--steps", "4", "--output", output + "/forecast"])
@@ -31,6 +34,9 @@ final class TrainForecastCommandTests: XCTestCase {
             XCTAssertEqual(predicted.shape, [4, 8, 8, 1])
             guard case .uint8 = predicted.data else { return XCTFail("byte input gives a byte forecast") }
             XCTAssertEqual(try PNG.read(contentsOf: output + "/forecast/forecast.png").shape.width, 2 + 4 * 10)
+            // A true forecast (after the last frame): nothing to score, the training history from the checkpoint.
+            let forecastPage = try checkReport(in: output + "/forecast", charts: ["chart-loss-epoch"])
+            XCTAssertFalse(forecastPage.chartIDs.contains("chart-mse-horizon"))
         }
     }
 
@@ -46,6 +52,10 @@ final class TrainForecastCommandTests: XCTestCase {
                           "--steps", "3", "--from", "20", "--output", folder + "/out"])
         XCTAssertEqual(run.status, 0, run.err)
         XCTAssert(run.out.contains("against the 3 true frames"), run.out)
+        let record = try MetricsFile.read(folder + "/out/metrics.json")
+        XCTAssertEqual(record.models["fc_lstm"]?.closedLoop?.mseByStep.count, 3, "each scored step")
+        XCTAssertNotNil(record.baselines["persistence"]?.closedLoop)
+        _ = try checkReport(in: folder + "/out", charts: ["chart-loss-epoch", "chart-mse-horizon"])
 
         let checkpoint = try Checkpoint.read(contentsOf: folder + "/model/model.safetensors")
         let scaling = try ValueScaling(metadata: checkpoint.metadata, source: "test")

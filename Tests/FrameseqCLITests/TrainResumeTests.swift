@@ -23,11 +23,7 @@ final class TrainResumeTests: XCTestCase {
     }
 
     func testARunKilledInsideAnEpochResumesBitForBit() throws {
-        let bundle = Bundle(for: Self.self).bundleURL
-        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("frameseq") }
-        guard let binary = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw XCTSkip("no frameseq executable next to the tests (\(candidates.map(\.path)))")
-        }
+        let binary = try frameseqExecutable(for: self)
         let folder = try temporaryFolder(self)
         let frames = try writeMovingSquareNPY(in: folder, count: 30, size: 8)
         let uninterrupted = CLIRun(arguments(frames, folder + "/whole"))

@@ -101,21 +101,27 @@ final class TimeLoopAllocationTests: XCTestCase {
         // over the worker pool already at T = 2, and at most 256 rows (B * T) keep
         // the products over all rows within one depth block (a second block would
         // add a pool hand-off, and an allocation, per product).
-        let lstm = try LSTM(inputSize: 64, hiddenSize: 64, layerCount: 2, seed: 1)
+        var lstm = try LSTM(inputSize: 64, hiddenSize: 64, layerCount: 2, seed: 1)
         for lengths in [false, true] {   // unpadded (fused kernels on x86) and padded (the reference loop)
             try assertIndependentOfTimesteps("LSTM forward\(lengths ? " with lengths" : "")", many: 16) { steps in
                 let x = try randomTensor([16, steps, 64], seed: 2)
                 let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
                 return { _ = try lstm.forward(x, lengths: valid) }
             }
-            try assertIndependentOfTimesteps("LSTM forward and backward\(lengths ? " with lengths" : "")", many: 16) { steps in
-                let x = try randomTensor([16, steps, 64], seed: 2)
-                let g = try randomTensor([16, steps, 64], seed: 3)
-                let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
-                var gradients = try LSTMGradients(zerosFor: lstm)
-                return {
-                    let (_, cache) = try lstm.trainingForward(x, lengths: valid)
-                    _ = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
+            // Recomputing every step (k = 1): a segment per timestep, so an
+            // allocation per segment would be one per timestep.
+            for recomputation in [Recomputation.none, .keepStatesEvery(1)] {
+                lstm.recomputation = recomputation
+                let name = "LSTM forward and backward\(lengths ? " with lengths" : "")\(recomputation == .none ? "" : ", recomputed")"
+                try assertIndependentOfTimesteps(name, many: 16) { steps in
+                    let x = try randomTensor([16, steps, 64], seed: 2)
+                    let g = try randomTensor([16, steps, 64], seed: 3)
+                    let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
+                    var gradients = try LSTMGradients(zerosFor: lstm)
+                    return {
+                        let (_, cache) = try lstm.trainingForward(x, lengths: valid)
+                        _ = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
+                    }
                 }
             }
         }
@@ -125,19 +131,23 @@ final class TimeLoopAllocationTests: XCTestCase {
         // 3 x 3 runs the recurrent convolution as Winograd, 3 x 2 as one fused
         // im2col product; two sequences so each step's phases are split over the pool.
         for kernel in [(3, 3), (3, 2)] {
-            let layer = try smallConvLSTM(channels: 2, filters: 4, kernel: kernel, seed: 4)
+            var layer = try smallConvLSTM(channels: 2, filters: 4, kernel: kernel, seed: 4)
             let name = "ConvLSTM2D \(kernel.0)x\(kernel.1)"
             try assertIndependentOfTimesteps("\(name) forward") { steps in
                 let x = try randomTensor([2, steps, 8, 8, 2], seed: 5)
                 return { _ = try layer.forward(x) }
             }
-            try assertIndependentOfTimesteps("\(name) forward and backward") { steps in
-                let x = try randomTensor([2, steps, 8, 8, 2], seed: 5)
-                let g = try randomTensor([2, steps, 8, 8, 4], seed: 6)
-                var gradients = layer.zeroGradients()
-                return {
-                    let (_, cache) = try layer.trainingForward(x)
-                    _ = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
+            // k = 1: a segment per timestep (at least two segments at either length).
+            for recomputation in [Recomputation.none, .keepStatesEvery(1)] {
+                layer.recomputation = recomputation
+                try assertIndependentOfTimesteps("\(name) forward and backward\(recomputation == .none ? "" : ", recomputed")") { steps in
+                    let x = try randomTensor([2, steps, 8, 8, 2], seed: 5)
+                    let g = try randomTensor([2, steps, 8, 8, 4], seed: 6)
+                    var gradients = layer.zeroGradients()
+                    return {
+                        let (_, cache) = try layer.trainingForward(x)
+                        _ = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
+                    }
                 }
             }
         }

@@ -77,12 +77,14 @@ extension LSTM {
     /// summed into Keras's single one.
     ///
     /// - Throws: `invalidArgument` for a stacked or bidirectional LSTM (Keras keeps
-    ///   those as separate layers).
+    ///   those as separate layers); what ``forward(_:initialState:lengths:layout:returnSequences:)``
+    ///   throws for weights replaced with tensors of other shapes.
     public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) {
         guard layerCount == 1, !isBidirectional else {
             throw RecurrentError.invalidArgument(name: "LSTM for Keras export", expected: "one unidirectional layer",
                                                  actual: "\(layerCount) layers, \(directionCount) directions")
         }
+        try validateParameters()
         let w = layers[0]
         let bias = zip(w.inputBias.scalars, w.recurrentBias.scalars).map(+)
         return (try w.inputWeights.transposed2D(), try w.recurrentWeights.transposed2D(),

@@ -19,6 +19,11 @@
 // B * T frames:
 //   dM[KT, G] += patches^T x dz          (kernel, bias and recurrent kernel at once)
 //   dx         = col2im(dz x kernel^T)    (the input convolution's transpose)
+// The frames are visited in the order backward produces their dz (latest
+// processing step first, sequences in order within a step), so that a
+// backward that recomputes the record segment by segment
+// (ConvLSTMRecomputation.swift) can run the same products per segment, on
+// that segment's dz alone, and sum dM in the same order to the bit.
 //
 // Memory plan: per part, a packed recurrent kernel, a [chunk, KR] patch
 // gradient, a [chunk, KT] patch buffer, a [chunk, KX] input patch gradient and
@@ -31,7 +36,7 @@ import FrameSequencing
 /// Parts that partial gradient sums are split into, whatever the core count.
 private let reductionParts = 4
 
-/// Runs backward through time over a forward pass's `record`.
+/// Runs backward through time over a forward pass's `record` (holding all T timesteps).
 ///
 /// - `outputGradient`: [B, T, P, F] in processing order, or nil when the
 ///   output was the last step only (its gradient then belongs in `finalHiddenGradient`).
@@ -46,43 +51,94 @@ func convLSTMBackward(
     peepholeGradient: UnsafeMutablePointer<Float>?,
     initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>
 ) {
-    let (f, gw, kx, kr) = (g.filters, g.gateWidth, g.inputPatch, g.recurrentPatch)
-    let chunkRows = convLSTMChunkRows(g)
-    let peepholeCount = 3 * g.stateLength
     dh.update(from: finalHiddenGradient, count: g.batch * g.stateLength)
     dc.update(from: finalCellGradient, count: g.batch * g.stateLength)
-
-    // Per step: the cell backward of every valid row (chunks of rows over the
-    // parts), then dh_{t-1} from dz_t (blocks of Winograd tiles, or per sequence
-    // a product and col2im).
-    let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
-    let parts = min(g.batch * chunksPerImage, reductionParts)
-    let perPart = chunkRows * kr + f + (x.peepholes == nil ? 0 : peepholeCount)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
-    defer { scratch.deallocate() }
-    scratch.update(repeating: 0, count: parts * perPart)
-    // 3 x 3: dh_{t-1} = correlate(dz_t, W'), W'[a, b, n, c] = W[2 - a, 2 - b, c, n] (the transpose
-    // of a same-padded 3 x 3 convolution is one with the kernel flipped).
-    let winograd = g.usesWinograd(.data)
-        ? convLSTMFlippedKernel(x.matrix + (kx + 1) * gw, filters: f).withUnsafeBufferPointer {
-            Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: gw, outputChannels: f,
-                        kernel: $0.baseAddress!, parts: parts)
-        }
-        : nil
-    // Otherwise dh_{t-1} patches = dz x recurrentKernel^T: the recurrent rows of M, transposed.
-    let recurrent = winograd != nil ? [] : (0 ..< parts).map { _ in
-        PackedMatrixB(b: x.matrix + (kx + 1) * gw, ldb: gw, transposed: true, k: gw, n: kr, maximumRows: chunkRows)
+    let pass = ConvLSTMBackwardPass(g, x)
+    defer { pass.deallocate() }
+    WorkerTeam.run(threads: pass.teamThreads) { team in
+        pass.run(&team, steps: 0 ..< g.timesteps, x, record: record, gateGradient: gateGradient,
+                 outputGradient: outputGradient, hiddenGradient: dh, cellGradient: dc)
     }
-    // One team for the whole loop: no pool hand-off (or allocation) per step. A
-    // single sequence without Winograd instead splits each step's one product
-    // over the pool (its col2im sums overlapping rows, so parts cannot share it).
-    WorkerTeam.run(threads: g.batch == 1 && winograd == nil ? 1 : parts) { team in
-        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
+    if let peepholeGradient { pass.addPeepholeGradient(into: peepholeGradient) }
+    let products = ConvLSTMParameterProducts(g, x, inputGradient: inputGradient)
+    defer { products.deallocate() }
+    forEachItem(count: products.parts, parts: products.parts) { part, _ in
+        products.run(part: part, items: 0 ..< g.batch * g.timesteps, x, record: record, gateGradient: gateGradient,
+                     inputGradient: inputGradient)
+    }
+    products.addMatrixGradient(into: matrixGradient)
+}
+
+/// The backward time loop's buffers, made once per call, so that any number
+/// of runs over ranges of steps (all of them, or segment after segment, latest
+/// first) allocate nothing; the peephole gradients' partial sums carry over
+/// from run to run.
+struct ConvLSTMBackwardPass {
+    let g: ConvLSTMGeometry
+    let chunkRows: Int, chunksPerImage: Int
+    /// Parts of each phase of a step, and of the peephole gradients' partial sums.
+    let parts: Int
+    let perPart: Int
+    let scratch: UnsafeMutablePointer<Float>
+    let winograd: Winograd3x3?
+    let recurrent: [PackedMatrixB]
+    let hasPeepholes: Bool
+
+    /// Threads of the team to run this in: a single sequence without Winograd
+    /// instead splits each step's one product over the pool (its col2im sums
+    /// overlapping rows, so parts cannot share it).
+    var teamThreads: Int { g.batch == 1 && winograd == nil ? 1 : parts }
+
+    init(_ g: ConvLSTMGeometry, _ x: ConvLSTMOperands) {
+        self.g = g
+        let (f, gw, kx, kr) = (g.filters, g.gateWidth, g.inputPatch, g.recurrentPatch)
+        chunkRows = convLSTMChunkRows(g)
+        chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
+        parts = min(g.batch * chunksPerImage, reductionParts)
+        hasPeepholes = x.peepholes != nil
+        perPart = chunkRows * kr + f + (hasPeepholes ? 3 * g.stateLength : 0)
+        scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
+        scratch.update(repeating: 0, count: parts * perPart)
+        // 3 x 3: dh_{t-1} = correlate(dz_t, W'), W'[a, b, n, c] = W[2 - a, 2 - b, c, n] (the transpose
+        // of a same-padded 3 x 3 convolution is one with the kernel flipped).
+        let parts = parts
+        winograd = g.usesWinograd(.data)
+            ? convLSTMFlippedKernel(x.matrix + (kx + 1) * gw, filters: f).withUnsafeBufferPointer {
+                Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: gw, outputChannels: f,
+                            kernel: $0.baseAddress!, parts: parts)
+            }
+            : nil
+        // Otherwise dh_{t-1} patches = dz x recurrentKernel^T: the recurrent rows of M, transposed.
+        let chunkRows = chunkRows
+        recurrent = winograd != nil ? [] : (0 ..< parts).map { _ in
+            PackedMatrixB(b: x.matrix + (kx + 1) * gw, ldb: gw, transposed: true, k: gw, n: kr, maximumRows: chunkRows)
+        }
+    }
+
+    func deallocate() { scratch.deallocate() }
+
+    /// Runs processing steps `steps`, latest first, as one member of a team of
+    /// ``teamThreads`` (every member calls this with the same arguments).
+    ///
+    /// Reads `record` (holding the steps' timesteps; a step's previous state
+    /// outside it is `x`'s initial state) and `outputGradient` (as
+    /// `convLSTMBackward`'s); writes dz of the steps to `gateGradient`, laid out
+    /// as the record's rows; replaces `hiddenGradient` and `cellGradient`
+    /// ([B, P, F]: carried into the range's last step, carried out of its first);
+    /// adds to the peephole gradients' partial sums.
+    func run(_ team: inout WorkerTeam.Member, steps: Range<Int>, _ x: ConvLSTMOperands, record: ConvLSTMRecord,
+             gateGradient: UnsafeMutablePointer<Float>, outputGradient: UnsafePointer<Float>?,
+             hiddenGradient dh: UnsafeMutablePointer<Float>, cellGradient dc: UnsafeMutablePointer<Float>) {
+        let (f, gw, kr) = (g.filters, g.gateWidth, g.recurrentPatch)
+        // Per step: the cell backward of every valid row (chunks of rows over the
+        // parts), then dh_{t-1} from dz_t (blocks of Winograd tiles, or per sequence
+        // a product and col2im).
+        for s in steps.reversed() {
             let t = g.timestep(s)
             team.forEachItem(count: g.batch * chunksPerImage, parts: parts) { part, item in
                 let (b, chunk) = item.quotientAndRemainder(dividingBy: chunksPerImage)
                 let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
-                let frame = g.frame(b, t)
+                let frame = record.frame(b, t)
                 let gates = record.gates + frame * g.pixels * gw             // [P, G]
                 let dz = gateGradient + frame * g.pixels * gw                // [P, G]
                 guard t < g.length(b, x.lengths) else {
@@ -90,7 +146,7 @@ func convLSTMBackward(
                     return
                 }
                 let tanhCell = scratch + part * perPart + chunkRows * kr     // [F]
-                let peepholePartial = x.peepholes == nil ? nil : tanhCell + f   // [3, P, F]
+                let peepholePartial = hasPeepholes ? tanhCell + f : nil      // [3, P, F]
                 let previous = x.previousState(g, b, t, record: record)
                 let (dhb, dcb) = (dh + b * g.stateLength, dc + b * g.stateLength)
                 let dy = outputGradient.map { $0 + g.frame(b, g.outputStep(t)) * g.stateLength }
@@ -108,13 +164,13 @@ func convLSTMBackward(
                 team.forEachItem(count: g.batch * winograd.blocksPerImage, parts: parts) { part, item in
                     let (b, block) = item.quotientAndRemainder(dividingBy: winograd.blocksPerImage)
                     guard t < g.length(b, x.lengths) else { return }
-                    winograd.accumulate(image: gateGradient + g.frame(b, t) * g.pixels * gw, block: block,
+                    winograd.accumulate(image: gateGradient + record.frame(b, t) * g.pixels * gw, block: block,
                                         output: dh + b * g.stateLength, outputStride: f, part: part, overwrite: true)
                 }
             } else {
                 team.forEachItem(count: g.batch, parts: min(g.batch, parts)) { part, b in
                     guard t < g.length(b, x.lengths) else { return }
-                    let dz = gateGradient + g.frame(b, t) * g.pixels * gw
+                    let dz = gateGradient + record.frame(b, t) * g.pixels * gw
                     let (dhb, patchGradient) = (dh + b * g.stateLength, scratch + part * perPart)   // [chunk, KR]
                     dhb.update(repeating: 0, count: g.stateLength)
                     for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
@@ -127,14 +183,14 @@ func convLSTMBackward(
             }
         }
     }
-    if let peepholeGradient {
+
+    /// Adds the peephole gradients' partial sums, in part order, into `peepholeGradient` ([3, P, F]).
+    func addPeepholeGradient(into peepholeGradient: UnsafeMutablePointer<Float>) {
         for part in 0 ..< parts {
-            let partial = scratch + part * perPart + chunkRows * kr + f
-            for i in 0 ..< peepholeCount { peepholeGradient[i] += partial[i] }
+            let partial = scratch + part * perPart + chunkRows * g.recurrentPatch + g.filters
+            for i in 0 ..< 3 * g.stateLength { peepholeGradient[i] += partial[i] }
         }
     }
-    convLSTMParameterGradients(g, x, record: record, gateGradient: gateGradient, inputGradient: inputGradient,
-                               matrixGradient: matrixGradient)
 }
 
 /// W' (3, 3, G, F) from the recurrent kernel W (3, 3, F, G): W'[a, b, n, c] = W[2 - a, 2 - b, c, n].
@@ -150,49 +206,82 @@ private func convLSTMFlippedKernel(_ w: UnsafePointer<Float>, filters f: Int) ->
     return flipped
 }
 
-/// The products over every frame after the time loop (see the file comment):
-/// accumulates dM, overwrites dx.
-private func convLSTMParameterGradients(
-    _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, record: ConvLSTMRecord, gateGradient: UnsafePointer<Float>,
-    inputGradient: UnsafeMutablePointer<Float>, matrixGradient: UnsafeMutablePointer<Float>
-) {
-    let (gw, kx, kt) = (g.gateWidth, g.inputPatch, g.depth)
-    let frames = g.batch * g.timesteps
-    let chunkRows = min(g.pixels, max(256, convLSTMChunkRows(g)))
-    let parts = min(frames, reductionParts)
-    let perPart = kt * gw + chunkRows * (kt + kx)
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
-    defer { scratch.deallocate() }
-    for part in 0 ..< parts { (scratch + part * perPart).update(repeating: 0, count: kt * gw) }
-    inputGradient.update(repeating: 0, count: frames * g.input.imageLength)
-    // dx patches = dz x kernel^T: the input rows of M, transposed.
-    let inputProducts = (0 ..< parts).map { _ in
-        PackedMatrixB(b: x.matrix, ldb: gw, transposed: true, k: gw, n: kx, maximumRows: chunkRows)
+/// The products over frames after (or, recomputing, during) the time loop
+/// (see the file comment): accumulates dM into per-part partial sums and
+/// writes dx frame by frame. Frames are "items" in backward order: item j is
+/// sequence j % B at processing step T - 1 - j / B, and part p takes the items
+/// j with j % parts == p, in ascending order, across any number of runs over
+/// consecutive ranges of items. Made once per call: runs allocate nothing.
+struct ConvLSTMParameterProducts {
+    let g: ConvLSTMGeometry
+    let chunkRows: Int
+    let parts: Int
+    let perPart: Int
+    let scratch: UnsafeMutablePointer<Float>
+    let inputProducts: [PackedMatrixB]
+
+    /// Zeroes `inputGradient` (B, T, H, W, C): padded frames keep zero, the others are written by runs.
+    init(_ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, inputGradient: UnsafeMutablePointer<Float>) {
+        self.g = g
+        let (gw, kx, kt) = (g.gateWidth, g.inputPatch, g.depth)
+        let chunkRows = min(g.pixels, max(256, convLSTMChunkRows(g)))
+        self.chunkRows = chunkRows
+        parts = min(g.batch * g.timesteps, reductionParts)
+        perPart = kt * gw + chunkRows * (kt + kx)
+        scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart)
+        for part in 0 ..< parts { (scratch + part * perPart).update(repeating: 0, count: kt * gw) }
+        inputGradient.update(repeating: 0, count: g.batch * g.timesteps * g.input.imageLength)
+        // dx patches = dz x kernel^T: the input rows of M, transposed.
+        inputProducts = (0 ..< parts).map { _ in
+            PackedMatrixB(b: x.matrix, ldb: gw, transposed: true, k: gw, n: kx, maximumRows: chunkRows)
+        }
     }
-    forEachItem(count: frames, parts: parts) { part, frame in
-        let (b, t) = frame.quotientAndRemainder(dividingBy: g.timesteps)
-        guard t < g.length(b, x.lengths) else { return }                 // dz is zero there
+
+    func deallocate() { scratch.deallocate() }
+
+    /// The items of processing steps `steps`: a consecutive range, later steps first.
+    func items(_ steps: Range<Int>) -> Range<Int> {
+        (g.timesteps - steps.upperBound) * g.batch ..< (g.timesteps - steps.lowerBound) * g.batch
+    }
+
+    /// Part `part`'s items among `items`: reads `record` and `gateGradient`
+    /// (dz, laid out as the record's rows), which hold the items' timesteps;
+    /// writes their frames of `inputGradient`.
+    func run(part: Int, items: Range<Int>, _ x: ConvLSTMOperands, record: ConvLSTMRecord,
+             gateGradient: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>) {
+        let (gw, kx, kt) = (g.gateWidth, g.inputPatch, g.depth)
         let partial = scratch + part * perPart                           // [KT, G]
         let patches = partial + kt * gw                                  // [chunk, KT]
         let inputPatchGradient = patches + chunkRows * kt                // [chunk, KX]
-        let previous = x.previousState(g, b, t, record: record)
-        for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
-            let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
-            let dz = gateGradient + (frame * g.pixels + p0) * gw         // [rows, G]
-            convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previous.hidden,
-                            patches: patches)
-            gemm(transposeA: true, transposeB: false, m: kt, n: gw, k: pixels.count, a: patches, lda: kt,
-                 b: dz, ldb: gw, beta: 1, c: partial, ldc: gw, threaded: parts == 1)
-            inputProducts[part].multiply(m: pixels.count, a: dz, lda: gw, beta: 0, c: inputPatchGradient, ldc: kx,
-                                         threaded: parts == 1)
-            let first = frame * g.pixels
-            col2im(g.input, patches: inputPatchGradient, rows: first + p0 ..< first + pixels.upperBound,
-                   image: inputGradient)
+        let first = items.lowerBound + (part - items.lowerBound % parts + parts) % parts
+        for item in stride(from: first, to: items.upperBound, by: parts) {
+            let b = item % g.batch
+            let t = g.timestep(g.timesteps - 1 - item / g.batch)
+            guard t < g.length(b, x.lengths) else { continue }           // dz is zero there
+            let frame = g.frame(b, t)
+            let previous = x.previousState(g, b, t, record: record)
+            for p0 in stride(from: 0, to: g.pixels, by: chunkRows) {
+                let pixels = p0 ..< min(g.pixels, p0 + chunkRows)
+                let dz = gateGradient + (record.frame(b, t) * g.pixels + p0) * gw   // [rows, G]
+                convLSTMPatches(g, input: x.input, frame: frame, pixels: pixels, previousHidden: previous.hidden,
+                                patches: patches)
+                gemm(transposeA: true, transposeB: false, m: kt, n: gw, k: pixels.count, a: patches, lda: kt,
+                     b: dz, ldb: gw, beta: 1, c: partial, ldc: gw, threaded: parts == 1)
+                inputProducts[part].multiply(m: pixels.count, a: dz, lda: gw, beta: 0, c: inputPatchGradient, ldc: kx,
+                                             threaded: parts == 1)
+                let first = frame * g.pixels
+                col2im(g.input, patches: inputPatchGradient, rows: first + p0 ..< first + pixels.upperBound,
+                       image: inputGradient)
+            }
         }
     }
-    for part in 0 ..< parts {
-        let partial = scratch + part * perPart
-        for i in 0 ..< kt * gw { matrixGradient[i] += partial[i] }
+
+    /// Adds the partial sums of dM, in part order, into `matrixGradient` ([KT, G]).
+    func addMatrixGradient(into matrixGradient: UnsafeMutablePointer<Float>) {
+        for part in 0 ..< parts {
+            let partial = scratch + part * perPart
+            for i in 0 ..< g.depth * g.gateWidth { matrixGradient[i] += partial[i] }
+        }
     }
 }
 

@@ -18,20 +18,31 @@
 // and (inference) two [B, P, F] hidden states used in turn; the cell state is
 // updated in place. Training writes the gates straight into the record. Nothing
 // is allocated inside the time loop, which runs as one `WorkerTeam`: the pool is
-// entered once per call, and each phase of a step hands out its parts.
+// entered once per call, and each phase of a step hands out its parts. The
+// per-call buffers are a `ConvLSTMForwardPass`, whose `run` takes any range of
+// steps, so a pass recomputing the record segment by segment in backward
+// (ConvLSTMRecomputation.swift) allocates nothing per segment either.
 
 import FrameSequencing
 
 /// What backward needs from the forward pass, as pointers into the cache's
-/// buffers, every one batch-major over rows (b, t, p) (saved for backward).
-/// Rows of padded steps hold zeros in `hidden` and stale values elsewhere.
+/// buffers, every one batch-major over rows (b, t, p) (saved for backward), for
+/// the timesteps `timesteps` of every sequence: all of them, or one segment's
+/// when backward recomputes the record segment by segment (see
+/// ConvLSTMRecomputation.swift). Rows of padded steps hold zeros in `hidden`
+/// and stale values elsewhere.
 struct ConvLSTMRecord {
-    /// [B * T * P, G]: the activated gates i, f, g, o.
+    /// [B * n * P, G]: the activated gates i, f, g, o (n = `timesteps.count`).
     let gates: UnsafeMutablePointer<Float>
-    /// [B * T * P, F]: c_t.
+    /// [B * n * P, F]: c_t.
     let cells: UnsafeMutablePointer<Float>
-    /// [B * T * P, F]: h_t.
+    /// [B * n * P, F]: h_t.
     let hidden: UnsafeMutablePointer<Float>
+    /// The input timesteps held: 0 ..< T, or a segment's.
+    let timesteps: Range<Int>
+
+    /// The record's frame of (b, t), for t in `timesteps`: `g.frame(b, t)` when it holds all T.
+    @inline(__always) func frame(_ b: Int, _ t: Int) -> Int { b * timesteps.count + t - timesteps.lowerBound }
 }
 
 /// The layer's inputs to one forward or backward run, as pointers.
@@ -42,20 +53,28 @@ struct ConvLSTMOperands {
     let matrix: UnsafePointer<Float>
     /// [3, P, F]: w_ci, w_cf, w_co; nil without peepholes.
     let peepholes: UnsafePointer<Float>?
-    /// [B, P, F] each.
+    /// [B, P, F] each: the state the run starts from (the layer's initial
+    /// state, or a checkpoint when a run covers one segment of the steps).
     let initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>
     /// B valid lengths in 0...T, or nil for all T.
     let lengths: UnsafePointer<Int>?
 
+    /// These operands starting from another state (a segment's checkpoint).
+    func startingFrom(hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>) -> ConvLSTMOperands {
+        ConvLSTMOperands(input: input, matrix: matrix, peepholes: peepholes, initialHidden: hidden, initialCell: cell,
+                         lengths: lengths)
+    }
+
     /// The (h, c) valid step `t` of sequence `b` starts from: the record's
-    /// previous step or the initial state.
+    /// previous step, or the state the run starts from when the previous
+    /// valid step is not in the record (none, or one of an earlier segment).
     @inline(__always)
     func previousState(_ g: ConvLSTMGeometry, _ b: Int, _ t: Int, record: ConvLSTMRecord)
         -> (hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>) {
-        guard let previous = g.previous(t, length: g.length(b, lengths)) else {
+        guard let previous = g.previous(t, length: g.length(b, lengths)), record.timesteps.contains(previous) else {
             return (initialHidden + b * g.stateLength, initialCell + b * g.stateLength)
         }
-        let offset = g.frame(b, previous) * g.stateLength
+        let offset = record.frame(b, previous) * g.stateLength
         return (UnsafePointer(record.hidden + offset), UnsafePointer(record.cells + offset))
     }
 }
@@ -65,44 +84,120 @@ struct ConvLSTMOperands {
 /// Overwrites `output` (when given: [B, T, P, F] in processing order, zero on
 /// padded steps), `finalHidden` and `finalCell` ([B, P, F]: the state after
 /// each sequence's last valid step, or the initial state when it has none), and
-/// with `record`, every buffer of the record.
+/// with `record` (holding all T timesteps), every buffer of the record.
 func convLSTMForward(
     _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, output: UnsafeMutablePointer<Float>?,
     finalHidden: UnsafeMutablePointer<Float>, finalCell: UnsafeMutablePointer<Float>, record: ConvLSTMRecord?
 ) {
-    let (f, gw, kt, stateCount) = (g.filters, g.gateWidth, g.depth, g.batch * g.stateLength)
-    let chunkRows = convLSTMChunkRows(g)
-    let chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
-    let items = g.batch * chunksPerImage
-    let parts = min(items, 2 * WorkerPool.shared.threadCount)
-    // 3 x 3 kernels: per block of tiles inside one row of tiles, the input
-    // product (K = KX + 1), Winograd's recurrent convolution and the cell update
-    // in one go, so the block's gates stay in cache; others: one fused product
-    // per chunk of pixel rows, then the cell update.
-    let winograd = g.usesWinograd(.forward)
-        ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: f, outputChannels: gw,
-                      kernel: x.matrix + (g.inputPatch + 1) * gw, parts: parts)
-        : nil
-    let depth = winograd == nil ? kt : g.inputPatch + 1                // patch columns of the product
-    let patchRows = winograd.map { 2 * $0.blockTiles } ?? chunkRows    // a block's pixels, or a chunk
-    let products = (0 ..< parts).map { _ in
-        PackedMatrixB(b: x.matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: patchRows)
+    let pass = ConvLSTMForwardPass(g, matrix: x.matrix, training: record != nil)
+    defer { pass.deallocate() }
+    let stateCount = g.batch * g.stateLength
+    if record == nil {
+        pass.hiddenBuffers.0.update(from: x.initialHidden, count: stateCount)
+        finalCell.update(from: x.initialCell, count: stateCount)
     }
-    // Inference keeps each part's gates in a tile: a chunk's [chunk, G], or the
-    // [OW + 2 R, G] that span a row block's two runs of pixels.
-    let gateTile = record != nil ? 0 : winograd.map { (g.state.width + 2 * $0.blockTiles) * gw } ?? chunkRows * gw
-    let perPart = patchRows * depth + gateTile
-    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + 2 * stateCount)
-    defer { scratch.deallocate() }
-    // Inference: h_{t-1} and h_t in two buffers used in turn; c_t in place in finalCell.
-    let hiddenBuffers = (scratch + parts * perPart, scratch + parts * perPart + stateCount)
-    hiddenBuffers.0.update(from: x.initialHidden, count: stateCount)
-    finalCell.update(from: x.initialCell, count: stateCount)
+    WorkerTeam.run(threads: pass.parts) { team in
+        pass.run(&team, steps: 0 ..< g.timesteps, x, output: output, record: record, cell: finalCell)
+    }
+    guard let record else {
+        // The last h_t: in the first buffer after an even number of steps.
+        finalHidden.update(from: g.timesteps % 2 == 0 ? pass.hiddenBuffers.0 : pass.hiddenBuffers.1, count: stateCount)
+        return
+    }
+    for b in 0 ..< g.batch {
+        convLSTMCarryState(g, b, steps: 0 ..< g.timesteps, record: record, lengths: x.lengths,
+                           from: (x.initialHidden, x.initialCell), to: (finalHidden, finalCell))
+    }
+}
 
-    // Every thread of the team runs this loop; `hidden` is each one's own copy.
-    WorkerTeam.run(threads: parts) { team in
-        var hidden = (current: hiddenBuffers.0, next: hiddenBuffers.1)
-        for s in 0 ..< g.timesteps {
+/// Writes sequence `b`'s state after processing steps `steps` ([P, F] each, at
+/// `to` + b * P * F): the state of its last valid step among them, from
+/// `record` (which holds their timesteps), or `from`'s (at `from` + b * P * F)
+/// when none of them is valid.
+func convLSTMCarryState(
+    _ g: ConvLSTMGeometry, _ b: Int, steps: Range<Int>, record: ConvLSTMRecord, lengths: UnsafePointer<Int>?,
+    from: (hidden: UnsafePointer<Float>, cell: UnsafePointer<Float>),
+    to: (hidden: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>)
+) {
+    let offset = b * g.stateLength
+    let length = g.length(b, lengths)
+    if let s = steps.reversed().first(where: { g.timestep($0) < length }) {
+        let frame = record.frame(b, g.timestep(s)) * g.stateLength
+        (to.hidden + offset).update(from: record.hidden + frame, count: g.stateLength)
+        (to.cell + offset).update(from: record.cells + frame, count: g.stateLength)
+    } else {
+        (to.hidden + offset).update(from: from.hidden + offset, count: g.stateLength)
+        (to.cell + offset).update(from: from.cell + offset, count: g.stateLength)
+    }
+}
+
+/// The forward time loop's buffers, made once per call (see the file
+/// comment's memory plan) so that any number of runs over ranges of steps
+/// (all of them, or segment after segment) allocate nothing.
+struct ConvLSTMForwardPass {
+    let g: ConvLSTMGeometry
+    /// Parts each phase of a step is split into.
+    let parts: Int
+    let chunkRows: Int, chunksPerImage: Int
+    let winograd: Winograd3x3?
+    /// Patch columns of the product: KT, or KX + 1 with Winograd.
+    let depth: Int
+    /// Pixels of one product: a chunk, or a Winograd block's.
+    let patchRows: Int
+    let products: [PackedMatrixB]
+    let gateTile: Int, perPart: Int
+    let scratch: UnsafeMutablePointer<Float>
+    /// Inference: h_{t-1} and h_t, [B, P, F] each, used in turn.
+    let hiddenBuffers: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
+
+    init(_ g: ConvLSTMGeometry, matrix: UnsafePointer<Float>, training: Bool) {
+        self.g = g
+        let (gw, kt, stateCount) = (g.gateWidth, g.depth, g.batch * g.stateLength)
+        chunkRows = convLSTMChunkRows(g)
+        chunksPerImage = (g.pixels + chunkRows - 1) / chunkRows
+        parts = min(g.batch * chunksPerImage, 2 * WorkerPool.shared.threadCount)
+        // 3 x 3 kernels: per block of tiles inside one row of tiles, the input
+        // product (K = KX + 1), Winograd's recurrent convolution and the cell update
+        // in one go, so the block's gates stay in cache; others: one fused product
+        // per chunk of pixel rows, then the cell update.
+        let winograd = g.usesWinograd(.forward)
+            ? Winograd3x3(height: g.state.height, width: g.state.width, inputChannels: g.filters, outputChannels: gw,
+                          kernel: matrix + (g.inputPatch + 1) * gw, parts: parts)
+            : nil
+        self.winograd = winograd
+        let depth = winograd == nil ? kt : g.inputPatch + 1
+        let patchRows = winograd.map { 2 * $0.blockTiles } ?? chunkRows
+        self.depth = depth
+        self.patchRows = patchRows
+        products = (0 ..< parts).map { _ in
+            PackedMatrixB(b: matrix, ldb: gw, transposed: false, k: depth, n: gw, maximumRows: patchRows)
+        }
+        // Inference keeps each part's gates in a tile: a chunk's [chunk, G], or the
+        // [OW + 2 R, G] that span a row block's two runs of pixels.
+        gateTile = training ? 0 : winograd.map { (g.state.width + 2 * $0.blockTiles) * gw } ?? chunkRows * gw
+        perPart = patchRows * depth + gateTile
+        let states = training ? 0 : 2 * stateCount
+        scratch = UnsafeMutablePointer<Float>.allocate(capacity: parts * perPart + states)
+        hiddenBuffers = (scratch + parts * perPart, scratch + parts * perPart + (training ? 0 : stateCount))
+    }
+
+    func deallocate() { scratch.deallocate() }
+
+    /// Runs processing steps `steps` of every sequence, as one member of a team
+    /// (every member calls this with the same arguments).
+    ///
+    /// Training (`record`, holding the steps' timesteps): writes the record's
+    /// rows of those steps; a step reads the state it starts from out of the
+    /// record or, for the range's first valid step, `x`'s initial state.
+    /// Inference (no record, `steps` from 0): h in ``hiddenBuffers`` (the first
+    /// holding h0), c in place in `cell` (holding c0). Writes `output` (when
+    /// given) at the steps' output positions.
+    func run(_ team: inout WorkerTeam.Member, steps: Range<Int>, _ x: ConvLSTMOperands,
+             output: UnsafeMutablePointer<Float>?, record: ConvLSTMRecord?, cell: UnsafeMutablePointer<Float>?) {
+        let (f, gw, kt) = (g.filters, g.gateWidth, g.depth)
+        let items = g.batch * chunksPerImage
+        var hidden = (current: hiddenBuffers.0, next: hiddenBuffers.1)   // this member's own copy
+        for s in steps {
             let t = g.timestep(s)
             let state = hidden
             func previousHidden(_ b: Int) -> UnsafePointer<Float> {
@@ -112,7 +207,7 @@ func convLSTMForward(
             /// `gates` ([pixels, G]), or on a padded step the carried state.
             func update(_ b: Int, _ pixels: Range<Int>, gates: UnsafeMutablePointer<Float>?) {
                 let stateRows = b * g.stateLength + pixels.lowerBound * f      // the pixels in a [B, P, F] state
-                let recordRows = g.frame(b, t) * g.pixels + pixels.lowerBound  // their first row in the records
+                let recordRows = (record?.frame(b, t) ?? 0) * g.pixels + pixels.lowerBound  // their first row in the record
                 let y = output.map { $0 + (g.frame(b, g.outputStep(t)) * g.pixels + pixels.lowerBound) * f }
                 guard let gates else {
                     // Padded step: the state is carried, the output is zero.
@@ -125,9 +220,9 @@ func convLSTMForward(
                     return
                 }
                 let previousCell = record.map { x.previousState(g, b, t, record: $0).cell }
-                    ?? UnsafePointer(finalCell + b * g.stateLength)
+                    ?? UnsafePointer(cell! + b * g.stateLength)
                 let (cells, newHidden) = record.map { (($0.cells + recordRows * f), $0.hidden + recordRows * f) }
-                    ?? (finalCell + stateRows, state.next + stateRows)
+                    ?? (cell! + stateRows, state.next + stateRows)
                 convLSTMCellsForward(
                     rows: pixels.count, filters: f, gates: gates, previousCell: previousCell + pixels.lowerBound * f,
                     cell: cells, hidden: newHidden, peepholes: x.peepholes.map { $0 + pixels.lowerBound * f },
@@ -150,7 +245,7 @@ func convLSTMForward(
                         return
                     }
                     // The gates: the record's frame, or this part's tile from the block's first pixel.
-                    let (gates, gatesOrigin) = record.map { ($0.gates + g.frame(b, t) * g.pixels * gw, 0) }
+                    let (gates, gatesOrigin) = record.map { ($0.gates + $0.frame(b, t) * g.pixels * gw, 0) }
                         ?? (scratch + part * perPart + patchRows * depth, origin)
                     let patches = scratch + part * perPart                   // [run, KX + 1]
                     for y in imageRows {
@@ -173,7 +268,7 @@ func convLSTMForward(
                     let pixels = chunk * chunkRows ..< min(g.pixels, (chunk + 1) * chunkRows)
                     guard t < g.length(b, x.lengths) else { return update(b, pixels, gates: nil) }
                     let patches = scratch + part * perPart                   // [chunk, KT]
-                    let gates = record.map { $0.gates + (g.frame(b, t) * g.pixels + pixels.lowerBound) * gw }
+                    let gates = record.map { $0.gates + ($0.frame(b, t) * g.pixels + pixels.lowerBound) * gw }
                         ?? patches + chunkRows * kt                           // [chunk, G] tile
                     convLSTMPatches(g, input: x.input, frame: g.frame(b, t), pixels: pixels,
                                     previousHidden: previousHidden(b), patches: patches)
@@ -183,23 +278,6 @@ func convLSTMForward(
                 }
             }
             if record == nil { hidden = (hidden.next, hidden.current) }
-        }
-    }
-    // The last h_t: in the first buffer after an even number of steps.
-    let lastHidden = g.timesteps % 2 == 0 ? hiddenBuffers.0 : hiddenBuffers.1
-
-    guard let record else {
-        finalHidden.update(from: lastHidden, count: stateCount)
-        return
-    }
-    for b in 0 ..< g.batch {
-        let (h, c) = (finalHidden + b * g.stateLength, finalCell + b * g.stateLength)
-        if let t = g.last(length: g.length(b, x.lengths)) {
-            h.update(from: record.hidden + g.frame(b, t) * g.stateLength, count: g.stateLength)
-            c.update(from: record.cells + g.frame(b, t) * g.stateLength, count: g.stateLength)
-        } else {
-            h.update(from: x.initialHidden + b * g.stateLength, count: g.stateLength)
-            c.update(from: x.initialCell + b * g.stateLength, count: g.stateLength)
         }
     }
 }

@@ -18,7 +18,10 @@
 //
 // The time loops here are the Swift reference (and the arm64 path); on x86
 // unpadded batches run the fused C steps of LSTMFusedSequence.swift instead.
-// The input and parameter products over all rows are shared by both.
+// The input and parameter products over all rows are shared by both. The Swift
+// loops take a range of steps and the record's rows (LSTMRows.swift), so that
+// a backward recomputing the record runs them segment by segment
+// (LSTMRecomputation.swift).
 
 import FrameSequencing
 
@@ -68,8 +71,10 @@ struct LSTMRecordLayout {
 /// `finalHidden` and `finalCell` ([B, H]) and `gates` ([rows, G] scratch, not
 /// touched in inference when the fused steps do the input product). With `record`
 /// (an `LSTMRecordLayout` buffer; pass its start as `gates` too), also saves c_t,
-/// c_{t-1} and h_{t-1} of every valid row for backward. Allocates only before
-/// the time loop. `path` picks the micro-kernels (tests compare the paths).
+/// c_{t-1} and h_{t-1} of every valid row for backward; with `checkpoints`
+/// (and no record), the state at the start of every segment instead
+/// (LSTMRecomputation.swift). Allocates only before the time loop. `path` picks
+/// the micro-kernels (tests compare the paths).
 /// `packed`: `w` packed for `path` and these sizes (`LSTMPackedDirection`),
 /// used for unpadded batches (`lengths` nil) instead of packing `w` here; it
 /// must hold the values `w` points to.
@@ -78,7 +83,8 @@ func lstmSequenceForward(
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, path: GEMMKernelPath = .active,
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?,
+    checkpoints: LSTMCheckpointRows? = nil, path: GEMMKernelPath = .active,
     packed cached: LSTMPackedDirection? = nil
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
@@ -89,8 +95,15 @@ func lstmSequenceForward(
         // not read first; the biases join in the cell update, where the row is in L1).
         packed.inputProduct(g, input: input, inputStride: inputStride, weights: w, gates: gates)
         // On x86 the fused kernels (LSTMFusedSequence.swift), which for small
-        // input weights do the input product step by step as well.
+        // input weights do the input product step by step as well; training
+        // that keeps checkpoints runs the same steps segment by segment.
         if path.lstmLanes != nil {
+            if let checkpoints {
+                return lstmFusedCheckpointedForward(
+                    g, path: path, input: input, inputStride: inputStride, packed: packed,
+                    initialHidden: initialHidden, initialCell: initialCell, output: output, outputStride: outputStride,
+                    finalHidden: h, finalCell: c, gates: packed.fusesInput ? nil : gates, checkpoints: checkpoints)
+            }
             return lstmFusedForward(g, path: path, input: input, inputStride: inputStride, packed: packed,
                                     initialHidden: initialHidden, initialCell: initialCell,
                                     output: output, outputStride: outputStride, finalHidden: h, finalCell: c,
@@ -99,7 +112,7 @@ func lstmSequenceForward(
         return lstmReferenceForwardLoop(g, recurrent: packed.recurrentWeights!, bias: packed.bias, lengths: nil,
                                         initialHidden: initialHidden, initialCell: initialCell, output: output,
                                         outputStride: outputStride, finalHidden: h, finalCell: c, gates: gates,
-                                        record: record)
+                                        record: record, checkpoints: checkpoints)
     }
     // Padded batches, on every path: the reference loop.
     lstmProduct(m: g.rows, n: width, k: g.inputSize, a: input, lda: inputStride, b: w.inputWeights,
@@ -112,46 +125,73 @@ func lstmSequenceForward(
                                   maximumRows: 1, path: path)
     lstmReferenceForwardLoop(g, recurrent: recurrent, bias: bias, lengths: lengths, initialHidden: initialHidden,
                              initialCell: initialCell, output: output, outputStride: outputStride, finalHidden: h,
-                             finalCell: c, gates: gates, record: record)
+                             finalCell: c, gates: gates, record: record, checkpoints: checkpoints)
 }
 
 /// The reference forward time loop (the Swift path, and padded batches on
 /// every path), after x W_ih^T of every row is in `gates`: the recurrent
-/// product from `recurrent` (W_hh^T packed) and the cell update with `bias`.
+/// product from `recurrent` (W_hh^T packed) and the cell update with `bias`,
+/// over every step (`lstmReferenceForwardSteps`) on each chunk of batch rows.
 private func lstmReferenceForwardLoop(
     _ g: LSTMSequenceGeometry, recurrent: PackedMatrixB, bias: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>,
     output: UnsafeMutablePointer<Float>, outputStride: Int,
     finalHidden h: UnsafeMutablePointer<Float>, finalCell c: UnsafeMutablePointer<Float>,
-    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?
+    gates: UnsafeMutablePointer<Float>, record: UnsafeMutablePointer<Float>?, checkpoints: LSTMCheckpointRows?
+) {
+    let width = g.gateWidth
+    h.update(from: initialHidden, count: g.batch * g.hiddenSize)
+    c.update(from: initialCell, count: g.batch * g.hiddenSize)
+    forEachBatchChunk(g) { rows in
+        lstmReferenceForwardSteps(
+            g, rows: rows, steps: 0 ..< g.timesteps, recurrent: recurrent, bias: bias, lengths: lengths,
+            hidden: h, cell: c, gates: LSTMRows(base: gates, stride: width), stagedInput: nil,
+            output: LSTMRows(base: output, stride: outputStride), record: record.map { LSTMRecordRows(g, record: $0) },
+            checkpoints: checkpoints)
+    }
+}
+
+/// The reference forward time loop over processing steps `steps` of batch
+/// rows `rows`: `hidden` and `cell` ([B, H]) hold the state before the first
+/// step and after the last; `gates` holds x_t W_ih^T of each row (copied in
+/// from `stagedInput` first when given) and is activated in place; `output`
+/// (when given) gets h_t, zero on padded rows; `record` gets c_t, c_{t-1} and
+/// h_{t-1} of valid rows; `checkpoints` the state before each segment's first step.
+func lstmReferenceForwardSteps(
+    _ g: LSTMSequenceGeometry, rows: Range<Int>, steps: Range<Int>, recurrent: PackedMatrixB,
+    bias: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
+    hidden h: UnsafeMutablePointer<Float>, cell c: UnsafeMutablePointer<Float>,
+    gates: LSTMRows, stagedInput: LSTMRows?, output: LSTMRows?, record: LSTMRecordRows?,
+    checkpoints: LSTMCheckpointRows?
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
-    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
-    h.update(from: initialHidden, count: g.batch * hidden)
-    c.update(from: initialCell, count: g.batch * hidden)
-
-    forEachBatchChunk(g) { rows in
-        for s in 0 ..< g.timesteps {
-            let t = g.timestep(s)
-            // a_t += h_{t-1} W_hh^T for these rows (A read in place: no shared scratch).
-            recurrent.multiplyInPlace(m: rows.count, a: h + rows.lowerBound * hidden, lda: hidden, beta: 1,
-                                      c: gates + g.row(rows.lowerBound, t) * width, ldc: width * g.batchStride)
-            for b in rows {
-                let r = g.row(b, t)
-                let y = output + r * outputStride
-                if let lengths, t >= lengths[b] {
-                    y.update(repeating: 0, count: hidden)   // padding: state unchanged, output zero
-                    continue
-                }
-                let (hb, cb) = (h + b * hidden, c + b * hidden)
-                if let record {
-                    (record + layout.previousHidden + r * hidden).update(from: hb, count: hidden)
-                    (record + layout.previousCells + r * hidden).update(from: cb, count: hidden)
-                }
-                lstmCellForward(gates: gates + r * width, bias: bias, hidden: hidden, cell: cb, output: hb)
-                y.update(from: hb, count: hidden)
-                if let record { (record + layout.cells + r * hidden).update(from: cb, count: hidden) }
+    for s in steps {
+        let t = g.timestep(s)
+        if let checkpoints, s % checkpoints.segments.interval == 0 {
+            let state = checkpoints.state(s / checkpoints.segments.interval)
+            (state.hidden + rows.lowerBound * hidden).update(from: h + rows.lowerBound * hidden, count: rows.count * hidden)
+            (state.cell + rows.lowerBound * hidden).update(from: c + rows.lowerBound * hidden, count: rows.count * hidden)
+        }
+        if let stagedInput {
+            for b in rows { gates.row(g, b, step: s).update(from: stagedInput.row(g, b, step: s), count: width) }
+        }
+        // a_t += h_{t-1} W_hh^T for these rows (A read in place: no shared scratch).
+        recurrent.multiplyInPlace(m: rows.count, a: h + rows.lowerBound * hidden, lda: hidden, beta: 1,
+                                  c: gates.row(g, rows.lowerBound, step: s), ldc: gates.batchStride(g))
+        for b in rows {
+            let y = output?.row(g, b, step: s)
+            if let lengths, t >= lengths[b] {
+                y?.update(repeating: 0, count: hidden)   // padding: state unchanged, output zero
+                continue
             }
+            let (hb, cb) = (h + b * hidden, c + b * hidden)
+            if let record {
+                record.previousHidden.row(g, b, step: s).update(from: hb, count: hidden)
+                record.previousCells.row(g, b, step: s).update(from: cb, count: hidden)
+            }
+            lstmCellForward(gates: gates.row(g, b, step: s), bias: bias, hidden: hidden, cell: cb, output: hb)
+            y?.update(from: hb, count: hidden)
+            if let record { record.cells.row(g, b, step: s).update(from: cb, count: hidden) }
         }
     }
 }
@@ -226,7 +266,9 @@ func lstmSequenceBackward(
                                   finalCellGradient: finalCellGradient, initialHiddenGradient: dh,
                                   initialCellGradient: dc, workspace: workspace, path: path)
     }
-    lstmParameterGradients(g, input: input, inputStride: inputStride, weights: w, record: record, dA: dA,
+    let layout = LSTMRecordLayout(rows: g.rows, hidden: g.hiddenSize)
+    lstmParameterGradients(g, input: input, inputStride: inputStride, weights: w,
+                           previousHidden: record + layout.previousHidden, dA: dA,
                            inputGradient: inputGradient, inputGradientStride: inputGradientStride,
                            accumulateInput: accumulateInput, inputWeightsGradient: inputWeightsGradient,
                            recurrentWeightsGradient: recurrentWeightsGradient, inputBiasGradient: inputBiasGradient,
@@ -243,73 +285,94 @@ private func lstmReferenceBackwardLoop(
     workspace: UnsafeMutablePointer<Float>, path: GEMMKernelPath
 ) {
     let (hidden, width, batch) = (g.hiddenSize, g.gateWidth, g.batch)
-    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     let dA = workspace                                   // [rows, G]
-    let recurrent = workspace + g.rows * width            // [B, H]
-    let tanhCells = recurrent + batch * hidden            // [B, H] scratch, one row per batch entry
+    let scratch = workspace + g.rows * width              // [2, B, H]
     dh.update(from: finalHiddenGradient, count: batch * hidden)
     dc.update(from: finalCellGradient, count: batch * hidden)
     // W_hh packed once for all T steps of dh_{t-1} = da_t W_hh.
     let recurrentWeights = PackedMatrixB(b: w.recurrentWeights, ldb: hidden, transposed: false, k: width, n: hidden,
                                          maximumRows: 1, path: path)
-
+    let records = LSTMRecordRows(g, record: UnsafeMutablePointer(mutating: record))
     forEachBatchChunk(g) { rows in
-        for s in stride(from: g.timesteps - 1, through: 0, by: -1) {
-            let t = g.timestep(s)
-            for b in rows {
-                let r = g.row(b, t)
-                let da = dA + r * width
-                if let lengths, t >= lengths[b] {
-                    da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
-                    continue
-                }
-                let a = record + layout.gates + r * width
-                let cell = record + layout.cells + r * hidden
-                let previousCell = record + layout.previousCells + r * hidden
-                let dy = outputGradient + r * outputGradientStride
-                let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
-                let tanhCell = tanhCells + b * hidden
-                applyTanh(from: cell, to: tanhCell, count: hidden)
-                for j in 0 ..< hidden {
-                    let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
-                    let dhTotal = dhb[j] + dy[j]
-                    let tc = tanhCell[j]
-                    let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
-                    da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
-                    da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
-                    da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
-                    da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
-                    dcb[j] = dcTotal * f
-                }
+        lstmReferenceBackwardSteps(
+            g, rows: rows, steps: 0 ..< g.timesteps, recurrentWeights: recurrentWeights, lengths: lengths,
+            gates: LSTMRows(base: UnsafeMutablePointer(mutating: record), stride: width), cells: records.cells,
+            previousCells: records.previousCells, outputGradient: outputGradient,
+            outputGradientStride: outputGradientStride, dA: dA, hiddenGradient: dh, cellGradient: dc, scratch: scratch)
+    }
+}
+
+/// The reference backward time loop over processing steps `steps`, latest
+/// first, for batch rows `rows`: reads the activated `gates`, c_t (`cells`)
+/// and c_{t-1} (`previousCells`) of each row; writes dA of each row ([rows,
+/// G] in the geometry's rows; zero on padded rows); `hiddenGradient` and
+/// `cellGradient` ([B, H]) carry dL/dh and dL/dc into the last step and out of
+/// the first. `scratch` is [2, B, H].
+func lstmReferenceBackwardSteps(
+    _ g: LSTMSequenceGeometry, rows: Range<Int>, steps: Range<Int>, recurrentWeights: PackedMatrixB,
+    lengths: UnsafePointer<Int>?, gates: LSTMRows, cells: LSTMRows, previousCells: LSTMRows,
+    outputGradient: UnsafePointer<Float>, outputGradientStride: Int, dA: UnsafeMutablePointer<Float>,
+    hiddenGradient dh: UnsafeMutablePointer<Float>, cellGradient dc: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>
+) {
+    let (hidden, width) = (g.hiddenSize, g.gateWidth)
+    let recurrent = scratch                               // [B, H]
+    let tanhCells = scratch + g.batch * hidden            // [B, H] scratch, one row per batch entry
+    for s in steps.reversed() {
+        let t = g.timestep(s)
+        for b in rows {
+            let r = g.row(b, t)
+            let da = dA + r * width
+            if let lengths, t >= lengths[b] {
+                da.update(repeating: 0, count: width)   // padding: gradients pass through unchanged
+                continue
             }
-            // dh_{t-1} = da_t W_hh for these rows; padded rows keep their dh.
-            recurrentWeights.multiplyInPlace(m: rows.count, a: dA + g.row(rows.lowerBound, t) * width,
-                                             lda: width * g.batchStride, beta: 0,
-                                             c: recurrent + rows.lowerBound * hidden, ldc: hidden)
-            for b in rows where lengths == nil || t < lengths![b] {
-                (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
+            let a = gates.row(g, b, step: s)
+            let cell = cells.row(g, b, step: s)
+            let previousCell = previousCells.row(g, b, step: s)
+            let dy = outputGradient + r * outputGradientStride
+            let (dhb, dcb) = (dh + b * hidden, dc + b * hidden)
+            let tanhCell = tanhCells + b * hidden
+            applyTanh(from: cell, to: tanhCell, count: hidden)
+            for j in 0 ..< hidden {
+                let (i, f, gg, o) = (a[j], a[hidden + j], a[2 * hidden + j], a[3 * hidden + j])
+                let dhTotal = dhb[j] + dy[j]
+                let tc = tanhCell[j]
+                let dcTotal = dcb[j] + dhTotal * o * (1 - tc * tc)
+                da[j] = dcTotal * gg * i * (1 - i)                          // d a_i
+                da[hidden + j] = dcTotal * previousCell[j] * f * (1 - f)     // d a_f
+                da[2 * hidden + j] = dcTotal * i * (1 - gg * gg)             // d a_g
+                da[3 * hidden + j] = dhTotal * tc * o * (1 - o)              // d a_o
+                dcb[j] = dcTotal * f
             }
+        }
+        // dh_{t-1} = da_t W_hh for these rows; padded rows keep their dh.
+        recurrentWeights.multiplyInPlace(m: rows.count, a: dA + g.row(rows.lowerBound, t) * width,
+                                         lda: width * g.batchStride, beta: 0,
+                                         c: recurrent + rows.lowerBound * hidden, ldc: hidden)
+        for b in rows where lengths == nil || t < lengths![b] {
+            (dh + b * hidden).update(from: recurrent + b * hidden, count: hidden)
         }
     }
 }
 
 /// Parameter and input gradients from the gate gradients `dA` ([rows, G]) of
-/// every row at once: three large products and a column sum. Padded rows have
-/// zero `dA`, so they add nothing.
-private func lstmParameterGradients(
+/// every row at once, with h_{t-1} of every row (`previousHidden`, [rows, H]):
+/// three large products and a column sum. Padded rows have zero `dA`, so they
+/// add nothing.
+func lstmParameterGradients(
     _ g: LSTMSequenceGeometry, input: UnsafePointer<Float>, inputStride: Int, weights w: LSTMWeightPointers,
-    record: UnsafePointer<Float>, dA: UnsafePointer<Float>,
+    previousHidden: UnsafePointer<Float>, dA: UnsafePointer<Float>,
     inputGradient: UnsafeMutablePointer<Float>, inputGradientStride: Int, accumulateInput: Bool,
     inputWeightsGradient: UnsafeMutablePointer<Float>, recurrentWeightsGradient: UnsafeMutablePointer<Float>,
     inputBiasGradient: UnsafeMutablePointer<Float>, recurrentBiasGradient: UnsafeMutablePointer<Float>,
     path: GEMMKernelPath
 ) {
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
-    let layout = LSTMRecordLayout(rows: g.rows, hidden: hidden)
     gemm(transposeA: true, transposeB: false, m: width, n: g.inputSize, k: g.rows,
          a: dA, lda: width, b: input, ldb: inputStride, beta: 1, c: inputWeightsGradient, ldc: g.inputSize, path: path)
     gemm(transposeA: true, transposeB: false, m: width, n: hidden, k: g.rows,
-         a: dA, lda: width, b: record + layout.previousHidden, ldb: hidden, beta: 1,
+         a: dA, lda: width, b: previousHidden, ldb: hidden, beta: 1,
          c: recurrentWeightsGradient, ldc: hidden, path: path)
     for r in 0 ..< g.rows {
         let da = dA + r * width

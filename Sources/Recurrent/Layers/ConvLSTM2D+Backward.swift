@@ -91,14 +91,18 @@ extension ConvLSTM2D {
             for i in finalHiddenGradient.indices { finalHiddenGradient[i] += dy[i] }
         }
 
-        var gateGradient = LargeBufferCache.take(g.rowCount * g.gateWidth)    // dz [B*T*P, G]
+        // dz [B*T*P, G], or one segment's [B*K*P, G] when the record is recomputed (with its record, [B*K*P, 6F]).
+        let segments = cache.checkpoints?.segments
+        var gateGradient = LargeBufferCache.take(
+            segments.map { g.batch * $0.longest * g.pixels * g.gateWidth } ?? g.rowCount * g.gateWidth)
+        var window = segments.map { LargeBufferCache.take(convLSTMSegmentRecordCount(g, $0)) } ?? []
         var matrixGradient = [Float](repeating: 0, count: g.depth * g.gateWidth)
         var peepholeGradient: [Float]? = peepholes == nil ? nil : [Float](repeating: 0, count: 3 * g.stateLength)
         var initialHiddenGradient = [Float](repeating: 0, count: g.batch * g.stateLength)
         var initialCellGradient = initialHiddenGradient
         let inputGradient = try uninitializedTensor(cache.input.shape) { dx in
             gateGradient.withUnsafeMutableBufferPointer { dz in
-                cache.record.withPointers { record in
+                window.withUnsafeMutableBufferPointer { window in
                     withOperands(g, input: cache.input, state: cache.initialState, lengths: cache.lengths) { x in
                         outputGradient.withUnsafeBufferPointer { dy in
                             finalHiddenGradient.withUnsafeBufferPointer { dhn in
@@ -107,12 +111,29 @@ extension ConvLSTM2D {
                                         initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
                                             initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
                                                 withOptionalMutableFloats(&peepholeGradient) { dw in
-                                                    convLSTMBackward(
-                                                        g, x, record: record, gateGradient: dz.baseAddress!,
-                                                        outputGradient: cache.returnSequences ? dy.baseAddress! : nil,
-                                                        finalHiddenGradient: dhn.baseAddress!, finalCellGradient: dcn.baseAddress!,
-                                                        inputGradient: dx, matrixGradient: dm.baseAddress!, peepholeGradient: dw,
-                                                        initialHiddenGradient: dh0.baseAddress!, initialCellGradient: dc0.baseAddress!)
+                                                    let dy = cache.returnSequences ? dy.baseAddress! : nil
+                                                    if let checkpoints = cache.checkpoints {
+                                                        checkpoints.withPointer { states in
+                                                            convLSTMRecomputedBackward(
+                                                                g, x, segments: checkpoints.segments, checkpoints: states,
+                                                                window: window.baseAddress!, gateGradient: dz.baseAddress!,
+                                                                outputGradient: dy, finalHiddenGradient: dhn.baseAddress!,
+                                                                finalCellGradient: dcn.baseAddress!, inputGradient: dx,
+                                                                matrixGradient: dm.baseAddress!, peepholeGradient: dw,
+                                                                initialHiddenGradient: dh0.baseAddress!,
+                                                                initialCellGradient: dc0.baseAddress!)
+                                                        }
+                                                        return
+                                                    }
+                                                    cache.record!.withPointers { record in
+                                                        convLSTMBackward(
+                                                            g, x, record: record, gateGradient: dz.baseAddress!,
+                                                            outputGradient: dy, finalHiddenGradient: dhn.baseAddress!,
+                                                            finalCellGradient: dcn.baseAddress!, inputGradient: dx,
+                                                            matrixGradient: dm.baseAddress!, peepholeGradient: dw,
+                                                            initialHiddenGradient: dh0.baseAddress!,
+                                                            initialCellGradient: dc0.baseAddress!)
+                                                    }
                                                 }
                                             }
                                         }
@@ -124,6 +145,7 @@ extension ConvLSTM2D {
                 }
             }
         }
+        LargeBufferCache.recycle(consume window)
         LargeBufferCache.recycle(consume gateGradient)
         gradients.addGateMatrixGradient(matrixGradient, g)
         if let peepholeGradient { gradients.peepholes!.add(peepholeGradient) }

@@ -16,7 +16,8 @@ extension ConvLSTM2D {
     /// What ``backward(outputGradient:finalStateGradient:cache:into:)`` needs from
     /// a ``trainingForward(_:initialState:lengths:returnSequences:)`` call: the
     /// input, the initial state, and per row (b, t, pixel) the activated gates,
-    /// c_t and h_t (saved for backward).
+    /// c_t and h_t (saved for backward); or, with ``recomputation``, the state
+    /// every k steps, from which backward recomputes the rest.
     public struct Cache: Sendable {
         let geometry: ConvLSTMGeometry
         let input: Tensor
@@ -25,7 +26,10 @@ extension ConvLSTM2D {
         let returnSequences: Bool
         let outputShape: [Int]
         let hasPeepholes: Bool
-        let record: ConvLSTMRecordStorage
+        /// Every step's record, or nil when the states were kept instead.
+        let record: ConvLSTMRecordStorage?
+        /// The state every k steps, with ``Recomputation/keepStatesEvery(_:)``.
+        let checkpoints: ConvLSTMCheckpoints?
     }
 
     /// Runs the layer for inference; keeps nothing for backward.
@@ -51,7 +55,11 @@ extension ConvLSTM2D {
                 training: false).result
     }
 
-    /// ``forward(_:initialState:lengths:returnSequences:)`` keeping what backward needs.
+    /// ``forward(_:initialState:lengths:returnSequences:)`` keeping what backward
+    /// needs: every step's record, or the states that ``recomputation`` asks for.
+    ///
+    /// - Throws: as ``forward(_:initialState:lengths:returnSequences:)``, and
+    ///   `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
     public func trainingForward(
         _ input: Tensor, initialState: ConvLSTMState? = nil, lengths: [Int]? = nil, returnSequences: Bool = true
     ) throws -> (result: ConvLSTMResult, cache: Cache) {
@@ -119,10 +127,13 @@ extension ConvLSTM2D {
                                   names: ["batch", "timesteps", "height", "width", "filters"])
         var finalHidden = [Float](repeating: 0, count: g.batch * g.stateLength)
         var finalCell = finalHidden
-        var recordValues = training ? ConvLSTMRecordStorage.buffer(g) : []
+        let segments = training ? try recomputation.segments(timesteps: g.timesteps) : nil
+        let keepsRecord = training && segments == nil
+        var recordValues = keepsRecord ? ConvLSTMRecordStorage.buffer(g) : []
+        var checkpointValues = segments.map { ConvLSTMCheckpoints.buffer($0, stateCount: g.batch * g.stateLength) } ?? []
         // Training, forward order and every step: the record's h_t is the output
         // (zero on padded steps), so it is not written twice.
-        let outputIsRecord = training && returnSequences && !g.reversed
+        let outputIsRecord = keepsRecord && returnSequences && !g.reversed
         // Every element is written by the forward pass (h_t, or zero on padded steps): no zero fill.
         let sequenceCount = returnSequences && !outputIsRecord ? g.rowCount * filters : 0
         var sequence = [Float](unsafeUninitializedCapacity: sequenceCount) { _, initialized in initialized = sequenceCount }
@@ -130,16 +141,23 @@ extension ConvLSTM2D {
             finalHidden.withUnsafeMutableBufferPointer { hn in
                 finalCell.withUnsafeMutableBufferPointer { cn in
                     sequence.withUnsafeMutableBufferPointer { y in
+                        let output = y.isEmpty ? nil : y.baseAddress!
+                        if let segments {
+                            checkpointedForward(g, x, segments: segments, output: output, finalHidden: hn.baseAddress!,
+                                                finalCell: cn.baseAddress!, checkpoints: &checkpointValues)
+                            return
+                        }
                         recordValues.withUnsafeMutableBufferPointer { r in
-                            let record = training ? ConvLSTMRecordStorage.pointers(r.baseAddress!, rows: g.rowCount, filters: filters) : nil
-                            convLSTMForward(g, x, output: y.isEmpty ? nil : y.baseAddress!, finalHidden: hn.baseAddress!,
+                            let record = keepsRecord ? ConvLSTMRecordStorage.pointers(r.baseAddress!, g) : nil
+                            convLSTMForward(g, x, output: output, finalHidden: hn.baseAddress!,
                                             finalCell: cn.baseAddress!, record: record)
                         }
                     }
                 }
             }
         }
-        let record = training ? ConvLSTMRecordStorage(g, values: consume recordValues) : nil
+        let record = keepsRecord ? ConvLSTMRecordStorage(g, values: consume recordValues) : nil
+        let checkpoints = segments.map { ConvLSTMCheckpoints($0, stateCount: g.batch * g.stateLength, values: checkpointValues) }
         let finalState = ConvLSTMState(hidden: try Tensor(shape: stateShape, scalars: finalHidden),
                                        cell: try Tensor(shape: stateShape, scalars: finalCell))
         let output: Tensor
@@ -151,10 +169,10 @@ extension ConvLSTM2D {
             output = finalState.hidden
         }
         let result = ConvLSTMResult(output: output, finalState: finalState)
-        guard let record else { return (result, nil) }
+        guard training else { return (result, nil) }
         return (result, Cache(geometry: g, input: input, initialState: state, lengths: lengths,
                               returnSequences: returnSequences, outputShape: output.dimensions,
-                              hasPeepholes: peepholes != nil, record: record))
+                              hasPeepholes: peepholes != nil, record: record, checkpoints: checkpoints))
     }
 }
 
@@ -165,7 +183,7 @@ extension ConvLSTM2D {
 final class ConvLSTMRecordStorage: Sendable {
     /// At least `rows * 6 * filters` values (a recycled buffer may be longer).
     private let values: [Float]
-    let rows: Int, filters: Int
+    let rows: Int, filters: Int, timesteps: Int
 
     /// A buffer for the record of `g`, from the large-buffer cache; its contents are unspecified.
     static func buffer(_ g: ConvLSTMGeometry) -> [Float] {
@@ -178,21 +196,29 @@ final class ConvLSTMRecordStorage: Sendable {
         self.values = values
         rows = g.rowCount
         filters = g.filters
+        timesteps = g.timesteps
     }
 
     deinit { LargeBufferCache.recycle(values) }
 
-    /// Pointers into `values` laid out as a record, for the forward pass that fills it.
-    static func pointers(_ base: UnsafeMutablePointer<Float>, rows: Int, filters: Int) -> ConvLSTMRecord {
-        ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters)
+    /// Pointers into `values` laid out as the record of all T steps of `g`, for the forward pass that fills it.
+    static func pointers(_ base: UnsafeMutablePointer<Float>, _ g: ConvLSTMGeometry) -> ConvLSTMRecord {
+        let (rows, filters) = (g.rowCount, g.filters)
+        return ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters,
+                              timesteps: 0 ..< g.timesteps)
     }
 
     /// Calls `body` with the record's pointers, for reading only.
     func withPointers<R>(_ body: (ConvLSTMRecord) throws -> R) rethrows -> R {
         try values.withUnsafeBufferPointer { buffer in
-            try body(Self.pointers(UnsafeMutablePointer(mutating: buffer.baseAddress!), rows: rows, filters: filters))
+            let base = UnsafeMutablePointer(mutating: buffer.baseAddress!)
+            return try body(ConvLSTMRecord(gates: base, cells: base + rows * 4 * filters, hidden: base + rows * 5 * filters,
+                                           timesteps: 0 ..< timesteps))
         }
     }
+
+    /// Bytes of the record (a recycled buffer may hold more).
+    var byteCount: Int { rows * 6 * filters * MemoryLayout<Float>.stride }
 
     /// A copy of h_t of every row, [B, T, P, F].
     func hiddenSequence() -> [Float] {

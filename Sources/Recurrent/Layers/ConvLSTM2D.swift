@@ -59,6 +59,28 @@ public struct ConvLSTM2D: Sendable {
     /// belongs to input timestep `T - 1 - s`), as Keras returns it. Running a
     /// reversed layer equals running the forward layer on the time-reversed input.
     public let isReversed: Bool
+    /// What ``trainingForward(_:initialState:lengths:returnSequences:)`` keeps
+    /// for backward (``Recomputation/none`` by default). Not a weight: two layers
+    /// that differ only here compute the same numbers.
+    ///
+    /// Bytes kept per layer from the training forward to backward, with B
+    /// sequences, T timesteps, P = H' * W' state pixels, F filters, 4-byte floats
+    /// (``recordBytes(batch:timesteps:pixels:filters:recomputation:)``):
+    ///
+    ///     .none:               4 * B * T * P * 6F          (gates 4F, c_t and h_t per row)
+    ///     .keepStatesEvery(k): 4 * (S - 1) * B * P * 2F,  S = ceil(T / k)   ((h, c) per kept state)
+    ///
+    /// and the largest buffers of the time loops while backward runs (also
+    /// during the training forward with recomputation), on top of that
+    /// (``timeLoopBytes(batch:timesteps:pixels:filters:recomputation:)``):
+    ///
+    ///     .none:               4 * B * T * P * 4F          (dz of every row)
+    ///     .keepStatesEvery(k): 4 * B * K * P * 10F,  K = min(k, T)   (one segment's record and dz)
+    ///
+    /// Both leave out what either way holds: the input, the initial state, the
+    /// output and the gradients. Recomputation costs one more forward pass in
+    /// backward (measured in the README's "Measured" section).
+    public var recomputation: Recomputation = .none
 
     /// A layer with Keras's initializers, seeded: `kernel` Glorot-uniform
     /// (`fanIn = KH * KW * C`, `fanOut = KH * KW * 4F`), `recurrentKernel`

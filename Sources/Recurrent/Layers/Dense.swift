@@ -58,6 +58,10 @@ public enum Activation: String, Sendable, Hashable, CaseIterable {
 /// var gradients = dense.zeroGradients()
 /// let dx = try dense.backward(outputGradient: dy, cache: cache, into: &gradients)
 /// ```
+///
+/// `weight` and `bias` can be replaced with tensors of the same shapes; every
+/// forward and backward pass checks them first and throws `shapeMismatch`
+/// naming the one that changed (a Keras-layout (input, output) kernel included).
 public struct Dense: Sendable {
     /// (output, input): PyTorch `Linear.weight`; Keras's kernel is its transpose.
     public var weight: Tensor
@@ -65,8 +69,10 @@ public struct Dense: Sendable {
     public var bias: Tensor
     public var activation: Activation
 
-    public var inputSize: Int { weight.dimensions[1] }
-    public var outputSize: Int { weight.dimensions[0] }
+    /// Features each input row has (I), fixed when the layer is made.
+    public let inputSize: Int
+    /// Features each output row has (O), fixed when the layer is made.
+    public let outputSize: Int
 
     /// A layer with PyTorch's default initialization: weight and bias uniform in
     /// ±1/sqrt(input), seeded.
@@ -79,6 +85,8 @@ public struct Dense: Sendable {
         self.weight = try Tensor(shape: [outputSize, inputSize], scalars: draw(outputSize * inputSize))
         self.bias = try Tensor(shape: [outputSize], scalars: draw(outputSize))
         self.activation = activation
+        self.inputSize = inputSize
+        self.outputSize = outputSize
     }
 
     /// A layer with the given weight (output, input) and bias (output).
@@ -90,6 +98,16 @@ public struct Dense: Sendable {
         self.weight = weight
         self.bias = bias
         self.activation = activation
+        self.outputSize = weight.dimensions[0]
+        self.inputSize = weight.dimensions[1]
+    }
+
+    /// Throws `shapeMismatch` naming the first parameter that is no longer
+    /// (output, input) or (output): the kernels read `outputSize * inputSize`
+    /// weights and `outputSize` biases.
+    func validateParameters() throws {
+        try RecurrentError.requireShape(weight, [outputSize, inputSize], "Dense weight (output, input)")
+        try RecurrentError.requireShape(bias, [outputSize], "Dense bias")
     }
 
     /// Cached input and output of a training forward pass (saved for backward).
@@ -114,7 +132,11 @@ public struct Dense: Sendable {
     }
 
     /// `activation(x W^T + b)` for `input` (..., input) giving (..., output).
+    ///
+    /// - Throws: `shapeMismatch` for an input whose last axis is not `inputSize`,
+    ///   or a `weight` or `bias` replaced with a tensor of another shape.
     public func forward(_ input: Tensor) throws -> Tensor {
+        try validateParameters()
         guard let last = input.dimensions.last, input.shape.rank >= 1, last == inputSize else {
             throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, inputSize], actual: input.dimensions)
         }
@@ -144,9 +166,20 @@ public struct Dense: Sendable {
 
     /// Backward of `L = sum(output * outputGradient)`: accumulates dL/dW and dL/db
     /// into `gradients` and returns dL/dinput.
+    ///
+    /// - Throws: `shapeMismatch` for an output gradient, a parameter or a
+    ///   gradient of another shape (nothing is written then); `cacheMismatch`
+    ///   for a cache made by a Dense of other sizes.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        try validateParameters()
+        guard cache.input.dimensions.last == inputSize,
+              cache.output.dimensions == Array(cache.input.dimensions.dropLast()) + [outputSize] else {
+            throw RecurrentError.cacheMismatch(
+                reason: "it maps \(cache.input.dimensions) to \(cache.output.dimensions), this Dense \(inputSize) to \(outputSize) features")
+        }
         try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Dense output gradient")
-        try RecurrentError.requireShape(gradients.weight, weight.dimensions, "Dense weight gradient")
+        try RecurrentError.requireShape(gradients.weight, [outputSize, inputSize], "Dense weight gradient")
+        try RecurrentError.requireShape(gradients.bias, [outputSize], "Dense bias gradient")
         let rows = cache.input.count / inputSize
         var delta = outputGradient   // dL/d(pre-activation), [rows, output]
         delta.withUnsafeMutableBufferPointer { d in

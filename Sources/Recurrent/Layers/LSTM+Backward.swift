@@ -22,16 +22,25 @@ extension LSTM {
     ///   - finalStateGradient: (L*D, B, H) each, or `nil` for zeros.
     ///   - cache: from ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
     ///     of this LSTM with the same weights.
-    /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
-    ///   for a cache made by another configuration.
+    /// - Throws: `shapeMismatch` for gradients of the wrong shape (every
+    ///   tensor of `gradients` is checked before any is written), or weights
+    ///   changed as ``forward(_:initialState:lengths:layout:returnSequences:)``
+    ///   refuses them; `cacheMismatch` for a cache made by another configuration.
     public func backward(
         outputGradient: Tensor, finalStateGradient: LSTMState? = nil, cache: LSTMCache,
         into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
-        guard cache.records.count == layers.count, cache.layerInputs.count == layerCount,
-              gradients.layers.count == layers.count else {
+        try validateParameters()
+        let entries = layerCount * directionCount
+        guard (cache.segments == nil ? cache.records : cache.checkpoints).count == entries,
+              cache.layerInputs.count == layerCount,
+              gradients.layers.count == entries else {
             throw RecurrentError.cacheMismatch(
-                reason: "it holds \(cache.records.count) layer-directions and the gradients \(gradients.layers.count); this LSTM has \(layers.count)")
+                reason: "it holds \(max(cache.records.count, cache.checkpoints.count)) layer-directions and the gradients \(gradients.layers.count); this LSTM has \(entries)")
+        }
+        try validateShapes(of: gradients.layers, "LSTM gradient")
+        for layer in 0 ..< layerCount where cache.layerInputs[layer].count != cache.batch * cache.timesteps * layerInputSize(layer) {
+            throw RecurrentError.cacheMismatch(reason: "layer \(layer)'s input was recorded with another input size")
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
         let (batch, steps, hidden, directions) = (cache.batch, cache.timesteps, hiddenSize, directionCount)
@@ -72,14 +81,15 @@ extension LSTM {
                 let index = layer * directions + direction
                 let geometry = LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: width, hiddenSize: hidden,
                                                     timeMajor: cache.timeMajor, reversed: direction == 1)
-                let needed = lstmBackwardWorkspaceCount(geometry)
+                let needed = cache.segments.map { lstmRecomputedWorkspaceCount(geometry, $0) }
+                    ?? lstmBackwardWorkspaceCount(geometry)
                 if workspace.count < needed { workspace = uninitializedFloats(needed) }   // dA is written whole
                 let stateOffset = index * batch * hidden
-                try checkRecord(cache.records[index], rows: rows, index: index)
+                try checkRecord(cache, rows: rows, index: index)
                 layers[index].withPointers { weights in
                     gradients.layers[index].withMutablePointers { dWi, dWh, dBi, dBh in
                         cache.layerInputs[layer].withUnsafeBufferPointer { x in
-                            cache.records[index].withUnsafeBufferPointer { record in
+                            (cache.segments == nil ? cache.records : cache.checkpoints)[index].withUnsafeBufferPointer { record in
                                 layerOutputGradient.withUnsafeBufferPointer { dy in
                                     finalHiddenGradient.withUnsafeBufferPointer { dhn in
                                         finalCellGradient.withUnsafeBufferPointer { dcn in
@@ -88,6 +98,25 @@ extension LSTM {
                                                     initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
                                                         workspace.withUnsafeMutableBufferPointer { scratch in
                                                             withOptionalPointer(cache.lengths) { lengths in
+                                                                if let segments = cache.segments {
+                                                                    let states = LSTMCheckpointRows(
+                                                                        base: UnsafeMutablePointer(mutating: record.baseAddress!),
+                                                                        segments: segments, batch: batch, hidden: hidden)
+                                                                    return lstmRecomputedBackward(
+                                                                        geometry, input: x.baseAddress!, inputStride: width, weights: weights,
+                                                                        lengths: lengths, checkpoints: states,
+                                                                        outputGradient: dy.baseAddress! + direction * hidden,
+                                                                        outputGradientStride: directions * hidden,
+                                                                        finalHiddenGradient: dhn.baseAddress! + stateOffset,
+                                                                        finalCellGradient: dcn.baseAddress! + stateOffset,
+                                                                        inputGradient: dx.baseAddress!, inputGradientStride: width,
+                                                                        accumulateInput: direction == 1,
+                                                                        inputWeightsGradient: dWi, recurrentWeightsGradient: dWh,
+                                                                        inputBiasGradient: dBi, recurrentBiasGradient: dBh,
+                                                                        initialHiddenGradient: dh0.baseAddress! + stateOffset,
+                                                                        initialCellGradient: dc0.baseAddress! + stateOffset,
+                                                                        workspace: scratch.baseAddress!)
+                                                                }
                                                                 lstmSequenceBackward(
                                                                     geometry, input: x.baseAddress!, inputStride: width, weights: weights,
                                                                     lengths: lengths, record: record.baseAddress!,
@@ -127,8 +156,10 @@ extension LSTM {
                                     cell: try Tensor(shape: Shape(stateShape, names: names), scalars: initialCellGradient)))
     }
 
-    private func checkRecord(_ record: [Float], rows: Int, index: Int) throws {
-        guard record.count == LSTMRecordLayout(rows: rows, hidden: hiddenSize).count else {
+    private func checkRecord(_ cache: LSTMCache, rows: Int, index: Int) throws {
+        let expected = cache.segments.map { $0.count * 2 * cache.batch * hiddenSize }
+            ?? LSTMRecordLayout(rows: rows, hidden: hiddenSize).count
+        guard (cache.segments == nil ? cache.records : cache.checkpoints)[index].count == expected else {
             throw RecurrentError.cacheMismatch(reason: "layer-direction \(index) was recorded with other sizes")
         }
     }

@@ -12,7 +12,8 @@ public struct LSTMResult: Sendable {
 
 /// What ``LSTM/backward(outputGradient:finalStateGradient:cache:into:)`` needs
 /// from a ``LSTM/trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
-/// call: each layer's input, dropout masks and per-direction activation records.
+/// call: each layer's input, dropout masks and per-direction activation
+/// records, or with ``LSTM/recomputation`` the states every k steps instead.
 public struct LSTMCache: Sendable {
     let batch: Int
     let timesteps: Int
@@ -21,7 +22,9 @@ public struct LSTMCache: Sendable {
     let lengths: [Int]?
     let layerInputs: [[Float]]      // per layer: [rows, layer input] after dropout
     let dropoutMasks: [[Float]?]    // per layer: [rows, layer input] of 0 or 1/(1-p)
-    let records: [[Float]]          // per layer*D + d: LSTMRecordLayout buffers
+    let records: [[Float]]          // per layer*D + d: LSTMRecordLayout buffers (none when recomputing)
+    let segments: TimeSegments?     // when recomputing: the segments of the time loops
+    let checkpoints: [[Float]]      // when recomputing, per layer*D + d: [S, 2, B, H] (h, c) at each segment's start
     let outputShape: [Int]
     let inputShape: [Int]
 }
@@ -36,7 +39,9 @@ extension LSTM {
     ///     packed-sequence semantics: outputs past a length are zero and the final
     ///     state is taken at the last valid step, in both directions.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
-    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit.
+    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
+    ///   or for ``layers`` or ``dropout`` changed since the LSTM was made
+    ///   (a tensor of another shape, another number of entries).
     public func forward(
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
@@ -45,8 +50,12 @@ extension LSTM {
                 returnSequences: returnSequences, training: false, dropoutSeed: 0).result
     }
 
-    /// Runs the LSTM keeping what backward needs; applies dropout between stacked
+    /// Runs the LSTM keeping what backward needs (every step's record, or the
+    /// states that ``recomputation`` asks for); applies dropout between stacked
     /// layers (seeded by `dropoutSeed`) when ``dropout`` is above zero.
+    ///
+    /// - Throws: as ``forward(_:initialState:lengths:layout:returnSequences:)``,
+    ///   and `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
     public func trainingForward(
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true, dropoutSeed: UInt64 = 0
@@ -81,6 +90,7 @@ extension LSTM {
         _ input: Tensor, initialState: LSTMState?, lengths: [Int]?, layout: SequenceLayout,
         returnSequences: Bool, training: Bool, dropoutSeed: UInt64
     ) throws -> (result: LSTMResult, cache: LSTMCache?) {
+        try validateParameters()
         guard layout != .spatial else {
             throw RecurrentError.invalidArgument(name: "layout", expected: ".batchMajor or .timeMajor", actual: ".spatial")
         }
@@ -114,12 +124,15 @@ extension LSTM {
         var layerInputs: [[Float]] = []
         var masks: [[Float]?] = []
         var records: [[Float]] = []
+        var checkpoints: [[Float]] = []
+        let segments = training ? try recomputation.segments(timesteps: steps) : nil
+        let keepsRecord = training && segments == nil
         var dropoutGenerator = SeededGenerator(seed: dropoutSeed)
         // Buffers the kernels overwrite whole are not zeroed first (a memset of
         // megabytes per call): inference gates, each layer's output, and the record
         // of an unpadded batch; a padded batch's record keeps zeros in the rows the
         // kernels skip, which backward multiplies by zero gradients.
-        var gates = training ? [] : uninitializedFloats(rows * 4 * hidden)
+        var gates = keepsRecord ? [] : uninitializedFloats(rows * 4 * hidden)
         let recordCount = LSTMRecordLayout(rows: rows, hidden: hidden).count
         // Inference on unpadded batches reuses the weights as packed by the
         // last such call since they were written; training packs per call.
@@ -141,8 +154,9 @@ extension LSTM {
                 let index = layer * directions + direction
                 let geometry = LSTMSequenceGeometry(batch: batch, timesteps: steps, inputSize: width, hiddenSize: hidden,
                                                     timeMajor: timeMajor, reversed: direction == 1)
-                var record = !training ? [] : lengths == nil ? uninitializedFloats(recordCount)
-                                                             : [Float](repeating: 0, count: recordCount)
+                var record = !keepsRecord ? [] : lengths == nil ? uninitializedFloats(recordCount)
+                                                                : [Float](repeating: 0, count: recordCount)
+                var states = segments.map { uninitializedFloats($0.count * 2 * batch * hidden) } ?? []
                 let stateOffset = index * batch * hidden
                 layers[index].withPointers { weights in
                     layerInput.withUnsafeBufferPointer { x in
@@ -152,16 +166,22 @@ extension LSTM {
                                     initialHidden.withUnsafeBufferPointer { h0 in
                                         initialCell.withUnsafeBufferPointer { c0 in
                                             withOptionalPointer(lengths) { lengthPointer in
-                                                withWorkspace(training: training, record: &record, gates: &gates) { gatePointer, recordPointer in
-                                                    lstmSequenceForward(
-                                                        geometry, input: x.baseAddress!, inputStride: width, weights: weights,
-                                                        initialHidden: h0.baseAddress! + stateOffset,
-                                                        initialCell: c0.baseAddress! + stateOffset, lengths: lengthPointer,
-                                                        output: y.baseAddress! + direction * hidden, outputStride: directions * hidden,
-                                                        finalHidden: hn.baseAddress! + stateOffset,
-                                                        finalCell: cn.baseAddress! + stateOffset,
-                                                        gates: gatePointer, record: recordPointer,
-                                                        packed: packings?[index])
+                                                withWorkspace(training: keepsRecord, record: &record, gates: &gates) { gatePointer, recordPointer in
+                                                    states.withUnsafeMutableBufferPointer { states in
+                                                        lstmSequenceForward(
+                                                            geometry, input: x.baseAddress!, inputStride: width, weights: weights,
+                                                            initialHidden: h0.baseAddress! + stateOffset,
+                                                            initialCell: c0.baseAddress! + stateOffset, lengths: lengthPointer,
+                                                            output: y.baseAddress! + direction * hidden, outputStride: directions * hidden,
+                                                            finalHidden: hn.baseAddress! + stateOffset,
+                                                            finalCell: cn.baseAddress! + stateOffset,
+                                                            gates: gatePointer, record: recordPointer,
+                                                            checkpoints: segments.map {
+                                                                LSTMCheckpointRows(base: states.baseAddress!, segments: $0,
+                                                                                   batch: batch, hidden: hidden)
+                                                            },
+                                                            packed: packings?[index])
+                                                    }
                                                 }
                                             }
                                         }
@@ -171,7 +191,8 @@ extension LSTM {
                         }
                     }
                 }
-                if training { records.append(record) }
+                if keepsRecord { records.append(record) }
+                if segments != nil { checkpoints.append(states) }
             }
             if training {
                 layerInputs.append(layerInput)
@@ -206,6 +227,7 @@ extension LSTM {
         guard training else { return (result, nil) }
         return (result, LSTMCache(batch: batch, timesteps: steps, timeMajor: timeMajor, returnSequences: returnSequences,
                                   lengths: lengths, layerInputs: layerInputs, dropoutMasks: masks, records: records,
+                                  segments: segments, checkpoints: checkpoints,
                                   outputShape: output.dimensions, inputShape: input.dimensions))
     }
 }
@@ -221,7 +243,8 @@ func withOptionalPointer<R>(_ values: [Int]?, _ body: (UnsafePointer<Int>?) thro
     return try values.withUnsafeBufferPointer { try body($0.baseAddress!) }
 }
 
-/// Training writes gates straight into the record; inference uses a reused scratch buffer.
+/// Training with a record writes gates straight into it; inference, and training
+/// that keeps checkpoints instead, use a reused scratch buffer.
 private func withWorkspace<R>(
     training: Bool, record: inout [Float], gates: inout [Float],
     _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>?) throws -> R

@@ -36,7 +36,9 @@ public struct LSTM: Sendable {
     /// (PyTorch's `dropout`), in `0 ..< 1`.
     public var dropout: Float
     /// The weights, index `layer * directionCount + direction` (forward first).
-    /// Replace them with values of the same shapes only.
+    /// Replace them with values of the same shapes only: every forward and
+    /// backward pass checks the count and every tensor's shape first, and
+    /// throws naming the first that changed (a Keras-layout (input, 4H) kernel included).
     public var layers: [LSTMDirectionWeights] {
         // Every write (an optimizer step, an import, a replaced tensor) drops
         // what inference packed from the old values; copies that were not
@@ -45,6 +47,30 @@ public struct LSTM: Sendable {
     }
     /// The weights as inference packed them, for the calls after it (LSTMPackedWeights.swift).
     var inferencePacking = LSTMInferencePacking()
+    /// What ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
+    /// keeps for backward (``Recomputation/none`` by default), for every layer
+    /// and direction. Not a weight: two LSTMs that differ only here compute the
+    /// same numbers.
+    ///
+    /// Bytes kept per layer and direction from the training forward to
+    /// backward, with B sequences, T timesteps, H hidden units, 4-byte floats
+    /// (``recordBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    ///
+    ///     .none:               4 * B * T * 7H           (gates 4H, c_t, c_{t-1}, h_{t-1} per row)
+    ///     .keepStatesEvery(k): 4 * S * B * 2H,  S = ceil(T / k)   ((h, c) per kept state, h0 and c0 included)
+    ///
+    /// and the time loop's workspace while backward runs, on top of that
+    /// (``timeLoopBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    ///
+    ///     .none:               4 * (B * T * 4H + 2 * B * H)                    (dA of every row)
+    ///     .keepStatesEvery(k): 4 * (B * T * 5H + K * B * 7H + 4 * B * H),  K = min(k, T)
+    ///                                          (dA and h_{t-1} of every row; one segment's gates, c_t, c_{t-1}, h_t)
+    ///
+    /// Both leave out what either way holds: each layer's input (and dropout
+    /// mask), the output, the gradients, and forward's [B * T, 4H] scratch for
+    /// inputs too large for the fused steps. Recomputation costs one more
+    /// forward pass of the time loop in backward (measured in the README's "Measured" section).
+    public var recomputation: Recomputation = .none
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }
@@ -88,15 +114,70 @@ public struct LSTM: Sendable {
                 dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
         try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
                       bidirectional: bidirectional, dropout: dropout)
-        guard weights.count == layers.count else {
-            throw RecurrentError.invalidArgument(
-                name: "weights", expected: "\(layers.count) entries (layers x directions)", actual: "\(weights.count)")
-        }
-        for (index, entry) in weights.enumerated() {
-            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize,
-                               name: "Layer \(index / directionCount) direction \(index % directionCount)")
-        }
+        try validateShapes(of: weights, "LSTM weights")
         layers = weights
+    }
+
+    /// Throws unless ``layers`` holds one entry per layer and direction of this
+    /// LSTM's sizes and ``dropout`` is in `0 ..< 1`: the kernels read each
+    /// tensor's `4H * I`, `4H * H` or `4H` floats without bounds checks.
+    ///
+    /// - Throws: `invalidArgument` for another number of entries or a dropout
+    ///   outside `0 ..< 1`; `shapeMismatch` naming the first tensor of another
+    ///   shape by its place and PyTorch name (`LSTM layers[1].inputBias (bias_ih_l0_reverse)`).
+    func validateParameters() throws {
+        try validateShapes(of: layers, "LSTM")
+        guard dropout >= 0 && dropout < 1 else {
+            throw RecurrentError.invalidArgument(name: "LSTM dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
+        }
+    }
+
+    /// Throws unless `entries` (weights or their gradients) has one entry per
+    /// layer and direction, each of this LSTM's shapes; `owner` starts the name.
+    func validateShapes(of entries: [LSTMDirectionWeights], _ owner: String) throws {
+        guard entries.count == layerCount * directionCount else {
+            throw RecurrentError.invalidArgument(
+                name: "\(owner) layers", expected: "\(layerCount * directionCount) entries (layers x directions)",
+                actual: "\(entries.count)")
+        }
+        for (index, entry) in entries.enumerated() {
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize) { property, name in
+                "\(owner) layers[\(index)].\(property) (\(name)\(parameterSuffix(index)))"
+            }
+        }
+    }
+
+    /// PyTorch's suffix for entry `index` of ``layers``: `_l0`, `_l0_reverse`, `_l1`, ...
+    func parameterSuffix(_ index: Int) -> String {
+        "_l\(index / directionCount)" + (index % directionCount == 1 ? "_reverse" : "")
+    }
+
+    /// Bytes one layer and direction keeps from the training forward for
+    /// backward beyond its input: the record of every row, or S states (h, c)
+    /// with ``Recomputation/keepStatesEvery(_:)``. The formula of ``recomputation``, for a memory plan.
+    static func recordBytes(batch: Int, timesteps: Int, hiddenSize: Int, recomputation: Recomputation) -> Int {
+        let floats: Int
+        switch recomputation {
+        case .none:
+            floats = batch * timesteps * 7 * hiddenSize
+        case .keepStatesEvery(let k):
+            floats = TimeSegments(timesteps: timesteps, interval: max(1, k)).count * batch * 2 * hiddenSize
+        }
+        return floats * MemoryLayout<Float>.stride
+    }
+
+    /// Bytes of one layer and direction's time-loop workspace while its
+    /// backward runs, on top of ``recordBytes(batch:timesteps:hiddenSize:recomputation:)``.
+    /// The formula of ``recomputation``, for a memory plan.
+    static func timeLoopBytes(batch: Int, timesteps: Int, hiddenSize: Int, recomputation: Recomputation) -> Int {
+        let g = LSTMSequenceGeometry(batch: batch, timesteps: timesteps, inputSize: 1, hiddenSize: hiddenSize,
+                                     timeMajor: false, reversed: false)
+        let floats: Int
+        switch recomputation {
+        case .none: floats = lstmBackwardWorkspaceCount(g)
+        case .keepStatesEvery(let k): floats = lstmRecomputedWorkspaceCount(g, TimeSegments(timesteps: timesteps, interval: max(1, k)))
+        }
+        return floats * MemoryLayout<Float>.stride
     }
 
     /// Input features of `layer`: the LSTM's input size, then the previous layer's output.
@@ -105,7 +186,7 @@ public struct LSTM: Sendable {
     /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
     public var namedParameters: [(name: String, tensor: Tensor)] {
         layers.enumerated().flatMap { index, weights -> [(name: String, tensor: Tensor)] in
-            let suffix = "_l\(index / directionCount)" + (index % directionCount == 1 ? "_reverse" : "")
+            let suffix = parameterSuffix(index)
             return [("weight_ih" + suffix, weights.inputWeights), ("weight_hh" + suffix, weights.recurrentWeights),
                     ("bias_ih" + suffix, weights.inputBias), ("bias_hh" + suffix, weights.recurrentBias)]
         }

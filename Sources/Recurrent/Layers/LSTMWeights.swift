@@ -25,12 +25,13 @@ public struct LSTMDirectionWeights: Sendable, Equatable {
     }
 
     /// Throws `shapeMismatch` unless every tensor has the shape of a layer with
-    /// these sizes; `name` labels the error.
-    func validate(inputSize: Int, hiddenSize: Int, name: String) throws {
-        try RecurrentError.requireShape(inputWeights, [4 * hiddenSize, inputSize], "\(name) input weights")
-        try RecurrentError.requireShape(recurrentWeights, [4 * hiddenSize, hiddenSize], "\(name) recurrent weights")
-        try RecurrentError.requireShape(inputBias, [4 * hiddenSize], "\(name) input bias")
-        try RecurrentError.requireShape(recurrentBias, [4 * hiddenSize], "\(name) recurrent bias")
+    /// these sizes; `name(property, pytorchName)` labels the error
+    /// (`"inputBias"`, `"bias_ih"`).
+    func validate(inputSize: Int, hiddenSize: Int, name: (_ property: String, _ pytorchName: String) -> String) throws {
+        try RecurrentError.requireShape(inputWeights, [4 * hiddenSize, inputSize], name("inputWeights", "weight_ih"))
+        try RecurrentError.requireShape(recurrentWeights, [4 * hiddenSize, hiddenSize], name("recurrentWeights", "weight_hh"))
+        try RecurrentError.requireShape(inputBias, [4 * hiddenSize], name("inputBias", "bias_ih"))
+        try RecurrentError.requireShape(recurrentBias, [4 * hiddenSize], name("recurrentBias", "bias_hh"))
     }
 
     /// Calls `body` with pointers to the four tensors.
@@ -99,10 +100,11 @@ public struct LSTMGradients: Sendable, Equatable {
     /// One entry per (layer, direction), index `layer * directions + direction`.
     public var layers: [LSTMDirectionWeights]
 
-    /// Zero gradients for `lstm`'s parameters.
+    /// Zero gradients for `lstm`'s parameters, of the shapes its sizes give
+    /// (not those of its current weights, which backward checks).
     public init(zerosFor lstm: LSTM) throws {
-        layers = try lstm.layers.map {
-            try LSTMDirectionWeights.zeros(inputSize: $0.inputWeights.dimensions[1], hiddenSize: lstm.hiddenSize)
+        layers = try (0 ..< lstm.layerCount * lstm.directionCount).map {
+            try LSTMDirectionWeights.zeros(inputSize: lstm.layerInputSize($0 / lstm.directionCount), hiddenSize: lstm.hiddenSize)
         }
     }
 

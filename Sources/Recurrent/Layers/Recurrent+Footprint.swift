@@ -18,7 +18,8 @@ extension LSTM: FootprintEstimating {
         }
         return Self.estimatedFootprint(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
                                        bidirectional: isBidirectional, dropout: dropout > 0,
-                                       inputDimensions: inputDimensions, returnSequences: returnSequences)
+                                       inputDimensions: inputDimensions, returnSequences: returnSequences,
+                                       recomputation: recomputation)
     }
 
     /// ``activationFootprint(inputDimensions:returnSequences:)`` of an LSTM of
@@ -26,21 +27,25 @@ extension LSTM: FootprintEstimating {
     ///
     /// With R = B * T rows, D directions and H units, a training pass keeps per
     /// layer and direction a record of R * 7H floats (gates, c_t, c_{t-1},
-    /// h_{t-1}) and per layer its output, R * D * H (with dropout also the
-    /// masked input and its mask); backward holds the input gradient, the
-    /// incoming gradient of the layer below the top and a workspace of R * 4H.
+    /// h_{t-1}; with `recomputation`, the states every k steps) and per layer
+    /// its output, R * D * H (with dropout also the masked input and its mask);
+    /// backward holds the input gradient, the incoming gradient of the layer
+    /// below the top and the time loop's workspace (R * 4H, or one segment's
+    /// record on top of it when recomputing).
     public static func estimatedFootprint(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
-                                          dropout: Bool = false, inputDimensions: [Int],
-                                          returnSequences: Bool = true) -> ActivationFootprint {
+                                          dropout: Bool = false, inputDimensions: [Int], returnSequences: Bool = true,
+                                          recomputation: Recomputation = .none) -> ActivationFootprint {
         let (batch, steps) = (inputDimensions[0], inputDimensions.count > 1 ? inputDimensions[1] : 1)
         let rows = batch * steps
         let directions = bidirectional ? 2 : 1
         let (h, layerOutput) = (hiddenSize, rows * directions * hiddenSize)
         let states = 2 * layerCount * directions * batch * h
+        let record = recordBytes(batch: batch, timesteps: steps, hiddenSize: h, recomputation: recomputation) / 4
+        let workspace = timeLoopBytes(batch: batch, timesteps: steps, hiddenSize: h, recomputation: recomputation) / 4
         var retained = states, backward = 0, flops = 0.0
         for layer in 0 ..< layerCount {
             let width = layer == 0 ? inputSize : directions * h
-            retained += directions * rows * 7 * h
+            retained += directions * record
             retained += (layer < layerCount - 1 || returnSequences) ? layerOutput : 0
             if dropout && layer > 0 { retained += 2 * rows * width }
             backward = max(backward, (layer < layerCount - 1 ? layerOutput : 0) + rows * width)
@@ -51,12 +56,13 @@ extension LSTM: FootprintEstimating {
         // Backward: the top layer's output gradient spread over every step when
         // only the last was returned, the per-layer buffers above, the
         // workspace, and the state gradients.
-        backward += (returnSequences ? 0 : layerOutput) + rows * 4 * h + 2 * batch * h + 2 * states
+        backward += (returnSequences ? 0 : layerOutput) + workspace + 2 * states
         // Inference: a gate buffer, two layers' outputs at a time and the states.
         let inference = rows * 4 * h + min(layerCount, 2) * layerOutput + states + (returnSequences ? 0 : batch * directions * h)
         return ActivationFootprint(
             outputDimensions: output, retainedBytes: floatBytes(count: retained),
-            forwardPeakBytes: floatBytes(count: retained + (returnSequences ? 0 : layerOutput)),
+            forwardPeakBytes: floatBytes(count: retained + (returnSequences ? 0 : layerOutput)
+                                            + (recomputation == .none ? 0 : rows * 4 * h)),
             backwardPeakBytes: floatBytes(count: backward), inferencePeakBytes: floatBytes(count: inference),
             forwardFlops: flops)
     }
@@ -80,21 +86,27 @@ extension ConvLSTM2D: FootprintEstimating {
     /// The footprint for (B, T, H, W, C).
     ///
     /// With R = B * T * P rows (P pixels of the state grid) and F filters, a
-    /// training pass keeps a record of R * 6F floats (gates, c_t, h_t), the
-    /// output (R * F, or B * P * F for the last step only) and the final state;
-    /// backward holds the gate gradients of every row (R * 4F), the input
-    /// gradient and four state-sized buffers.
+    /// training pass keeps a record of R * 6F floats (gates, c_t, h_t; with
+    /// ``recomputation``, the states every k steps), the output (R * F, or
+    /// B * P * F for the last step only) and the final state; backward holds the
+    /// gate gradients of every row (R * 4F; one segment's record and gradients
+    /// when recomputing), the input gradient and four state-sized buffers.
     public func activationFootprint(inputDimensions: [Int], returnSequences: Bool) throws -> ActivationFootprint {
         let g = try geometry(inputDimensions)
         let (rows, stateCount, f) = (g.rowCount, g.batch * g.stateLength, filters)
         let output = try outputDimensions(forInput: inputDimensions, returnSequences: returnSequences)
         let sequence = returnSequences ? rows * f : 0
-        let retained = rows * 6 * f + sequence + 2 * stateCount
-        let backward = floatBytes(count: rows * 4 * f + 4 * stateCount) + floatBytes(inputDimensions)
+        let record = Self.recordBytes(batch: g.batch, timesteps: g.timesteps, pixels: g.pixels, filters: f,
+                                      recomputation: recomputation)
+        let loop = Self.timeLoopBytes(batch: g.batch, timesteps: g.timesteps, pixels: g.pixels, filters: f,
+                                      recomputation: recomputation)
+        let retained = record + floatBytes(count: sequence + 2 * stateCount)
+        let backward = loop + floatBytes(count: 4 * stateCount) + floatBytes(inputDimensions)
         let inference = sequence + 4 * stateCount
         let taps = Double(kernelSize.height * kernelSize.width)
         return ActivationFootprint(
-            outputDimensions: output, retainedBytes: floatBytes(count: retained), backwardPeakBytes: backward,
+            outputDimensions: output, retainedBytes: retained,
+            forwardPeakBytes: retained + (recomputation == .none ? 0 : loop), backwardPeakBytes: backward,
             inferencePeakBytes: floatBytes(count: inference),
             forwardFlops: 2 * Double(rows) * (taps * Double(inputChannels + f) + 1) * Double(4 * f))
     }

@@ -169,14 +169,16 @@ public struct CNNLSTMForecaster: Sendable {
     /// making its LSTM and Dense (whose weights grow with the frame: at 785 x 785
     /// they are billions of floats).
     public static func estimatedFootprint(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int] = [16, 32],
-                                          hiddenSize: Int = 128, inputDimensions: [Int]) throws
+                                          hiddenSize: Int = 128, recomputation: Recomputation = .none,
+                                          inputDimensions: [Int]) throws
         -> (parameterCount: Int, footprint: ActivationFootprint) {
         let parts = try convolutions(frameHeight: frameHeight, frameWidth: frameWidth, channels: channels,
                                      filters: filters, outputActivation: .sigmoid, seed: 0)
         let (encoder, tail) = (TimeDistributed(try Sequential(parts.encoder)), TimeDistributed(try Sequential(parts.decoderTail)))
         let code = parts.codeShape.reduce(1, *)
         let codes = try encoder.activationFootprint(inputDimensions: inputDimensions)
-        let recurrence = LSTM.estimatedFootprint(inputSize: code, hiddenSize: hiddenSize, inputDimensions: codes.outputDimensions)
+        let recurrence = LSTM.estimatedFootprint(inputSize: code, hiddenSize: hiddenSize, inputDimensions: codes.outputDimensions,
+                                                 recomputation: recomputation)
         let dense = Dense.estimatedFootprint(inputSize: hiddenSize, outputSize: code, inputDimensions: recurrence.outputDimensions)
         let grid = Array(recurrence.outputDimensions.prefix(2)) + parts.codeShape
         let footprint = codes.then(recurrence).then(dense).then(.view(grid))

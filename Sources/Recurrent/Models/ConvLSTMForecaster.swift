@@ -25,6 +25,9 @@ import FrameSequencing
 /// (``SpaceToDepth``): an 8 x 8 patch of an RGB frame has 192 channels, and a
 /// 3 x 3 ConvLSTM input convolution over them costs more than all the rest of
 /// the network; a 1 x 1 embedding to 16 channels costs a twelfth of it.
+///
+/// The parts are public and can be replaced; every pass first checks that they
+/// still fit together as the initializer requires, and throws if not.
 public struct ConvLSTMForecaster: Sendable {
     /// Maps each frame (H, W, C) to the encoder's input channels; nil to read frames as they are.
     public var embedding: Conv2D?
@@ -46,11 +49,27 @@ public struct ConvLSTMForecaster: Sendable {
     ///   previous one's channels, or the head does not take the summed filters.
     public init(encoder: [ConvLSTM2D], forecaster: [ConvLSTM2D], head: Conv2D, horizon: Int,
                 embedding: Conv2D? = nil) throws {
+        try RecurrentError.requirePositive(horizon, "ConvLSTMForecaster horizon")
+        self.embedding = embedding
+        self.encoder = encoder
+        self.forecaster = forecaster
+        self.head = head
+        self.horizon = horizon
+        try validateParts()
+    }
+
+    /// Throws unless the parts fit together as `init` requires. The stacks and
+    /// layers are public and can be replaced, so every pass checks again: the
+    /// forecaster reads the encoder's state `i` in its layer `i`, and the head
+    /// reads every forecaster layer's channels.
+    ///
+    /// - Throws: the errors of ``init(encoder:forecaster:head:horizon:embedding:)``
+    ///   but for the horizon (which cannot change).
+    func validateParts() throws {
         guard !encoder.isEmpty, encoder.count == forecaster.count else {
             throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster stacks", expected: "two non-empty stacks of one depth",
                                                  actual: "\(encoder.count) encoder and \(forecaster.count) forecaster layers")
         }
-        try RecurrentError.requirePositive(horizon, "ConvLSTMForecaster horizon")
         for (index, (e, f)) in zip(encoder, forecaster).enumerated() {
             guard e.filters == f.filters, !e.isReversed, !f.isReversed else {
                 throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster layer \(index) filters (forward layers)",
@@ -73,11 +92,6 @@ public struct ConvLSTMForecaster: Sendable {
                                                      actual: "kernel \(embedding.kernelSize), strides \(embedding.strides), padding \(embedding.padding)")
             }
         }
-        self.embedding = embedding
-        self.encoder = encoder
-        self.forecaster = forecaster
-        self.head = head
-        self.horizon = horizon
     }
 
     /// The paper's network with seeded Keras initializers: per entry of
@@ -149,14 +163,21 @@ public struct ConvLSTMForecaster: Sendable {
     /// padding same and stride 1, as the convenience initializer builds).
     ///
     /// - Throws: `shapeMismatch` for frames the encoder does not take or states
-    ///   the forecaster cannot start from.
+    ///   the forecaster cannot start from; the errors of
+    ///   ``init(encoder:forecaster:head:horizon:embedding:)`` for parts replaced
+    ///   since by parts that do not fit.
     public func forward(_ frames: Tensor) throws -> Tensor {
         try forecast(from: try encode(frames))
     }
 
     /// Each encoder layer's final state after `frames` (B, T, H, W, C), starting
-    /// from `states` (zeros when nil).
+    /// from `states` (zeros when nil; else one per encoder layer).
     func encode(_ frames: Tensor, from states: [ConvLSTMState]? = nil) throws -> [ConvLSTMState] {
+        try validateParts()
+        if let states, states.count != encoder.count {
+            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster state", expected: "one state per encoder layer (\(encoder.count))",
+                                                 actual: "\(states.count) states")
+        }
         var x = try embedded(frames)
         var finals: [ConvLSTMState] = []
         for (index, layer) in encoder.enumerated() {
@@ -170,6 +191,11 @@ public struct ConvLSTMForecaster: Sendable {
     /// The ``horizon`` frames (B, k, H', W', C) the forecaster predicts from the
     /// encoder's states.
     func forecast(from states: [ConvLSTMState]) throws -> Tensor {
+        try validateParts()
+        guard states.count == forecaster.count else {
+            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster encoder states", expected: "one per forecaster layer (\(forecaster.count))",
+                                                 actual: "\(states.count) states")
+        }
         var y = try zeroInput(states[0])
         var outputs: [Tensor] = []
         for (index, layer) in forecaster.enumerated() {
@@ -182,6 +208,7 @@ public struct ConvLSTMForecaster: Sendable {
 
     /// ``forward(_:)`` keeping what backward needs.
     public func trainingForward(_ frames: Tensor) throws -> (output: Tensor, cache: Cache) {
+        try validateParts()
         var x = frames
         var embeddingCache: Conv2D.Cache?
         if let embedding {
@@ -219,6 +246,7 @@ public struct ConvLSTMForecaster: Sendable {
     /// - Throws: `shapeMismatch` for an output gradient of the wrong shape;
     ///   `cacheMismatch` for a cache or gradients of another model.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        try validateParts()
         guard cache.encoder.count == encoder.count, cache.forecaster.count == forecaster.count,
               gradients.encoder.count == encoder.count, gradients.forecaster.count == forecaster.count else {
             throw RecurrentError.cacheMismatch(reason: "this model has \(encoder.count) layers per stack")

@@ -89,6 +89,7 @@ extension ConvLSTMForecaster: FootprintEstimating {
     /// head, and the head. Backward splits the head's input gradient per layer
     /// and carries state gradients from the forecaster back to the encoder.
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
+        try validateParts()
         var parts: [ActivationFootprint] = []
         var current = inputDimensions
         if let embedding {

@@ -39,6 +39,21 @@ public enum Layer: Sendable {
         }
     }
 
+    /// Throws `invalidArgument` for a ``reshape(_:)`` or ``crop(height:width:)``
+    /// with a size below 1; the other layers check their own parameters when they run.
+    func validateSizes() throws {
+        switch self {
+        case .reshape(let dimensions):
+            guard !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
+                throw RecurrentError.invalidArgument(name: "Reshape dimensions", expected: "one or more sizes of at least 1",
+                                                     actual: "\(dimensions)")
+            }
+        case let .crop(height, width):
+            try RecurrentError.requirePositive((height, width), "Crop size")
+        default: break
+        }
+    }
+
     /// A short name for messages: "Conv2D", "Dense", ...
     var name: String {
         switch self {
@@ -92,7 +107,9 @@ public enum LayerGradients: Sendable, Equatable {
 /// Wrap it in ``TimeDistributed`` to apply it to every frame of a sequence.
 public struct Sequential: Sendable {
     /// The layers, first applied first. Replace a layer's parameters with
-    /// tensors of the same shapes only.
+    /// tensors of the same shapes only; each pass checks every layer again
+    /// (a ``Layer/reshape(_:)`` or ``Layer/crop(height:width:)`` added since
+    /// `init` included) and throws naming the layer.
     public var layers: [Layer]
 
     /// A stack of `layers`.
@@ -100,18 +117,7 @@ public struct Sequential: Sendable {
     /// - Throws: `invalidArgument` for a ``Layer/reshape(_:)`` or
     ///   ``Layer/crop(height:width:)`` with a size below 1.
     public init(_ layers: [Layer]) throws {
-        for layer in layers {
-            switch layer {
-            case .reshape(let dimensions):
-                guard !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
-                    throw RecurrentError.invalidArgument(name: "Reshape dimensions", expected: "one or more sizes of at least 1",
-                                                         actual: "\(dimensions)")
-                }
-            case let .crop(height, width):
-                try RecurrentError.requirePositive((height, width), "Crop size")
-            default: break
-            }
-        }
+        for layer in layers { try layer.validateSizes() }
         self.layers = layers
     }
 
@@ -166,6 +172,7 @@ public struct Sequential: Sendable {
         var current = dimensions
         for (index, layer) in layers.enumerated() {
             do {
+                try layer.validateSizes()
                 switch layer {
                 case .conv2D(let l): current = try l.outputDimensions(forInput: current)
                 case .conv2DTranspose(let l): current = try l.outputDimensions(forInput: current)
@@ -196,6 +203,7 @@ public struct Sequential: Sendable {
         for (index, layer) in layers.enumerated() {
             if skip { skip = false; continue }
             do {
+                try layer.validateSizes()
                 switch layer {
                 case .conv2D(let l):
                     if let pool = pooling(after: index) {
@@ -229,6 +237,7 @@ public struct Sequential: Sendable {
         for (index, layer) in layers.enumerated() {
             if entries.count > index { continue }                     // the pooling of a fused pair
             do {
+                try layer.validateSizes()
                 switch layer {
                 case .conv2D(let l):
                     if let pool = pooling(after: index) {
