@@ -30,7 +30,8 @@ package struct DefaultTrainingStep {
         let train = try frames.frames(0 ..< count - held)
         let seen = try plan.settings.patching.map { try train.patched($0) } ?? train
         let windows = try seen.windows(WindowParameters(sequenceLength: context, target: plan.settings.trainingTarget))
-        run = try Self.step(try plan.settings.makeModel(), windows: windows, batchSize: plan.batchSize)
+        run = try Self.step(try plan.settings.makeModel(), windows: windows, batchSize: plan.batchSize,
+                             learningRate: plan.settings.kind.defaultLearningRate)
         (parameterCount, patch, batchSize) = (plan.footprint.parameterCount, plan.settings.patch, plan.batchSize)
         (estimatedPeakBytes, stepsPerEpoch) = (plan.footprint.peakBytes, plan.footprint.stepsPerEpoch)
         flopsPerStep = plan.footprint.flopsPerStep
@@ -38,9 +39,10 @@ package struct DefaultTrainingStep {
 
     /// A step closure over a trainer of `model` (Adam, binary cross-entropy,
     /// clipping, as `train` runs it) that cycles through the shuffled batches.
-    private static func step<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, batchSize: Int) throws
+    private static func step<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, batchSize: Int,
+                                                      learningRate: Double) throws
         -> () throws -> Void {
-        var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: 2e-3), loss: BinaryCrossEntropy())
+        var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: learningRate), loss: BinaryCrossEntropy())
         let batches = try windows.batches(size: batchSize, shuffleSeed: 0)
         var buffer = try batches.makeBuffer(layout: .spatial)
         var gradients = try model.zeroGradients()

@@ -63,17 +63,17 @@ struct Planner {
         if given.patch == nil, kind != .fcLSTM {
             while patch < 64 && gridPixels(patch) > Self.targetGridPixels { patch *= 2 }
             if patch > 1 {
-                let full = try estimate(settings(hidden: hidden, filters: filters, patch: 1), batch: given.batchSize ?? 8)
+                let full = try estimate(settings(hidden: hidden, filters: filters, patch: 1), batch: given.batchSize ?? kind.defaultBatchSize)
                 let grid = try SpaceToDepth(blockSize: patch).patchedShape(of: header.frame)
                 choices.append("--patch \(patch): the model sees \(header.frameText) frames as \(grid.height)x\(grid.width)x"
                     + "\(grid.channels) (space-to-depth), so a batch's training record takes "
-                    + "\(gibibytes(try estimate(settings(hidden: hidden, filters: filters, patch: patch), batch: given.batchSize ?? 8).activation.retainedBytes))"
+                    + "\(gibibytes(try estimate(settings(hidden: hidden, filters: filters, patch: patch), batch: given.batchSize ?? kind.defaultBatchSize).activation.retainedBytes))"
                     + " instead of \(gibibytes(full.activation.retainedBytes)) unpatched")
             }
         }
         var chosen = settings(hidden: hidden, filters: filters, patch: patch)
         chosen.recompute = given.recompute ?? 0
-        var batch = given.batchSize ?? 8
+        var batch = given.batchSize ?? kind.defaultBatchSize
         var footprint = try estimate(chosen, batch: batch)
         if given.recompute == nil, footprint.peakBytes > budget.bytes,
            let (interval, recomputed) = try bestRecomputation(chosen, batch: batch), recomputed.peakBytes <= budget.bytes {
@@ -88,8 +88,8 @@ struct Planner {
                 batch /= 2
                 footprint = try estimate(chosen, batch: batch)
             }
-            if batch < 8 && footprint.peakBytes <= budget.bytes {
-                choices.append("--batch-size \(batch): the largest batch up to 8 that fits the budget")
+            if batch < kind.defaultBatchSize && footprint.peakBytes <= budget.bytes {
+                choices.append("--batch-size \(batch): the largest batch up to \(kind.defaultBatchSize) that fits the budget")
             }
         }
         let plan = RunPlan(settings: chosen, batchSize: batch, windowCount: windowCount, footprint: footprint,
@@ -237,7 +237,7 @@ struct Planner {
                                    windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget)
             if let plan = try? convLSTM.plan(SizeOptions()) {
                 found.append(("--model convlstm" + (plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")
-                                + (plan.batchSize != 8 ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))
+                                + (plan.batchSize != kind.defaultBatchSize ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))
             }
         }
         return found

@@ -32,13 +32,15 @@ struct TrainCommand {
                            saved at the end of every epoch)
       --model NAME         convlstm (default), cnn_lstm or fc_lstm
       --epochs N           passes over the training windows (default 10)
-      --batch-size N       windows per optimizer step (default 8)
+      --batch-size N       windows per optimizer step (default 4 for convlstm, 8 for
+                           the others)
       --context N          frames each window reads, the forecast's context (default 10)
       --window-stride N    use every N-th training window (default 1)
       --test-frames N      frames held out at the end (default an eighth, at least --steps)
       --steps K            closed-loop forecast length scored on them (default 10)
       --loss NAME          bce (binary cross-entropy, default) or mse; scores are MSE either way
-      --learning-rate R    Adam's peak rate (default 0.002), after a warm-up, cosine-annealed
+      --learning-rate R    Adam's peak rate (default 0.003 for convlstm, 0.002 for the
+                           others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
       --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256)
       --filters LIST       cnn_lstm encoder filters (default 16,32) or convlstm layers' filters
@@ -61,7 +63,7 @@ struct TrainCommand {
                            estimated peak memory and the minutes per epoch measured on a
                            few steps; a plan over the limit is refused with the options
                            that fit. Without --recompute the plan turns recomputation on,
-                           then without --batch-size halves the batch from 8, until it fits
+                           then without --batch-size halves the batch, until it fits
       --seed N             initialization and shuffling seed (default 0)
       --quiet              no progress bar (when standard output is not a terminal,
                            one line per epoch is printed there either way, unless --quiet)
@@ -119,8 +121,8 @@ struct TrainCommand {
         plan = TrainingPlan(
             contextLength: try options.integer("context", default: 10, in: 1 ... 10_000),
             epochs: try options.integer("epochs", default: 10, in: 1 ... 1_000_000),
-            batchSize: sizes.batchSize ?? 8,
-            learningRate: try options.number("learning-rate", default: 2e-3, in: 1e-9 ... 10),
+            batchSize: sizes.batchSize ?? kind.defaultBatchSize,
+            learningRate: try options.number("learning-rate", default: kind.defaultLearningRate, in: 1e-9 ... 10),
             clipNorm: try options.number("clip-norm", default: 1, in: 1e-9 ... 1e9),
             windowStride: try options.integer("window-stride", default: 1, in: 1 ... 1_000_000),
             seed: seed, showsProgress: !quiet && isatty(STDERR_FILENO) != 0)

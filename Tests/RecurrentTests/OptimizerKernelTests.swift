@@ -12,7 +12,7 @@ import XCTest
 /// compared (which NaN operand an instruction passes on is the compiler's choice).
 final class OptimizerKernelTests: XCTestCase {
     let sizes = [1, 7, 8, 9, 15, 16, 17, 31, 33, 100_003]
-    let specials: [Float] = [0, -0, 1e-40, -1e-40, 1e30, -1e30, .infinity, -.infinity, .nan, 1, -1]
+    let specials: [Float] = [0, -0, .leastNormalMagnitude / 8, -.leastNormalMagnitude / 8, 1e30, -1e30, .infinity, -.infinity, .nan, 1, -1]
 
     var cPaths: [GEMMKernelPath] { GEMMKernelPath.available.filter { $0 != .swift } }
 
