@@ -1,3 +1,4 @@
+import Foundation
 import FrameSequencing
 import Recurrent
 
@@ -204,5 +205,61 @@ struct ModelSettings: Hashable, Sendable {
     /// encoder-forecaster predicts once, after the last.
     var trainingTarget: WindowTarget {
         kind == .convLSTM ? .frameAfter(steps: 1) : .shifted
+    }
+}
+
+// MARK: - Output prior
+
+/// Sets the sigmoid output layer's bias of `model` so that, before any
+/// step, it predicts about the training frames' mean: `logit(mean)` per
+/// output channel (per feature for the FC-LSTM's Dense, whose features are
+/// pixels). `mean` is the mean frame the model predicts (patched when the
+/// model is), values in 0...1.
+///
+/// Without it the bias starts at zero (every output 0.5) and the quickest way
+/// down from there on dark frames is to saturate the recurrent states into a
+/// constant that the head maps to black: a ConvLSTM on 4 x 4 patches of
+/// 64x64x3 moving digits sat at the mean frame's loss (0.0982) for all 10
+/// epochs that way, with the gates saturated and the gradients gone. Started
+/// at the mean, the loss has only the motion left to learn. This is the usual
+/// initialization of a sigmoid output to the data's prior (as for classifiers
+/// of rare classes).
+func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throws -> any ForecastingModel {
+    func logit(_ p: Float) -> Float {
+        let q = min(max(p, 1e-3), 1 - 1e-3)
+        return log(q / (1 - q))
+    }
+    /// The mean of each of `channels` channels of `mean` (channels last).
+    func channelPrior(_ channels: Int) throws -> Tensor {
+        guard channels > 0, mean.count % channels == 0 else {
+            throw CLIError.failed("an output of \(channels) channels for a mean frame of \(mean.count) values")
+        }
+        var sums = [Double](repeating: 0, count: channels)
+        for (index, value) in mean.enumerated() { sums[index % channels] += Double(value) }
+        let positions = Double(mean.count / channels)
+        return try Tensor(shape: [channels], scalars: sums.map { logit(Float($0 / positions)) })
+    }
+    switch model {
+    case var convLSTM as ConvLSTMForecaster:
+        convLSTM.head.bias = try channelPrior(convLSTM.head.filters)
+        return convLSTM
+    case var forecaster as CNNLSTMForecaster:
+        var layers = forecaster.decoder.model.layers
+        guard let last = layers.lastIndex(where: { if case .conv2DTranspose = $0 { true } else if case .dense = $0 { true } else { false } })
+        else { return forecaster }
+        switch layers[last] {
+        case .conv2DTranspose(var layer) where layer.activation == .sigmoid:
+            layer.bias = try channelPrior(layer.filters)
+            layers[last] = .conv2DTranspose(layer)
+        case .dense(var layer) where layer.activation == .sigmoid && layer.outputSize == mean.count:
+            layer.bias = try Tensor(shape: [mean.count], scalars: mean.map(logit))
+            layers[last] = .dense(layer)
+        default:
+            return forecaster
+        }
+        forecaster.decoder.model.layers = layers
+        return forecaster
+    default:
+        return model
     }
 }

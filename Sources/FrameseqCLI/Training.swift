@@ -96,7 +96,10 @@ func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan,
                                       target: settings.trainingTarget)
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
     let windows = try seen.windows(parameters)
-    let model = try settings.makeModel()
+    var model = try settings.makeModel()
+    if resuming == nil {
+        model = try initializingOutputPrior(model, mean: try meanFrame(seen))
+    }
     log.parameterCount = model.scalarCount
     report.log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
         + "\(plan.contextLength) frames, \(plan.epochs) epochs of batch \(plan.batchSize), \(plan.loss.rawValue) loss")

@@ -129,3 +129,55 @@ final class ConvLSTMModelTests: XCTestCase {
         XCTAssertEqual(try read.forward(x).output, try layer.forward(x).output)
     }
 }
+
+/// The 1 x 1 frame embedding that patched frames go through (192 channels of
+/// an 8 x 8 RGB patch to a few): the embedded model is the embedding applied
+/// by hand and then the model without it, and its gradients match finite
+/// differences for narrow and wide inputs.
+final class ConvLSTMEmbeddingTests: XCTestCase {
+    func testEmbeddedForecastIsTheEmbeddingThenTheModel() throws {
+        for channels in [4, 48] {
+            let model = try ConvLSTMForecaster(frameHeight: 5, frameWidth: 4, channels: channels, filters: [4, 3],
+                                               embeddingFilters: 6, seed: 7)
+            let embedding = try XCTUnwrap(model.embedding)
+            let frames = try randomTensor([2, 3, 5, 4, channels], seed: 8)
+            let plain = try ConvLSTMForecaster(encoder: model.encoder, forecaster: model.forecaster, head: model.head,
+                                               horizon: model.horizon)
+            let perFrame = try embedding.forward(try frames.reshaped(to: [6, 5, 4, channels]))
+            let expected = try plain.forward(try perFrame.reshaped(to: [2, 3, 5, 4, 6]))
+            requireClose(compare("\(channels) channels", actual: try model.forward(frames).scalars,
+                                 expected: expected.scalars, atol: 1e-6, rtol: 1e-5))
+        }
+    }
+
+    func testEmbeddedForecasterFiniteDifferences() throws {
+        for channels in [3, 48] {
+            var model = try ConvLSTMForecaster(frameHeight: 3, frameWidth: 3, channels: channels, filters: [3, 2],
+                                               kernelSize: (2, 2), embeddingFilters: 4, seed: 11)
+            let frames = try randomTensor([1, 2, 3, 3, channels], seed: 12)
+            let (output, cache) = try model.trainingForward(frames)
+            let g = try randomTensor(output.dimensions, seed: 13)
+            var gradients = model.zeroGradients()
+            let dFrames = try model.backward(outputGradient: g, cache: cache, into: &gradients)
+            let original = model
+            func loss(_ m: ConvLSTMForecaster, _ x: Tensor) throws -> Double { dot(try m.forward(x), g) }
+            var results = [try finiteDifferenceCheck("\(channels): frames", frames, analytic: dFrames) { try loss(model, $0) }]
+            let embedding = try XCTUnwrap(gradients.embedding)
+            let parts: [(String, WritableKeyPath<ConvLSTMForecaster, Tensor>, Tensor)] = [
+                ("embedding kernel", \.embedding!.kernel, embedding.kernel),
+                ("embedding bias", \.embedding!.bias!, embedding.bias!),
+                ("encoder 0 kernel", \.encoder[0].kernel, gradients.encoder[0].kernel),
+                ("head kernel", \.head.kernel, gradients.head.kernel),
+            ]
+            for (name, path, analytic) in parts {
+                XCTAssertTrue(analytic.scalars.contains { $0 != 0 }, "\(channels): \(name) gradient is not all zero")
+                results.append(try finiteDifferenceCheck("\(channels): \(name)", original[keyPath: path], analytic: analytic) { value in
+                    model = original
+                    model[keyPath: path] = value
+                    return try loss(model, frames)
+                })
+            }
+            for result in results where !result.passed { XCTFail("\(result)") }
+        }
+    }
+}
