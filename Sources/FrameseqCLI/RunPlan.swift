@@ -237,7 +237,7 @@ struct Planner {
                                    windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget)
             if let plan = try? convLSTM.plan(SizeOptions()) {
                 found.append(("--model convlstm" + (plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")
-                                + (plan.batchSize != kind.defaultBatchSize ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))
+                                + (plan.batchSize != ModelKind.convLSTM.defaultBatchSize ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))
             }
         }
         return found
