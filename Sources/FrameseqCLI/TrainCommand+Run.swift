@@ -113,7 +113,7 @@ extension TrainCommand {
         runMetadata["train.steps"] = String(steps)
         let policy = CheckpointPolicy(path: "\(output)/checkpoint.safetensors",
                                       interval: checkpointMinutes.map { .milliseconds(Int64($0 * 60_000)) })
-        let trained = try train(settings, on: trainFrames, plan: plan, extraMetadata: runMetadata, report: report, log: log,
+        let trained = try train(settings, on: trainFrames, validation: test, plan: plan, extraMetadata: runMetadata, report: report, log: log,
                                 checkpoints: policy, resuming: resumed)
         func measured() -> RunMeasurements {
             RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,

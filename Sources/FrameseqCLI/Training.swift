@@ -89,13 +89,19 @@ struct TrainingReport {
 /// when training throws. Under ``Interruption/watch(_:)``, a SIGINT stops
 /// training at the next step boundary: the model returned is the one reached,
 /// `log.interrupted` is set, and its checkpoint holds that position.
-func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan, extraMetadata: [String: String],
-           report: TrainingReport, log: TrainingLog = TrainingLog(), checkpoints: CheckpointPolicy? = nil,
-           resuming: Checkpoint? = nil) throws -> TrainedModel {
+func train(_ settings: ModelSettings, on frames: FrameStack, validation: FrameStack? = nil, plan: TrainingPlan,
+           extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
+           checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: settings.trainingTarget)
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
     let windows = try seen.windows(parameters)
+    // The held-out frames' windows, scored after every epoch (Keras's validation_data).
+    let validationWindows = try validation.map { stack -> FrameWindows in
+        var parameters = parameters
+        parameters.sequenceStride = 1
+        return try (try settings.patching.map { try stack.patched($0) } ?? stack).windows(parameters)
+    }.flatMap { $0.count > 0 ? $0 : nil }
     var model = try settings.makeModel()
     if resuming == nil {
         model = try initializingOutputPrior(model, mean: try meanFrame(seen))
@@ -106,11 +112,12 @@ func train(_ settings: ModelSettings, on frames: FrameStack, plan: TrainingPlan,
     let metadata = extraMetadata.merging(settings.metadata) { $1 }.merging(plan.metadata) { $1 }
     var policy = checkpoints
     policy?.metadata.merge(metadata) { $1 }
-    return try fit(model, windows: windows, plan: plan, metadata: metadata, report: report, log: log, policy: policy,
+    return try fit(model, windows: windows, validation: validationWindows, plan: plan, metadata: metadata, report: report, log: log, policy: policy,
                    resuming: resuming)
 }
 
-private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, plan: TrainingPlan, metadata: [String: String],
+private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, validation: FrameWindows?, plan: TrainingPlan,
+                                          metadata: [String: String],
                                           report: TrainingReport, log: TrainingLog, policy: CheckpointPolicy?,
                                           resuming: Checkpoint?) throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
@@ -129,7 +136,8 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
     log.position = (trainer.epoch + 1, trainer.step)
     let options = TrainingOptions(epochs: max(plan.epochs - trainer.epoch, 0), batchSize: plan.batchSize,
                                   shuffleSeed: plan.seed, clipping: .globalNorm(maxNorm: Float(plan.clipNorm)),
-                                  checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial)
+                                  checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial,
+                                  validationWindows: validation)
     var calibrated: Double?
     if let callback = report.calibrated {
         let seconds = try trainer.measureStepSeconds(on: windows, options: options)

@@ -23,6 +23,10 @@ final class TrainForecastCommandTests: XCTestCase {
             _ = try mse(metrics, "models", kind.rawValue)
             _ = try mse(metrics, "baselines", "persistence")
             _ = try mse(metrics, "baselines", "mean")
+            // The held-out frames' windows are scored after every epoch (Keras's validation_data).
+            let history = try XCTUnwrap(try MetricsFile.read(output + "/metrics.json").models[kind.rawValue]?.history)
+            XCTAssertEqual(history.count, 1)
+            XCTAssert(history.allSatisfy { ($0.validationLoss ?? -1) > 0 }, "\(kind): \(history)")
             // 8 x 8 frames: too small for SSIM's 11 x 11 window, so no SSIM chart (the page says why).
             let page = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon"])
             XCTAssertFalse(page.chartIDs.contains("chart-ssim-horizon"))

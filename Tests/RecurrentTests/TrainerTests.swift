@@ -106,4 +106,29 @@ final class TrainerTests: XCTestCase {
         XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: -1, batchSize: 8)))
         XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, validationFraction: 1)))
     }
+
+    /// Keras's `validation_data`: windows scored after every epoch, apart from
+    /// the training windows, which train exactly as without them.
+    func testValidationWindowsAreScoredAndDoNotChangeTraining() throws {
+        let windows = try sineWindows(count: 60)
+        let held = try sineWindows(count: 20)
+        func trainer() throws -> Trainer<CNNLSTM, SGD> {
+            try Trainer(model: try fcLSTM(seed: 5), optimizer: try SGD(learningRate: 0.05), loss: MeanSquaredError())
+        }
+        var plain = try trainer(), validated = try trainer()
+        let plainHistory = try plain.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8))
+        let history = try validated.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8, validationWindows: held))
+        XCTAssertEqual(validated.model.namedParameters.map(\.tensor), plain.model.namedParameters.map(\.tensor))
+        XCTAssertEqual(history.map(\.trainingLoss), plainHistory.map(\.trainingLoss))
+        XCTAssertNil(plainHistory[1].validationLoss)
+        XCTAssertEqual(history[1].validationLoss, try validated.evaluate(held, batchSize: 8), "the last epoch's model on the held windows")
+        var trainer = plain
+        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, validationFraction: 0.2,
+                                                                               validationWindows: held)), "not both")
+        let unlabelled = try FrameStack(stacked: (0 ..< 20).map { Float($0) }, frameShape: try FrameShape(height: 1, width: 1, channels: 1))
+            .windows(WindowParameters(sequenceLength: 5))
+        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, validationWindows: unlabelled)))
+        XCTAssertNoThrow(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, earlyStoppingPatience: 1,
+                                                                           validationWindows: held)), "early stopping on them")
+    }
 }

@@ -119,8 +119,18 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             throw RecurrentError.invalidArgument(name: "validation fraction", expected: "a split leaving windows on both sides",
                                                  actual: "\(held) of \(windows.count) windows held out")
         }
-        if options.earlyStoppingPatience != nil && held == 0 {
-            throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0",
+        if let validation = options.validationWindows {
+            guard held == 0 else {
+                throw RecurrentError.invalidArgument(name: "validation", expected: "a validation fraction or validation windows",
+                                                     actual: "both")
+            }
+            guard validation.hasTargets, validation.count > 0 else {
+                throw RecurrentError.invalidArgument(name: "validation windows", expected: "one or more windows with targets",
+                                                     actual: "\(validation.count) windows\(validation.hasTargets ? "" : " without targets")")
+            }
+        }
+        if options.earlyStoppingPatience != nil && held == 0 && options.validationWindows == nil {
+            throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0 or validation windows",
                                                  actual: "no validation split")
         }
         try options.checkpoint?.validate()
@@ -171,7 +181,8 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             remainingInCall = remaining
             let validation = held > 0
                 ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
-                               layout: options.layout) : nil
+                               layout: options.layout)
+                : try options.validationWindows.map { try evaluate($0, batchSize: options.batchSize, layout: options.layout) }
             let summary = EpochSummary(epoch: epoch + 1, trainingLoss: Float(epochLossSum / Double(batches.count)),
                                        validationLoss: validation, learningRate: rate,
                                        seconds: secondsBefore + Date().timeIntervalSince(started))

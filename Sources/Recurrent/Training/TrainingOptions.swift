@@ -19,10 +19,16 @@ public struct TrainingOptions: Sendable {
     /// first held-out windows share frames with the last training ones: split the
     /// frames with ``ChronologicalSplit`` for a clean test set).
     public var validationFraction: Double
+    /// Windows scored after every epoch instead of a split, Keras's
+    /// `validation_data`: for example the windows of a held-out test range,
+    /// with the training windows' length and target. Only scored (the loss,
+    /// no gradients), so training is the same with or without them. Not
+    /// together with ``validationFraction``.
+    public var validationWindows: FrameWindows?
     /// Applied to the gradients before every step; nil for none.
     public var clipping: GradientClipping?
     /// Stop after this many epochs without a lower validation loss (needs a
-    /// validation split); nil to run every epoch. Counted over the trainer's
+    /// validation split or windows); nil to run every epoch. Counted over the trainer's
     /// ``Trainer/history``, across calls and resumes (as Lightning's
     /// `EarlyStopping` restored from a checkpoint), so a resumed run stops where
     /// an uninterrupted one would, and a run that stopped early stays stopped:
@@ -39,8 +45,9 @@ public struct TrainingOptions: Sendable {
 
     public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
                 clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, checkpoint: CheckpointPolicy? = nil,
-                showsProgress: Bool = false, layout: SequenceLayout = .batchMajor) {
+                showsProgress: Bool = false, layout: SequenceLayout = .batchMajor, validationWindows: FrameWindows? = nil) {
         self.epochs = epochs
+        self.validationWindows = validationWindows
         self.batchSize = batchSize
         self.shuffleSeed = shuffleSeed
         self.validationFraction = validationFraction
