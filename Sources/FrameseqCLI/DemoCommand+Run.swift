@@ -83,7 +83,7 @@ extension DemoCommand {
             let log = TrainingLog()
             let trained: TrainedModel
             do {
-                trained = try train(settings, on: split.train, validation: split.test, plan: plan, extraMetadata: ["data.scale": "1"],
+                trained = try train(settings, on: split.train, mean: mean, validation: split.test, plan: plan, extraMetadata: ["data.scale": "1"],
                                     report: TrainingReport(log: console.print, calibrated: { _, _ in }, epochLines: false), log: log)
             } catch {
                 record.models[kind.rawValue]?.status = .failed

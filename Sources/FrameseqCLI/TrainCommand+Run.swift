@@ -113,7 +113,8 @@ extension TrainCommand {
         runMetadata["train.steps"] = String(steps)
         let policy = CheckpointPolicy(path: "\(output)/checkpoint.safetensors",
                                       interval: checkpointMinutes.map { .milliseconds(Int64($0 * 60_000)) })
-        let trained = try train(settings, on: trainFrames, validation: test, plan: plan, extraMetadata: runMetadata, report: report, log: log,
+        let mean = try meanFrame(trainFrames)
+        let trained = try train(settings, on: trainFrames, mean: mean, validation: test, plan: plan, extraMetadata: runMetadata, report: report, log: log,
                                 checkpoints: policy, resuming: resumed)
         func measured() -> RunMeasurements {
             RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
@@ -137,7 +138,6 @@ extension TrainCommand {
         let evaluation = try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try forecast($0, $1) }
         let model = ResultRow(key: kind.rawValue, title: kind.title, evaluation: evaluation,
                               trainingSeconds: trained.seconds, parameterCount: trained.model.scalarCount)
-        let mean = try meanFrame(trainFrames)
         let baselines = [
             ResultRow(key: "persistence", title: "persistence",
                       evaluation: try heldOut.evaluate(batchSize: runPlan.evaluationBatch) { try persistence(contexts: $0, steps: $1) }),

@@ -83,14 +83,17 @@ struct TrainingReport {
 /// returns it with a checkpoint whose metadata also records `extraMetadata`
 /// (the data's scaling, the context length). With `checkpoints`, the run's
 /// state is saved as it goes there; with `resuming`, the run continues from
-/// that checkpoint (same settings and plan) to the plan's last epoch.
+/// that checkpoint (same settings and plan) to the plan's last epoch. A fresh
+/// model starts at `mean`, the training frames' per-pixel mean as stored
+/// (``initializingOutputPrior(_:mean:)``, patched here too); `validation`'s
+/// windows are scored after every epoch.
 ///
 /// `log` records the epochs and step losses as they happen, so they are there
 /// when training throws. Under ``Interruption/watch(_:)``, a SIGINT stops
 /// training at the next step boundary: the model returned is the one reached,
 /// `log.interrupted` is set, and its checkpoint holds that position.
-func train(_ settings: ModelSettings, on frames: FrameStack, validation: FrameStack? = nil, plan: TrainingPlan,
-           extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
+func train(_ settings: ModelSettings, on frames: FrameStack, mean: [Float], validation: FrameStack? = nil,
+           plan: TrainingPlan, extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
            checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: settings.trainingTarget)
@@ -104,7 +107,11 @@ func train(_ settings: ModelSettings, on frames: FrameStack, validation: FrameSt
     }.flatMap { $0.count > 0 ? $0 : nil }
     var model = try settings.makeModel()
     if resuming == nil {
-        model = try initializingOutputPrior(model, mean: try meanFrame(seen))
+        let frame = frames.frameShape
+        let seenMean = try settings.patching.map {
+            try $0.apply(to: try Tensor(shape: [frame.height, frame.width, frame.channels], scalars: mean)).scalars
+        } ?? mean
+        model = try initializingOutputPrior(model, mean: seenMean)
     }
     log.parameterCount = model.scalarCount
     report.log("\(settings.kind.title): \(model.scalarCount) parameters, \(windows.count) windows of "
