@@ -99,9 +99,8 @@ extension DemoCommand {
                 try stop(&record, "interrupted while training \(kind.title) in epoch \(log.position.epoch), after step "
                     + "\(log.position.step)", console: console)
             }
-            let evaluation = try heldOut.evaluate { contexts, steps in
-                try trained.model.forecastClosedLoop(context: contexts, steps: steps)
-            }
+            let forecast = PatchedForecast(model: trained.model, patch: settings.patching)
+            let evaluation = try heldOut.evaluate { try forecast($0, $1) }
             try trained.checkpoint.write(to: "\(output)/\(kind.rawValue).safetensors")
             try PNG.write(try filmstrip([try heldOut.firstTruth(), evaluation.sample]), to: "\(output)/\(kind.rawValue).png")
             record.pictures.append(PictureEntry(file: "\(kind.rawValue).png",

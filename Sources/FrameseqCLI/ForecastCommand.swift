@@ -96,7 +96,7 @@ struct ForecastCommand {
             context: context, settings: ["checkpoint": checkpointPath, "steps": "\(steps)"],
             modelOrder: [settings.kind.rawValue],
             models: [settings.kind.rawValue: ModelEntry(title: settings.kind.title, status: .completed, parameters: model.scalarCount,
-                                                        history: Self.history(in: checkpoint))],
+                                                        history: try Self.history(in: checkpoint))],
             baselines: [:], pictures: [])
         var scored = ""
         if known > 0 {
@@ -125,10 +125,9 @@ struct ForecastCommand {
     }
 
     /// The training epochs a checkpoint of `frameseq train` or `demo` carries, if any.
-    private static func history(in checkpoint: Checkpoint) -> [EpochRecord]? {
-        guard let text = checkpoint.metadata["history"],
-              let history = try? JSONDecoder().decode([EpochSummary].self, from: Data(text.utf8)), !history.isEmpty else { return nil }
-        return history.map(EpochRecord.init)
+    private static func history(in checkpoint: Checkpoint) throws -> [EpochRecord]? {
+        let history = try checkpoint.trainingHistory()
+        return history.isEmpty ? nil : history.map(EpochRecord.init)
     }
 
     private func restore(_ checkpoint: Checkpoint, into model: inout any ForecastingModel) throws {

@@ -119,13 +119,12 @@ struct ModelSettings: Hashable, Sendable {
         self.init(kind: kind, frameShape: try FrameShape(height: frame[0], width: frame[1], channels: frame[2]),
                   hiddenSize: try integers("model.hidden_size")[0], filters: try integers("model.filters"),
                   kernelSize: try integers("model.kernel_size")[0], seed: seed)
-        if metadata["model.patch"] != nil {      // checkpoints from before patching have none
-            patch = try integers("model.patch")[0]
-        }
-        for (key, field) in [("model.embedding", \ModelSettings.embedding), ("model.recompute", \ModelSettings.recompute)] {
+        let optional = [("model.patch", \ModelSettings.patch, 1), ("model.embedding", \ModelSettings.embedding, 0),
+                        ("model.recompute", \ModelSettings.recompute, 0)]
+        for (key, field, minimum) in optional {
             guard let text = metadata[key] else { continue }           // checkpoints from before it have none
-            guard let value = Int(text), value >= 0 else {
-                throw CLIError.failed("\(source): metadata '\(key)' should be a whole number >= 0, got '\(text)'")
+            guard let value = Int(text), value >= minimum else {
+                throw CLIError.failed("\(source): metadata '\(key)' should be a whole number >= \(minimum), got '\(text)'")
             }
             self[keyPath: field] = value
         }

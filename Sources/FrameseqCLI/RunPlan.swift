@@ -116,7 +116,10 @@ struct Planner {
         let batchBytes = 4 * batch * (context + targetSteps) * frame.featureCount
         return TrainingFootprint(
             parameterCount: parameters, optimizerStateFloatsPerParameter: 2, clipsGradients: true, activation: activation,
-            evaluationBytes: evaluationBytes(batch: evaluationBatchSize(batch, activation, settings), settings: settings),
+            // The closed-loop scoring at the end, or each epoch's validation pass
+            // over the held-out windows (a forward pass at the training batch, with its own batch buffer).
+            evaluationBytes: max(evaluationBytes(batch: evaluationBatchSize(batch, activation, settings), settings: settings),
+                                 activation.inferencePeakBytes + batchBytes),
             frameBytes: header.loadedBytes, batchBytes: batchBytes,
             stepsPerEpoch: (windowCount + batch - 1) / batch)
     }

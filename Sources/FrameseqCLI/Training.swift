@@ -61,10 +61,6 @@ struct TrainedModel {
     var model: any ForecastingModel
     var checkpoint: Checkpoint
     var seconds: Double
-    /// Every epoch's summary, in order.
-    var history: [EpochSummary]
-    /// Seconds per step measured before training (nil when not calibrated).
-    var calibratedStepSeconds: Double?
 }
 
 /// How `train` reports while it runs.
@@ -145,11 +141,9 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
                                   shuffleSeed: plan.seed, clipping: .globalNorm(maxNorm: Float(plan.clipNorm)),
                                   checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial,
                                   validationWindows: validation)
-    var calibrated: Double?
     if let callback = report.calibrated {
         let seconds = try trainer.measureStepSeconds(on: windows, options: options)
         callback(seconds, batchesPerEpoch)
-        calibrated = seconds
         log.estimatedEpochSeconds = seconds * Double(batchesPerEpoch)
     }
     let started = Date(), firstEpoch = trainer.epoch
@@ -177,8 +171,7 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
         throw error
     }
     log.epochs = trainer.history
-    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: log.seconds,
-                        history: trainer.history, calibratedStepSeconds: calibrated)
+    return TrainedModel(model: trainer.model, checkpoint: trainer.checkpoint(metadata: metadata), seconds: log.seconds)
 }
 
 /// `epoch 3/10: loss 0.1234, 2.1 steps/s, 41 s (total 2.1 min, about 4.9 min left)`:

@@ -131,4 +131,22 @@ final class TrainerTests: XCTestCase {
         XCTAssertNoThrow(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 8, earlyStoppingPatience: 1,
                                                                            validationWindows: held)), "early stopping on them")
     }
+
+    /// A checkpoint's history as a reader outside the trainer gets it: the same
+    /// epochs, a non-finite loss included (written as "nan").
+    func testCheckpointTrainingHistoryReadsNonFiniteLosses() throws {
+        var trainer = try Trainer(model: try fcLSTM(seed: 6), optimizer: try SGD(learningRate: 0.05), loss: MeanSquaredError())
+        _ = try trainer.fit(try sineWindows(count: 40), options: TrainingOptions(epochs: 2, batchSize: 8))
+        var checkpoint = trainer.checkpoint()
+        XCTAssertEqual(try checkpoint.trainingHistory(), trainer.history)
+        let key = Checkpoint.TrainerKey.history.rawValue
+        let text = try XCTUnwrap(checkpoint.metadata[key])
+        let loss = try XCTUnwrap(text.range(of: #""training_loss":[^,}]*"#, options: .regularExpression))
+        checkpoint.metadata[key] = text.replacingCharacters(in: loss, with: #""training_loss":"nan""#)
+        let history = try checkpoint.trainingHistory()
+        XCTAssertEqual(history.count, 2)
+        XCTAssert(history[0].trainingLoss.isNaN)
+        checkpoint.metadata[key] = "[{]"
+        XCTAssertThrowsError(try checkpoint.trainingHistory(), "a corrupt history is an error, not an empty one")
+    }
 }

@@ -35,7 +35,8 @@ extension LSTM: FootprintEstimating {
     public static func estimatedFootprint(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
                                           dropout: Bool = false, inputDimensions: [Int], returnSequences: Bool = true,
                                           recomputation: Recomputation = .none) -> ActivationFootprint {
-        let (batch, steps) = (inputDimensions[0], inputDimensions.count > 1 ? inputDimensions[1] : 1)
+        // An empty shape holds no rows: an empty footprint, not a trap.
+        let (batch, steps) = (inputDimensions.first ?? 0, inputDimensions.count > 1 ? inputDimensions[1] : 1)
         let rows = batch * steps
         let directions = bidirectional ? 2 : 1
         let (h, layerOutput) = (hiddenSize, rows * directions * hiddenSize)

@@ -97,6 +97,18 @@ extension Trainer {
     }
 }
 
+extension Checkpoint {
+    /// The epochs a ``Trainer`` recorded in this checkpoint (``Trainer/history``
+    /// as ``Trainer/resume(from:)`` restores it): empty for a checkpoint
+    /// without a history.
+    ///
+    /// - Throws: `invalidArgument` for a corrupt or inconsistent
+    ///   ``TrainerKey`` value, as ``Trainer/resume(from:)`` does.
+    public func trainingHistory() throws -> [EpochSummary] {
+        try TrainerPosition(self).history
+    }
+}
+
 /// The trainer's position read from a checkpoint's metadata and checked
 /// against its epoch and step.
 struct TrainerPosition {

@@ -38,12 +38,8 @@ extension Trainer {
             try batches.fill(0, into: &buffer)
             gradients.zero()
             let (output, cache) = try model.trainingPrediction(buffer.inputs, lengths: buffer.mask == nil ? nil : buffer.lengths)
-            guard let target = buffer.targets else {
-                throw RecurrentError.invalidArgument(name: "batch", expected: "targets", actual: "none")
-            }
-            let aligned = target.dimensions != output.dimensions && target.count == output.count
-                ? try target.reshaped(to: output.shape) : target
-            let value = try loss.evaluate(prediction: output, target: aligned, weights: nil)
+            let value = try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
+                                          weights: weights(buffer, output))
             try model.backpropagate(value.gradient, cache: cache, into: &gradients)
         }
         try run()

@@ -308,7 +308,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         return Float(total / Double(batches.count))
     }
 
-    private func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {
+    func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {
         guard let target = batch.targets else {
             throw RecurrentError.invalidArgument(name: "batch", expected: "targets", actual: "none")
         }
@@ -327,7 +327,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         return batch.windowIndices[entry]
     }
 
-    private func weights(_ batch: WindowBatch, _ output: Tensor) -> Tensor? {
+    func weights(_ batch: WindowBatch, _ output: Tensor) -> Tensor? {
         guard let mask = batch.mask, output.shape.rank >= 2, Array(output.dimensions.prefix(2)) == mask.dimensions else {
             return nil
         }

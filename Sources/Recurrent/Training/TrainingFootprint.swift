@@ -101,7 +101,7 @@ extension Trainer where Model: FootprintEstimating {
         return TrainingFootprint(
             parameterCount: model.scalarCount, optimizerStateFloatsPerParameter: optimizer.stateFloatsPerParameter,
             clipsGradients: options.clipping != nil, activation: activation,
-            evaluationBytes: held > 0 ? activation.inferencePeakBytes : 0, frameBytes: windows.frames.storageBytes,
+            evaluationBytes: held > 0 || options.validationWindows != nil ? activation.inferencePeakBytes : 0, frameBytes: windows.frames.storageBytes,
             batchBytes: shapes.bytes, stepsPerEpoch: steps)
     }
 }
