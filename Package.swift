@@ -14,18 +14,21 @@ let package = Package(
         .executable(name: "frameseq-bench", targets: ["frameseq-bench"]),
     ],
     targets: [
-        .target(name: "FrameSequencing"),
+        // The parallel runtime both libraries run on: the persistent worker pool, worker
+        // teams and elementwise passes. Internal: no product, imported `internal`.
+        .target(name: "FrameSequencingRuntime"),
+        .target(name: "FrameSequencing", dependencies: ["FrameSequencingRuntime"]),
         // x86 micro-kernels: GEMM, fused LSTM steps, ConvLSTM cells, Winograd, max pooling,
         // optimizer steps. Each function carries its own
         // `__attribute__((target(...)))`, so no compiler flags are needed and the
         // kernel is picked at run time from the CPU; other architectures get stubs.
         .target(name: "CFrameKernels", path: "Sources/CFrameKernels"),
-        .target(name: "Recurrent", dependencies: ["FrameSequencing", "CFrameKernels"]),
+        .target(name: "Recurrent", dependencies: ["FrameSequencing", "FrameSequencingRuntime", "CFrameKernels"]),
         // The command line's code, in a library so the tests run it in process.
         .target(name: "FrameseqCLI", dependencies: ["FrameSequencing", "Recurrent"]),
         .executableTarget(name: "frameseq", dependencies: ["FrameseqCLI"]),
         // FrameseqCLI: train.seed3 times the step `frameseq train` plans by default.
-        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "Recurrent", "CFrameKernels", "FrameseqCLI"]),
+        .executableTarget(name: "frameseq-bench", dependencies: ["FrameSequencing", "FrameSequencingRuntime", "Recurrent", "CFrameKernels", "FrameseqCLI"]),
         // Shared test helpers (comparison, fixture lookup, seeded data). Kept free of
         // XCTest so it reports results and the test targets decide how to fail.
         .target(name: "TestSupport", dependencies: ["FrameSequencing"], path: "Tests/TestSupport"),
@@ -35,11 +38,13 @@ let package = Package(
         // Data/: reference PNG files and zlib streams written by Data/make_pngs.py, read by path.
         .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"],
                     exclude: ["Data"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["FrameSequencingRuntime", "FrameSequencing"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
         // CFrameKernels: the fused LSTM kernels' activations are tested directly.
         .testTarget(name: "RecurrentTests",
-                    dependencies: ["Recurrent", "FrameSequencing", "CFrameKernels", "TestSupport", "AllocationCounter"],
+                    dependencies: ["Recurrent", "FrameSequencing", "FrameSequencingRuntime", "CFrameKernels", "TestSupport",
+                                   "AllocationCounter"],
                     exclude: ["Data"]),
         .testTarget(name: "FrameseqCLITests", dependencies: ["FrameseqCLI", "FrameSequencing", "Recurrent"]),
     ],

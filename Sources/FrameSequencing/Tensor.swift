@@ -1,3 +1,5 @@
+internal import FrameSequencingRuntime
+
 /// A value-semantic, row-major (C order) Float32 tensor with a named shape.
 ///
 /// Storage is a copy-on-write array, so copies, reshapes and views along the first

@@ -1,3 +1,4 @@
+internal import FrameSequencingRuntime
 
 /// How a batch of sequences is laid out in memory.
 ///

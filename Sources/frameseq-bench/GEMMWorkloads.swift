@@ -1,6 +1,7 @@
 import CFrameKernels
 import FrameSequencing
 import Recurrent
+import FrameSequencingRuntime
 
 /// `gemm.*` workloads of `../shared/BENCHMARKS.md`.
 enum GEMMWorkloads {

@@ -4,6 +4,7 @@ import Synchronization
 import Recurrent
 import TestSupport
 import XCTest
+import FrameSequencingRuntime
 
 /// Results do not depend on the thread count: forward and backward of an
 /// LSTM, a Conv2D CNN-LSTM and a ConvLSTM forecaster, run with the shared

@@ -32,6 +32,7 @@
 // results do not depend on the thread count.
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// Parts that partial gradient sums are split into, whatever the core count.
 private let reductionParts = 4

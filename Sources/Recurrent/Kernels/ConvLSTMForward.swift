@@ -24,6 +24,7 @@
 // (ConvLSTMRecomputation.swift) allocates nothing per segment either.
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// What backward needs from the forward pass, as pointers into the cache's
 /// buffers, every one batch-major over rows (b, t, p) (saved for backward), for

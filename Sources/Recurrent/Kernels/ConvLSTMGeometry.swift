@@ -28,6 +28,7 @@
 
 import Foundation
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// Where a ConvLSTM2D run reads and writes, and its sizes.
 struct ConvLSTMGeometry: Equatable {

@@ -33,6 +33,7 @@
 // segment, so nothing is allocated per segment or per step.
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// The state at the start of segments 1 ..< S, each [2, B, P, F] (h, then c),
 /// kept by a checkpointed training forward for its backward (saved for

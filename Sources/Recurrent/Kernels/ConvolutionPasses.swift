@@ -28,6 +28,7 @@
 // same on every machine.
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// Images per slab and rows per chunk of one pass.
 struct ConvolutionSchedule {

@@ -14,6 +14,7 @@
 
 import FrameSequencing
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// `C = alpha * op(A) * op(B) + beta * C` on row-major Float32 buffers.
 ///

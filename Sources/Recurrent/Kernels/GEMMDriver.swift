@@ -22,6 +22,7 @@
 // probably because packing on a core evicts the B block its kernel is using).
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// One `gemm` call's blocking loops.
 struct GEMMDriver {

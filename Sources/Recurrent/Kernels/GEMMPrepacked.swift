@@ -10,6 +10,7 @@
 
 import FrameSequencing
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// `op(B)` packed once for many products (see the file comment). Holds its own
 /// 64-byte-aligned storage and a scratch buffer for packing A of up to

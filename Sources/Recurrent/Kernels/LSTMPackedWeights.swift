@@ -15,6 +15,7 @@
 import FrameSequencing
 import Synchronization
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// One direction's weights packed for the unpadded forward time loop of one
 /// kernel path: on the fused paths [W_ih, W_hh] (or W_hh alone) for the steps

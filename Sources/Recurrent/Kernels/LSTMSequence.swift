@@ -24,6 +24,7 @@
 // (LSTMRecomputation.swift).
 
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// Where one direction of one layer reads and writes, and its sizes.
 struct LSTMSequenceGeometry {

@@ -25,6 +25,7 @@
 
 import FrameSequencing
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// Winograd F(2x2, 3x3) correlation of one (OH, OW, Ci) image with a fixed
 /// (3, 3, Ci, Co) kernel, in blocks of tiles that parts of the worker pool can

@@ -1,4 +1,5 @@
 import FrameSequencing
+internal import FrameSequencingRuntime
 
 /// Max pooling over (batch, height, width, channels) images, Keras's
 /// `MaxPooling2D` with `data_format="channels_last"`: each channel's maximum

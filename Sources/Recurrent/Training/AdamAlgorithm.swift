@@ -1,6 +1,7 @@
 import Foundation
 import FrameSequencing
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// The Adam update shared by ``Adam`` and ``AdamW``: PyTorch's
 /// `torch.optim.adam._single_tensor_adam`, operation for operation in Float32.

@@ -1,7 +1,7 @@
 // The check a Trainer runs before an optimizer step, so that a step which would
 // make a parameter NaN or infinite is refused before anything is written
 // (instead of keeping a copy of every parameter and every optimizer state
-// tensor to undo it). The passes themselves: FrameSequencing/ElementwisePasses.swift.
+// tensor to undo it). The passes themselves: FrameSequencingRuntime/ElementwisePasses.swift.
 
 import FrameSequencing
 

@@ -1,5 +1,6 @@
 import FrameSequencing
 internal import CFrameKernels
+internal import FrameSequencingRuntime
 
 /// Stochastic gradient descent with PyTorch's `torch.optim.SGD` rule, per
 /// parameter `p` with gradient `g` (`mu` momentum, `tau` dampening, `lambda`

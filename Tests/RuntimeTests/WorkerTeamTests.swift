@@ -1,4 +1,4 @@
-@testable import FrameSequencing
+@testable import FrameSequencingRuntime
 import Synchronization
 import XCTest
 

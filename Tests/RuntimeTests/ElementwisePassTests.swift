@@ -1,4 +1,5 @@
-@testable import FrameSequencing
+@testable import FrameSequencingRuntime
+import FrameSequencing
 import Foundation
 import XCTest
 

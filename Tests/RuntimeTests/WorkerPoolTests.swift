@@ -1,4 +1,4 @@
-@testable import FrameSequencing
+@testable import FrameSequencingRuntime
 import Foundation
 import Synchronization
 import XCTest
