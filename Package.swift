@@ -17,7 +17,14 @@ let package = Package(
         // The parallel runtime both libraries run on: the persistent worker pool, worker
         // teams and elementwise passes. Internal: no product, imported `internal`.
         .target(name: "FrameSequencingRuntime"),
-        .target(name: "FrameSequencing", dependencies: ["FrameSequencingRuntime"]),
+        // Frames, windows, batches, padding, splits, normalization, streams; tensors and
+        // the memory ceiling every allocation is checked against.
+        .target(name: "FrameSequencingCore", dependencies: ["FrameSequencingRuntime"]),
+        // Files: NPY, safetensors, PNG, PNM and image folders, with zlib, checksums and the
+        // header parsers internal to it. Reads into and writes from the core's values.
+        .target(name: "FrameSequencingIO", dependencies: ["FrameSequencingCore"]),
+        // The library users import: re-exports the core and the file formats.
+        .target(name: "FrameSequencing", dependencies: ["FrameSequencingCore", "FrameSequencingIO"]),
         // x86 micro-kernels: GEMM, fused LSTM steps, ConvLSTM cells, Winograd, max pooling,
         // optimizer steps. Each function carries its own
         // `__attribute__((target(...)))`, so no compiler flags are needed and the
@@ -35,9 +42,11 @@ let package = Package(
         // Counts heap allocations of the test process (glibc's entry points, interposed)
         // so tests can show that time loops do not allocate.
         .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
-        // Data/: reference PNG files and zlib streams written by Data/make_pngs.py, read by path.
-        .testTarget(name: "FrameSequencingTests", dependencies: ["FrameSequencing", "TestSupport"],
-                    exclude: ["Data"]),
+        // Core/ and IO/ test the two halves of FrameSequencing; IO/Data/: reference PNG files
+        // and zlib streams written by IO/Data/make_pngs.py, read by path.
+        .testTarget(name: "FrameSequencingTests",
+                    dependencies: ["FrameSequencing", "FrameSequencingCore", "FrameSequencingIO", "TestSupport"],
+                    exclude: ["IO/Data"]),
         .testTarget(name: "RuntimeTests", dependencies: ["FrameSequencingRuntime", "FrameSequencing"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.

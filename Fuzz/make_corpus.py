@@ -5,7 +5,7 @@
 
 Seeds are small valid files and slightly broken ones, written by numpy
 (NPY), by hand from the format descriptions (safetensors, PGM/PPM) or copied
-from the test data (PNG: Tests/FrameSequencingTests/Data, written by zlib and
+from the test data (PNG: Tests/FrameSequencingTests/IO/Data, written by zlib and
 libpng), plus decision bytes for the harnesses that read their input as
 choices (structured PNGs, windowing). Running it again rewrites the same
 bytes. The corpus libFuzzer grows goes to Fuzz/work/, never here.
@@ -20,7 +20,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-TEST_DATA = os.path.join(ROOT, "Tests", "FrameSequencingTests", "Data")
+TEST_DATA = os.path.join(ROOT, "Tests", "FrameSequencingTests", "IO", "Data")
 
 
 def save(target, name, data):

@@ -51,23 +51,29 @@ stale() {
     return 1
 }
 
-library_sources=("$root"/Sources/FrameSequencing/*.swift)
-library="$work/build/FrameSequencing.o"
-if stale "$library" "${library_sources[@]}" "$0"; then
-    echo "building FrameSequencing (${#library_sources[@]} files, instrumented)..."
-    swiftc "${swift_flags[@]}" -enable-testing -module-name FrameSequencing -whole-module-optimization \
-        -emit-module -emit-module-path "$work/build/FrameSequencing.swiftmodule" \
-        -c -o "$library" "${library_sources[@]}"
-fi
+# FrameSequencing is three modules (the runtime, the core, the file formats); each is
+# built instrumented, in dependency order, and the harnesses link all three.
+objects=()
+for module in FrameSequencingRuntime FrameSequencingCore FrameSequencingIO; do
+    module_sources=("$root/Sources/$module"/*.swift)
+    object="$work/build/$module.o"
+    if stale "$object" "${module_sources[@]}" "${objects[@]}" "$0"; then
+        echo "building $module (${#module_sources[@]} files, instrumented)..."
+        swiftc "${swift_flags[@]}" -enable-testing -module-name "$module" -whole-module-optimization \
+            -I "$work/build" -emit-module -emit-module-path "$work/build/$module.swiftmodule" \
+            -c -o "$object" "${module_sources[@]}"
+    fi
+    objects+=("$object")
+done
 
 for target in "${targets[@]}"; do
     harness=("$here/Harness/FuzzSupport.swift" "$here/Harness/$target.swift")
     for extra in "$here/Harness/$target"+*.swift; do [[ -e "$extra" ]] && harness+=("$extra"); done
     binary="$work/bin/$target"
-    if stale "$binary" "$library" "${harness[@]}"; then
+    if stale "$binary" "${objects[@]}" "${harness[@]}"; then
         echo "building fuzz target $target..."
         swiftc "${swift_flags[@]}" -module-name "Fuzz_$target" -I "$work/build" -use-ld=lld \
-            "${harness[@]}" "$library" -o "$binary"
+            "${harness[@]}" "${objects[@]}" -o "$binary"
     fi
 done
 [[ $build_only -eq 1 ]] && exit 0

@@ -2,7 +2,8 @@
 // a `FrameSequencingError`, invariant checks that stop the fuzzer on a broken
 // promise, and a reader of fuzz bytes as a stream of small decisions.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 /// `body`'s value, or `nil` when it threw a `FrameSequencingError` (the input
 /// was refused, as it should be). Any other error is a bug: the module promises

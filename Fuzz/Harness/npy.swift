@@ -4,7 +4,8 @@
 // consistent (element count = product of the shape) and survive a round trip:
 // encoding it and decoding that gives the same bytes again.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzNPY(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {

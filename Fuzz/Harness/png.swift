@@ -14,7 +14,8 @@
 // PNG.encode and decode unchanged: the encoder's match finder clears large
 // tables per call, which would otherwise cost most of the time.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 let fuzzLimits = FileReadLimits(maximumBytes: 1 << 28)
 

@@ -4,7 +4,8 @@
 // 3 channels and as many pixels as its shape says, and survives a round trip
 // through PNM.encode.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 /// Far above anything a few-KB input can declare honestly; a limit so that the
 /// fuzzer's own memory ceiling is never what stops a decode.

@@ -4,7 +4,8 @@
 // must have consistent shapes and unique names, and re-encoding them must
 // decode to the same names, metadata and bytes.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSafeTensors(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {

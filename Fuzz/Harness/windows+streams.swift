@@ -1,7 +1,8 @@
 // The padding and streaming parts of the windowing fuzz target: padSequences,
 // PaddedBatches and RollingWindow, each against a naive reference.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 /// The most bytes a case may legitimately allocate. Requests between this and
 /// physical memory are valid but would only test the fuzzer's memory ceiling,

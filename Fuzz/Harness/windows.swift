@@ -12,7 +12,8 @@
 // reference says the parameters are invalid or no window fits, and otherwise
 // return the reference's count, frame indices, lengths, shapes and values.
 
-@testable import FrameSequencing
+@testable import FrameSequencingCore
+@testable import FrameSequencingIO
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWindows(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
