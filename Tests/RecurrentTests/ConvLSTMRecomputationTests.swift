@@ -14,7 +14,7 @@ import XCTest
 ///
 /// Tolerance: none, compared by bit pattern. The recomputed segments run the
 /// stored path's own loops from a copy of the state it had, and sums over
-/// time are taken in the same order (Kernels/ConvLSTMRecomputation.swift).
+/// time are taken in the same order (Kernels/ConvLSTM/ConvLSTMRecomputation.swift).
 final class ConvLSTMRecomputationTests: XCTestCase {
     struct Case: CustomStringConvertible {
         var batch = 2, kernel = (3, 3), reversed = false, peepholes = false, lengths: [Int]? = nil

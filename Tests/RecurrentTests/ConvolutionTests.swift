@@ -124,7 +124,7 @@ final class ConvolutionTests: XCTestCase {
     /// Batches of more than 16 images (several slabs, some of two images), with a
     /// patch long enough that chunks of 256 rows cross image boundaries.
     /// Stride 1, dilation 1 and kernel rows of at least 16 values take the
-    /// im2col-free pass (Kernels/ConvolutionDirect.swift): every padding and
+    /// im2col-free pass (Kernels/Convolution/ConvolutionDirect.swift): every padding and
     /// kernel shape on odd sizes, against the reference.
     func testIm2colFreeConvolutionEqualsTheReference() throws {
         for (index, (kernel, padding, channels)) in [((3, 3), ConvolutionPadding.same, 8), ((3, 2), .valid, 8),

@@ -86,7 +86,7 @@ void fsk_winograd_output_avx2(const fsk_winograd_tiles *tiles);
 /// Max pooling of one [height, width, channels] image (rows `row_pitch`
 /// pixels apart) into [out_height, out_width, channels]: each output the
 /// largest value of its window (clipped to the image), a NaN winning, as
-/// Recurrent/Kernels/MaxPooling.swift's maxPoolValues.
+/// Recurrent/Kernels/Convolution/MaxPooling.swift's maxPoolValues.
 typedef struct fsk_max_pool {
     const float *input;
     float *output;

@@ -4,7 +4,7 @@
 // Fused LSTM time steps for x86: one call runs the recurrent product of one
 // timestep and, while its tile is still in registers, the element-wise part
 // (gate activations and cell update forward; the gate gradients backward).
-// The Swift twin (Recurrent/Kernels/LSTMSequence.swift) runs the same
+// The Swift twin (Recurrent/Kernels/LSTM/LSTMSequence.swift) runs the same
 // equations with a separate product; tests hold these to it.
 //
 // Legend: B batch rows of one timestep, H hidden units, G = 4H gates in the
@@ -27,7 +27,7 @@
 //   dc = dc_total * f
 //   or, without them (gates == NULL), dh is written to dh_out.
 //
-// Activations use the approximations of Recurrent/Kernels/Activations.swift
+// Activations use the approximations of Recurrent/Kernels/Activation/Activations.swift
 // (same reduction and polynomials; the fused multiply-adds here only round
 // less), within 1.5e-7 of tanh and 1e-7 of sigmoid (see lstm_kernels.c).
 

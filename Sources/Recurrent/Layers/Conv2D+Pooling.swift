@@ -2,7 +2,7 @@ import FrameSequencing
 
 /// A ``Conv2D`` and the ``MaxPool2D`` after it, run as one pass that never
 /// stores the convolution's full-resolution output (see
-/// Kernels/ConvolutionPooling.swift). ``Sequential`` uses it for every such
+/// Kernels/Convolution/ConvolutionPooling.swift). ``Sequential`` uses it for every such
 /// pair; the results equal the two layers run one after the other.
 extension Conv2D {
     /// What the fused backward needs: the input, the pooled output and where

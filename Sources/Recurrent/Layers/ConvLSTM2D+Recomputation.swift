@@ -2,7 +2,7 @@ import FrameSequencing
 
 // ConvLSTM2D's recomputation (``Recomputation``): the memory a training step
 // keeps with and without it, and the forward pass that keeps checkpoints
-// (the kernels are in Kernels/ConvLSTMRecomputation.swift).
+// (the kernels are in Kernels/ConvLSTM/ConvLSTMRecomputation.swift).
 
 extension ConvLSTM2D {
     /// Bytes one layer's training forward keeps for backward beyond its input,
