@@ -55,6 +55,9 @@ let package = Package(
                     dependencies: ["Recurrent", "FrameSequencing", "FrameSequencingRuntime", "CFrameKernels", "TestSupport",
                                    "AllocationCounter"],
                     exclude: ["Data"]),
+        // The README's swift blocks, compiled and run in order (sync_readme.py writes them).
+        .testTarget(name: "ReadmeExamplesTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"],
+                    exclude: ["sync_readme.py"]),
         .testTarget(name: "FrameseqCLITests", dependencies: ["FrameseqCLI", "FrameSequencing", "Recurrent"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,7 +3,8 @@ import Recurrent
 import TestSupport
 import XCTest
 
-/// The README's Recurrent example, run as written on small made-up data.
+/// The README's Recurrent example on small made-up data, checked in a debug build
+/// (ReadmeExamplesTests runs the README's blocks verbatim in an optimized build).
 final class RecurrentDocumentationTests: XCTestCase {
     func testReadmeExample() throws {
         let frames = try TestData.labelledFrames(count: 30, height: 8, width: 8, channels: 1)

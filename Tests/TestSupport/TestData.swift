@@ -22,6 +22,13 @@ public enum TestData {
         return (0 ..< count).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
     }
 
+    /// A tensor of `dimensions` with values drawn uniformly from `range` by a seeded generator.
+    public static func randomTensor(_ dimensions: [Int], seed: UInt64, range: ClosedRange<Float> = -1 ... 1) throws -> Tensor {
+        var generator = SeededGenerator(seed: seed)
+        let count = dimensions.reduce(1, *)
+        return try Tensor(shape: Shape(dimensions), scalars: (0 ..< count).map { _ in Float.random(in: range, using: &generator) })
+    }
+
     /// A fresh empty directory under the system temporary directory.
     public static func temporaryDirectory(_ label: String) throws -> String {
         let path = NSTemporaryDirectory() + "frameseq-\(label)-\(UUID().uuidString)"

@@ -2,8 +2,9 @@ import FrameSequencing
 import TestSupport
 import XCTest
 
-/// The README's and doc comments' examples, run as written (with data made up
-/// where the example assumes some), so the documentation cannot drift from the API.
+/// The doc comments' examples, and the README's on smaller data with their results
+/// checked in a debug build (ReadmeExamplesTests compiles the README's blocks
+/// verbatim and runs them in an optimized build).
 final class DocumentationExampleTests: XCTestCase {
     func testReadmeExamples() throws {
         let pixels: [[UInt8]] = (0 ..< 50).map { TestData.randomBytes(count: 4096, seed: UInt64($0)) }
