@@ -1,3 +1,4 @@
+import FrameSequencingCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +6,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FrameSequencingCore
 
 // All POSIX file access of the module: reading exact byte ranges of a file into
 // buffers the caller preallocated (so array data is read once, straight into the

@@ -167,9 +167,9 @@ struct ReportSections {
     }
 }
 
-private extension Array where Element == String {
+extension Array where Element == String {
     /// A header row of these column titles; text columns (settings) align left.
-    var header: String {
+    fileprivate var header: String {
         "<tr>" + map { "<th\($0 == "settings" || $0 == "score" ? " class=\"text\"" : "")>\(escaped($0))</th>" }.joined() + "</tr>"
     }
 }

@@ -1,7 +1,7 @@
 import CFrameKernels
 import FrameSequencing
-import Recurrent
 import FrameSequencingRuntime
+import Recurrent
 
 /// `gemm.*` workloads of `../shared/BENCHMARKS.md`.
 enum GEMMWorkloads {

@@ -1,5 +1,5 @@
-import FrameseqCLI
 import FrameSequencing
+import FrameseqCLI
 import Recurrent
 
 /// `train.seed3` of `../shared/BENCHMARKS.md`: one optimizer step of the run
@@ -19,10 +19,10 @@ enum TrainingWorkloads {
                     ("batch", Double(step.batchSize)), ("patch", Double(step.patch)),
                     ("step_gflops", step.flopsPerStep / median / 1e9),
                     ("estimated_peak_mb", Double(step.estimatedPeakBytes) / 1_048_576)]
-        }) {
+        }, prepare: {
             let step = try DefaultTrainingStep(count: quick ? 100 : 400, size: 785, channels: 3)
             plan.step = step
             return step.run
-        }
+        })
     }
 }

@@ -1,5 +1,5 @@
-import XCTest
 import FrameSequencing
+import XCTest
 
 /// The kinds of `FrameSequencingError` the file readers and writers throw.
 enum ErrorKind {

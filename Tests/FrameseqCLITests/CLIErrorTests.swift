@@ -1,7 +1,7 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import XCTest
+@testable import FrameseqCLI
 
 /// Bad input to `train` and `forecast`: a non-zero status and one error line
 /// naming the file and the problem, never a crash.

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Synchronization
 import XCTest
+@testable import FrameseqCLI
 
 /// Runs the command line in process and keeps what it printed.
 struct CLIRun {

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// `frameseq demo` end to end on a tiny configuration (small frames, one epoch):
 /// every output exists, reads back, and the baselines agree with the frames.

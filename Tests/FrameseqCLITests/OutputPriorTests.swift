@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// Models start predicting about the training frames' mean: the sigmoid
 /// output layer's bias is the logit of the mean, per output channel (per

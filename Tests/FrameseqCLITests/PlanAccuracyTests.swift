@@ -1,7 +1,7 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import XCTest
+@testable import FrameseqCLI
 
 /// The plan's estimated peak memory against the peak resident memory a real
 /// `frameseq train` process measures (`VmHWM`), within 25%, for the three

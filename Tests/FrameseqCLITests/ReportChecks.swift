@@ -1,9 +1,9 @@
 import Foundation
+import XCTest
+@testable import FrameseqCLI
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
-@testable import FrameseqCLI
-import XCTest
 
 /// A report page parsed as XML: what the checks below look at.
 final class ParsedReport: NSObject, XMLParserDelegate {

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// A run that stops early leaves metrics.json and report.html of what it did:
 /// an error inside training, an interrupt (SIGINT, exit 130) in process and in

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// report.html rendered from a metrics.json made here: every model, chart and
 /// number, pictures as data URIs, nothing read from outside the folder.

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// `frameseq train` then `frameseq forecast` on tiny data sets: NPY bytes and
 /// floats, PGM and PNG folders, every model kind.

@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// `frameseq train` plans before it reads a frame: what it picks, the plan
 /// line, refusals with the options that fit, and the planner's estimate

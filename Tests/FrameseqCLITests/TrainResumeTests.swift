@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import FrameseqCLI
 import Recurrent
 import XCTest
+@testable import FrameseqCLI
 
 /// `frameseq train` saves its state as it goes and `--resume DIR` continues
 /// it bit for bit, even after the process was killed inside an epoch.

@@ -1,6 +1,6 @@
 import Foundation
-@testable import FrameseqCLI
 import XCTest
+@testable import FrameseqCLI
 
 /// The per-step loss record metrics.json keeps: thinned to a few hundred
 /// points, the same way every time, the first and last steps kept.

@@ -1,5 +1,5 @@
-import FrameSequencing
 import Foundation
+import FrameSequencing
 import Recurrent
 import TestSupport
 import XCTest

@@ -1,6 +1,6 @@
 import FrameSequencing
-@testable import Recurrent
 import XCTest
+@testable import Recurrent
 
 /// The C element-wise ConvLSTM kernels (AVX-512, AVX2) against their Swift
 /// twins: the cell update forward and backward, with and without peepholes,

@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// `PackedMatrixB.multiplyInPlace` (A read row-major, unpacked: the micro-kernels'
 /// `_rows` variants) on every kernel path against `referenceGEMM`.

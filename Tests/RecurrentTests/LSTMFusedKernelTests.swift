@@ -1,8 +1,8 @@
 import CFrameKernels
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// The fused C time loops (AVX-512, AVX2) against the Swift reference loop:
 /// every output of one direction's forward and backward, on sizes that are not

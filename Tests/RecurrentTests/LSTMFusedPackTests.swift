@@ -1,8 +1,8 @@
 import CFrameKernels
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// fsk_lstm_pack_forward's register transposes (16 lanes on AVX-512, 8 on AVX2)
 /// against its scalar twin, bit for bit: shapes whose depth I + H ends inside a

@@ -1,9 +1,9 @@
 import Dispatch
 import FrameSequencing
-@testable import Recurrent
 import Synchronization
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// Inference reuses an LSTM's packed weights across calls
 /// (LSTMPackedWeights.swift). These tests hold that a packing is never used

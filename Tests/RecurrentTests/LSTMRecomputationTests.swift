@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// An LSTM with ``Recomputation/keepStatesEvery(_:)`` gives the stored path's
 /// output, final state and every gradient (input, h0, c0, each layer's four

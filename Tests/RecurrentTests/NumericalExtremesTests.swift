@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// Activations and losses on the largest finite inputs: finite in, finite out
 /// (values and gradients), every loss and both reductions; ±infinity and NaN

@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
-import XCTest
 import FrameSequencingRuntime
+import XCTest
+@testable import Recurrent
 
 /// The check a Trainer runs before an optimizer step (`firstNonFiniteUpdate`)
 /// must name exactly the first element the step then makes NaN or infinite, and

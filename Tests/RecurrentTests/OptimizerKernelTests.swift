@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// The C optimizer steps (CFrameKernelsOptim.h) against the Swift loops they
 /// replace on the AVX2 and AVX-512 paths: every result bit for bit, on sizes

@@ -1,7 +1,7 @@
 import FrameSequencing
+import FrameSequencingRuntime
 import Recurrent
 import XCTest
-import FrameSequencingRuntime
 
 /// Fails unless `actual` and `expected` hold the same floats bit for bit (so
 /// -0 differs from 0 and NaNs must have the same payload), naming the first

@@ -1,10 +1,10 @@
 import Foundation
 import FrameSequencing
-import Synchronization
+import FrameSequencingRuntime
 import Recurrent
+import Synchronization
 import TestSupport
 import XCTest
-import FrameSequencingRuntime
 
 /// Results do not depend on the thread count: forward and backward of an
 /// LSTM, a Conv2D CNN-LSTM and a ConvLSTM forecaster, run with the shared

@@ -1,11 +1,11 @@
 import AllocationCounter
-import FrameSequencing
 import Foundation
+import FrameSequencing
+import FrameSequencingRuntime
 import Recurrent
 import Synchronization
 import TestSupport
 import XCTest
-import FrameSequencingRuntime
 
 /// Time loops never allocate: a call over many timesteps makes exactly as many
 /// heap allocations as the same call over few (the per-call buffers: tensors,

@@ -1,7 +1,7 @@
+import Foundation
 import FrameSequencing
 import Recurrent
 import TestSupport
-import Foundation
 import XCTest
 
 /// One way to every parameter and gradient: names, order, in-place updates, loading.

@@ -1,6 +1,6 @@
 import FrameSequencing
-@testable import Recurrent
 import XCTest
+@testable import Recurrent
 
 /// A Trainer step with the package's optimizers updates the parameters and the
 /// optimizer state in place: the check before the update holds no second

@@ -1,7 +1,7 @@
 import Foundation
 import FrameSequencing
-@testable import Recurrent
 import XCTest
+@testable import Recurrent
 
 /// The progress bar's elapsed times and estimates, and the silence of a fit
 /// without it.

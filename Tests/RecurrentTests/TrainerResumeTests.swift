@@ -1,8 +1,8 @@
 import Foundation
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// Resuming inside an epoch: a run stopped after an interval checkpoint and
 /// finished from the file equals the uninterrupted run bit for bit, and resume

@@ -1,7 +1,7 @@
-@testable import FrameSequencingRuntime
-import FrameSequencing
 import Foundation
+import FrameSequencing
 import XCTest
+@testable import FrameSequencingRuntime
 
 /// `Tensor.firstNonFiniteIndex` scans blocks of 256 without an exit per element,
 /// split over the pool above `elementwiseThreadingThreshold` elements; it must

@@ -1,7 +1,7 @@
-@testable import FrameSequencingRuntime
 import Foundation
 import Synchronization
 import XCTest
+@testable import FrameSequencingRuntime
 
 /// `WorkerPool.threadLimit`: a worker past the limit sits jobs out and helps
 /// again once the limit rises (the setter's broadcast wakes it where it parked;

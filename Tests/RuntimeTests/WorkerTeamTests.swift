@@ -1,6 +1,6 @@
-@testable import FrameSequencingRuntime
 import Synchronization
 import XCTest
+@testable import FrameSequencingRuntime
 
 /// `WorkerTeam`: every part of every phase runs exactly once, a phase starts
 /// only when the one before has finished, and a team whose members start late

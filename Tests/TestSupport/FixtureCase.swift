@@ -1,5 +1,5 @@
-import FrameSequencing
 import Foundation
+import FrameSequencing
 
 /// One reference fixture file (`../shared/FIXTURES.md`): its tensors and JSON
 /// metadata, recording which tensors a checker read so that none is passed over.

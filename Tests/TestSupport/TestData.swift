@@ -1,5 +1,5 @@
-import FrameSequencing
 import Foundation
+import FrameSequencing
 
 /// Seeded synthetic data shared by the test targets.
 public enum TestData {

@@ -1,6 +1,6 @@
+internal import CFrameKernels
 import Foundation
 import FrameSequencing
-internal import CFrameKernels
 internal import FrameSequencingRuntime
 
 /// The Adam update shared by ``Adam`` and ``AdamW``: PyTorch's

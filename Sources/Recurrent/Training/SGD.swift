@@ -1,5 +1,5 @@
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 internal import FrameSequencingRuntime
 
 /// Stochastic gradient descent with PyTorch's `torch.optim.SGD` rule, per

@@ -1,5 +1,5 @@
-import XCTest
 import FrameSequencing
+import XCTest
 
 /// Inputs the fuzz targets (Fuzz/) found crashing, each now refused with a
 /// typed error. A test names the target and the artifact it reproduces; the

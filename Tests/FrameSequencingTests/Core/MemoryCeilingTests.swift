@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import FrameSequencing
+import XCTest
 
 /// The memory ceiling (`FileReadLimits.default` and per-call `limits:`): every
 /// reader and every materializing API refuses, before allocating, what would

@@ -1,8 +1,8 @@
 import Foundation
+import FrameSequencing
 import TestSupport
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 extension IOTests {
     /// NPY bytes with `header` as the dict text: version `major`.0, the header

@@ -1,7 +1,7 @@
 import Foundation
+import FrameSequencing
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 extension IOTests {
     /// Safetensors bytes: the length field (`lengthOverride` or the true length),

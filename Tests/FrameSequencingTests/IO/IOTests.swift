@@ -1,7 +1,7 @@
 import Foundation
+import FrameSequencing
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 /// File I/O: `NumericArray`, NPY and safetensors readers and writers, read limits
 /// and atomic writes. NPY cases are in `IOTests+NPY.swift`, safetensors cases in

@@ -1,8 +1,8 @@
 import Foundation
+import FrameSequencing
 import TestSupport
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 /// Folders of frames read as one series, the natural name order, and the doc
 /// comment examples of the image types.

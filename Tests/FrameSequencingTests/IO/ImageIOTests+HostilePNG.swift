@@ -1,7 +1,7 @@
-import XCTest
-import TestSupport
-@testable import FrameSequencingIO
 import FrameSequencing
+import TestSupport
+import XCTest
+@testable import FrameSequencingIO
 
 /// Hostile PNG files: truncated, corrupted, lying about their size, breaking the
 /// chunk rules. Each must throw a typed error naming the fault, and sizes must

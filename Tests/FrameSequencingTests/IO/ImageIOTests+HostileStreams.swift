@@ -1,6 +1,6 @@
+import FrameSequencing
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 /// Hand-made DEFLATE streams that break one rule each, and corrupted zlib
 /// streams: every one must throw `malformedFile` naming the fault, never trap.

@@ -1,8 +1,8 @@
 import Foundation
+import FrameSequencing
 import TestSupport
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 /// PNG reading of reference files, writing, and round trips.
 extension ImageIOTests {

@@ -1,7 +1,7 @@
-import XCTest
-import TestSupport
-@testable import FrameSequencingIO
 import FrameSequencing
+import TestSupport
+import XCTest
+@testable import FrameSequencingIO
 
 /// Netpbm greymaps and pixmaps: round trips, every header form, hostile files.
 extension ImageIOTests {

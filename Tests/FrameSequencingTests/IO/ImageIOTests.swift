@@ -1,8 +1,8 @@
 import Foundation
+import FrameSequencing
 import TestSupport
 import XCTest
 @testable import FrameSequencingIO
-import FrameSequencing
 
 /// Image file I/O. This file: checksums, inflate against zlib's own streams and
 /// against hand-made hostile ones, and deflate round trips. PNG cases are in

@@ -23,8 +23,8 @@
 // M [16, R, Co] and a zero row for the padding; all allocated at init, so
 // `accumulate` never allocates.
 
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 internal import FrameSequencingRuntime
 
 /// Winograd F(2x2, 3x3) correlation of one (OH, OW, Ci) image with a fixed

@@ -12,8 +12,8 @@
 // kernel choice and block sizes; `GEMMSwiftKernel.swift` and the CFrameKernels
 // target the micro-kernels; `GEMMReference.swift` the scalar twin.
 
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 internal import FrameSequencingRuntime
 
 /// `C = alpha * op(A) * op(B) + beta * C` on row-major Float32 buffers.

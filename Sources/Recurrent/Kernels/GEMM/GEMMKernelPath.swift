@@ -5,8 +5,8 @@
 // one packed block; NB the columns of packed B one worker keeps in its L2 cache;
 // MC x KC and KC x NC the L3-resident shared blocks of packed A and B.
 
-import Foundation
 internal import CFrameKernels
+import Foundation
 
 /// A family of GEMM micro-kernels.
 ///

@@ -8,8 +8,8 @@
 // C[M, N] = op(A)[M, K] * op(B)[K, N] + beta * C[M, N], with op(B) packed at
 // init into every (depth block, NR-column panel), the layout `gemm` packs into.
 
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 internal import FrameSequencingRuntime
 
 /// `op(B)` packed once for many products (see the file comment). Holds its own

@@ -11,8 +11,8 @@
 // the previous step's output rows, so nothing is copied or synchronized between
 // steps.
 
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 
 extension GEMMKernelPath {
     /// Units per vector of the fused LSTM kernels; nil for the Swift path.

@@ -13,8 +13,8 @@
 //
 // Legend as in LSTMSequence.swift (B, T, I, H, G = 4H; rows in the caller's layout).
 
-import FrameSequencing
 internal import CFrameKernels
+import FrameSequencing
 
 /// The fused forward step of one direction, set up as `lstmFusedForward`
 /// sets it up: the weights packed for the steps (`LSTMPackedDirection`:

@@ -12,10 +12,10 @@
 // packs per call: its weights change every step, and backward needs other
 // layouts.
 
-import FrameSequencing
-import Synchronization
 internal import CFrameKernels
+import FrameSequencing
 internal import FrameSequencingRuntime
+import Synchronization
 
 /// One direction's weights packed for the unpadded forward time loop of one
 /// kernel path: on the fused paths [W_ih, W_hh] (or W_hh alone) for the steps
