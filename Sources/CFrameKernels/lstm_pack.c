@@ -2,10 +2,9 @@
 // include/CFrameKernelsLSTM.h): a transpose of each gate's [units, depths]
 // block into [depths][units]. The vector versions (lstm_pack_body.h, once per
 // instruction set) transpose L x L blocks in registers and write each packed
-// row whole: 6 us against the scalar loop's 41 us for I 84, H 128 (AVX-512,
-// one core; memcpy of as many floats takes 5.8 us), 43 against 200 us for
-// I 256, H 256. The scalar one is the fallback for other widths and
-// architectures and the tests' reference.
+// row whole, close to a memcpy of as many floats (see Docs/Performance.md, "Design measurements").
+// The scalar one is the fallback for other widths and architectures and the
+// tests' reference.
 
 #include "CFrameKernels.h"
 

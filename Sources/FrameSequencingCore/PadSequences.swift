@@ -138,7 +138,7 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
     let value: Float
 
     /// Batches of `size` sequences (the last may be shorter), in order or shuffled
-    /// with `shuffleSeed`; padding options as for ``padSequences(_:length:padding:truncating:value:)``.
+    /// with `shuffleSeed`; padding options as for `padSequences(_:length:padding:truncating:value:)`.
     ///
     /// - Throws: `invalidArgument` for no sequences or a non-positive size.
     public init(
@@ -181,7 +181,7 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
         do { return try batch(position) } catch { preconditionFailure("\(error)") }
     }
 
-    /// Batch `position`, padded; throws what ``padSequences(_:length:padding:truncating:value:)`` throws.
+    /// Batch `position`, padded; throws what `padSequences(_:length:padding:truncating:value:)` throws.
     public func batch(_ position: Int) throws -> PaddedSequences {
         guard position >= 0 && position < endIndex else {
             throw FrameSequencingError.indexOutOfRange(index: position, count: endIndex, context: "Padded batch")

@@ -59,7 +59,7 @@ public enum PNG {
     /// out of order (IHDR not first, PLTE after IDAT, IDAT chunks not
     /// consecutive, nothing after IEND), invalid header fields (zero size, a bit
     /// depth the colour type does not allow), a missing or oversized palette, a
-    /// corrupt zlib stream (see ``Inflater``), a decompressed size that differs
+    /// corrupt zlib stream, a decompressed size that differs
     /// from the declared one, a filter type above 4 or a palette index past the
     /// palette; `unsupportedFormat` for an unknown critical chunk; `sizeOverflow`
     /// when the declared size does not fit in `Int`.

@@ -92,7 +92,7 @@ public struct SafeTensors: Sendable, Equatable {
     /// Throws `truncatedFile` when the bytes end before the header or before the
     /// last tensor; `malformedFile` for a header length above 100,000,000 (the
     /// reference limit), bytes after the last tensor, and every header fault that
-    /// ``SafeTensorsHeader`` lists (invalid JSON, duplicate names, non-string
+    /// the header parser lists (invalid JSON, duplicate names, non-string
     /// metadata, spans that overlap, leave holes or disagree with the shape,
     /// unknown dtypes); `unsupportedFormat` for dtypes other than F32, F64, U8 and
     /// I64; `sizeOverflow` for a shape too large for `Int`; `exceedsMemoryLimit`

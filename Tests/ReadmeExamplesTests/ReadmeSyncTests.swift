@@ -1,32 +1,54 @@
 import Foundation
 import XCTest
 
-/// The README's examples cannot drift: `ReadmeExamples.swift` holds every
-/// ```swift block as a region of one function, compiled with this target, and
-/// these tests check that the regions are the README's blocks and that they run.
+/// The README's and the DocC articles' examples cannot drift: `ReadmeExamples.swift`
+/// and `ArticleExamples.swift` hold every ```swift block as a region of one function
+/// per document, compiled with this target, and these tests check that the regions
+/// are the documents' blocks and that they run.
 final class ReadmeSyncTests: XCTestCase {
     private static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 
     /// README blocks (without `import` lines) against the generated regions, line by line.
     func testBlocksMatchReadme() throws {
-        let readme = try String(contentsOf: Self.directory.appendingPathComponent("../../README.md"), encoding: .utf8)
-        let source = try String(contentsOf: Self.directory.appendingPathComponent("ReadmeExamples.swift"), encoding: .utf8)
-        let blocks = Self.swiftBlocks(readme)
-        let regions = Self.regions(source)
-        XCTAssertGreaterThan(blocks.count, 5, "the README's swift blocks were not found")
+        try checkRegions(document: "README.md", label: "README", source: "ReadmeExamples.swift")
+    }
+
+    /// The DocC articles' blocks against theirs.
+    func testBlocksMatchArticles() throws {
+        XCTAssertEqual(articleExamples.count, 3)
+        for (path, _) in articleExamples {
+            try checkRegions(document: path, label: URL(fileURLWithPath: path).lastPathComponent, source: "ArticleExamples.swift")
+        }
+    }
+
+    /// Every article's examples run, in order (small data: debug builds run them too).
+    func testArticlesRun() throws {
+        for (path, run) in articleExamples {
+            XCTAssertNoThrow(try run(), path)
+        }
+    }
+
+    private func checkRegions(document: String, label: String, source file: String) throws {
+        let text = try String(contentsOf: Self.directory.appendingPathComponent("../../" + document), encoding: .utf8)
+        let source = try String(contentsOf: Self.directory.appendingPathComponent(file), encoding: .utf8)
+        let blocks = Self.swiftBlocks(text)
+        let regions = Self.regions(source, label: label)
+        XCTAssertGreaterThan(blocks.count, 0, "\(document): no swift blocks found")
         XCTAssertEqual(blocks.count, regions.count,
-                       "README has \(blocks.count) swift blocks, ReadmeExamples.swift \(regions.count) regions; run sync_readme.py")
+                       "\(document) has \(blocks.count) swift blocks, \(file) \(regions.count) regions; run sync_readme.py")
         let topLevel = Set(source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             .filter { $0.hasPrefix("import ") })
         for (number, (block, region)) in zip(blocks, regions).enumerated() {
             let code = block.filter { !$0.hasPrefix("import ") }
             for line in block where line.hasPrefix("import ") {
-                XCTAssertTrue(topLevel.contains(line), "README block \(number + 1): '\(line)' is missing at the top of ReadmeExamples.swift")
+                XCTAssertTrue(topLevel.contains(line), "\(document) block \(number + 1): '\(line)' is missing at the top of \(file)")
             }
-            if let index = Array(zip(code, region)).firstIndex(where: { $0 != $1 }) ?? (code.count == region.count ? nil : min(code.count, region.count)) {
+            let firstDifference = Array(zip(code, region)).firstIndex { $0 != $1 }
+            if let index = firstDifference ?? (code.count == region.count ? nil : min(code.count, region.count)) {
                 let expected = index < code.count ? code[index] : "(end of block)"
                 let actual = index < region.count ? region[index] : "(end of region)"
-                XCTFail("README block \(number + 1), line \(index + 1): README has '\(expected)', ReadmeExamples.swift '\(actual)'; run sync_readme.py")
+                XCTFail("\(document) block \(number + 1), line \(index + 1): the document has '\(expected)', "
+                        + "\(file) '\(actual)'; run sync_readme.py")
             }
         }
     }
@@ -64,14 +86,15 @@ final class ReadmeSyncTests: XCTestCase {
         return blocks
     }
 
-    /// The marked regions of `ReadmeExamples.swift`, with the function body's indentation removed.
-    static func regions(_ source: String) -> [[String]] {
+    /// The regions of `source` marked `// <label> block N (begin)` ... `(end)`, with the
+    /// function body's indentation removed.
+    static func regions(_ source: String, label: String) -> [[String]] {
         var regions: [[String]] = []
         var current: [String]?
         for line in source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-            if line.hasPrefix("    // README block "), line.hasSuffix("(begin)") {
+            if line.hasPrefix("    // \(label) block "), line.hasSuffix("(begin)") {
                 current = []
-            } else if line.hasPrefix("    // README block "), line.hasSuffix("(end)") {
+            } else if line.hasPrefix("    // \(label) block "), line.hasSuffix("(end)") {
                 regions.append(current ?? [])
                 current = nil
             } else if current != nil {

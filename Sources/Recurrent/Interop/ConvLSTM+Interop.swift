@@ -15,6 +15,10 @@ extension ConvLSTM2D {
     ///   - kernel: (KH, KW, C, 4F).
     ///   - recurrentKernel: (KH, KW, F, 4F).
     ///   - bias: (4F).
+    ///   - strides: the input convolution's strides, Keras's `strides`.
+    ///   - dilation: the input convolution's dilation, Keras's `dilation_rate`.
+    ///   - padding: Keras's `padding`.
+    ///   - goBackwards: process the sequence last step first, Keras's `go_backwards`.
     /// - Throws: the errors of ``init(kernel:recurrentKernel:bias:strides:dilation:padding:reversed:peepholes:)``.
     public init(
         kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor, strides: (height: Int, width: Int) = (1, 1),

@@ -194,6 +194,7 @@ public struct Conv2D: Sendable {
     /// - Parameters:
     ///   - outputGradient: (B, OH, OW, F), the shape of the forward output.
     ///   - cache: from ``trainingForward(_:)`` of a layer of this configuration.
+    ///   - gradients: the kernel's and bias's gradients, added to.
     /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
     ///   for a cache made by a layer of another configuration.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {

@@ -53,6 +53,7 @@ extension ConvLSTM2D {
     ///   - finalStateGradient: (B, H', W', F) each, or `nil` for zeros.
     ///   - cache: from ``trainingForward(_:initialState:lengths:returnSequences:)``
     ///     of a layer of this configuration.
+    ///   - gradients: every parameter's gradient, added to.
     /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
     ///   for a cache or gradients made by a layer of another configuration.
     /// - Complexity: about twice the forward pass's flops.

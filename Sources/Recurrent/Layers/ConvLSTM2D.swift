@@ -65,14 +65,14 @@ public struct ConvLSTM2D: Sendable {
     ///
     /// Bytes kept per layer from the training forward to backward, with B
     /// sequences, T timesteps, P = H' * W' state pixels, F filters, 4-byte floats
-    /// (``recordBytes(batch:timesteps:pixels:filters:recomputation:)``):
+    /// (`recordBytes(batch:timesteps:pixels:filters:recomputation:)`):
     ///
     ///     .none:               4 * B * T * P * 6F          (gates 4F, c_t and h_t per row)
     ///     .keepStatesEvery(k): 4 * (S - 1) * B * P * 2F,  S = ceil(T / k)   ((h, c) per kept state)
     ///
     /// and the largest buffers of the time loops while backward runs (also
     /// during the training forward with recomputation), on top of that
-    /// (``timeLoopBytes(batch:timesteps:pixels:filters:recomputation:)``):
+    /// (`timeLoopBytes(batch:timesteps:pixels:filters:recomputation:)`):
     ///
     ///     .none:               4 * B * T * P * 4F          (dz of every row)
     ///     .keepStatesEvery(k): 4 * B * K * P * 10F,  K = min(k, T)   (one segment's record and dz)
@@ -89,9 +89,18 @@ public struct ConvLSTM2D: Sendable {
     /// than TensorFlow's QR, so the values differ from Keras's but have the same
     /// distribution), `bias` zero with the forget block 1 (`unit_forget_bias`).
     ///
-    /// - Parameter peepholeFrame: the input frame size (H, W) for which the layer
-    ///   gets peephole weights of the state's shape (H', W', F), initialized to
-    ///   zero (so the layer starts as Keras's); `nil` for none.
+    /// - Parameters:
+    ///   - inputChannels: C, the input frames' channels.
+    ///   - filters: F, the state's channels (Keras's `filters`).
+    ///   - kernelSize: (KH, KW) of both convolutions.
+    ///   - strides: the input convolution's strides.
+    ///   - dilation: the input convolution's dilation (the recurrent one's is 1).
+    ///   - padding: the input convolution's padding (the recurrent one is `same`).
+    ///   - reversed: process the sequence last step first (Keras's `go_backwards`).
+    ///   - peepholeFrame: the input frame size (H, W) for which the layer gets
+    ///     peephole weights of the state's shape (H', W', F), initialized to zero
+    ///     (so the layer starts as Keras's); `nil` for none.
+    ///   - seed: the initializers' seed; the same seed gives the same weights.
     /// - Throws: `invalidArgument` for a size, stride or dilation below 1, or a
     ///   peephole frame the input convolution cannot take.
     public init(

@@ -22,6 +22,7 @@ extension LSTM {
     ///   - finalStateGradient: (L*D, B, H) each, or `nil` for zeros.
     ///   - cache: from ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
     ///     of this LSTM with the same weights.
+    ///   - gradients: every layer's and direction's parameter gradients, added to.
     /// - Throws: `shapeMismatch` for gradients of the wrong shape (every
     ///   tensor of `gradients` is checked before any is written), or weights
     ///   changed as ``forward(_:initialState:lengths:layout:returnSequences:)``

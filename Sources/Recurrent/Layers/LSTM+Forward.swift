@@ -38,6 +38,7 @@ extension LSTM {
     ///   - lengths: valid timesteps per sequence (each in `0...T`), with PyTorch's
     ///     packed-sequence semantics: outputs past a length are zero and the final
     ///     state is taken at the last valid step, in both directions.
+    ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
     /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
     ///   or for ``layers`` or ``dropout`` changed since the LSTM was made

@@ -54,13 +54,13 @@ public struct LSTM: Sendable {
     ///
     /// Bytes kept per layer and direction from the training forward to
     /// backward, with B sequences, T timesteps, H hidden units, 4-byte floats
-    /// (``recordBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    /// (`recordBytes(batch:timesteps:hiddenSize:recomputation:)`):
     ///
     ///     .none:               4 * B * T * 7H           (gates 4H, c_t, c_{t-1}, h_{t-1} per row)
     ///     .keepStatesEvery(k): 4 * S * B * 2H,  S = ceil(T / k)   ((h, c) per kept state, h0 and c0 included)
     ///
     /// and the time loop's workspace while backward runs, on top of that
-    /// (``timeLoopBytes(batch:timesteps:hiddenSize:recomputation:)``):
+    /// (`timeLoopBytes(batch:timesteps:hiddenSize:recomputation:)`):
     ///
     ///     .none:               4 * (B * T * 4H + 2 * B * H)                    (dA of every row)
     ///     .keepStatesEvery(k): 4 * (B * T * 5H + K * B * 7H + 4 * B * H),  K = min(k, T)

@@ -90,8 +90,10 @@ public struct CNNLSTM: Sendable {
     /// The prediction for `frames` (B, T, H, W, C): (B, outputs), or (B, T,
     /// outputs) with ``returnSequences``.
     ///
-    /// - Parameter lengths: valid timesteps per sequence for padded batches, as
-    ///   ``LSTM/forward(_:initialState:lengths:layout:returnSequences:)`` takes them.
+    /// - Parameters:
+    ///   - frames: (B, T, H, W, C).
+    ///   - lengths: valid timesteps per sequence for padded batches, as
+    ///     ``LSTM/forward(_:initialState:lengths:layout:returnSequences:)`` takes them.
     public func forward(_ frames: Tensor, lengths: [Int]? = nil) throws -> Tensor {
         let x = try features.forward(frames)
         let h = try lstm.forward(x, lengths: lengths, returnSequences: returnSequences).output
@@ -125,7 +127,7 @@ public struct CNNLSTM: Sendable {
 /// ```
 ///
 /// Train it on windows whose target is the window shifted by one frame
-/// (``WindowTarget/shifted``).
+/// (`WindowTarget.shifted`).
 public struct CNNLSTMForecaster: Sendable {
     /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
     public var encoder: TimeDistributed
@@ -249,8 +251,10 @@ public struct CNNLSTMForecaster: Sendable {
     /// For `frames` (B, T, H, W, C), the prediction of frame `t + 1` from frames
     /// `0...t`, for every `t`: (B, T, H, W, C).
     ///
-    /// - Parameter initialState: the LSTM's state before the first frame (zeros
-    ///   when nil), for continuing a sequence; the returned final state continues it.
+    /// - Parameters:
+    ///   - frames: (B, T, H, W, C).
+    ///   - initialState: the LSTM's state before the first frame (zeros when nil),
+    ///     for continuing a sequence; the returned final state continues it.
     public func forward(_ frames: Tensor, initialState: LSTMState? = nil) throws -> (frames: Tensor, finalState: LSTMState) {
         let codes = try encoder.forward(frames)
         let result = try lstm.forward(codes, initialState: initialState)

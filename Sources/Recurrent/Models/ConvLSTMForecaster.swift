@@ -22,7 +22,7 @@ import FrameSequencing
 ///
 /// An optional ``embedding`` (a Conv2D, usually 1 x 1) maps every frame to
 /// fewer channels before the encoder reads it. It pays on patched frames
-/// (``SpaceToDepth``): an 8 x 8 patch of an RGB frame has 192 channels, and a
+/// (`SpaceToDepth`): an 8 x 8 patch of an RGB frame has 192 channels, and a
 /// 3 x 3 ConvLSTM input convolution over them costs more than all the rest of
 /// the network; a 1 x 1 embedding to 16 channels costs a twelfth of it.
 ///

@@ -22,7 +22,7 @@ public enum Layer: Sendable {
     /// The same shape, `activation` applied to every value.
     case activation(Activation)
     /// (B, H, W, C) to (B, ceil(H / p), ceil(W / p), p * p * C), zero-padded at the
-    /// bottom and right, as TensorFlow's `space_to_depth` (see ``SpaceToDepth``).
+    /// bottom and right, as TensorFlow's `space_to_depth` (see `SpaceToDepth`).
     case spaceToDepth(SpaceToDepth)
     /// (B, h, w, p * p * C) to (B, h * p, w * p, C), TensorFlow's `depth_to_space`;
     /// follow it with ``crop(height:width:)`` to drop a ``spaceToDepth(_:)``'s padding.

@@ -134,8 +134,8 @@ struct AdamAlgorithm: Sendable {
                       _ m: UnsafeMutableBufferPointer<Float>, _ v: UnsafeMutableBufferPointer<Float>,
                       _ vMax: UnsafeMutableBufferPointer<Float>, amsgrad: Bool, _ k: Constants,
                       path: GEMMKernelPath = .active) {
-        // (One pass reading and writing each array once; as two passes, moments then
-        // parameter, and on one thread, this was 18 ms per step for 5.3M parameters.)
+        // One pass reading and writing each array once: two passes (moments, then
+        // the parameter) read every array twice.
         let count = p.count
         guard let p = p.baseAddress, let g = g.baseAddress, let m = m.baseAddress, let v = v.baseAddress,
               let vMax = vMax.baseAddress else { return }   // an empty parameter

@@ -43,7 +43,7 @@ func squareRoot(_ x: Float) -> Float {
 /// loops run in closures; read from a closure's captures, their per-step
 /// constants were reloaded every iteration (the stores through unsafe pointers
 /// might alias the captures), and neither the update nor the check vectorized
-/// (measured: 23% and 32% of a training step's samples). A copy returned into
-/// the closure's own frame stays in registers.
+/// (see Docs/Performance.md, "Design measurements"). A copy returned into the closure's own frame stays in
+/// registers.
 @inline(never)
 func opaqueCopy<T>(_ value: T) -> T { value }

@@ -13,7 +13,9 @@ public protocol SupervisedModel: Trainable {
 
     /// The prediction for `inputs` (a batch's inputs), keeping what backward needs.
     ///
-    /// - Parameter lengths: valid timesteps per sequence when the batch is padded.
+    /// - Parameters:
+    ///   - inputs: a batch's inputs, in the layout the model reads.
+    ///   - lengths: valid timesteps per sequence when the batch is padded.
     func trainingPrediction(_ inputs: Tensor, lengths: [Int]?) throws -> (output: Tensor, cache: PredictionCache)
 
     /// Backward of `L = sum(output * outputGradient)` into `gradients`.

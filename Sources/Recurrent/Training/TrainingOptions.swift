@@ -17,7 +17,7 @@ public struct TrainingOptions: Sendable {
     /// The last fraction of the windows held out for validation, Keras's
     /// `validation_split` (taken before shuffling; with overlapping windows the
     /// first held-out windows share frames with the last training ones: split the
-    /// frames with ``ChronologicalSplit`` for a clean test set).
+    /// frames with `ChronologicalSplit` for a clean test set).
     public var validationFraction: Double
     /// Windows scored after every epoch instead of a split, Keras's
     /// `validation_data`: for example the windows of a held-out test range,

@@ -103,9 +103,9 @@ enum ConvLSTMPass: String, CaseIterable {
     /// dz_t to dh_{t-1}.
     case data
     // The recurrent kernel's gradient stays one im2col product: as Winograd
-    // (dg = G^T [sum of V ⊙ A dOut A^T] G) it was measured 15% slower on
-    // convlstm.seed2.train, the 4x expansion of dOut and 16 small products per
-    // block of tiles costing more than the multiplies it saved.
+    // (dg = G^T [sum of V ⊙ A dOut A^T] G) the 4x expansion of dOut and 16 small
+    // products per block of tiles cost more than the multiplies it saves
+    // (see Docs/Performance.md, "Design measurements").
 
     /// The passes that may run as Winograd: all of them, or those named in the
     /// environment variable `FRAMESEQ_CONVLSTM_WINOGRAD` (comma-separated, or

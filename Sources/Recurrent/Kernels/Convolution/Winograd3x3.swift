@@ -206,9 +206,9 @@ typealias WinogradWindow = (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePo
 // The two transforms, written once for 4 lanes (SIMD4, one SSE register in a
 // baseline x86-64 build) and once for one (the channels past the last multiple
 // of 4), each a row of the 4 x 4 window at a time so the live values fit in
-// the 16 vector registers. Measured on convlstm.seed2.forward: whole-window
-// SIMD16 code spilled and ran 2x slower than this; a generic version over both
-// lane types was slower again (SIMD arithmetic through a protocol is not specialized).
+// the 16 vector registers: whole-window SIMD16 code spills, and a generic
+// version over both lane types is slower again, SIMD arithmetic through a
+// protocol not being specialized (see Docs/Performance.md, "Design measurements").
 
 @inline(__always) func load4(_ p: UnsafePointer<Float>) -> SIMD4<Float> {
     UnsafeRawPointer(p).loadUnaligned(as: SIMD4<Float>.self)

@@ -64,11 +64,8 @@ package func gemm(
     driver.run()
 }
 
-/// Products of fewer flops run on the calling thread.
-///
-/// Measured on 2 Zen 5 cores with the pool awake: splitting breaks even near
-/// 2^18 flops (8 x 128 x 64: 0.95x) and wins from 2^19 (64^3: 1.15x,
-/// 16 x 128 x 128: 1.36x, 80^3: 1.4x).
+/// Products of fewer flops run on the calling thread: below it, waking a second
+/// thread costs about what it saves (see Docs/Performance.md, "Design measurements").
 package let gemmThreadingThreshold = 1 << 19
 
 /// `C = beta * C` on `[rows, columns]`; beta 0 writes zeros.

@@ -15,11 +15,10 @@
 //         for each B micro-panel [KC, NR] of the NB columns    (streams from L2)
 //           micro-kernel: C[MR, NR] (+)= A panel * B panel     (beta: first K block)
 //
-// Tried and dropped, measured on gemm.1024: packing every K block up front so
-// that parts keep their C tiles in L2 across K (7% slower, probably because
-// the 8 MB of packed blocks no longer stay in cache), and packing step s + 1
-// during the multiply of step s (no faster with 2 threads, 13% slower with 1,
-// probably because packing on a core evicts the B block its kernel is using).
+// Tried and dropped (see Docs/Performance.md, "Design measurements"): packing every K block up front so that
+// parts keep their C tiles in L2 across K (the packed blocks no longer stay in
+// cache), and packing step s + 1 during the multiply of step s (packing on a
+// core evicts the B block its kernel is using).
 
 import FrameSequencing
 internal import FrameSequencingRuntime

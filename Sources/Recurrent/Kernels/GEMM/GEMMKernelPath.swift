@@ -83,11 +83,9 @@ extension GEMMKernelPath {
     /// place instead of packing it. AVX2's 6-row panels use 24 bytes of each
     /// depth step's cache line, and each step is a new 4 KB page once the
     /// stride reaches 1024 floats; every B panel of the column group reads the
-    /// panel again. One thread, dW of lstm.stacked (M 1024, N 256, K 1600):
-    /// in place 74-75 GFLOP/s, packed first (packing included) 87.5; stride
-    /// 585: 78-80 and 87; 512: 83 and 86; 288: 90-91 in place, 87-89 packed.
-    /// AVX-512's 14-row panels read in place at every stride (measured on its
-    /// machine), as does the Swift path.
+    /// panel again, so past this stride packing first pays for itself. AVX-512's
+    /// 14-row panels read in place at every stride, as does the Swift path
+    /// (see Docs/Performance.md, "Design measurements").
     var transposedAInPlaceStride: Int {
         switch self {
         case .avx2: 384

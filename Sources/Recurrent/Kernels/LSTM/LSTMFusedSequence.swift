@@ -28,10 +28,9 @@ extension GEMMKernelPath {
 /// Whether the fused forward steps also do the input product, x_t W_ih^T, for
 /// sequences of `g`: up to 2 MB of packed [W_ih, W_hh], streamed once per step
 /// from L2 or L3, instead of a [rows, G] product written for all steps and read
-/// back. Measured on one core: lstm.rows 1.85 ms against 2.0, lstm.stacked
-/// 16.4 ms against 18.0; lstm.flat (17 MB of weights, read from memory each
-/// step) 17.5 ms against 8.7, so larger input weights are multiplied for all
-/// steps at once beforehand, reading them once.
+/// back. Larger input weights no longer stay in cache from step to step, so they
+/// are multiplied for all steps at once beforehand, reading them once
+/// (see Docs/Performance.md, "Design measurements").
 func lstmFusesInput(_ g: LSTMSequenceGeometry) -> Bool {
     (g.inputSize + g.hiddenSize) * g.gateWidth <= 1 << 19
 }
