@@ -10,19 +10,36 @@
 /// ```
 public struct FrameStack: Sendable {
     /// How the frames' values are held.
-    public enum Storage: Sendable, Equatable {
+    package enum Storage: Sendable, Equatable {
         /// Float32 values, used as they are.
         case float32([Float])
         /// Bytes, multiplied by `scale` whenever they are read as Float32.
         case bytes([UInt8], scale: Float)
     }
 
+    /// What the frames' values are held as.
+    public enum ElementKind: Sendable, Equatable {
+        /// Float32 values, used as they are.
+        case float32
+        /// Bytes, multiplied by `scale` whenever they are read as Float32.
+        case bytes(scale: Float)
+    }
+
     /// The shape of every frame as read (the patched shape for a patched stack).
     public let frameShape: FrameShape
     /// The number of frames.
     public let count: Int
-    /// The elements, possibly shared with other stacks (see ``frames(_:)``).
-    public let storage: Storage
+    /// The elements of the whole series this stack was cut from, possibly shared
+    /// with other stacks (see ``frames(_:)``); read the stack's own frames with
+    /// ``frame(at:)`` or ``tensor()``.
+    package let storage: Storage
+    /// Whether the frames are held as Float32 or as bytes (and their scale).
+    public var elementKind: ElementKind {
+        switch storage {
+        case .float32: .float32
+        case .bytes(_, let scale): .bytes(scale: scale)
+        }
+    }
     // The first frame of this stack within `storage`.
     let firstFrame: Int
     // Set for a patched view (see ``patched(_:)``): stored frames are read through it.

@@ -32,9 +32,19 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     public var endIndex: Int { plan.count }
 
     /// The view of window `position`. Traps when `position` is outside
-    /// `indices`, like every `Collection` subscript.
+    /// `indices`, like every `Collection` subscript; ``window(at:)`` throws instead.
     public subscript(position: Int) -> FrameWindow {
         precondition(position >= 0 && position < plan.count, "window index \(position) out of range 0..<\(plan.count)")
+        return FrameWindow(windows: self, index: position)
+    }
+
+    /// The view of window `position`.
+    ///
+    /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
+    public func window(at position: Int) throws -> FrameWindow {
+        guard position >= 0 && position < plan.count else {
+            throw FrameSequencingError.indexOutOfRange(index: position, count: plan.count, context: "Window")
+        }
         return FrameWindow(windows: self, index: position)
     }
 

@@ -170,23 +170,32 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
     public var endIndex: Int { ceilingDivide(order.count, batchSize) }
 
     /// The sequence numbers of batch `position`.
-    public func members(of position: Int) -> ArraySlice<Int> {
-        order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
-    }
-
-    /// Batch `position`, padded. Traps outside `indices`, like every `Collection`
-    /// subscript (``batch(_:)`` throws instead); the sequences were validated when
-    /// the collection was made, so padding itself cannot fail.
-    public subscript(position: Int) -> PaddedSequences {
-        do { return try batch(position) } catch { preconditionFailure("\(error)") }
-    }
-
-    /// Batch `position`, padded; throws what `padSequences(_:length:padding:truncating:value:)` throws.
-    public func batch(_ position: Int) throws -> PaddedSequences {
+    ///
+    /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
+    public func members(of position: Int) throws -> ArraySlice<Int> {
         guard position >= 0 && position < endIndex else {
             throw FrameSequencingError.indexOutOfRange(index: position, count: endIndex, context: "Padded batch")
         }
-        return try padSequences(members(of: position).map { sequences[$0] }, length: length,
-                                padding: padding, truncating: truncating, value: value)
+        return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
     }
+
+    /// Batch `position`, padded. Traps outside `indices`, like every `Collection`
+    /// subscript (``batch(at:)`` throws instead); the sequences were validated when
+    /// the collection was made, so padding itself cannot fail.
+    public subscript(position: Int) -> PaddedSequences {
+        do { return try batch(at: position) } catch { preconditionFailure("\(error)") }
+    }
+
+    /// Batch `position`, padded.
+    ///
+    /// - Throws: `indexOutOfRange` when `position` is outside `indices`, and what
+    ///   `padSequences(_:length:padding:truncating:value:)` throws.
+    public func batch(at position: Int) throws -> PaddedSequences {
+        try padSequences(members(of: position).map { sequences[$0] }, length: length,
+                         padding: padding, truncating: truncating, value: value)
+    }
+
+    /// Batch `position`, padded.
+    @available(*, deprecated, renamed: "batch(at:)")
+    public func batch(_ position: Int) throws -> PaddedSequences { try batch(at: position) }
 }

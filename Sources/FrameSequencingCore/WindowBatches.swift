@@ -51,9 +51,19 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     public var endIndex: Int { batchCount }
 
     /// The window numbers of batch `position`. Traps outside `indices`, like every
-    /// `Collection` subscript.
+    /// `Collection` subscript; ``windowIndices(ofBatch:)`` throws instead.
     public subscript(position: Int) -> ArraySlice<Int> {
         precondition(position >= 0 && position < batchCount, "batch index \(position) out of range 0..<\(batchCount)")
+        return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
+    }
+
+    /// The window numbers of batch `position`.
+    ///
+    /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
+    public func windowIndices(ofBatch position: Int) throws -> ArraySlice<Int> {
+        guard position >= 0 && position < batchCount else {
+            throw FrameSequencingError.indexOutOfRange(index: position, count: batchCount, context: "Batch")
+        }
         return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
     }
 

@@ -72,10 +72,22 @@ public struct ByteImage: Sendable, Equatable {
                       shape: FrameShape(height: d[0], width: d[1], channels: d[2]))
     }
 
-    /// The sample at (`row`, `column`, `channel`); the indices must be in range.
+    /// The sample at (`row`, `column`, `channel`). Traps outside the image, like a
+    /// `Collection` subscript; ``sample(row:column:channel:)`` throws instead.
     public subscript(row: Int, column: Int, channel: Int) -> UInt8 {
         precondition((0 ..< shape.height).contains(row) && (0 ..< shape.width).contains(column)
                      && (0 ..< shape.channels).contains(channel), "pixel index out of range")
+        return pixels[(row * shape.width + column) * shape.channels + channel]
+    }
+
+    /// The sample at (`row`, `column`, `channel`).
+    ///
+    /// - Throws: `indexOutOfRange` naming the first index outside the image.
+    public func sample(row: Int, column: Int, channel: Int) throws -> UInt8 {
+        for (index, count, axis) in [(row, shape.height, "Row"), (column, shape.width, "Column"), (channel, shape.channels, "Channel")]
+        where !(0 ..< count).contains(index) {
+            throw FrameSequencingError.indexOutOfRange(index: index, count: count, context: "\(axis) of a \(shape) image")
+        }
         return pixels[(row * shape.width + column) * shape.channels + channel]
     }
 

@@ -34,7 +34,7 @@ struct ValueScaling: Equatable {
     /// Fitted on `frames`: identity when every value is already in 0...1 (bytes
     /// read as value / 255 always are).
     static func fitted(_ frames: FrameStack) throws -> ValueScaling {
-        if case .bytes(_, let scale) = frames.storage, scale > 0, scale * 255 <= 1 { return .identity }
+        if case .bytes(let scale) = frames.elementKind, scale > 0, scale * 255 <= 1 { return .identity }
         var (low, high) = (Float.infinity, -Float.infinity)
         for index in 0 ..< frames.count {
             try frames.frame(at: index).withUnsafeBufferPointer { values in

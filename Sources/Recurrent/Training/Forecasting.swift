@@ -79,12 +79,15 @@ public struct ForecastStream<Model: NextFrameForecaster>: Sendable {
     public let batch: Int
     /// The carried state.
     public private(set) var state: Model.ForecastState
+    // The state a new sequence starts from, made once.
+    private let initialState: Model.ForecastState
 
     /// A stream at the model's initial state.
     public init(_ model: Model, batch: Int) throws {
         self.model = model
         self.batch = batch
-        self.state = try model.initialForecastState(batch: batch)
+        self.initialState = try model.initialForecastState(batch: batch)
+        self.state = initialState
     }
 
     /// Reads `frame` (B, H, W, C) and returns the prediction of the next one.
@@ -95,8 +98,8 @@ public struct ForecastStream<Model: NextFrameForecaster>: Sendable {
     }
 
     /// Back to the initial state (a new sequence starts).
-    public mutating func reset() throws {
-        state = try model.initialForecastState(batch: batch)
+    public mutating func reset() {
+        state = initialState
     }
 }
 

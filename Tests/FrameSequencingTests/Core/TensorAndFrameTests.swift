@@ -107,4 +107,14 @@ final class TensorAndFrameTests: XCTestCase {
         XCTAssertEqual(try frames.imageSequences(along: .rows).dimensions, [2, 2, 6])
         XCTAssertThrowsError(try Tensor(shape: [4, 4]).imageSequence(along: .rows))
     }
+
+    /// A stack says whether it holds bytes (and their scale) or floats; sub-ranges keep it.
+    func testElementKind() throws {
+        let shape = try FrameShape(height: 2, width: 2, channels: 1)
+        let bytes = try FrameStack(frames: [[UInt8]](repeating: [1, 2, 3, 4], count: 3), shape: shape, scale: 0.5)
+        XCTAssertEqual(bytes.elementKind, .bytes(scale: 0.5))
+        XCTAssertEqual(try bytes.frames(1 ..< 3).elementKind, .bytes(scale: 0.5))
+        let floats = try FrameStack(stacked: [Float](repeating: 1, count: 8), frameShape: shape)
+        XCTAssertEqual(floats.elementKind, .float32)
+    }
 }
