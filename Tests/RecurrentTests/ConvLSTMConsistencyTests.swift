@@ -6,50 +6,101 @@ import XCTest
 /// ConvLSTM2D against its scalar twin, the package's LSTM, its stream and
 /// itself on time-reversed input.
 final class ConvLSTMConsistencyTests: XCTestCase {
+    private struct TwinCase {
+        var frame = (5, 4), channels = 2, filters = 3, kernel = (3, 2), strides = (1, 1), dilation = (1, 1)
+        var padding = ConvolutionPadding.same, reversed = false, peepholes = true, lengths: [Int]? = [3, 1]
+    }
+
+    /// Odd sizes, every option: strides, dilation, even kernels, padded and empty
+    /// sequences, reversal, peepholes, several Winograd blocks per row and several chunks.
+    private let twinCases = [
+        TwinCase(),
+        TwinCase(reversed: true, lengths: [2, 3]),
+        TwinCase(frame: (8, 7), channels: 1, filters: 2, kernel: (3, 3), strides: (2, 2), padding: .valid, peepholes: false),
+        TwinCase(frame: (7, 7), kernel: (3, 3), dilation: (2, 2), lengths: nil),
+        TwinCase(frame: (2, 3), kernel: (4, 4), lengths: [0, 3]),                  // even kernel: the extra pad goes after
+        TwinCase(frame: (40, 41), channels: 1, filters: 4, kernel: (3, 3), peepholes: false, lengths: nil),   // several chunks
+        // Winograd blocks inside rows of tiles: several per row (31 tiles wide), odd sizes, padded steps.
+        TwinCase(frame: (9, 61), kernel: (3, 3), lengths: [3, 1]),
+        TwinCase(frame: (5, 3), kernel: (3, 3), reversed: true, lengths: [2, 0]),
+    ]
+
+    /// The layer, input and initial state of case `index`, and the reference's view of them.
+    private func twin(_ index: Int) throws -> (layer: ConvLSTM2D, x: Tensor, state: ConvLSTMState, reference: ConvLSTMReferenceLayer) {
+        let c = twinCases[index]
+        let input = [2, 3, c.frame.0, c.frame.1, c.channels]
+        let probe = try smallConvLSTM(channels: c.channels, filters: c.filters, kernel: c.kernel, strides: c.strides,
+                                      dilation: c.dilation, padding: c.padding, seed: 1)
+        let grid = try probe.stateDimensions(forFrame: (c.frame.0, c.frame.1))
+        var layer = try smallConvLSTM(channels: c.channels, filters: c.filters, kernel: c.kernel, strides: c.strides,
+                                      dilation: c.dilation, padding: c.padding, reversed: c.reversed,
+                                      peepholeGrid: c.peepholes ? (grid.height, grid.width) : nil, seed: 10 + UInt64(index))
+        if var peepholes = layer.peepholes {   // zero-initialized: give them values, or their gradients' use goes unchecked
+            peepholes.input = try randomTensor(peepholes.input.dimensions, seed: 50 + UInt64(index), scale: 0.5)
+            peepholes.forget = try randomTensor(peepholes.forget.dimensions, seed: 60 + UInt64(index), scale: 0.5)
+            peepholes.output = try randomTensor(peepholes.output.dimensions, seed: 70 + UInt64(index), scale: 0.5)
+            layer.peepholes = peepholes
+        }
+        let x = try randomTensor(input, seed: 20 + UInt64(index))
+        let state = try randomState(layer, input: input, seed: 30)
+        let reference = ConvLSTMReferenceLayer(
+            batch: 2, timesteps: 3, height: c.frame.0, width: c.frame.1, channels: c.channels,
+            kernel: layer.kernel.scalars, recurrentKernel: layer.recurrentKernel.scalars, bias: layer.bias.scalars,
+            filters: c.filters, kernelSize: c.kernel, strides: c.strides, dilation: c.dilation, padding: c.padding,
+            reversed: c.reversed, peepholes: layer.peepholes.map { ($0.input.scalars, $0.forget.scalars, $0.output.scalars) },
+            lengths: c.lengths)
+        return (layer, x, state, reference)
+    }
+
     /// The fast forward pass (fused products, chunks, both cores) equals the
     /// Double reference loops, and the training pass equals inference bit for bit.
     func testForwardEqualsTheScalarTwin() throws {
-        struct Case {
-            var frame = (5, 4), channels = 2, filters = 3, kernel = (3, 2), strides = (1, 1), dilation = (1, 1)
-            var padding = ConvolutionPadding.same, reversed = false, peepholes = true, lengths: [Int]? = [3, 1]
-        }
-        let cases = [
-            Case(),
-            Case(reversed: true, lengths: [2, 3]),
-            Case(frame: (8, 7), channels: 1, filters: 2, kernel: (3, 3), strides: (2, 2), padding: .valid, peepholes: false),
-            Case(frame: (7, 7), kernel: (3, 3), dilation: (2, 2), lengths: nil),
-            Case(frame: (2, 3), kernel: (4, 4), lengths: [0, 3]),                  // even kernel: the extra pad goes after
-            Case(frame: (40, 41), channels: 1, filters: 4, kernel: (3, 3), peepholes: false, lengths: nil),   // several chunks
-            // Winograd blocks inside rows of tiles: several per row (31 tiles wide), odd sizes, padded steps.
-            Case(frame: (9, 61), kernel: (3, 3), lengths: [3, 1]),
-            Case(frame: (5, 3), kernel: (3, 3), reversed: true, lengths: [2, 0]),
-        ]
-        for (index, c) in cases.enumerated() {
-            let input = [2, 3, c.frame.0, c.frame.1, c.channels]
-            let probe = try smallConvLSTM(channels: c.channels, filters: c.filters, kernel: c.kernel, strides: c.strides,
-                                          dilation: c.dilation, padding: c.padding, seed: 1)
-            let grid = try probe.stateDimensions(forFrame: (c.frame.0, c.frame.1))
-            let layer = try smallConvLSTM(channels: c.channels, filters: c.filters, kernel: c.kernel, strides: c.strides,
-                                          dilation: c.dilation, padding: c.padding, reversed: c.reversed,
-                                          peepholeGrid: c.peepholes ? (grid.height, grid.width) : nil, seed: 10 + UInt64(index))
-            let x = try randomTensor(input, seed: 20 + UInt64(index))
-            let state = try randomState(layer, input: input, seed: 30)
-            let fast = try layer.forward(x, initialState: state, lengths: c.lengths)
-            let peepholes = layer.peepholes.map { ($0.input.scalars, $0.forget.scalars, $0.output.scalars) }
-            let reference = convLSTMReferenceForward(
-                input: x.scalars, batch: 2, timesteps: 3, height: c.frame.0, width: c.frame.1, channels: c.channels,
-                kernel: layer.kernel.scalars, recurrentKernel: layer.recurrentKernel.scalars, bias: layer.bias.scalars,
-                filters: c.filters, kernelSize: c.kernel, strides: c.strides, dilation: c.dilation, padding: c.padding,
-                reversed: c.reversed, peepholes: peepholes, initialHidden: state.hidden.scalars,
-                initialCell: state.cell.scalars, lengths: c.lengths)
+        for index in twinCases.indices {
+            let (layer, x, state, twin) = try twin(index)
+            let lengths = twinCases[index].lengths
+            let fast = try layer.forward(x, initialState: state, lengths: lengths)
+            let reference = convLSTMReferenceForward(twin, input: x.scalars, initialHidden: state.hidden.scalars,
+                                                     initialCell: state.cell.scalars)
             requireClose(compare("case \(index) output", actual: fast.output.scalars, expected: reference.output, atol: 2e-6, rtol: 2e-5))
             requireClose(compare("case \(index) h_n", actual: fast.finalState.hidden.scalars, expected: reference.finalHidden,
                                  atol: 2e-6, rtol: 2e-5))
             requireClose(compare("case \(index) c_n", actual: fast.finalState.cell.scalars, expected: reference.finalCell,
                                  atol: 2e-6, rtol: 2e-5))
-            let training = try layer.trainingForward(x, initialState: state, lengths: c.lengths).result
+            let training = try layer.trainingForward(x, initialState: state, lengths: lengths).result
             XCTAssertEqual(training.output, fast.output, "case \(index)")
             XCTAssertEqual(training.finalState, fast.finalState, "case \(index)")
+        }
+    }
+
+    /// Backward through time (every gradient: input, both kernels, bias,
+    /// peepholes, initial state) equals the Double reference loops on the same
+    /// cases, with gradients arriving at the output and at the final state.
+    func testBackwardEqualsTheScalarTwin() throws {
+        for index in twinCases.indices {
+            let (layer, x, state, twin) = try twin(index)
+            let lengths = twinCases[index].lengths
+            let (result, cache) = try layer.trainingForward(x, initialState: state, lengths: lengths)
+            let g = try randomTensor(result.output.dimensions, seed: 80 + UInt64(index))
+            let (gh, gc) = (try randomTensor(state.hidden.dimensions, seed: 90), try randomTensor(state.cell.dimensions, seed: 91))
+            var gradients = layer.zeroGradients()
+            let inputs = try layer.backward(outputGradient: g, finalStateGradient: ConvLSTMState(hidden: gh, cell: gc),
+                                            cache: cache, into: &gradients)
+            let reference = convLSTMReferenceBackward(
+                twin, input: x.scalars, initialHidden: state.hidden.scalars, initialCell: state.cell.scalars,
+                outputGradient: g.scalars, finalHiddenGradient: gh.scalars, finalCellGradient: gc.scalars)
+            func check(_ name: String, _ actual: Tensor?, _ expected: [Float]?) {
+                guard let actual, let expected else { return XCTAssertTrue(actual == nil && expected == nil, "case \(index) \(name)") }
+                requireClose(compare("case \(index) \(name)", actual: actual.scalars, expected: expected, atol: 2e-5, rtol: 2e-4))
+            }
+            check("dInput", inputs.input, reference.input)
+            check("dKernel", gradients.kernel, reference.kernel)
+            check("dRecurrentKernel", gradients.recurrentKernel, reference.recurrentKernel)
+            check("dBias", gradients.bias, reference.bias)
+            check("dPeephole input", gradients.peepholes?.input, reference.peepholes?.input)
+            check("dPeephole forget", gradients.peepholes?.forget, reference.peepholes?.forget)
+            check("dPeephole output", gradients.peepholes?.output, reference.peepholes?.output)
+            check("dh_0", inputs.initialState.hidden, reference.initialHidden)
+            check("dc_0", inputs.initialState.cell, reference.initialCell)
         }
     }
 
