@@ -94,3 +94,82 @@ package func referenceConv2DTranspose(
     let output = sums.indices.map { Float(sums[$0] + Double(bias?[$0 % filters] ?? 0)) }
     return (output, outputHeight, outputWidth)
 }
+
+/// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2D(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``
+/// (no activation), by the same loops: every product `x * kernel` of the forward
+/// sum sends `outputGradient * kernel` to x and `outputGradient * x` to the kernel.
+///
+/// - Parameter outputGradient: (B, OH, OW, F).
+/// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, C, F), dL/dbias (F).
+/// - Complexity: `O(B * OH * OW * KH * KW * C * F)`; for tests only.
+package func referenceConv2DBackward(
+    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+    kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
+    outputGradient: [Float]
+) -> (input: [Float], kernel: [Float], bias: [Float]) {
+    let rows = referenceAxis(height, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height, padding: padding)
+    let columns = referenceAxis(width, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width, padding: padding)
+    var dInput = [Double](repeating: 0, count: input.count)
+    var dKernel = [Double](repeating: 0, count: kernel.count)
+    var dBias = [Double](repeating: 0, count: filters)
+    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for f in 0 ..< filters {
+        let g = Double(outputGradient[((b * rows.length + oy) * columns.length + ox) * filters + f])
+        dBias[f] += g
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let iy = oy * strides.height - rows.padBefore + ky * dilation.height
+            let ix = ox * strides.width - columns.padBefore + kx * dilation.width
+            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+            for c in 0 ..< channels {
+                let at = ((b * height + iy) * width + ix) * channels + c
+                let w = ((ky * kernelSize.width + kx) * channels + c) * filters + f
+                dInput[at] += g * Double(kernel[w])
+                dKernel[w] += g * Double(input[at])
+            }
+        } }
+    } } } }
+    return (dInput.map(Float.init), dKernel.map(Float.init), dBias.map(Float.init))
+}
+
+/// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2DTranspose(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``,
+/// by the same scatter loops read backwards.
+///
+/// - Parameter outputGradient: (B, OH, OW, F), OH and OW as the forward twin gives them.
+/// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, F, C), dL/dbias (F).
+/// - Complexity: `O(B * H * W * KH * KW * C * F)`; for tests only.
+package func referenceConv2DTransposeBackward(
+    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+    kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
+    outputGradient: [Float]
+) -> (input: [Float], kernel: [Float], bias: [Float]) {
+    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+        let extent = (k - 1) * d + 1
+        return padding == .same ? size * s : size * s + max(extent - s, 0)
+    }
+    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
+    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
+    let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
+                            padding: padding).padBefore
+    let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
+                             padding: padding).padBefore
+    var dInput = [Double](repeating: 0, count: input.count)
+    var dKernel = [Double](repeating: 0, count: kernel.count)
+    var dBias = [Double](repeating: 0, count: filters)
+    for (index, g) in outputGradient.enumerated() { dBias[index % filters] += Double(g) }
+    for b in 0 ..< batch { for iy in 0 ..< height { for ix in 0 ..< width {
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let oy = iy * strides.height - top + ky * dilation.height
+            let ox = ix * strides.width - left + kx * dilation.width
+            guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
+            for f in 0 ..< filters { for c in 0 ..< channels {
+                let at = ((b * height + iy) * width + ix) * channels + c
+                let w = ((ky * kernelSize.width + kx) * filters + f) * channels + c
+                let g = Double(outputGradient[((b * outputHeight + oy) * outputWidth + ox) * filters + f])
+                dInput[at] += g * Double(kernel[w])
+                dKernel[w] += g * Double(input[at])
+            } }
+        } }
+    } } }
+    return (dInput.map(Float.init), dKernel.map(Float.init), dBias.map(Float.init))
+}

@@ -177,3 +177,32 @@ package func referenceMaxPool(
     } } } }
     return output
 }
+
+/// The gradient of `L = sum(output * outputGradient)` for ``referenceMaxPool(input:batch:height:width:channels:poolSize:strides:padding:)``:
+/// each output's gradient goes to the first maximum of its window in (row,
+/// column) order, as the layer's argmax; windows that overlap add up.
+///
+/// - Parameter outputGradient: (B, OH, OW, C).
+/// - Returns: dL/dinput (B, H, W, C).
+package func referenceMaxPoolBackward(
+    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+    poolSize: (height: Int, width: Int), strides: (height: Int, width: Int), padding: ConvolutionPadding,
+    outputGradient: [Float]
+) -> [Float] {
+    let rows = convolutionAxis(input: height, kernel: poolSize.height, stride: strides.height, dilation: 1, padding: padding)
+    let columns = convolutionAxis(input: width, kernel: poolSize.width, stride: strides.width, dilation: 1, padding: padding)
+    var dInput = [Float](repeating: 0, count: input.count)
+    var next = 0
+    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for c in 0 ..< channels {
+        var best = -Float.infinity, at = -1
+        for ky in 0 ..< poolSize.height { for kx in 0 ..< poolSize.width {
+            let iy = oy * strides.height - rows.padBefore + ky, ix = ox * strides.width - columns.padBefore + kx
+            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+            let index = ((b * height + iy) * width + ix) * channels + c
+            if input[index] > best { (best, at) = (input[index], index) }
+        } }
+        if at >= 0 { dInput[at] += outputGradient[next] }
+        next += 1
+    } } } }
+    return dInput
+}
