@@ -13,18 +13,18 @@ public enum FrameSequencingError: Error, Sendable, Equatable, CustomStringConver
     /// Image file `path`, frame `index` of a folder in name order, has a
     /// different (height, width, channels) than the folder's first image, `firstPath`.
     case imageShapeMismatch(path: String, index: Int, expected: FrameShape, actual: FrameShape, firstPath: String)
-    /// A flat array does not hold the number of elements its shape implies.
-    case elementCountMismatch(expected: Int, actual: Int, context: String)
-    /// Two shapes that must agree do not.
-    case shapeMismatch(expected: [Int], actual: [Int], context: String)
+    /// `name`, a flat array, does not hold the number of elements its shape implies.
+    case elementCountMismatch(name: String, expected: Int, actual: Int)
+    /// `name` does not have the shape required.
+    case shapeMismatch(name: String, expected: ShapeRequirement, actual: [Int])
     /// A window (or a window plus its target) needs more frames than there are.
     case windowLongerThanData(required: Int, available: Int)
-    /// An index is outside `0..<count`.
-    case indexOutOfRange(index: Int, count: Int, context: String)
+    /// An index into `name` is outside `0..<count`.
+    case indexOutOfRange(name: String, index: Int, count: Int)
     /// A shape whose element or byte count does not fit in `Int`.
     case sizeOverflow(shape: [Int])
-    /// A NaN or infinity where a finite value is required.
-    case nonFinite(context: String, index: Int, value: Float)
+    /// A NaN or infinity in `name` where a finite value is required.
+    case nonFinite(name: String, index: Int, value: Float)
     /// A file could not be opened, read, written or renamed.
     case fileSystem(path: String, operation: String, reason: String)
     /// A file is shorter than its header says.
@@ -47,21 +47,21 @@ public enum FrameSequencingError: Error, Sendable, Equatable, CustomStringConver
             return "'\(path)' (frame \(index) in name order) has shape \(actual) but the first image '\(firstPath)' "
                 + "has shape \(expected) (height, width, channels); every image of a series must have the same size "
                 + "and channel count, so convert it or move it out of the folder."
-        case let .elementCountMismatch(expected, actual, context):
-            return "\(context) holds \(actual) elements, expected \(expected); "
+        case let .elementCountMismatch(name, expected, actual):
+            return "\(name) holds \(actual) elements, expected \(expected); "
                 + "check that the shape matches the data."
-        case let .shapeMismatch(expected, actual, context):
-            return "\(context) has shape \(actual), expected \(expected)."
+        case let .shapeMismatch(name, expected, actual):
+            return "\(name) has shape \(ShapeRequirement(exactly: actual)), expected \(expected)."
         case let .windowLongerThanData(required, available):
             return "A window needs \(required) frames but only \(available) are available; "
                 + "use a shorter sequence length, a smaller sampling rate or more frames."
-        case let .indexOutOfRange(index, count, context):
-            return "\(context) index \(index) is out of range 0..<\(count)."
+        case let .indexOutOfRange(name, index, count):
+            return "\(name) index \(index) is out of range 0..<\(count)."
         case let .sizeOverflow(shape):
             return "Shape \(shape) has more elements than fit in memory addresses; "
                 + "check the dimensions (a corrupt header is a common cause)."
-        case let .nonFinite(context, index, value):
-            return "\(context) holds \(value) at flat index \(index), expected a finite number; "
+        case let .nonFinite(name, index, value):
+            return "\(name) holds \(value) at flat index \(index), expected a finite number; "
                 + "clean or mask the data before this step."
         case let .fileSystem(path, operation, reason):
             return "Could not \(operation) '\(path)': \(reason)."

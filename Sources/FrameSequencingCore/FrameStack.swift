@@ -178,9 +178,8 @@ public struct FrameStack: Sendable {
             throw FrameSequencingError.invalidArgument(name: "frame range", expected: "at least one frame", actual: "\(range)")
         }
         guard range.lowerBound >= 0, range.upperBound <= count else {
-            throw FrameSequencingError.indexOutOfRange(
-                index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: count + 1,
-                context: "Frame range bound (series of \(count) frames)")
+            throw FrameSequencingError.indexOutOfRange(name: "Frame range bound (series of \(count) frames)",
+                index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: count + 1)
         }
         return FrameStack(frameShape: frameShape, count: range.count, storage: storage,
                           firstFrame: firstFrame + range.lowerBound, patching: patching)
@@ -189,7 +188,7 @@ public struct FrameStack: Sendable {
     /// Frame `index` as a Float32 (height, width, channels) tensor.
     public func frame(at index: Int) throws -> Tensor {
         guard index >= 0 && index < count else {
-            throw FrameSequencingError.indexOutOfRange(index: index, count: count, context: "Frame")
+            throw FrameSequencingError.indexOutOfRange(name: "Frame", index: index, count: count)
         }
         return try frames(index ..< index + 1).tensor().reshaped(to: frameShape.shape)
     }
@@ -229,9 +228,8 @@ public struct FrameStack: Sendable {
             throw FrameSequencingError.invalidArgument(name: "frames", expected: "at least one frame", actual: "no values")
         }
         guard elements % shape.featureCount == 0 else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: (elements / shape.featureCount + 1) * shape.featureCount, actual: elements,
-                context: "A stacked array of \(shape) frames")
+            throw FrameSequencingError.elementCountMismatch(name: "A stacked array of \(shape) frames",
+                expected: (elements / shape.featureCount + 1) * shape.featureCount, actual: elements)
         }
         return elements / shape.featureCount
     }
@@ -244,8 +242,8 @@ public struct FrameStack: Sendable {
         values.reserveCapacity(frames.count * shape.featureCount)
         for (index, frame) in frames.enumerated() {
             guard frame.count == shape.featureCount else {
-                throw FrameSequencingError.elementCountMismatch(
-                    expected: shape.featureCount, actual: frame.count, context: "Frame \(index) of shape \(shape)")
+                throw FrameSequencingError.elementCountMismatch(name: "Frame \(index) of shape \(shape)",
+                    expected: shape.featureCount, actual: frame.count)
             }
             values.append(contentsOf: frame)
         }
@@ -262,6 +260,6 @@ public struct FrameStack: Sendable {
     }
 
     private static func requireFiniteScale(_ scale: Float) throws {
-        guard scale.isFinite else { throw FrameSequencingError.nonFinite(context: "The byte scale", index: 0, value: scale) }
+        guard scale.isFinite else { throw FrameSequencingError.nonFinite(name: "The byte scale", index: 0, value: scale) }
     }
 }

@@ -43,7 +43,7 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
     public func window(at position: Int) throws -> FrameWindow {
         guard position >= 0 && position < plan.count else {
-            throw FrameSequencingError.indexOutOfRange(index: position, count: plan.count, context: "Window")
+            throw FrameSequencingError.indexOutOfRange(name: "Window", index: position, count: plan.count)
         }
         return FrameWindow(windows: self, index: position)
     }

@@ -65,7 +65,7 @@ public struct Normalization: Sendable, Equatable {
             var minimum = [Double](repeating: .infinity, count: channels)
             var maximum = [Double](repeating: -.infinity, count: channels)
             try forEachValue { c, x, index in
-                guard x.isFinite else { throw FrameSequencingError.nonFinite(context: "Frames to normalize", index: index, value: x) }
+                guard x.isFinite else { throw FrameSequencingError.nonFinite(name: "Frames to normalize", index: index, value: x) }
                 minimum[c] = Swift.min(minimum[c], Double(x))
                 maximum[c] = Swift.max(maximum[c], Double(x))
             }
@@ -79,7 +79,7 @@ public struct Normalization: Sendable, Equatable {
             var sum = [Double](repeating: 0, count: channels)
             var n = [Double](repeating: 0, count: channels)
             try forEachValue { c, x, index in
-                guard x.isFinite else { throw FrameSequencingError.nonFinite(context: "Frames to normalize", index: index, value: x) }
+                guard x.isFinite else { throw FrameSequencingError.nonFinite(name: "Frames to normalize", index: index, value: x) }
                 sum[c] += Double(x)
                 n[c] += 1
             }
@@ -124,8 +124,8 @@ public struct Normalization: Sendable, Equatable {
         let channels = self.channels
         guard tensor.count % channels == 0 else {
             throw FrameSequencingError.shapeMismatch(
-                expected: [tensor.count / channels + 1, channels], actual: tensor.dimensions,
-                context: "A tensor normalized with \(channels)-channel statistics")
+                name: "A tensor normalized with \(channels)-channel statistics (its element count)",
+                expected: [.multiple(of: channels, "elements")], actual: [tensor.count])
         }
         var result = tensor
         result.withUnsafeMutableBufferPointer { values in

@@ -62,9 +62,8 @@ public func padSequences(
         let inner = Array(sequence.dimensions.dropFirst())
         guard sequence.dimensions[0] > 0 else { continue }
         if let expected = stepShape, expected != inner {
-            throw FrameSequencingError.shapeMismatch(
-                expected: [sequence.dimensions[0]] + expected, actual: sequence.dimensions,
-                context: "Sequence \(index)")
+            throw FrameSequencingError.shapeMismatch(name: "Sequence \(index)",
+                expected: ShapeRequirement(exactly: [sequence.dimensions[0]] + expected), actual: sequence.dimensions)
         }
         stepShape = stepShape ?? inner
     }
@@ -174,7 +173,7 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
     /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
     public func members(of position: Int) throws -> ArraySlice<Int> {
         guard position >= 0 && position < endIndex else {
-            throw FrameSequencingError.indexOutOfRange(index: position, count: endIndex, context: "Padded batch")
+            throw FrameSequencingError.indexOutOfRange(name: "Padded batch", index: position, count: endIndex)
         }
         return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
     }

@@ -66,8 +66,8 @@ public struct RollingWindow: Sendable {
     /// - Throws: `shapeMismatch` for a frame of another shape.
     public mutating func append(_ frame: Tensor) throws {
         guard frame.dimensions == frameShape.shape.dimensions else {
-            throw FrameSequencingError.shapeMismatch(
-                expected: frameShape.shape.dimensions, actual: frame.dimensions, context: "A streamed frame")
+            throw FrameSequencingError.shapeMismatch(name: "A streamed frame",
+                expected: ShapeRequirement(exactly: frameShape.shape.dimensions), actual: frame.dimensions)
         }
         try frame.withUnsafeBufferPointer { try append(values: $0) }
     }
@@ -95,8 +95,8 @@ public struct RollingWindow: Sendable {
 
     private func checkCount(_ count: Int) throws {
         guard count == frameShape.featureCount else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: frameShape.featureCount, actual: count, context: "A streamed frame of shape \(frameShape)")
+            throw FrameSequencingError.elementCountMismatch(name: "A streamed frame of shape \(frameShape)",
+                expected: frameShape.featureCount, actual: count)
         }
     }
 

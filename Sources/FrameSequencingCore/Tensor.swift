@@ -40,8 +40,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public init(shape: Shape, scalars: [Float]) throws {
         let count = try Tensor.validatedCount(shape)
         guard scalars.count == count else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: count, actual: scalars.count, context: "A scalar array for shape \(shape)")
+            throw FrameSequencingError.elementCountMismatch(name: "A scalar array for shape \(shape)", expected: count, actual: scalars.count)
         }
         self.shape = shape
         self.count = count
@@ -59,8 +58,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public init(shape: Shape, bytes scalars: [UInt8], scale: Float = 1) throws {
         let count = try Tensor.validatedCount(shape)
         guard scalars.count == count else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: count, actual: scalars.count, context: "A byte array for shape \(shape)")
+            throw FrameSequencingError.elementCountMismatch(name: "A byte array for shape \(shape)", expected: count, actual: scalars.count)
         }
         var storage = [Float](repeating: 0, count: count)
         storage.withUnsafeMutableBufferPointer { destination in
@@ -131,8 +129,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     public func reshaped(to newShape: Shape) throws -> Tensor {
         let newCount = try Tensor.validatedCount(newShape)
         guard newCount == count else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: count, actual: newCount, context: "Reshaping \(shape) to \(newShape)")
+            throw FrameSequencingError.elementCountMismatch(name: "Reshaping \(shape) to \(newShape)", expected: count, actual: newCount)
         }
         return Tensor(uncheckedShape: newShape, count: count, storage: storage, offset: offset)
     }
@@ -157,9 +154,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
             throw FrameSequencingError.invalidArgument(name: "tensor rank", expected: "at least 1 to slice", actual: "0")
         }
         guard range.lowerBound >= 0, range.upperBound <= outer else {
-            throw FrameSequencingError.indexOutOfRange(
-                index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: outer + 1,
-                context: "Slice bound of axis 0 (size \(outer))")
+            throw FrameSequencingError.indexOutOfRange(name: "Slice bound of axis 0 (size \(outer))",
+                index: range.lowerBound < 0 ? range.lowerBound : range.upperBound, count: outer + 1)
         }
         let inner = outer == 0 ? 0 : count / outer
         var dimensions = shape.dimensions
@@ -181,7 +177,7 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         var flat = 0
         for (axis, (index, size)) in zip(indices, shape.dimensions).enumerated() {
             guard index >= 0 && index < size else {
-                throw FrameSequencingError.indexOutOfRange(index: index, count: size, context: "Axis \(axis)")
+                throw FrameSequencingError.indexOutOfRange(name: "Axis \(axis)", index: index, count: size)
             }
             flat = flat * size + index
         }
@@ -244,7 +240,7 @@ extension Tensor {
     /// ```
     public func validateFinite(name: String = "The tensor") throws {
         guard let index = firstNonFiniteIndex else { return }
-        throw FrameSequencingError.nonFinite(context: name, index: index, value: withUnsafeBufferPointer { $0[index] })
+        throw FrameSequencingError.nonFinite(name: name, index: index, value: withUnsafeBufferPointer { $0[index] })
     }
 }
 

@@ -27,8 +27,8 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     init(windows: FrameWindows, size: Int, shuffleSeed: UInt64?, keepShortLastBatch: Bool, subset: Range<Int>? = nil) throws {
         try FrameSequencingError.requirePositive(size, "batch size")
         if let subset, subset.lowerBound < 0 || subset.upperBound > windows.count {
-            throw FrameSequencingError.indexOutOfRange(index: subset.lowerBound < 0 ? subset.lowerBound : subset.upperBound,
-                                                       count: windows.count, context: "Window range \(subset)")
+            throw FrameSequencingError.indexOutOfRange(name: "Window range \(subset)",
+                index: subset.lowerBound < 0 ? subset.lowerBound : subset.upperBound, count: windows.count)
         }
         var order = Array(subset ?? windows.indices)
         if let seed = shuffleSeed {
@@ -62,7 +62,7 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// - Throws: `indexOutOfRange` when `position` is outside `indices`.
     public func windowIndices(ofBatch position: Int) throws -> ArraySlice<Int> {
         guard position >= 0 && position < batchCount else {
-            throw FrameSequencingError.indexOutOfRange(index: position, count: batchCount, context: "Batch")
+            throw FrameSequencingError.indexOutOfRange(name: "Batch", index: position, count: batchCount)
         }
         return order[position * batchSize ..< Swift.min(order.count, (position + 1) * batchSize)]
     }
@@ -94,7 +94,7 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// Throws `indexOutOfRange` for an index outside `indices`.
     public func fill(_ index: Int, into buffer: inout WindowBatch) throws {
         guard index >= 0 && index < batchCount else {
-            throw FrameSequencingError.indexOutOfRange(index: index, count: batchCount, context: "Batch")
+            throw FrameSequencingError.indexOutOfRange(name: "Batch", index: index, count: batchCount)
         }
         try buffer.fill(windows: Array(self[index]), from: windows)
     }

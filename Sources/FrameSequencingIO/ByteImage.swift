@@ -25,8 +25,8 @@ public struct ByteImage: Sendable, Equatable {
     /// Throws `elementCountMismatch` unless `pixels.count == shape.featureCount`.
     public init(shape: FrameShape, pixels: [UInt8]) throws {
         guard pixels.count == shape.featureCount else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: shape.featureCount, actual: pixels.count, context: "The pixels of a \(shape) image")
+            throw FrameSequencingError.elementCountMismatch(name: "The pixels of a \(shape) image",
+                expected: shape.featureCount, actual: pixels.count)
         }
         self.shape = shape
         self.pixels = pixels
@@ -41,8 +41,8 @@ public struct ByteImage: Sendable, Equatable {
     /// diverged should not be saved as a black or white picture unnoticed).
     public init(clampingUnitValues values: [Float], shape: FrameShape) throws {
         guard values.count == shape.featureCount else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: shape.featureCount, actual: values.count, context: "The values of a \(shape) image")
+            throw FrameSequencingError.elementCountMismatch(name: "The values of a \(shape) image",
+                expected: shape.featureCount, actual: values.count)
         }
         self.shape = shape
         self.pixels = try Self.bytes(clampingUnitValues: values, context: "An image's values")
@@ -53,7 +53,7 @@ public struct ByteImage: Sendable, Equatable {
     /// naming the first NaN or infinite value.
     package static func bytes(clampingUnitValues values: [Float], context: String) throws -> [UInt8] {
         if let index = values.firstIndex(where: { !$0.isFinite }) {
-            throw FrameSequencingError.nonFinite(context: context, index: index, value: values[index])
+            throw FrameSequencingError.nonFinite(name: context, index: index, value: values[index])
         }
         return values.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
     }
@@ -86,7 +86,7 @@ public struct ByteImage: Sendable, Equatable {
     public func sample(row: Int, column: Int, channel: Int) throws -> UInt8 {
         for (index, count, axis) in [(row, shape.height, "Row"), (column, shape.width, "Column"), (channel, shape.channels, "Channel")]
         where !(0 ..< count).contains(index) {
-            throw FrameSequencingError.indexOutOfRange(index: index, count: count, context: "\(axis) of a \(shape) image")
+            throw FrameSequencingError.indexOutOfRange(name: "\(axis) of a \(shape) image", index: index, count: count)
         }
         return pixels[(row * shape.width + column) * shape.channels + channel]
     }

@@ -55,9 +55,8 @@ public enum NPY {
         try ReadableFile.withFile(path) { file in
             let (elementType, shape, dataOffset, count) = try checkedLayout(of: file)
             guard let first = shape.first, rows.lowerBound >= 0, rows.upperBound <= first else {
-                throw FrameSequencingError.indexOutOfRange(
-                    index: rows.lowerBound < 0 ? rows.lowerBound : rows.upperBound, count: (shape.first ?? 0) + 1,
-                    context: "Row range bound of '\(path)' (shape \(shape))")
+                throw FrameSequencingError.indexOutOfRange(name: "Row range bound of '\(path)' (shape \(shape))",
+                    index: rows.lowerBound < 0 ? rows.lowerBound : rows.upperBound, count: (shape.first ?? 0) + 1)
             }
             let perRow = first == 0 ? 0 : count / first
             let rowBytes = perRow * elementType.byteCount

@@ -63,8 +63,7 @@ public struct NumericArray: Sendable, Equatable {
     public init(shape: [Int], data: ArrayData) throws {
         let expected = try Shape(shape).validatedElementCount()
         guard data.count == expected else {
-            throw FrameSequencingError.elementCountMismatch(
-                expected: expected, actual: data.count, context: "Array data for shape \(shape)")
+            throw FrameSequencingError.elementCountMismatch(name: "Array data for shape \(shape)", expected: expected, actual: data.count)
         }
         self.shape = shape
         self.data = data
@@ -113,7 +112,7 @@ public struct NumericArray: Sendable, Equatable {
                 name: "frame array shape",
                 expected: "(frames, height, width, channels) or (frames, height, width)", actual: "\(shape)")
         }
-        guard scale.isFinite else { throw FrameSequencingError.nonFinite(context: "The frame scale", index: 0, value: scale) }
+        guard scale.isFinite else { throw FrameSequencingError.nonFinite(name: "The frame scale", index: 0, value: scale) }
         let frameShape = try FrameShape(height: shape[1], width: shape[2], channels: shape.count == 4 ? shape[3] : 1)
         switch data {
         case .uint8(let values):

@@ -6,7 +6,7 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
     /// An argument is outside its allowed range.
     case invalidArgument(name: String, expected: String, actual: String)
     /// A tensor's shape is not the one required.
-    case shapeMismatch(name: String, expected: [Int], actual: [Int])
+    case shapeMismatch(name: String, expected: ShapeRequirement, actual: [Int])
     /// A weight file lacks a tensor the layer needs.
     case missingParameter(name: String, available: [String])
     /// `backward` was given a cache that does not belong to this layer's forward pass.
@@ -20,7 +20,8 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .invalidArgument(name, expected, actual):
             return "Invalid \(name): expected \(expected), got \(actual)."
         case let .shapeMismatch(name, expected, actual):
-            return "\(name) has shape \(actual), expected \(expected); check the layer's sizes and the layout."
+            return "\(name) has shape \(ShapeRequirement(exactly: actual)), expected \(expected); "
+                + "check the layer's sizes and the layout."
         case let .missingParameter(name, available):
             return "The weights have no tensor '\(name)' (they hold \(available.sorted().joined(separator: ", "))); "
                 + "check that they come from a layer of the same configuration."
@@ -35,6 +36,12 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
 
     static func requireShape(_ tensor: Tensor, _ expected: [Int], _ name: String) throws {
         guard tensor.dimensions == expected else {
+            throw RecurrentError.shapeMismatch(name: name, expected: ShapeRequirement(exactly: expected), actual: tensor.dimensions)
+        }
+    }
+
+    static func requireShape(_ tensor: Tensor, _ expected: ShapeRequirement, _ name: String) throws {
+        guard expected.isSatisfied(by: tensor.dimensions) else {
             throw RecurrentError.shapeMismatch(name: name, expected: expected, actual: tensor.dimensions)
         }
     }

@@ -26,7 +26,8 @@ final class ConvLSTMErrorTests: XCTestCase {
         let kernel = try Tensor(shape: [3, 3, 2, 8])
         assertThrows(try ConvLSTM2D(kernel: try Tensor(shape: [3, 3, 2, 6]), recurrentKernel: kernel, bias: try Tensor(shape: [8])),
                      .shapeMismatch(name: "ConvLSTM2D kernel (height, width, inputChannels, 4 * filters)",
-                                    expected: [-1, -1, -1, -1], actual: [3, 3, 2, 6]))
+                                    expected: [.any("height"), .any("width"), .any("inputChannels"), .multiple(of: 4, "4 * filters")],
+                                    actual: [3, 3, 2, 6]))
         assertThrows(try ConvLSTM2D(kernel: kernel, recurrentKernel: try Tensor(shape: [3, 3, 8, 8]), bias: try Tensor(shape: [8])),
                      .shapeMismatch(name: "ConvLSTM2D recurrent kernel", expected: [3, 3, 2, 8], actual: [3, 3, 8, 8]))
         assertThrows(try ConvLSTM2D(kernel: kernel, recurrentKernel: kernel, bias: try Tensor(shape: [4])),
@@ -41,9 +42,10 @@ final class ConvLSTMErrorTests: XCTestCase {
         let layer = try smallConvLSTM(channels: 2, filters: 2, kernel: (3, 3), peepholeGrid: (4, 4), seed: 80)
         let name = "ConvLSTM2D input (batch, timesteps, height, width, channels)"
         assertThrows(try layer.forward(try Tensor(shape: [2, 3, 4, 4])),
-                     .shapeMismatch(name: name, expected: [-1, -1, -1, -1, 2], actual: [2, 3, 4, 4]))
+                     .shapeMismatch(name: name, expected: [.any("batch"), .any("timesteps"), .any("height"), .any("width"), 2], actual: [2, 3, 4, 4]))
         assertThrows(try layer.forward(try Tensor(shape: [2, 3, 4, 4, 3])),
-                     .shapeMismatch(name: name, expected: [-1, -1, -1, -1, 2], actual: [2, 3, 4, 4, 3]))
+                     .shapeMismatch(name: name,
+                         expected: [.any("batch"), .any("timesteps"), .any("height"), .any("width"), 2], actual: [2, 3, 4, 4, 3]))
         assertThrows(try layer.forward(try Tensor(shape: [2, 0, 4, 4, 2])),
                      .invalidArgument(name: "ConvLSTM2D timesteps", expected: "a positive integer", actual: "0"))
         // Peepholes are (4, 4, F): frames of another size give another state grid.

@@ -1,7 +1,7 @@
-@testable import Recurrent
 import FrameSequencing
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// Conv2D, Conv2DTranspose and MaxPool2D backward (every kernel path, both
 /// cores, the fused and im2col passes) against the Double loops of their scalar

@@ -1,7 +1,7 @@
-@testable import Recurrent
 import FrameSequencing
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// The LSTM's fast paths (packed GEMM, fused steps, the active kernel path; both
 /// layouts, stacks, both directions, padded sequences) against the Double loops of

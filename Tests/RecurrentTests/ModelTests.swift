@@ -219,7 +219,7 @@ final class ModelTests: XCTestCase {
         XCTAssertThrowsError(try model.forward(try Tensor(shape: [2, 3, 7, 6, 1]))) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("Layer 0 (Conv2D)"), text)
-            XCTAssertTrue(text.contains("[2, 3, 7, 6, 1]") || text.contains("[6, 7, 6, 1]"), text)
+            XCTAssertTrue(text.contains("(2, 3, 7, 6, 1)") || text.contains("(6, 7, 6, 1)"), text)
         }
         XCTAssertThrowsError(try model.forward(try Tensor(shape: [2, 6]))) { error in
             XCTAssertTrue("\(error)".contains("TimeDistributed input"), "\(error)")

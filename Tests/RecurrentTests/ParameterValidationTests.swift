@@ -95,7 +95,8 @@ final class ParameterValidationTests: XCTestCase {
                 var changed = lstm
                 changed.layers[index][keyPath: path] = try randomTensor(wrong, seed: 4)
                 let error = RecurrentError.shapeMismatch(
-                    name: "LSTM layers[\(index)].\(property) (\(pytorchName)\(suffixes[index]))", expected: expected, actual: wrong)
+                    name: "LSTM layers[\(index)].\(property) (\(pytorchName)\(suffixes[index]))",
+                        expected: ShapeRequirement(exactly: expected), actual: wrong)
                 let label = "layers[\(index)].\(property)"
                 assertThrows(error, "\(label): forward") { try changed.forward(x) }
                 assertThrows(error, "\(label): training forward") { try changed.trainingForward(x) }
@@ -163,7 +164,7 @@ final class ParameterValidationTests: XCTestCase {
                 gradients.layers[index][keyPath: path] = try Tensor(shape: Shape(wrong))
                 let before = gradients
                 assertThrows(.shapeMismatch(name: "LSTM gradient layers[\(index)].\(property) (\(pytorchName)\(suffixes[index]))",
-                                            expected: expected, actual: wrong), "gradient layers[\(index)].\(property)") {
+                                            expected: ShapeRequirement(exactly: expected), actual: wrong), "gradient layers[\(index)].\(property)") {
                     try lstm.backward(outputGradient: result.output, cache: cache, into: &gradients)
                 }
                 XCTAssertEqual(gradients, before, "nothing written")
@@ -197,14 +198,15 @@ final class ParameterValidationTests: XCTestCase {
         for (label, edit, name, expectedShape, actualShape) in cases {
             var changed = conv
             try edit(&changed)
-            let expected = RecurrentError.shapeMismatch(name: name, expected: expectedShape, actual: actualShape)
+            let expected = RecurrentError.shapeMismatch(name: name, expected: ShapeRequirement(exactly: expectedShape), actual: actualShape)
             assertThrows(expected, "Conv2D \(label): forward") { try changed.forward(x) }
             assertThrows(expected, "Conv2D \(label): training forward") { try changed.trainingForward(x) }
             var gradients = conv.zeroGradients()
             assertThrows(expected, "Conv2D \(label): backward") { try changed.backward(outputGradient: y, cache: cache, into: &gradients) }
             var stack = pooled
             stack.layers[0] = .conv2D(changed)
-            let inLayer = RecurrentError.shapeMismatch(name: "Layer 0 (Conv2D): " + name, expected: expectedShape, actual: actualShape)
+            let inLayer = RecurrentError.shapeMismatch(name: "Layer 0 (Conv2D): " + name,
+                expected: ShapeRequirement(exactly: expectedShape), actual: actualShape)
             assertThrows(inLayer, "Conv2D \(label): fused with pooling") { try stack.trainingForward(x) }
             var stackGradients = pooled.zeroGradients()
             assertThrows(inLayer, "Conv2D \(label): fused backward") {

@@ -156,7 +156,7 @@ final class TrainerNonFiniteTests: XCTestCase {
         let window = try Tensor(shape: [1, 3, 2], scalars: [0, 1, 2, -.infinity, 4, 5])
         XCTAssertEqual(window.firstNonFiniteIndex, 3)
         XCTAssertThrowsError(try window.validateFinite(name: "camera window")) {
-            XCTAssertEqual($0 as? FrameSequencingError, .nonFinite(context: "camera window", index: 3, value: -.infinity))
+            XCTAssertEqual($0 as? FrameSequencingError, .nonFinite(name: "camera window", index: 3, value: -.infinity))
         }
         XCTAssertNoThrow(try Tensor(shape: [2, 2], repeating: 3).validateFinite())
         XCTAssertNil(try Tensor(shape: [0]).firstNonFiniteIndex)

@@ -71,7 +71,7 @@ extension Tensor {
     /// - Throws: `shapeMismatch` naming `name` for a tensor that is not rank 4.
     fileprivate func permuted4D(_ order: [Int], name: String) throws -> Tensor {
         guard shape.rank == 4 else {
-            throw RecurrentError.shapeMismatch(name: name, expected: [-1, -1, -1, -1], actual: dimensions)
+            throw RecurrentError.shapeMismatch(name: name, expected: [.any("any"), .any("any"), .any("any"), .any("any")], actual: dimensions)
         }
         let source = dimensions
         let sourceStrides = [source[1] * source[2] * source[3], source[2] * source[3], source[3], 1]

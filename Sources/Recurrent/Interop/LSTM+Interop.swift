@@ -20,7 +20,8 @@ extension LSTM {
         }
         let first = try tensor("weight_ih_l0")
         guard first.shape.rank == 2, first.dimensions[0] % 4 == 0, first.dimensions[0] > 0 else {
-            throw RecurrentError.shapeMismatch(name: "weight_ih_l0", expected: [-1, -1], actual: first.dimensions)
+            throw RecurrentError.shapeMismatch(name: "weight_ih_l0",
+                expected: [.multiple(of: 4, "4 * hidden"), .any("input")], actual: first.dimensions)
         }
         var layerCount = 1
         while tensors["weight_ih_l\(layerCount)"] != nil { layerCount += 1 }
@@ -50,7 +51,8 @@ extension LSTM {
     /// order i, f, c, o. The bias becomes ``LSTMDirectionWeights/inputBias``.
     public init(kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) throws {
         guard kernel.shape.rank == 2, kernel.dimensions[1] % 4 == 0, kernel.dimensions[1] > 0 else {
-            throw RecurrentError.shapeMismatch(name: "Keras kernel", expected: [-1, -1], actual: kernel.dimensions)
+            throw RecurrentError.shapeMismatch(name: "Keras kernel",
+                expected: [.any("input"), .multiple(of: 4, "4 * units")], actual: kernel.dimensions)
         }
         let (input, units) = (kernel.dimensions[0], kernel.dimensions[1] / 4)
         try RecurrentError.requireShape(recurrentKernel, [units, 4 * units], "Keras recurrent kernel")
@@ -109,7 +111,7 @@ extension Dense {
     /// A layer holding Keras `Dense` weights: `kernel` (input, output), `bias` (output).
     public init(kerasKernel kernel: Tensor, bias: Tensor, activation: Activation = .linear) throws {
         guard kernel.shape.rank == 2 else {
-            throw RecurrentError.shapeMismatch(name: "Keras kernel", expected: [-1, -1], actual: kernel.dimensions)
+            throw RecurrentError.shapeMismatch(name: "Keras kernel", expected: [.any("input"), .any("output")], actual: kernel.dimensions)
         }
         try self.init(weight: kernel.transposed2D(), bias: bias, activation: activation)
     }

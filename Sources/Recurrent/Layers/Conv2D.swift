@@ -86,7 +86,8 @@ public struct Conv2D: Sendable {
     ) throws {
         guard kernel.shape.rank == 4, kernel.count > 0 else {
             throw RecurrentError.shapeMismatch(name: "Conv2D kernel (height, width, inputChannels, filters)",
-                                               expected: [-1, -1, -1, -1], actual: kernel.dimensions)
+                                               expected: [.any("height"), .any("width"), .any("inputChannels"), .any("filters")],
+                                               actual: kernel.dimensions)
         }
         try RecurrentError.requirePositive(strides, "Conv2D strides")
         try RecurrentError.requireExtent(kernel: kernel.dimensions, dilation: dilation, "Conv2D dilation")
@@ -250,8 +251,9 @@ extension ConvolutionGeometry {
          strides: (height: Int, width: Int), dilation: (height: Int, width: Int) = (1, 1),
          padding: ConvolutionPadding) throws {
         guard input.count == 4, channels == nil || input[3] == channels else {
+            let lastAxis: ShapeRequirement.Axis = channels.map { .size($0) } ?? .any("channels")
             throw RecurrentError.shapeMismatch(name: "\(layer) input (batch, height, width, channels)",
-                                               expected: [-1, -1, -1, channels ?? -1], actual: input)
+                                               expected: [.any("batch"), .any("height"), .any("width"), lastAxis], actual: input)
         }
         guard input[1] > 0, input[2] > 0, input[3] > 0 else {
             throw RecurrentError.invalidArgument(name: "\(layer) input", expected: "a height, width and channel count of at least 1",
@@ -306,7 +308,7 @@ extension RecurrentError {
 /// `parameter` exactly when `parameter` is.
 func requireMatchingBias(_ gradient: Tensor?, _ parameter: Tensor?, _ name: String) throws {
     guard (gradient == nil) == (parameter == nil) else {
-        throw RecurrentError.shapeMismatch(name: name, expected: parameter?.dimensions ?? [],
+        throw RecurrentError.shapeMismatch(name: name, expected: ShapeRequirement(exactly: parameter?.dimensions ?? []),
                                            actual: gradient?.dimensions ?? [])
     }
     if let gradient, let parameter { try RecurrentError.requireShape(gradient, parameter.dimensions, name) }

@@ -74,7 +74,8 @@ public struct Conv2DTranspose: Sendable {
     ) throws {
         guard kernel.shape.rank == 4, kernel.count > 0 else {
             throw RecurrentError.shapeMismatch(name: "Conv2DTranspose kernel (height, width, filters, inputChannels)",
-                                               expected: [-1, -1, -1, -1], actual: kernel.dimensions)
+                                               expected: [.any("height"), .any("width"), .any("filters"), .any("inputChannels")],
+                                               actual: kernel.dimensions)
         }
         try RecurrentError.requirePositive(strides, "Conv2DTranspose strides")
         try RecurrentError.requireExtent(kernel: kernel.dimensions, dilation: dilation, "Conv2DTranspose dilation")
@@ -107,7 +108,7 @@ public struct Conv2DTranspose: Sendable {
     func geometry(_ input: [Int]) throws -> ConvolutionGeometry {
         guard input.count == 4, input[3] == inputChannels else {
             throw RecurrentError.shapeMismatch(name: "Conv2DTranspose input (batch, height, width, channels)",
-                                               expected: [-1, -1, -1, inputChannels], actual: input)
+                                               expected: [.any("batch"), .any("height"), .any("width"), .size(inputChannels)], actual: input)
         }
         guard input[1] > 0, input[2] > 0 else {
             throw RecurrentError.invalidArgument(name: "Conv2DTranspose input", expected: "a height and width of at least 1",

@@ -139,7 +139,8 @@ public struct ConvLSTM2D: Sendable {
         let d = kernel.dimensions
         guard kernel.shape.rank == 4, kernel.count > 0, d[3] % 4 == 0 else {
             throw RecurrentError.shapeMismatch(name: "ConvLSTM2D kernel (height, width, inputChannels, 4 * filters)",
-                                               expected: [-1, -1, -1, -1], actual: d)
+                                               expected: [.any("height"), .any("width"), .any("inputChannels"), .multiple(of: 4, "4 * filters")],
+                                               actual: d)
         }
         try RecurrentError.requirePositive(strides, "ConvLSTM2D strides")
         try RecurrentError.requireExtent(kernel: d, dilation: dilation, "ConvLSTM2D dilation")
@@ -201,7 +202,8 @@ public struct ConvLSTM2D: Sendable {
     func geometry(_ input: [Int]) throws -> ConvLSTMGeometry {
         guard input.count == 5, input[4] == inputChannels else {
             throw RecurrentError.shapeMismatch(name: "ConvLSTM2D input (batch, timesteps, height, width, channels)",
-                                               expected: [-1, -1, -1, -1, inputChannels], actual: input)
+                                               expected: [.any("batch"), .any("timesteps"), .any("height"), .any("width"), .size(inputChannels)],
+                                               actual: input)
         }
         try RecurrentError.requirePositive(input[0], "ConvLSTM2D batch size")
         try RecurrentError.requirePositive(input[1], "ConvLSTM2D timesteps")

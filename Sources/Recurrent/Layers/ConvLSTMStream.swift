@@ -65,7 +65,8 @@ public struct ConvLSTMStream: Sendable {
         guard d.count == 5, d[0] == state.hidden.dimensions[0], d[2] == frameSize.height, d[3] == frameSize.width else {
             throw RecurrentError.shapeMismatch(
                 name: "ConvLSTMStream chunk (batch, timesteps, height, width, channels)",
-                expected: [state.hidden.dimensions[0], -1, frameSize.height, frameSize.width, layer.inputChannels],
+                expected: [.size(state.hidden.dimensions[0]), .any("timesteps"), .size(frameSize.height), .size(frameSize.width),
+                           .size(layer.inputChannels)],
                 actual: d)
         }
         let result = try layer.forward(chunk, initialState: state)

@@ -138,7 +138,7 @@ public struct Dense: Sendable {
     public func forward(_ input: Tensor) throws -> Tensor {
         try validateParameters()
         guard let last = input.dimensions.last, input.shape.rank >= 1, last == inputSize else {
-            throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, inputSize], actual: input.dimensions)
+            throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(inputSize)], actual: input.dimensions)
         }
         let rows = input.count / inputSize
         var output = try Tensor(shape: Shape(input.dimensions.dropLast() + [outputSize]))

@@ -16,7 +16,7 @@ public struct Flatten: Sendable {
     /// - Throws: `shapeMismatch` for a rank-0 input.
     public func forward(_ input: Tensor) throws -> Tensor {
         guard let batch = input.dimensions.first else {
-            throw RecurrentError.shapeMismatch(name: "Flatten input (batch, ...)", expected: [-1], actual: [])
+            throw RecurrentError.shapeMismatch(name: "Flatten input (batch, ...)", expected: [.any("batch"), .any("...")], actual: [])
         }
         let features = input.dimensions.dropFirst().reduce(1, *)
         return try input.reshaped(to: Shape([batch, features], names: ["batch", "features"]))

@@ -97,7 +97,8 @@ extension LSTM {
         }
         guard input.shape.rank == 3, input.dimensions[2] == inputSize else {
             throw RecurrentError.shapeMismatch(
-                name: "LSTM input", expected: layout == .timeMajor ? [-1, -1, inputSize] : [-1, -1, inputSize],
+                name: "LSTM input", expected: layout == .timeMajor ? [.any("timesteps"), .any("batch"), .size(inputSize)]
+                    : [.any("batch"), .any("timesteps"), .size(inputSize)],
                 actual: input.dimensions)
         }
         let timeMajor = layout == .timeMajor

@@ -43,7 +43,7 @@ public struct LSTMStream: Sendable {
     /// Advances one timestep: `input` (B, I) gives the top layer's output (B, H).
     public mutating func step(_ input: Tensor) throws -> Tensor {
         guard input.shape.rank == 2 else {
-            throw RecurrentError.shapeMismatch(name: "Streamed input", expected: [state.hidden.dimensions[1], lstm.inputSize],
+            throw RecurrentError.shapeMismatch(name: "Streamed input", expected: [.size(state.hidden.dimensions[1]), .size(lstm.inputSize)],
                                                actual: input.dimensions)
         }
         let chunk = try input.reshaped(to: [input.dimensions[0], 1, input.dimensions[1]])

@@ -10,7 +10,7 @@ extension Dense: FootprintEstimating {
     /// The footprint for an input of `inputDimensions` (..., I).
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
         guard inputDimensions.last == inputSize, inputDimensions.count >= 1 else {
-            throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, inputSize], actual: inputDimensions)
+            throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(inputSize)], actual: inputDimensions)
         }
         return Self.estimatedFootprint(inputSize: inputSize, outputSize: outputSize, inputDimensions: inputDimensions)
     }

@@ -14,7 +14,8 @@ extension LSTM: FootprintEstimating {
     /// The footprint for (B, T, I) (batch-major; time-major has the same sizes).
     public func activationFootprint(inputDimensions: [Int], returnSequences: Bool) throws -> ActivationFootprint {
         guard inputDimensions.count == 3, inputDimensions[2] == inputSize else {
-            throw RecurrentError.shapeMismatch(name: "LSTM input", expected: [-1, -1, inputSize], actual: inputDimensions)
+            throw RecurrentError.shapeMismatch(name: "LSTM input",
+                expected: [.any("batch"), .any("timesteps"), .size(inputSize)], actual: inputDimensions)
         }
         return Self.estimatedFootprint(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
                                        bidirectional: isBidirectional, dropout: dropout > 0,

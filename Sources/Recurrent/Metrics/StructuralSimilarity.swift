@@ -94,7 +94,7 @@ public struct StructuralSimilarity: Sendable, Hashable {
                                                  actual: "\(tensor.dimensions)")
         }
         guard first.dimensions == second.dimensions else {
-            throw RecurrentError.shapeMismatch(name: "The SSIM \(names.second) \(axes)", expected: first.dimensions,
+            throw RecurrentError.shapeMismatch(name: "The SSIM \(names.second) \(axes)", expected: ShapeRequirement(exactly: first.dimensions),
                                                actual: second.dimensions)
         }
         let height = first.dimensions[frameAxes.lowerBound], width = first.dimensions[frameAxes.lowerBound + 1]

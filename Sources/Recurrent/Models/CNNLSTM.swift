@@ -28,7 +28,7 @@ public struct CNNLSTM: Sendable {
     /// - Throws: `shapeMismatch` when the head does not take the LSTM's output size.
     public init(features: TimeDistributed, lstm: LSTM, head: Dense, returnSequences: Bool = false) throws {
         guard head.inputSize == lstm.outputSize else {
-            throw RecurrentError.shapeMismatch(name: "CNNLSTM head input", expected: [lstm.outputSize], actual: [head.inputSize])
+            throw RecurrentError.shapeMismatch(name: "CNNLSTM head input", expected: [.size(lstm.outputSize)], actual: [head.inputSize])
         }
         self.features = features
         self.lstm = lstm

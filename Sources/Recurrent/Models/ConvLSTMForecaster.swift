@@ -73,7 +73,7 @@ public struct ConvLSTMForecaster: Sendable {
         for (index, (e, f)) in zip(encoder, forecaster).enumerated() {
             guard e.filters == f.filters, !e.isReversed, !f.isReversed else {
                 throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster layer \(index) filters (forward layers)",
-                                                   expected: [e.filters], actual: [f.filters])
+                                                   expected: [.size(e.filters)], actual: [f.filters])
             }
             if index > 0 {
                 try requireChannels(e.inputChannels, encoder[index - 1].filters, "encoder layer \(index) input channels")
@@ -193,7 +193,8 @@ public struct ConvLSTMForecaster: Sendable {
     func forecast(from states: [ConvLSTMState]) throws -> Tensor {
         try validateParts()
         guard states.count == forecaster.count else {
-            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster encoder states", expected: "one per forecaster layer (\(forecaster.count))",
+            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster encoder states",
+                expected: "one per forecaster layer (\(forecaster.count))",
                                                  actual: "\(states.count) states")
         }
         var y = try zeroInput(states[0])
@@ -293,7 +294,8 @@ public struct ConvLSTMForecaster: Sendable {
         let d = frames.dimensions
         guard d.count == 5 else {
             throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster frames (batch, timesteps, height, width, channels)",
-                                               expected: [-1, -1, -1, -1, -1], actual: d)
+                                               expected: [.any("batch"), .any("timesteps"), .any("height"), .any("width"), .any("channels")],
+                                               actual: d)
         }
         return (try frames.reshaped(to: Shape([d[0] * d[1]] + d.dropFirst(2))), Array(d.prefix(2)))
     }
@@ -308,7 +310,7 @@ public struct ConvLSTMForecaster: Sendable {
 
 private func requireChannels(_ actual: Int, _ expected: Int, _ name: String) throws {
     guard actual == expected else {
-        throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster \(name)", expected: [expected], actual: [actual])
+        throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster \(name)", expected: [.size(expected)], actual: [actual])
     }
 }
 

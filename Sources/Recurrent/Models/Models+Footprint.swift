@@ -55,7 +55,7 @@ extension TimeDistributed: FootprintEstimating {
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
         guard inputDimensions.count >= 3 else {
             throw RecurrentError.shapeMismatch(name: "TimeDistributed input (batch, timesteps, sample...)",
-                                               expected: [-1, -1, -1], actual: inputDimensions)
+                                               expected: [.any("batch"), .any("timesteps"), .any("sample...")], actual: inputDimensions)
         }
         let leading = Array(inputDimensions.prefix(2))
         var inner = try model.activationFootprint(inputDimensions: [leading[0] * leading[1]] + inputDimensions.dropFirst(2))

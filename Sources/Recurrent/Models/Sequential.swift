@@ -182,7 +182,7 @@ public struct Sequential: Sendable {
                 case let .crop(h, w): current = try croppedDimensions(current, h, w)
                 case .dense(let l):
                     guard current.last == l.inputSize, current.count >= 2 else {
-                        throw RecurrentError.shapeMismatch(name: "Dense input", expected: [-1, l.inputSize], actual: current)
+                        throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(l.inputSize)], actual: current)
                     }
                     current[current.count - 1] = l.outputSize
                 case .activation: break
@@ -337,7 +337,7 @@ public struct Sequential: Sendable {
 private func patchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
     guard input.count == 4, let frame = try? FrameShape(height: input[1], width: input[2], channels: input[3]) else {
         throw RecurrentError.shapeMismatch(name: "SpaceToDepth input (batch, height, width, channels)",
-                                           expected: [-1, -1, -1, -1], actual: input)
+                                           expected: [.any("batch"), .any("height"), .any("width"), .any("channels")], actual: input)
     }
     let patched = try p.patchedShape(of: frame)
     return [input[0], patched.height, patched.width, patched.channels]
@@ -348,7 +348,7 @@ private func unpatchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [I
     let area = p.blockSize * p.blockSize
     guard input.count == 4, input[3] % area == 0, input[1] > 0, input[2] > 0, input[3] > 0 else {
         throw RecurrentError.shapeMismatch(name: "DepthToSpace input (batch, height, width, channels a multiple of \(area))",
-                                           expected: [-1, -1, -1, area], actual: input)
+                                           expected: [.any("batch"), .any("height"), .any("width"), .multiple(of: area, "channels")], actual: input)
     }
     return [input[0], input[1] * p.blockSize, input[2] * p.blockSize, input[3] / area]
 }
@@ -369,7 +369,7 @@ private func reshapedDimensions(_ input: [Int], _ dimensions: [Int]) throws -> [
     let perSample = input.dropFirst().reduce(1, *)
     guard input.count >= 1, dimensions.reduce(1, *) == perSample else {
         throw RecurrentError.shapeMismatch(name: "Reshape input (batch, \(dimensions.reduce(1, *)) values per sample)",
-                                           expected: [batch] + dimensions, actual: input)
+                                           expected: ShapeRequirement(exactly: [batch] + dimensions), actual: input)
     }
     return [batch] + dimensions
 }
@@ -377,7 +377,8 @@ private func reshapedDimensions(_ input: [Int], _ dimensions: [Int]) throws -> [
 private func croppedDimensions(_ input: [Int], _ height: Int, _ width: Int) throws -> [Int] {
     guard input.count == 4, input[1] >= height, input[2] >= width else {
         throw RecurrentError.shapeMismatch(name: "Crop input (batch, height >= \(height), width >= \(width), channels)",
-                                           expected: [-1, height, width, -1], actual: input)
+                                           expected: [.any("batch"), .any("height >= \(height)"), .any("width >= \(width)"), .any("channels")],
+                                           actual: input)
     }
     return [input[0], height, width, input[3]]
 }

@@ -79,7 +79,7 @@ public struct TimeDistributed: Sendable {
     private func fold(_ dimensions: [Int]) throws -> (leading: [Int], folded: [Int]) {
         guard dimensions.count >= 3 else {
             throw RecurrentError.shapeMismatch(name: "TimeDistributed input (batch, timesteps, sample...)",
-                                               expected: [-1, -1, -1], actual: dimensions)
+                                               expected: [.any("batch"), .any("timesteps"), .any("sample...")], actual: dimensions)
         }
         let (product, overflow) = dimensions[0].multipliedReportingOverflow(by: dimensions[1])
         guard !overflow else {

@@ -76,7 +76,7 @@ extension Trainable {
         guard parameters.map(\.dimensions) == original else {
             throw RecurrentError.shapeMismatch(
                 name: "Parameters after an update (\(parameters.count) of \(original.count) tensors put back; the next forward pass will refuse them)",
-                expected: original.first ?? [], actual: parameters.first?.dimensions ?? [])
+                expected: ShapeRequirement(exactly: original.first ?? []), actual: parameters.first?.dimensions ?? [])
         }
         return try result.get()
     }

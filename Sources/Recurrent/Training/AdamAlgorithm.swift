@@ -244,7 +244,7 @@ struct AdamAlgorithm: Sendable {
         for i in averages.indices {
             for other in [squares[i]] + (restored.amsgrad ? [maxima[i]] : []) where other.dimensions != averages[i].dimensions {
                 throw RecurrentError.shapeMismatch(name: "optimizer state tensors of parameter \(i)",
-                                                   expected: averages[i].dimensions, actual: other.dimensions)
+                                                   expected: ShapeRequirement(exactly: averages[i].dimensions), actual: other.dimensions)
             }
         }
         (restored.exponentialAverages, restored.squaredAverages, restored.maximumSquaredAverages) = (averages, squares, maxima)

@@ -105,7 +105,8 @@ extension ConvLSTMForecaster: NextFrameForecaster {
     public func forecastStep(_ frame: Tensor, state: [ConvLSTMState]?) throws
         -> (prediction: Tensor, state: [ConvLSTMState]?) {
         guard frame.shape.rank == 4 else {
-            throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)", expected: [-1, -1, -1, -1],
+            throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)",
+                expected: [.any("batch"), .any("height"), .any("width"), .any("channels")],
                                                actual: frame.dimensions)
         }
         let states = try encode(try frame.reshaped(to: Shape([frame.dimensions[0], 1] + frame.dimensions.dropFirst())),

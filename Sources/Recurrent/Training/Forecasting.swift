@@ -29,7 +29,8 @@ extension NextFrameForecaster {
     public func warmUp(_ context: Tensor, state: ForecastState? = nil) throws -> (prediction: Tensor, state: ForecastState) {
         guard context.shape.rank == 5, context.dimensions[1] > 0 else {
             throw RecurrentError.shapeMismatch(name: "Forecast context (batch, timesteps >= 1, height, width, channels)",
-                                               expected: [-1, -1, -1, -1, -1], actual: context.dimensions)
+                                               expected: [.any("batch"), .any("timesteps >= 1"), .any("height"), .any("width"), .any("channels")],
+                                               actual: context.dimensions)
         }
         var current = try state ?? initialForecastState(batch: context.dimensions[0])
         var prediction: Tensor?
@@ -123,7 +124,7 @@ extension CNNLSTM: NextFrameForecaster {
     public func forecastStep(_ frame: Tensor, state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
         guard head.outputSize == frame.count / max(frame.dimensions.first ?? 1, 1) else {
             throw RecurrentError.shapeMismatch(name: "CNNLSTM head outputs for forecasting (one per frame value)",
-                                               expected: [frame.count / max(frame.dimensions.first ?? 1, 1)],
+                                               expected: [.size(frame.count / max(frame.dimensions.first ?? 1, 1))],
                                                actual: [head.outputSize])
         }
         let codes = try features.forward(try oneStep(frame))
@@ -135,7 +136,8 @@ extension CNNLSTM: NextFrameForecaster {
 /// `frame` (B, ...) as a one-step sequence (B, 1, ...).
 private func oneStep(_ frame: Tensor) throws -> Tensor {
     guard let batch = frame.dimensions.first else {
-        throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)", expected: [-1, -1, -1, -1], actual: [])
+        throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)",
+            expected: [.any("batch"), .any("height"), .any("width"), .any("channels")], actual: [])
     }
     return try frame.reshaped(to: Shape([batch, 1] + frame.dimensions.dropFirst()))
 }

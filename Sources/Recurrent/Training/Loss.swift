@@ -94,7 +94,8 @@ struct LossWeighting {
         guard rank >= 1, rank <= itemDimensions.count, Array(itemDimensions.prefix(rank)) == weights.dimensions else {
             throw RecurrentError.shapeMismatch(
                 name: "\(loss) weights (the leading dimensions of \(itemDimensions))",
-                expected: Array(itemDimensions.prefix(max(1, min(rank, itemDimensions.count)))), actual: weights.dimensions)
+                expected: ShapeRequirement(exactly: Array(itemDimensions.prefix(max(1, min(rank, itemDimensions.count))))),
+                actual: weights.dimensions)
         }
         let values = weights.scalars
         if let bad = values.firstIndex(where: { !($0 >= 0 && $0.isFinite) }) {
@@ -153,6 +154,7 @@ func saturatingFloat(_ x: Double) -> Float {
 /// Throws `shapeMismatch` unless `target` has the dimensions of `prediction`.
 func requireTargetShape(_ prediction: Tensor, _ target: Tensor, loss: String) throws {
     guard prediction.dimensions == target.dimensions else {
-        throw RecurrentError.shapeMismatch(name: "\(loss) target", expected: prediction.dimensions, actual: target.dimensions)
+        throw RecurrentError.shapeMismatch(name: "\(loss) target", expected: ShapeRequirement(exactly: prediction.dimensions),
+                                           actual: target.dimensions)
     }
 }

@@ -147,7 +147,8 @@ func validateStep(
             name: "\(optimizer) gradients", expected: "one per parameter (\(parameters.count))", actual: "\(gradients.count)")
     }
     for (i, (parameter, gradient)) in zip(parameters, gradients).enumerated() where gradient.dimensions != parameter.dimensions {
-        throw RecurrentError.shapeMismatch(name: "\(optimizer) gradient \(i)", expected: parameter.dimensions, actual: gradient.dimensions)
+        throw RecurrentError.shapeMismatch(name: "\(optimizer) gradient \(i)", expected: ShapeRequirement(exactly: parameter.dimensions),
+                                           actual: gradient.dimensions)
     }
     for list in state where !list.isEmpty {
         guard list.count == parameters.count else {
@@ -158,7 +159,7 @@ func validateStep(
         for (i, (parameter, tensor)) in zip(parameters, list).enumerated() where tensor.dimensions != parameter.dimensions {
             throw RecurrentError.shapeMismatch(
                 name: "\(optimizer) parameter \(i) (against the shape its optimizer state was built for)",
-                expected: tensor.dimensions, actual: parameter.dimensions)
+                expected: ShapeRequirement(exactly: tensor.dimensions), actual: parameter.dimensions)
         }
     }
 }

@@ -66,7 +66,7 @@ public struct SoftmaxCrossEntropy: Loss, Hashable {
         let (weighting, classCount) = try validate(logits, weights)
         guard classes.count == weighting.itemCount else {
             throw RecurrentError.shapeMismatch(name: "SoftmaxCrossEntropy class indices",
-                                               expected: Array(logits.dimensions.dropLast()), actual: [classes.count])
+                                               expected: ShapeRequirement(exactly: Array(logits.dimensions.dropLast())), actual: [classes.count])
         }
         for (row, index) in classes.enumerated() where !(0 ..< classCount).contains(index) && weighting.weight(ofItem: row) != 0 {
             throw RecurrentError.invalidArgument(

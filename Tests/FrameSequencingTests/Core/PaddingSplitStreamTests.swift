@@ -33,7 +33,7 @@ final class PaddingTests: XCTestCase {
         let a = try Tensor(shape: [2, 3])
         let b = try Tensor(shape: [4, 2])
         XCTAssertThrowsError(try padSequences([a, b])) { error in
-            guard case let .shapeMismatch(_, actual, context)? = error as? FrameSequencingError else { return XCTFail() }
+            guard case let .shapeMismatch(context, _, actual)? = error as? FrameSequencingError else { return XCTFail() }
             XCTAssertEqual(actual, [4, 2])
             XCTAssertEqual(context, "Sequence 1")
         }

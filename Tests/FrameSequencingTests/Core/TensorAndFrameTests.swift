@@ -77,7 +77,7 @@ final class TensorAndFrameTests: XCTestCase {
         let shape = try FrameShape(height: 2, width: 2, channels: 1)
         XCTAssertThrowsError(try FrameStack(frames: [[1, 2, 3, 4], [1, 2, 3]] as [[Float]], shape: shape)) { error in
             XCTAssertEqual(error as? FrameSequencingError,
-                           .elementCountMismatch(expected: 4, actual: 3, context: "Frame 1 of shape (2, 2, 1)"))
+                           .elementCountMismatch(name: "Frame 1 of shape (2, 2, 1)", expected: 4, actual: 3))
         }
         XCTAssertThrowsError(try FrameStack(frames: [] as [[Float]], shape: shape))
         XCTAssertThrowsError(try FrameStack(frames: [] as [Tensor]))
