@@ -15,7 +15,7 @@ enum KerasConvLSTM2DSuite {
         let returnSequences = try fixture.metadataBool("return_sequences")
         let (result, cache) = try layer.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
         var gradients = layer.zeroGradients()
-        let inputs = try layer.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        let inputs = try layer.backward(outputGradient: try fixture.tensor("grad_output"), finalStateGradient: nil, cache: cache, into: &gradients)
         return [
             try fixture.check("output", result.output, Tolerance.forward),
             try fixture.check("grad.input", inputs.input, Tolerance.gradient),

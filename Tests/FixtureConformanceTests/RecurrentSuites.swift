@@ -52,7 +52,7 @@ enum KerasLSTMSuite {
         let returnSequences = try fixture.metadataBool("return_sequences")
         let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
         var gradients = try LSTMGradients(zerosFor: lstm)
-        let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), finalStateGradient: nil, cache: cache, into: &gradients)
         let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, weights: gradients.layers).kerasWeights()
         // Keras has one bias; dL/db equals our input-bias gradient (kerasWeights would
         // sum the two bias gradients, which are equal, giving twice the value).

@@ -8,7 +8,7 @@ import XCTest
 /// runs but no longer does what its comment says fails too.
 func checkReadme(
     trainFrames: FrameStack, restored: Tensor, latest: Tensor?, batchInputs: Tensor,
-    inputGradients: LSTMInputGradients, h: Tensor, fromTorch: LSTM, lstmFromKeras: LSTM, clips: Tensor, dClips: Tensor,
+    dInputs: Tensor, h: Tensor, fromTorch: LSTM, lstmFromKeras: LSTM, clips: Tensor, dClips: Tensor,
     codes: Tensor, next: Tensor, state: LSTMState, conv: Conv2D, up: Conv2DTranspose, optimizerState: OptimizerState,
     result: ConvLSTMResult, convLSTM: ConvLSTM2D, fromKeras: ConvLSTM2D, history: [EpochSummary], future: Tensor,
     ssim: [Double], nextFrame: Tensor, folder: FrameStack, file: StaticString = #filePath, line: UInt = #line
@@ -17,7 +17,7 @@ func checkReadme(
     let comparison = compare("restored", actual: restored.scalars, expected: try trainFrames.tensor().scalars, atol: 1e-4)
     XCTAssertTrue(comparison.passed, "\(comparison)", file: file, line: line)
     XCTAssertNil(latest, "a rolling window of 10 has no sequence after one frame", file: file, line: line)
-    XCTAssertEqual(inputGradients.input.dimensions, batchInputs.dimensions, file: file, line: line)
+    XCTAssertEqual(dInputs.dimensions, batchInputs.dimensions, file: file, line: line)
     XCTAssertEqual(h.dimensions, [1, 256], file: file, line: line)
     XCTAssertEqual(fromTorch.layers.count, 2, file: file, line: line)
     XCTAssertEqual(fromTorch.hiddenSize, 256, file: file, line: line)

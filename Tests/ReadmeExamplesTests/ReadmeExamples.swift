@@ -88,7 +88,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
         scalars: zip(prediction.scalars, target.scalars).map { 2 * ($0 - $1) / Float(prediction.count) })
     let dSequence = try head.backward(outputGradient: dPrediction, cache: headCache, into: &headGradients)
     var gradients = try LSTMGradients(zerosFor: lstm)
-    let inputGradients = try lstm.backward(outputGradient: dSequence, cache: cache, into: &gradients)
+    let dInputs = try lstm.backward(outputGradient: dSequence, cache: cache, into: &gradients)   // (B, T, 4096)
     // gradients.layers[i].inputWeights, ... then update lstm.layers[i] and gradients.zero()
 
     var lstmStream = try LSTMStream(lstm, batch: 1)     // online prediction, (h, c) carried across calls
@@ -174,8 +174,8 @@ func runReadme(_ setup: ReadmeSetup) throws {
     // What the comments above promise, checked (ReadmeChecks.swift).
     try checkReadme(
         trainFrames: split.train, restored: restored, latest: latest, batchInputs: batch.inputs,
-        inputGradients: inputGradients, h: h, fromTorch: fromTorch, lstmFromKeras: lstmFromKeras,
-        clips: clips, dClips: dClips, codes: codes, next: next, state: state, conv: conv, up: up,
+        dInputs: dInputs, h: h, fromTorch: fromTorch, lstmFromKeras: lstmFromKeras, clips: clips,
+        dClips: dClips, codes: codes, next: next, state: state, conv: conv, up: up,
         optimizerState: optimizerState, result: result, convLSTM: convLSTM, fromKeras: fromKeras,
         history: trainer.history, future: future, ssim: ssim, nextFrame: nextFrame, folder: folder)
 }

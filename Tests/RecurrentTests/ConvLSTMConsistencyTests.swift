@@ -186,8 +186,8 @@ final class ConvLSTMConsistencyTests: XCTestCase {
         XCTAssertEqual(a.output, b.output)
         XCTAssertEqual(a.finalState, b.finalState)
         var (ga, gb) = (reversed.zeroGradients(), forward.zeroGradients())
-        let da = try reversed.backward(outputGradient: g, cache: cacheA, into: &ga)
-        let db = try forward.backward(outputGradient: g, cache: cacheB, into: &gb)
+        let da = try reversed.backward(outputGradient: g, finalStateGradient: nil, cache: cacheA, into: &ga)
+        let db = try forward.backward(outputGradient: g, finalStateGradient: nil, cache: cacheB, into: &gb)
         XCTAssertEqual(da.input, try timeReversed(db.input))
         XCTAssertEqual(da.initialState, db.initialState)
         // The weight gradients sum the frames in another order: round-off only.

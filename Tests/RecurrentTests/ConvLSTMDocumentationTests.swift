@@ -15,7 +15,7 @@ final class ConvLSTMDocumentationTests: XCTestCase {
         let (train, cache) = try layer.trainingForward(frames, lengths: [5, 3])
         let g = try randomTensor(train.output.dimensions, seed: 2)
         var gradients = layer.zeroGradients()
-        let dInputs = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
+        let dInputs = try layer.backward(outputGradient: g, finalStateGradient: nil, cache: cache, into: &gradients)
         XCTAssertEqual(dInputs.input.dimensions, frames.dimensions)
     }
 

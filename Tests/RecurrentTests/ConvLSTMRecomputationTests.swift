@@ -138,7 +138,7 @@ final class ConvLSTMRecomputationTests: XCTestCase {
         let (result, cache) = try layer.trainingForward(frames)   // keeps (h, c) before steps 4, 8, ...
         let g = try randomTensor(result.output.dimensions, seed: 42)
         var gradients = layer.zeroGradients()
-        let inputGradients = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
+        let inputGradients = try layer.backward(outputGradient: g, finalStateGradient: nil, cache: cache, into: &gradients)
         XCTAssertEqual(cache.checkpoints?.byteCount, 4 * 2 * 2 * (2 * 8 * 8 * 16))   // 2 states (h, c) of B x P x F
         XCTAssertEqual(inputGradients.input.dimensions, frames.dimensions)
     }

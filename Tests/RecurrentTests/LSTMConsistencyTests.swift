@@ -21,7 +21,7 @@ final class LSTMConsistencyTests: XCTestCase {
         let g = try randomTensor([batch, steps, 4], seed: 2)
         let (full, fullCache) = try lstm.trainingForward(x)
         var fullGradients = try LSTMGradients(zerosFor: lstm)
-        let fullInput = try lstm.backward(outputGradient: g, cache: fullCache, into: &fullGradients)
+        let fullInput = try lstm.backward(outputGradient: g, finalStateGradient: nil, cache: fullCache, into: &fullGradients)
 
         // Forward one step at a time, carrying the state.
         var state = try LSTMState.zeros(for: lstm, batch: batch)

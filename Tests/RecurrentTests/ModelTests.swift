@@ -149,7 +149,7 @@ final class ModelTests: XCTestCase {
         // tanh instead of ReLU, and a 2 x 2 stride-2 convolution in place of the
         // pooling (same output size), so the differences straddle no kink or
         // near-tie of a maximum (pooling has its own finite-difference test).
-        func smooth(_ layers: [Layer]) throws -> [Layer] {
+        func smooth(_ layers: [SequentialLayer]) throws -> [SequentialLayer] {
             try layers.map {
                 switch $0 {
                 case .maxPool2D:

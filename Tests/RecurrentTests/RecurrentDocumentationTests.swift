@@ -24,7 +24,7 @@ final class RecurrentDocumentationTests: XCTestCase {
             scalars: zip(prediction.scalars, target.scalars).map { 2 * ($0 - $1) / Float(prediction.count) })
         let dSequence = try head.backward(outputGradient: dPrediction, cache: headCache, into: &headGradients)
         var gradients = try LSTMGradients(zerosFor: lstm)
-        let inputGradients = try lstm.backward(outputGradient: dSequence, cache: cache, into: &gradients)
+        let inputGradients = try lstm.backward(outputGradient: dSequence, finalStateGradient: nil, cache: cache, into: &gradients)
         XCTAssertEqual(inputGradients.input.dimensions, batch.inputs.dimensions)
         gradients.zero()
         lstm.dropout = 0

@@ -58,7 +58,7 @@ extension ConvLSTM2D {
     ///   for a cache or gradients made by a layer of another configuration.
     /// - Complexity: about twice the forward pass's flops.
     public func backward(
-        outputGradient: Tensor, finalStateGradient: ConvLSTMState? = nil, cache: Cache, into gradients: inout Gradients
+        outputGradient: Tensor, finalStateGradient: ConvLSTMState?, cache: Cache, into gradients: inout Gradients
     ) throws -> ConvLSTMInputGradients {
         try validateParameters()
         let g = cache.geometry

@@ -173,7 +173,7 @@ public struct ConvLSTM2D: Sendable {
     /// with `returnSequences`, else (B, H', W', F).
     ///
     /// - Throws: as ``forward(_:initialState:lengths:returnSequences:)`` does for a bad input shape.
-    public func outputDimensions(forInput dimensions: [Int], returnSequences: Bool = true) throws -> [Int] {
+    public func outputDimensions(forInput dimensions: [Int], returnSequences: Bool) throws -> [Int] {
         let g = try geometry(dimensions)
         let grid = [g.state.height, g.state.width, filters]
         return returnSequences ? [g.batch, g.timesteps] + grid : [g.batch] + grid

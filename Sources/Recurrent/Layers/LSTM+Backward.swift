@@ -28,7 +28,7 @@ extension LSTM {
     ///   changed as ``forward(_:initialState:lengths:layout:returnSequences:)``
     ///   refuses them; `cacheMismatch` for a cache made by another configuration.
     public func backward(
-        outputGradient: Tensor, finalStateGradient: LSTMState? = nil, cache: LSTMCache,
+        outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache,
         into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
         try validateParameters()

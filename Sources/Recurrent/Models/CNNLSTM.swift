@@ -13,7 +13,7 @@ import FrameSequencing
 /// ```
 public struct CNNLSTM: Sendable {
     /// The per-frame feature extractor; its output per frame is flat (ends with
-    /// ``Layer/flatten`` or ``Layer/dense(_:)``) with `lstm.inputSize` features.
+    /// ``SequentialLayer/flatten`` or ``SequentialLayer/dense(_:)``) with `lstm.inputSize` features.
     public var features: TimeDistributed
     /// The recurrence over the features.
     public var lstm: LSTM
@@ -46,7 +46,7 @@ public struct CNNLSTM: Sendable {
     public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int], kernelSize: (height: Int, width: Int) = (3, 3),
                 activation: Activation = .relu, hiddenSize: Int, outputs: Int, outputActivation: Activation = .linear,
                 returnSequences: Bool = false, seed: UInt64 = 0) throws {
-        var layers: [Layer] = []
+        var layers: [SequentialLayer] = []
         var inputChannels = channels
         for (index, count) in filters.enumerated() {
             layers.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: kernelSize,
@@ -112,7 +112,7 @@ public struct CNNLSTM: Sendable {
     /// parameter's gradient into `gradients` and returns dL/dframes.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
         let dh = try head.backward(outputGradient: outputGradient, cache: cache.head, into: &gradients.head)
-        let dx = try lstm.backward(outputGradient: dh, cache: cache.lstm, into: &gradients.lstm).input
+        let dx = try lstm.backward(outputGradient: dh, finalStateGradient: nil, cache: cache.lstm, into: &gradients.lstm).input
         return try features.backward(outputGradient: dx, cache: cache.features, into: &gradients.features)
     }
 }
@@ -156,7 +156,7 @@ public struct CNNLSTMForecaster: Sendable {
         let parts = try Self.convolutions(frameHeight: frameHeight, frameWidth: frameWidth, channels: channels,
                                           filters: filters, outputActivation: outputActivation, seed: seed)
         let code = parts.codeShape.reduce(1, *)
-        let decoder: [Layer] = [
+        let decoder: [SequentialLayer] = [
             .dense(try Dense(inputSize: hiddenSize, outputSize: code, activation: .relu, seed: seed &+ 200)),
             .reshape(parts.codeShape),
         ]
@@ -195,12 +195,12 @@ public struct CNNLSTMForecaster: Sendable {
     /// Dense and reshape (transposed convolutions and a crop).
     private static func convolutions(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int],
                                      outputActivation: Activation, seed: UInt64) throws
-        -> (encoder: [Layer], codeShape: [Int], decoderTail: [Layer]) {
+        -> (encoder: [SequentialLayer], codeShape: [Int], decoderTail: [SequentialLayer]) {
         guard !filters.isEmpty else {
             throw RecurrentError.invalidArgument(name: "CNNLSTMForecaster filters", expected: "at least one entry", actual: "[]")
         }
         try RecurrentError.requirePositive((frameHeight, frameWidth), "CNNLSTMForecaster frame size")
-        var encoder: [Layer] = []
+        var encoder: [SequentialLayer] = []
         var (height, width, inputChannels) = (frameHeight, frameWidth, channels)
         for (index, count) in filters.enumerated() {
             encoder.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: (3, 3),
@@ -210,7 +210,7 @@ public struct CNNLSTMForecaster: Sendable {
         }
         encoder.append(.flatten)
         let codeShape = [height, width, inputChannels]
-        var tail: [Layer] = []
+        var tail: [SequentialLayer] = []
         for (index, count) in filters.enumerated().reversed() {
             let last = index == 0
             let outputChannels = last ? channels : filters[index - 1]
@@ -273,7 +273,7 @@ public struct CNNLSTMForecaster: Sendable {
     /// parameter's gradient into `gradients` and returns dL/dframes.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
         let dh = try decoder.backward(outputGradient: outputGradient, cache: cache.decoder, into: &gradients.decoder)
-        let dx = try lstm.backward(outputGradient: dh, cache: cache.lstm, into: &gradients.lstm).input
+        let dx = try lstm.backward(outputGradient: dh, finalStateGradient: nil, cache: cache.lstm, into: &gradients.lstm).input
         return try encoder.backward(outputGradient: dx, cache: cache.encoder, into: &gradients.encoder)
     }
 }

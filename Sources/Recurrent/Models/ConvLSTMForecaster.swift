@@ -262,7 +262,7 @@ public struct ConvLSTMForecaster: Sendable {
         for index in forecaster.indices.reversed() {
             var dy = perLayer[index]
             if let carried { dy = try added(dy, carried) }
-            let inputs = try forecaster[index].backward(outputGradient: dy, cache: cache.forecaster[index],
+            let inputs = try forecaster[index].backward(outputGradient: dy, finalStateGradient: nil, cache: cache.forecaster[index],
                                                         into: &gradients.forecaster[index])
             finalStateGradients.insert(inputs.initialState, at: 0)
             carried = inputs.input

@@ -2,7 +2,7 @@ import FrameSequencing
 
 /// One layer of a ``Sequential`` stack: a map from a batch of samples to a
 /// batch of samples, axis 0 the batch everywhere.
-public enum Layer: Sendable {
+public enum SequentialLayer: Sendable {
     /// (B, H, W, C) to (B, OH, OW, F).
     case conv2D(Conv2D)
     /// (B, H, W, C) to (B, OH, OW, F), upsampling.
@@ -71,7 +71,7 @@ public enum Layer: Sendable {
     }
 }
 
-/// The parameter gradients of one ``Layer``, in the same position of
+/// The parameter gradients of one ``SequentialLayer``, in the same position of
 /// ``Sequential/Gradients/layers``.
 public enum LayerGradients: Sendable, Equatable {
     case conv2D(Conv2D.Gradients)
@@ -108,15 +108,15 @@ public enum LayerGradients: Sendable, Equatable {
 public struct Sequential: Sendable {
     /// The layers, first applied first. Replace a layer's parameters with
     /// tensors of the same shapes only; each pass checks every layer again
-    /// (a ``Layer/reshape(_:)`` or ``Layer/crop(height:width:)`` added since
+    /// (a ``SequentialLayer/reshape(_:)`` or ``SequentialLayer/crop(height:width:)`` added since
     /// `init` included) and throws naming the layer.
-    public var layers: [Layer]
+    public var layers: [SequentialLayer]
 
     /// A stack of `layers`.
     ///
-    /// - Throws: `invalidArgument` for a ``Layer/reshape(_:)`` or
-    ///   ``Layer/crop(height:width:)`` with a size below 1.
-    public init(_ layers: [Layer]) throws {
+    /// - Throws: `invalidArgument` for a ``SequentialLayer/reshape(_:)`` or
+    ///   ``SequentialLayer/crop(height:width:)`` with a size below 1.
+    public init(_ layers: [SequentialLayer]) throws {
         for layer in layers { try layer.validateSizes() }
         self.layers = layers
     }
@@ -333,7 +333,7 @@ public struct Sequential: Sendable {
 
 // MARK: - The parameter-free layers
 
-/// The output dimensions of ``Layer/spaceToDepth(_:)`` for (B, H, W, C).
+/// The output dimensions of ``SequentialLayer/spaceToDepth(_:)`` for (B, H, W, C).
 private func patchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
     guard input.count == 4, let frame = try? FrameShape(height: input[1], width: input[2], channels: input[3]) else {
         throw RecurrentError.shapeMismatch(name: "SpaceToDepth input (batch, height, width, channels)",
@@ -343,7 +343,7 @@ private func patchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int
     return [input[0], patched.height, patched.width, patched.channels]
 }
 
-/// The output dimensions of ``Layer/depthToSpace(_:)`` for (B, h, w, p * p * C).
+/// The output dimensions of ``SequentialLayer/depthToSpace(_:)`` for (B, h, w, p * p * C).
 private func unpatchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
     let area = p.blockSize * p.blockSize
     guard input.count == 4, input[3] % area == 0, input[1] > 0, input[2] > 0, input[3] > 0 else {
@@ -417,13 +417,13 @@ private func uncropped(_ gradient: Tensor, to shape: Shape) throws -> Tensor {
     return result
 }
 
-private func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
+func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
     var y = x
     y.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
     return y
 }
 
-private func activationGradient(_ activation: Activation, output: Tensor, gradient: Tensor) throws -> Tensor {
+func activationGradient(_ activation: Activation, output: Tensor, gradient: Tensor) throws -> Tensor {
     try RecurrentError.requireShape(gradient, output.dimensions, "Activation output gradient")
     var delta = gradient
     delta.withUnsafeMutableBufferPointer { d in

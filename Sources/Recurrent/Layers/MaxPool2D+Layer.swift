@@ -1,0 +1,62 @@
+import FrameSequencing
+
+extension MaxPool2D: Layer {
+    public typealias Gradients = NoGradients
+
+    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { try forward(input) }
+
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
+        try trainingForward(input)
+    }
+
+    /// ``backward(outputGradient:cache:)``; a pooling has no parameters.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout NoGradients) throws -> Tensor {
+        try backward(outputGradient: outputGradient, cache: cache)
+    }
+}
+
+extension Flatten: Layer {
+    public typealias Gradients = NoGradients
+
+    /// (B, ...) to (B, features).
+    ///
+    /// - Throws: `shapeMismatch` for rank 0.
+    public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
+        guard let batch = dimensions.first else {
+            throw RecurrentError.shapeMismatch(name: "Flatten input (batch, ...)", expected: [.any("batch"), .any("...")], actual: [])
+        }
+        return [batch, dimensions.dropFirst().reduce(1, *)]
+    }
+
+    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { try forward(input) }
+
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
+        try trainingForward(input)
+    }
+
+    /// ``backward(outputGradient:cache:)``; flattening has no parameters.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout NoGradients) throws -> Tensor {
+        try backward(outputGradient: outputGradient, cache: cache)
+    }
+}
+
+/// An activation as a layer of its own (Keras's `Activation`): the same shape,
+/// the function applied to every value.
+extension Activation: Layer {
+    public typealias Gradients = NoGradients
+    /// The output, from which the derivative is computed.
+    public typealias Cache = Tensor
+
+    public func outputDimensions(forInput dimensions: [Int]) -> [Int] { dimensions }
+
+    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { applied(self, input) }
+
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Tensor) {
+        let output = applied(self, input)
+        return (output, output)
+    }
+
+    public func backward(outputGradient: Tensor, cache: Tensor, into gradients: inout NoGradients) throws -> Tensor {
+        try activationGradient(self, output: cache, gradient: outputGradient)
+    }
+}
