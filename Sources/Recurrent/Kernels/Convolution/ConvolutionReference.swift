@@ -28,6 +28,64 @@ private func referenceAxis(_ input: Int, kernel: Int, stride: Int, dilation: Int
     return (length, overhang / 2)
 }
 
+/// Calls `body(output, input, weight)` with the flat indices of every product
+/// `x[input] * kernel[weight]` that Conv2D's sum for `y[output]` holds (see the
+/// file comment); `kernel` is (KH, KW, C, F). Returns the output's height and width.
+private func forEachConv2DProduct(
+    batch: Int, height: Int, width: Int, channels: Int, kernelSize: (height: Int, width: Int), filters: Int,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
+    _ body: (_ output: Int, _ input: Int, _ weight: Int) -> Void
+) -> (height: Int, width: Int) {
+    let rows = referenceAxis(height, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height, padding: padding)
+    let columns = referenceAxis(width, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width, padding: padding)
+    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for f in 0 ..< filters {
+        let output = ((b * rows.length + oy) * columns.length + ox) * filters + f
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let iy = oy * strides.height - rows.padBefore + ky * dilation.height
+            let ix = ox * strides.width - columns.padBefore + kx * dilation.width
+            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
+            for c in 0 ..< channels {
+                body(output, ((b * height + iy) * width + ix) * channels + c, ((ky * kernelSize.width + kx) * channels + c) * filters + f)
+            }
+        } }
+    } } } }
+    return (rows.length, columns.length)
+}
+
+/// Calls `body(output, input, weight)` with the flat indices of every product
+/// `x[input] * kernel[weight]` that Conv2DTranspose scatters onto `y[output]`:
+/// the output's size is Keras's (`valid`: `in * s + max(e - s, 0)`, `same`:
+/// `in * s`) and its crop the leading padding of a Conv2D of that size. `kernel`
+/// is (KH, KW, F, C). Returns the output's height and width.
+private func forEachConv2DTransposeProduct(
+    batch: Int, height: Int, width: Int, channels: Int, kernelSize: (height: Int, width: Int), filters: Int,
+    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
+    _ body: (_ output: Int, _ input: Int, _ weight: Int) -> Void
+) -> (height: Int, width: Int) {
+    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+        let extent = (k - 1) * d + 1
+        return padding == .same ? size * s : size * s + max(extent - s, 0)
+    }
+    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
+    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
+    let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
+                            padding: padding).padBefore
+    let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
+                             padding: padding).padBefore
+    for b in 0 ..< batch { for iy in 0 ..< height { for ix in 0 ..< width {
+        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
+            let oy = iy * strides.height - top + ky * dilation.height
+            let ox = ix * strides.width - left + kx * dilation.width
+            guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
+            for f in 0 ..< filters { for c in 0 ..< channels {
+                body(((b * outputHeight + oy) * outputWidth + ox) * filters + f, ((b * height + iy) * width + ix) * channels + c,
+                     ((ky * kernelSize.width + kx) * filters + f) * channels + c)
+            } }
+        } }
+    } } }
+    return (outputHeight, outputWidth)
+}
+
 /// Conv2D by its definition (see the file comment): the output (B, OH, OW, F)
 /// in row-major order with its height and width. `kernel` is (KH, KW, C, F).
 ///
@@ -39,28 +97,18 @@ package func referenceConv2D(
 ) -> (output: [Float], height: Int, width: Int) {
     let rows = referenceAxis(height, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height, padding: padding)
     let columns = referenceAxis(width, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width, padding: padding)
-    var output = [Float](repeating: 0, count: batch * rows.length * columns.length * filters)
-    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for f in 0 ..< filters {
-        var sum = Double(bias?[f] ?? 0)
-        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
-            let iy = oy * strides.height - rows.padBefore + ky * dilation.height
-            let ix = ox * strides.width - columns.padBefore + kx * dilation.width
-            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
-            for c in 0 ..< channels {
-                let x = input[((b * height + iy) * width + ix) * channels + c]
-                let w = kernel[((ky * kernelSize.width + kx) * channels + c) * filters + f]
-                sum += Double(x) * Double(w)
-            }
-        } }
-        output[((b * rows.length + oy) * columns.length + ox) * filters + f] = Float(sum)
-    } } } }
-    return (output, rows.length, columns.length)
+    var sums = [Double](repeating: 0, count: batch * rows.length * columns.length * filters)
+    let size = forEachConv2DProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
+                                    filters: filters, strides: strides, dilation: dilation, padding: padding) { out, at, w in
+        sums[out] += Double(input[at]) * Double(kernel[w])
+    }
+    let output = sums.indices.map { Float(sums[$0] + Double(bias?[$0 % filters] ?? 0)) }
+    return (output, size.height, size.width)
 }
 
 /// Conv2DTranspose by its definition (see the file comment): every input pixel
-/// scatters `x * kernel` onto the output, whose size is Keras's
-/// (`valid`: `in * s + max(e - s, 0)`, `same`: `in * s`) and whose crop is the
-/// leading padding of a Conv2D of that size. `kernel` is (KH, KW, F, C).
+/// scatters `x * kernel` onto the output (see `forEachConv2DTransposeProduct`).
+/// `kernel` is (KH, KW, F, C).
 ///
 /// - Complexity: `O(B * H * W * KH * KW * C * F)`; for tests only.
 package func referenceConv2DTranspose(
@@ -68,36 +116,20 @@ package func referenceConv2DTranspose(
     kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int, bias: [Float]?,
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding
 ) -> (output: [Float], height: Int, width: Int) {
-    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
-        let extent = (k - 1) * d + 1
-        return padding == .same ? size * s : size * s + max(extent - s, 0)
+    var sums: [Int: Double] = [:]
+    let size = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels,
+                                             kernelSize: kernelSize, filters: filters, strides: strides, dilation: dilation,
+                                             padding: padding) { out, at, w in
+        sums[out, default: 0] += Double(input[at]) * Double(kernel[w])
     }
-    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
-    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
-    let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
-                            padding: padding).padBefore
-    let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
-                             padding: padding).padBefore
-    var sums = [Double](repeating: 0, count: batch * outputHeight * outputWidth * filters)
-    for b in 0 ..< batch { for iy in 0 ..< height { for ix in 0 ..< width {
-        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
-            let oy = iy * strides.height - top + ky * dilation.height
-            let ox = ix * strides.width - left + kx * dilation.width
-            guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
-            for f in 0 ..< filters { for c in 0 ..< channels {
-                let x = input[((b * height + iy) * width + ix) * channels + c]
-                let w = kernel[((ky * kernelSize.width + kx) * filters + f) * channels + c]
-                sums[((b * outputHeight + oy) * outputWidth + ox) * filters + f] += Double(x) * Double(w)
-            } }
-        } }
-    } } }
-    let output = sums.indices.map { Float(sums[$0] + Double(bias?[$0 % filters] ?? 0)) }
-    return (output, outputHeight, outputWidth)
+    let count = batch * size.height * size.width * filters
+    let output = (0 ..< count).map { Float((sums[$0] ?? 0) + Double(bias?[$0 % filters] ?? 0)) }
+    return (output, size.height, size.width)
 }
 
 /// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2D(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``
-/// (no activation), by the same loops: every product `x * kernel` of the forward
-/// sum sends `outputGradient * kernel` to x and `outputGradient * x` to the kernel.
+/// (no activation), over the same products: each `x * kernel` of the forward sum
+/// sends `outputGradient * kernel` to x and `outputGradient * x` to the kernel.
 ///
 /// - Parameter outputGradient: (B, OH, OW, F).
 /// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, C, F), dL/dbias (F).
@@ -108,31 +140,17 @@ package func referenceConv2DBackward(
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     outputGradient: [Float]
 ) -> (input: [Float], kernel: [Float], bias: [Float]) {
-    let rows = referenceAxis(height, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height, padding: padding)
-    let columns = referenceAxis(width, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width, padding: padding)
-    var dInput = [Double](repeating: 0, count: input.count)
-    var dKernel = [Double](repeating: 0, count: kernel.count)
-    var dBias = [Double](repeating: 0, count: filters)
-    for b in 0 ..< batch { for oy in 0 ..< rows.length { for ox in 0 ..< columns.length { for f in 0 ..< filters {
-        let g = Double(outputGradient[((b * rows.length + oy) * columns.length + ox) * filters + f])
-        dBias[f] += g
-        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
-            let iy = oy * strides.height - rows.padBefore + ky * dilation.height
-            let ix = ox * strides.width - columns.padBefore + kx * dilation.width
-            guard iy >= 0, iy < height, ix >= 0, ix < width else { continue }
-            for c in 0 ..< channels {
-                let at = ((b * height + iy) * width + ix) * channels + c
-                let w = ((ky * kernelSize.width + kx) * channels + c) * filters + f
-                dInput[at] += g * Double(kernel[w])
-                dKernel[w] += g * Double(input[at])
-            }
-        } }
-    } } } }
-    return (dInput.map(Float.init), dKernel.map(Float.init), dBias.map(Float.init))
+    var (dInput, dKernel) = ([Double](repeating: 0, count: input.count), [Double](repeating: 0, count: kernel.count))
+    _ = forEachConv2DProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
+                             filters: filters, strides: strides, dilation: dilation, padding: padding) { out, at, w in
+        dInput[at] += Double(outputGradient[out]) * Double(kernel[w])
+        dKernel[w] += Double(outputGradient[out]) * Double(input[at])
+    }
+    return (dInput.map(Float.init), dKernel.map(Float.init), biasGradient(outputGradient, filters: filters))
 }
 
 /// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2DTranspose(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``,
-/// by the same scatter loops read backwards.
+/// over the same scattered products read backwards.
 ///
 /// - Parameter outputGradient: (B, OH, OW, F), OH and OW as the forward twin gives them.
 /// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, F, C), dL/dbias (F).
@@ -143,33 +161,18 @@ package func referenceConv2DTransposeBackward(
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     outputGradient: [Float]
 ) -> (input: [Float], kernel: [Float], bias: [Float]) {
-    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
-        let extent = (k - 1) * d + 1
-        return padding == .same ? size * s : size * s + max(extent - s, 0)
+    var (dInput, dKernel) = ([Double](repeating: 0, count: input.count), [Double](repeating: 0, count: kernel.count))
+    _ = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
+                                      filters: filters, strides: strides, dilation: dilation, padding: padding) { out, at, w in
+        dInput[at] += Double(outputGradient[out]) * Double(kernel[w])
+        dKernel[w] += Double(outputGradient[out]) * Double(input[at])
     }
-    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
-    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
-    let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
-                            padding: padding).padBefore
-    let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
-                             padding: padding).padBefore
-    var dInput = [Double](repeating: 0, count: input.count)
-    var dKernel = [Double](repeating: 0, count: kernel.count)
-    var dBias = [Double](repeating: 0, count: filters)
-    for (index, g) in outputGradient.enumerated() { dBias[index % filters] += Double(g) }
-    for b in 0 ..< batch { for iy in 0 ..< height { for ix in 0 ..< width {
-        for ky in 0 ..< kernelSize.height { for kx in 0 ..< kernelSize.width {
-            let oy = iy * strides.height - top + ky * dilation.height
-            let ox = ix * strides.width - left + kx * dilation.width
-            guard oy >= 0, oy < outputHeight, ox >= 0, ox < outputWidth else { continue }
-            for f in 0 ..< filters { for c in 0 ..< channels {
-                let at = ((b * height + iy) * width + ix) * channels + c
-                let w = ((ky * kernelSize.width + kx) * filters + f) * channels + c
-                let g = Double(outputGradient[((b * outputHeight + oy) * outputWidth + ox) * filters + f])
-                dInput[at] += g * Double(kernel[w])
-                dKernel[w] += g * Double(input[at])
-            } }
-        } }
-    } } }
-    return (dInput.map(Float.init), dKernel.map(Float.init), dBias.map(Float.init))
+    return (dInput.map(Float.init), dKernel.map(Float.init), biasGradient(outputGradient, filters: filters))
+}
+
+/// dL/dbias (F): the output gradient summed over every position.
+private func biasGradient(_ outputGradient: [Float], filters: Int) -> [Float] {
+    var sums = [Double](repeating: 0, count: filters)
+    for (index, g) in outputGradient.enumerated() { sums[index % filters] += Double(g) }
+    return sums.map(Float.init)
 }
