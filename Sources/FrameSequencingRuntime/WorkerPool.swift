@@ -13,6 +13,8 @@ import Synchronization
 /// compare-and-exchange on the current word, and reads the job closure only after
 /// such a claim; the caller replaces the closure only once every claimed part has
 /// finished. So a worker that wakes late can never run a stale job.
+/// (`@unchecked`: the job closure is not `Sendable` and crosses threads under this
+/// protocol, which the compiler cannot check; `.ci/run`'s ThreadSanitizer step does.)
 package final class WorkerPool: @unchecked Sendable {
     // @unchecked: `job` is a mutable, non-Sendable closure shared with the
     // worker threads (everything else is atomic, `let` or NSCondition).

@@ -14,7 +14,8 @@ final class GEMMWorkspace: @unchecked Sendable {
     // Safe because a workspace is lent to one `gemm` call at a time (taken
     // from and returned to the Mutex-guarded cache, which orders the handover),
     // only that call resizes it, and its pool parts pack and read disjoint
-    // panels between the pool's barriers.
+    // panels between the pool's barriers. `.ci/run`'s ThreadSanitizer step runs
+    // the threaded and concurrent GEMM tests over it.
 
     /// Packed `mc x kc` block of A.
     private(set) var packedA: UnsafeMutablePointer<Float>

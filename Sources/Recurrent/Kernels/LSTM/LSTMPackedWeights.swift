@@ -25,6 +25,7 @@ final class LSTMPackedDirection: @unchecked Sendable {
     // @unchecked: raw pointers and `PackedMatrixB`s, written only in init and
     // then only read. The matrices' A-packing scratch (`multiply`) is never
     // used: only the in-place products, which use none, so threads may share them.
+    // `.ci/run`'s ThreadSanitizer step runs concurrent first calls over one LSTM.
 
     let path: GEMMKernelPath
     /// Whether the fused steps do the input product (`lstmFusesInput`).
