@@ -244,16 +244,14 @@ func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throw
         return convLSTM
     case var forecaster as CNNLSTMForecaster:
         var layers = forecaster.decoder.model.layers
-        guard let last = layers.lastIndex(where: { if case .conv2DTranspose = $0 { true } else if case .dense = $0 { true } else { false } })
-        else { return forecaster }
-        switch layers[last] {
-        case .conv2DTranspose(var layer) where layer.activation == .sigmoid:
+        guard let last = layers.lastIndex(where: { $0 is Conv2DTranspose || $0 is Dense }) else { return forecaster }
+        if var layer = layers[last] as? Conv2DTranspose, layer.activation == .sigmoid {
             layer.bias = try channelPrior(layer.filters)
-            layers[last] = .conv2DTranspose(layer)
-        case .dense(var layer) where layer.activation == .sigmoid && layer.outputSize == mean.count:
+            layers[last] = layer
+        } else if var layer = layers[last] as? Dense, layer.activation == .sigmoid, layer.outputSize == mean.count {
             layer.bias = try Tensor(shape: [mean.count], scalars: mean.map(logit))
-            layers[last] = .dense(layer)
-        default:
+            layers[last] = layer
+        } else {
             return forecaster
         }
         forecaster.decoder.model.layers = layers

@@ -79,7 +79,7 @@ enum KerasCNNLSTMSuite {
         let (output, cache) = try model.trainingForward(try fixture.tensor("input"))
         var gradients = try model.zeroGradients()
         let inputGradient = try model.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
-        guard case .conv2D(let convGradients) = gradients.features.layers[0] else {
+        guard let convGradients = gradients.features.layers[0] as? Conv2D.Gradients else {
             throw FixtureError.badMetadata(fixture.path, "model", "the first layer's gradients are not a Conv2D's")
         }
         let lstmGradients = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize,

@@ -111,7 +111,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
     let perFrame = TimeDistributed(try Sequential([                  // any stack of per-frame layers
         .conv2D(Conv2D(inputChannels: 1, filters: 16, kernelSize: (3, 3), padding: .same, activation: .relu, seed: 1)),
         .maxPool2D(MaxPool2D(poolSize: (2, 2))),
-        .flatten,                                                    // also .conv2DTranspose, .dense, .reshape, .crop
+        .flatten,                                                    // also .conv2DTranspose, .dense, .reshape, .crop, or your own Layer
     ]))
     let codes = try perFrame.forward(clips)                          // (B, T, 32 * 32 * 16)
 

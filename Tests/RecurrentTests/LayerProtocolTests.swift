@@ -73,13 +73,13 @@ final class LayerProtocolTests: XCTestCase {
         let stack = try Sequential([.conv2D(conv), .maxPool2D(pool), .flatten, .dense(Dense(inputSize: 12, outputSize: 2, seed: 6))])
         try check("Sequential", stack, input: [2, 4, 4, 2]) { x, g in
             let (y, c) = try stack.trainingForward(x)
-            var grads = stack.zeroGradients()
+            var grads = try stack.zeroGradients()
             return (y, try stack.backward(outputGradient: g, cache: c, into: &grads), grads.tensors)
         }
         let perFrame = TimeDistributed(stack)
         try check("TimeDistributed", perFrame, input: [2, 3, 4, 4, 2]) { x, g in
             let (y, c) = try perFrame.trainingForward(x)
-            var grads = perFrame.zeroGradients()
+            var grads = try perFrame.zeroGradients()
             return (y, try perFrame.backward(outputGradient: g, cache: c, into: &grads), grads.tensors)
         }
     }
@@ -183,5 +183,48 @@ private struct Scale: Layer {
         for (i, g) in outputGradient.scalars.enumerated() { dFactors[i % n] += g * input.scalars[i] }
         gradients.factors = try Tensor(shape: factors.shape, scalars: dFactors)
         return try Tensor(shape: input.shape, scalars: outputGradient.scalars.enumerated().map { $1 * factors.scalars[$0 % n] })
+    }
+}
+
+/// Your own layer inside the package's containers.
+final class SequentialOfAnyLayerTests: XCTestCase {
+    func testYourLayerInASequentialTrainsAsTheStackDoes() throws {
+        let dense = try Dense(inputSize: 3, outputSize: 4, seed: 21)
+        let scale = Scale(factors: try randomTensor([4], seed: 22))
+        let stack = try Sequential([dense, scale, .activation(.tanh)])
+        XCTAssertEqual(stack.namedParameters.map(\.name), ["0.weight", "0.bias", "1.factors"])
+
+        let x = try randomTensor([5, 3], seed: 23)
+        let (y, cache) = try stack.trainingForward(x)
+        let g = try randomTensor(y.dimensions, seed: 24)
+        var gradients = try stack.zeroGradients()
+        let dx = try stack.backward(outputGradient: g, cache: cache, into: &gradients)
+
+        // The same three layers by hand.
+        let (a, denseCache) = try dense.trainingForward(x)
+        let (b, scaleCache) = try scale.trainingForward(a, context: LayerContext())
+        let (c, tanhCache) = try Activation.tanh.trainingForward(b, context: LayerContext())
+        XCTAssertEqual(y, c)
+        var none = NoGradients()
+        var scaleGradients = try scale.zeroGradients()
+        var denseGradients = dense.zeroGradients()
+        let db = try Activation.tanh.backward(outputGradient: g, cache: tanhCache, into: &none)
+        let da = try scale.backward(outputGradient: db, cache: scaleCache, into: &scaleGradients)
+        XCTAssertEqual(dx, try dense.backward(outputGradient: da, cache: denseCache, into: &denseGradients))
+        XCTAssertEqual(gradients.tensors, denseGradients.tensors + scaleGradients.tensors)
+
+        // An optimizer reaches the user's parameter through the stack.
+        var trained = stack
+        var optimizer = try SGD(learningRate: 0.1)
+        try trained.withParameters { try optimizer.step(parameters: &$0, gradients: gradients.tensors) }
+        let factors = try XCTUnwrap(trained.layers[1] as? Scale).factors
+        XCTAssertEqual(factors.scalars[1], scale.factors.scalars[1] - 0.1 * scaleGradients.factors.scalars[1], accuracy: 1e-6)
+
+        // Per frame, with shared weights, and the error names the layer.
+        let perFrame = TimeDistributed(stack)
+        XCTAssertEqual(try perFrame.forward(try randomTensor([2, 4, 3], seed: 25)).dimensions, [2, 4, 4])
+        XCTAssertThrowsError(try stack.forward(try randomTensor([5, 2], seed: 26))) { error in
+            XCTAssertTrue("\(error)".hasPrefix("Layer 0 (Dense)"), "\(error)")
+        }
     }
 }

@@ -43,10 +43,10 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(y.dimensions, [2, 3, 5])
         XCTAssertEqual(try model.outputDimensions(forInput: x.dimensions), [2, 3, 5])
         let g = try randomTensor(y.dimensions, seed: 12)
-        var gradients = model.zeroGradients()
+        var gradients = try model.zeroGradients()
         let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
 
-        var loopGradients = model.zeroGradients()
+        var loopGradients = try model.zeroGradients()
         var outputs: [Tensor] = [], inputGradients: [Tensor] = []
         for t in 0 ..< 3 {
             let (yt, ct) = try model.model.trainingForward(try timestep(x, t))
@@ -79,13 +79,13 @@ final class ModelTests: XCTestCase {
             XCTAssertEqual(y, pooled, "\(activation) \(padding)")
             XCTAssertEqual(try stack.forward(x), pooled)
             let g = try randomTensor(y.dimensions, seed: 10)
-            var gradients = stack.zeroGradients()
+            var gradients = try stack.zeroGradients()
             let dx = try stack.backward(outputGradient: g, cache: cache, into: &gradients)
             var separate = conv.zeroGradients()
             let dxSeparate = try conv.backward(outputGradient: try pool.backward(outputGradient: g, cache: poolCache),
                                                cache: convCache, into: &separate)
             try assertClose(compare("input gradient", actual: dx.scalars, expected: dxSeparate.scalars, atol: 1e-6, rtol: 1e-6))
-            guard case .conv2D(let fused) = gradients.layers[0] else { return XCTFail("layer 0 has no Conv2D gradients") }
+            guard let fused = gradients.layers[0] as? Conv2D.Gradients else { return XCTFail("layer 0 has no Conv2D gradients") }
             try assertClose(compare("kernel gradient", actual: fused.kernel.scalars, expected: separate.kernel.scalars,
                                     atol: 1e-6, rtol: 1e-6))
             try assertClose(compare("bias gradient", actual: fused.bias!.scalars, expected: separate.bias!.scalars,
@@ -124,8 +124,8 @@ final class ModelTests: XCTestCase {
             let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
             let original = model
             func loss() throws -> Double { dot(try model.forward(x), g) }
-            guard case .conv2D(let conv) = original.features.model.layers[0],
-                  case .conv2D(let convGradients) = gradients.features.layers[0] else { return XCTFail("layer 0 is not a Conv2D") }
+            guard let conv = original.features.model.layers[0] as? Conv2D,
+                  let convGradients = gradients.features.layers[0] as? Conv2D.Gradients else { return XCTFail("layer 0 is not a Conv2D") }
             let results = [
                 try finiteDifferenceCheck("input", x, analytic: dx) { dot(try model.forward($0), g) },
                 try finiteDifferenceCheck("conv kernel", conv.kernel, analytic: convGradients.kernel) {
@@ -149,17 +149,16 @@ final class ModelTests: XCTestCase {
         // tanh instead of ReLU, and a 2 x 2 stride-2 convolution in place of the
         // pooling (same output size), so the differences straddle no kink or
         // near-tie of a maximum (pooling has its own finite-difference test).
-        func smooth(_ layers: [SequentialLayer]) throws -> [SequentialLayer] {
-            try layers.map {
-                switch $0 {
-                case .maxPool2D:
-                    return .conv2D(try Conv2D(inputChannels: 3, filters: 3, kernelSize: (2, 2), strides: (2, 2),
-                                              padding: .same, activation: .tanh, seed: 12))
-                case .conv2D(var l): l.activation = .tanh; return .conv2D(l)
-                case .conv2DTranspose(var l) where l.activation == .relu: l.activation = .tanh; return .conv2DTranspose(l)
-                case .dense(var l): l.activation = .tanh; return .dense(l)
-                default: return $0
+        func smooth(_ layers: [any Layer]) throws -> [any Layer] {
+            try layers.map { layer -> any Layer in
+                if layer is MaxPool2D {
+                    return try Conv2D(inputChannels: 3, filters: 3, kernelSize: (2, 2), strides: (2, 2),
+                                      padding: .same, activation: .tanh, seed: 12)
                 }
+                if var l = layer as? Conv2D { l.activation = .tanh; return l }
+                if var l = layer as? Conv2DTranspose, l.activation == .relu { l.activation = .tanh; return l }
+                if var l = layer as? Dense { l.activation = .tanh; return l }
+                return layer
             }
         }
         model.encoder.model.layers = try smooth(model.encoder.model.layers)
@@ -172,10 +171,10 @@ final class ModelTests: XCTestCase {
         let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
         let original = model
         func loss() throws -> Double { dot(try model.forward(x).frames, g) }
-        guard case .conv2DTranspose(let up) = original.decoder.model.layers[2],
-              case .conv2DTranspose(let upGradients) = gradients.decoder.layers[2],
-              case .dense(let dense) = original.decoder.model.layers[0],
-              case .dense(let denseGradients) = gradients.decoder.layers[0] else { return XCTFail("unexpected decoder layout") }
+        guard let up = original.decoder.model.layers[2] as? Conv2DTranspose,
+              let upGradients = gradients.decoder.layers[2] as? Conv2DTranspose.Gradients,
+              let dense = original.decoder.model.layers[0] as? Dense,
+              let denseGradients = gradients.decoder.layers[0] as? Dense.Gradients else { return XCTFail("unexpected decoder layout") }
         let results = [
             try finiteDifferenceCheck("input", x, analytic: dx) { dot(try model.forward($0).frames, g) },
             try finiteDifferenceCheck("decoder Conv2DTranspose kernel", up.kernel, analytic: upGradients.kernel) {
@@ -232,9 +231,9 @@ final class ModelTests: XCTestCase {
         // A cache from another stack.
         let (_, cache) = try model.trainingForward(try randomTensor([1, 2, 7, 6, 2], seed: 1))
         let other = TimeDistributed(try Sequential([.flatten]))
-        var gradients = other.zeroGradients()
+        var gradients = try other.zeroGradients()
         XCTAssertThrowsError(try other.backward(outputGradient: try Tensor(shape: [1, 2, 5]), cache: cache, into: &gradients))
-        var wrong = model.zeroGradients()
+        var wrong = try model.zeroGradients()
         XCTAssertThrowsError(try model.backward(outputGradient: try Tensor(shape: [1, 2, 4]), cache: cache, into: &wrong))
         XCTAssertThrowsError(try CNNLSTM(features: model, lstm: try LSTM(inputSize: 5, hiddenSize: 3),
                                          head: try Dense(inputSize: 4, outputSize: 1)))
@@ -246,12 +245,5 @@ final class ModelTests: XCTestCase {
         XCTAssert(result.passed, "\(result)", file: file, line: line)
     }
 
-    func flat(_ gradients: LayerGradients) -> [Float] {
-        switch gradients {
-        case .conv2D(let g): return g.kernel.scalars + (g.bias?.scalars ?? [])
-        case .conv2DTranspose(let g): return g.kernel.scalars + (g.bias?.scalars ?? [])
-        case .dense(let g): return g.weight.scalars + g.bias.scalars
-        case .none: return []
-        }
-    }
+    func flat(_ gradients: any GradientSet) -> [Float] { gradients.tensors.flatMap(\.scalars) }
 }

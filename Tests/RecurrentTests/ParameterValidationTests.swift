@@ -208,7 +208,7 @@ final class ParameterValidationTests: XCTestCase {
             let inLayer = RecurrentError.shapeMismatch(name: "Layer 0 (Conv2D): " + name,
                 expected: ShapeRequirement(exactly: expectedShape), actual: actualShape)
             assertThrows(inLayer, "Conv2D \(label): fused with pooling") { try stack.trainingForward(x) }
-            var stackGradients = pooled.zeroGradients()
+            var stackGradients = try pooled.zeroGradients()
             assertThrows(inLayer, "Conv2D \(label): fused backward") {
                 try stack.backward(outputGradient: pooledY, cache: pooledCache, into: &stackGradients)
             }
@@ -325,7 +325,7 @@ final class ParameterValidationTests: XCTestCase {
         layer.weight = try Tensor(shape: [4, 6])
         var dense = original
         dense.layers[0] = .dense(layer)
-        var gradients = original.zeroGradients()
+        var gradients = try original.zeroGradients()
         assertThrows(.shapeMismatch(name: "Layer 0 (Dense): Dense weight (output, input)", expected: [6, 4], actual: [4, 6]),
                      "a Dense in the stack") { try dense.backward(outputGradient: y, cache: cache, into: &gradients) }
     }

@@ -13,7 +13,7 @@ import FrameSequencing
 /// ```
 public struct CNNLSTM: Sendable {
     /// The per-frame feature extractor; its output per frame is flat (ends with
-    /// ``SequentialLayer/flatten`` or ``SequentialLayer/dense(_:)``) with `lstm.inputSize` features.
+    /// ``Flatten`` or ``Dense``) with `lstm.inputSize` features.
     public var features: TimeDistributed
     /// The recurrence over the features.
     public var lstm: LSTM
@@ -46,7 +46,7 @@ public struct CNNLSTM: Sendable {
     public init(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int], kernelSize: (height: Int, width: Int) = (3, 3),
                 activation: Activation = .relu, hiddenSize: Int, outputs: Int, outputActivation: Activation = .linear,
                 returnSequences: Bool = false, seed: UInt64 = 0) throws {
-        var layers: [SequentialLayer] = []
+        var layers: [any Layer] = []
         var inputChannels = channels
         for (index, count) in filters.enumerated() {
             layers.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: kernelSize,
@@ -84,7 +84,7 @@ public struct CNNLSTM: Sendable {
 
     /// Zero gradients of every part.
     public func zeroGradients() throws -> Gradients {
-        Gradients(features: features.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), head: head.zeroGradients())
+        Gradients(features: try features.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), head: head.zeroGradients())
     }
 
     /// The prediction for `frames` (B, T, H, W, C): (B, outputs), or (B, T,
@@ -156,7 +156,7 @@ public struct CNNLSTMForecaster: Sendable {
         let parts = try Self.convolutions(frameHeight: frameHeight, frameWidth: frameWidth, channels: channels,
                                           filters: filters, outputActivation: outputActivation, seed: seed)
         let code = parts.codeShape.reduce(1, *)
-        let decoder: [SequentialLayer] = [
+        let decoder: [any Layer] = [
             .dense(try Dense(inputSize: hiddenSize, outputSize: code, activation: .relu, seed: seed &+ 200)),
             .reshape(parts.codeShape),
         ]
@@ -195,12 +195,12 @@ public struct CNNLSTMForecaster: Sendable {
     /// Dense and reshape (transposed convolutions and a crop).
     private static func convolutions(frameHeight: Int, frameWidth: Int, channels: Int, filters: [Int],
                                      outputActivation: Activation, seed: UInt64) throws
-        -> (encoder: [SequentialLayer], codeShape: [Int], decoderTail: [SequentialLayer]) {
+        -> (encoder: [any Layer], codeShape: [Int], decoderTail: [any Layer]) {
         guard !filters.isEmpty else {
             throw RecurrentError.invalidArgument(name: "CNNLSTMForecaster filters", expected: "at least one entry", actual: "[]")
         }
         try RecurrentError.requirePositive((frameHeight, frameWidth), "CNNLSTMForecaster frame size")
-        var encoder: [SequentialLayer] = []
+        var encoder: [any Layer] = []
         var (height, width, inputChannels) = (frameHeight, frameWidth, channels)
         for (index, count) in filters.enumerated() {
             encoder.append(.conv2D(try Conv2D(inputChannels: inputChannels, filters: count, kernelSize: (3, 3),
@@ -210,7 +210,7 @@ public struct CNNLSTMForecaster: Sendable {
         }
         encoder.append(.flatten)
         let codeShape = [height, width, inputChannels]
-        var tail: [SequentialLayer] = []
+        var tail: [any Layer] = []
         for (index, count) in filters.enumerated().reversed() {
             let last = index == 0
             let outputChannels = last ? channels : filters[index - 1]
@@ -245,7 +245,7 @@ public struct CNNLSTMForecaster: Sendable {
 
     /// Zero gradients of every part.
     public func zeroGradients() throws -> Gradients {
-        Gradients(encoder: encoder.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), decoder: decoder.zeroGradients())
+        Gradients(encoder: try encoder.zeroGradients(), lstm: try LSTMGradients(zerosFor: lstm), decoder: try decoder.zeroGradients())
     }
 
     /// For `frames` (B, T, H, W, C), the prediction of frame `t + 1` from frames

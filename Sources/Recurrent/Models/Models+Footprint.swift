@@ -6,6 +6,9 @@ import FrameSequencing
 extension Sequential: FootprintEstimating {
     /// The stack's layers in order; a Conv2D followed by a MaxPool2D counts as
     /// the fused pair it runs as.
+    ///
+    /// - Throws: what the first layer that cannot take its input throws;
+    ///   `invalidArgument` for a layer that does not estimate its footprint.
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
         var parts: [ActivationFootprint] = []
         var current = inputDimensions
@@ -14,33 +17,18 @@ extension Sequential: FootprintEstimating {
             let layer = layers[index]
             let part: ActivationFootprint
             do {
-                switch layer {
-                case .conv2D(let l):
-                    if index + 1 < layers.count, case .maxPool2D(let pool) = layers[index + 1] {
-                        part = try l.pooledFootprint(inputDimensions: current, pool: pool)
-                        index += 1
-                    } else {
-                        part = try l.activationFootprint(inputDimensions: current)
-                    }
-                case .conv2DTranspose(let l): part = try l.activationFootprint(inputDimensions: current)
-                case .maxPool2D(let l): part = try l.activationFootprint(inputDimensions: current)
-                case .dense(let l): part = try l.activationFootprint(inputDimensions: current)
-                case .flatten, .reshape:
-                    part = .view(try Sequential([layer]).outputDimensions(forInput: current))
-                case .crop, .activation, .spaceToDepth, .depthToSpace:
-                    // A new output (kept for backward: the activation's derivative reads
-                    // it) and a new input gradient; a crop to the same size passes its input on.
-                    let output = try Sequential([layer]).outputDimensions(forInput: current)
-                    if case .crop = layer, output == current {
-                        part = .view(output)
-                    } else {
-                        part = ActivationFootprint(outputDimensions: output, retainedBytes: floatBytes(output),
-                                                   backwardPeakBytes: floatBytes(current), inferencePeakBytes: floatBytes(output),
-                                                   forwardFlops: Double(output.reduce(1, *)))
-                    }
+                if let conv = layer as? Conv2D, index + 1 < layers.count, let pool = layers[index + 1] as? MaxPool2D {
+                    part = try conv.pooledFootprint(inputDimensions: current, pool: pool)
+                    index += 1
+                } else if let estimating = layer as? any FootprintEstimating {
+                    part = try estimating.activationFootprint(inputDimensions: current)
+                } else {
+                    throw RecurrentError.invalidArgument(
+                        name: "memory estimate", expected: "a layer conforming to FootprintEstimating",
+                        actual: "\(type(of: layer)), which does not")
                 }
             } catch let error as RecurrentError {
-                throw error.inLayer(index, layer.name)
+                throw error.inLayer(index, layerName(layer))
             }
             parts.append(part)
             current = part.outputDimensions

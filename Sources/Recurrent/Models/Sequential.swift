@@ -1,99 +1,9 @@
 import FrameSequencing
 
-/// One layer of a ``Sequential`` stack: a map from a batch of samples to a
-/// batch of samples, axis 0 the batch everywhere.
-public enum SequentialLayer: Sendable {
-    /// (B, H, W, C) to (B, OH, OW, F).
-    case conv2D(Conv2D)
-    /// (B, H, W, C) to (B, OH, OW, F), upsampling.
-    case conv2DTranspose(Conv2DTranspose)
-    /// (B, H, W, C) to (B, OH, OW, C).
-    case maxPool2D(MaxPool2D)
-    /// (B, ...) to (B, features), as Keras's `Flatten`.
-    case flatten
-    /// (B, ...) to (B, dimensions...) in row-major order, as Keras's `Reshape`
-    /// (the batch axis is not listed).
-    case reshape([Int])
-    /// (B, H, W, C) to (B, height, width, C): the top-left `height` x `width`
-    /// pixels, as Keras's `Cropping2D` with the whole crop at the bottom and right.
-    case crop(height: Int, width: Int)
-    /// (..., I) to (..., O).
-    case dense(Dense)
-    /// The same shape, `activation` applied to every value.
-    case activation(Activation)
-    /// (B, H, W, C) to (B, ceil(H / p), ceil(W / p), p * p * C), zero-padded at the
-    /// bottom and right, as TensorFlow's `space_to_depth` (see `SpaceToDepth`).
-    case spaceToDepth(SpaceToDepth)
-    /// (B, h, w, p * p * C) to (B, h * p, w * p, C), TensorFlow's `depth_to_space`;
-    /// follow it with ``crop(height:width:)`` to drop a ``spaceToDepth(_:)``'s padding.
-    case depthToSpace(SpaceToDepth)
-
-    /// The gradient slot this layer accumulates into (``LayerGradients/none`` for
-    /// layers without parameters).
-    func zeroGradients() -> LayerGradients {
-        switch self {
-        case .conv2D(let layer): return .conv2D(layer.zeroGradients())
-        case .conv2DTranspose(let layer): return .conv2DTranspose(layer.zeroGradients())
-        case .dense(let layer): return .dense(layer.zeroGradients())
-        case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace: return .none
-        }
-    }
-
-    /// Throws `invalidArgument` for a ``reshape(_:)`` or ``crop(height:width:)``
-    /// with a size below 1; the other layers check their own parameters when they run.
-    func validateSizes() throws {
-        switch self {
-        case .reshape(let dimensions):
-            guard !dimensions.isEmpty, dimensions.allSatisfy({ $0 > 0 }) else {
-                throw RecurrentError.invalidArgument(name: "Reshape dimensions", expected: "one or more sizes of at least 1",
-                                                     actual: "\(dimensions)")
-            }
-        case let .crop(height, width):
-            try RecurrentError.requirePositive((height, width), "Crop size")
-        default: break
-        }
-    }
-
-    /// A short name for messages: "Conv2D", "Dense", ...
-    var name: String {
-        switch self {
-        case .conv2D: return "Conv2D"
-        case .conv2DTranspose: return "Conv2DTranspose"
-        case .maxPool2D: return "MaxPool2D"
-        case .flatten: return "Flatten"
-        case .reshape: return "Reshape"
-        case .crop: return "Crop"
-        case .dense: return "Dense"
-        case .activation: return "Activation"
-        case .spaceToDepth: return "SpaceToDepth"
-        case .depthToSpace: return "DepthToSpace"
-        }
-    }
-}
-
-/// The parameter gradients of one ``SequentialLayer``, in the same position of
-/// ``Sequential/Gradients/layers``.
-public enum LayerGradients: Sendable, Equatable {
-    case conv2D(Conv2D.Gradients)
-    case conv2DTranspose(Conv2DTranspose.Gradients)
-    case dense(Dense.Gradients)
-    /// A layer without parameters.
-    case none
-
-    /// Sets every gradient to zero.
-    public mutating func zero() {
-        switch self {
-        case .conv2D(var g): g.zero(); self = .conv2D(g)
-        case .conv2DTranspose(var g): g.zero(); self = .conv2DTranspose(g)
-        case .dense(var g): g.zero(); self = .dense(g)
-        case .none: break
-        }
-    }
-}
-
-/// A stack of per-sample layers applied in order, Keras's `Sequential` for the
-/// image and feature layers: forward, a training forward that keeps what
-/// backward needs, and backward accumulating every layer's gradients.
+/// A stack of layers applied in order, Keras's `Sequential` and PyTorch's
+/// `nn.Sequential`: any ``Layer``, the package's or your own, with a training
+/// forward that keeps what backward needs and a backward that accumulates every
+/// layer's gradients.
 ///
 /// ```swift
 /// let cnn = try Sequential([
@@ -104,27 +14,35 @@ public enum LayerGradients: Sendable, Equatable {
 /// let features = try cnn.forward(images)     // (B, 13 * 13 * 8) for 28 x 28 images
 /// ```
 ///
-/// Wrap it in ``TimeDistributed`` to apply it to every frame of a sequence.
+/// The leading-dot spellings (`.conv2D(_:)`, `.flatten`, `.reshape(_:)`, ...) are
+/// the layers themselves (`Conv2D(...)`, `Flatten()`, ``Reshape``); a layer of
+/// your own goes in the list as it is. A Conv2D followed by a MaxPool2D runs
+/// fused, never storing the convolution's full-resolution output. Wrap a stack
+/// in ``TimeDistributed`` to apply it to every frame of a sequence.
 public struct Sequential: Sendable {
-    /// The layers, first applied first. Replace a layer's parameters with
-    /// tensors of the same shapes only; each pass checks every layer again
-    /// (a ``SequentialLayer/reshape(_:)`` or ``SequentialLayer/crop(height:width:)`` added since
-    /// `init` included) and throws naming the layer.
-    public var layers: [SequentialLayer]
+    /// The layers, first applied first. Replace a layer's parameters with tensors
+    /// of the same shapes only; each pass checks every layer again and throws
+    /// naming the layer.
+    public var layers: [any Layer]
 
     /// A stack of `layers`.
     ///
-    /// - Throws: `invalidArgument` for a ``SequentialLayer/reshape(_:)`` or
-    ///   ``SequentialLayer/crop(height:width:)`` with a size below 1.
-    public init(_ layers: [SequentialLayer]) throws {
-        for layer in layers { try layer.validateSizes() }
+    /// - Throws: `invalidArgument` for a ``Reshape`` or ``Crop`` with a size below 1.
+    public init(_ layers: [any Layer]) throws {
+        for layer in layers { try validateSizes(layer) }
         self.layers = layers
     }
 
     /// Per-layer gradients of a ``Sequential``, accumulated by backward.
     public struct Gradients: Sendable, Equatable {
-        /// One entry per layer, ``LayerGradients/none`` for layers without parameters.
-        public var layers: [LayerGradients]
+        /// One entry per layer, in the layer's own gradient type (``NoGradients``
+        /// for layers without parameters).
+        public var layers: [any GradientSet]
+
+        public static func == (a: Gradients, b: Gradients) -> Bool {
+            a.layers.count == b.layers.count && zip(a.layers, b.layers).allSatisfy { $0.tensors == $1.tensors }
+        }
+
         /// Sets every gradient to zero.
         public mutating func zero() {
             for index in layers.indices { layers[index].zero() }
@@ -132,141 +50,82 @@ public struct Sequential: Sendable {
     }
 
     /// Zero gradients for every layer.
-    public func zeroGradients() -> Gradients {
-        Gradients(layers: layers.map { $0.zeroGradients() })
+    public func zeroGradients() throws -> Gradients {
+        Gradients(layers: try layers.map { try $0.zeroGradients() })
     }
 
     /// What backward needs from each layer's training forward.
     public struct Cache: Sendable {
-        let entries: [LayerCache]
+        let entries: [any Sendable]
         let inputShape: [Int]
         let outputShape: [Int]
     }
 
-    enum LayerCache: Sendable {
-        case conv2D(Conv2D.Cache)
-        case conv2DTranspose(Conv2DTranspose.Cache)
-        case maxPool2D(MaxPool2D.Cache)
-        case reshape(Shape)
-        case crop(Shape)
-        case dense(Dense.Cache)
-        case activation(Tensor)
-        /// A Conv2D and the MaxPool2D after it, run fused (the pooling's entry is `.fused`).
-        case convolutionPool(Conv2D.PooledCache)
-        case fused
-    }
+    /// The cache entry of a MaxPool2D run fused with the Conv2D before it.
+    private struct Fused: Sendable {}
 
     /// The pooling after layer `index` when it is a Conv2D followed by a
-    /// MaxPool2D: the pair runs fused, never storing the convolution's
-    /// full-resolution output.
-    private func pooling(after index: Int) -> MaxPool2D? {
-        guard case .conv2D = layers[index], index + 1 < layers.count, case .maxPool2D(let pool) = layers[index + 1] else {
+    /// MaxPool2D: the pair runs fused.
+    private func pooling(after index: Int) -> (Conv2D, MaxPool2D)? {
+        guard let conv = layers[index] as? Conv2D, index + 1 < layers.count, let pool = layers[index + 1] as? MaxPool2D else {
             return nil
         }
-        return pool
+        return (conv, pool)
+    }
+
+    /// Runs `body` on layer `index`, naming the layer in what it throws.
+    private func inLayer<R>(_ index: Int, _ body: () throws -> R) throws -> R {
+        do {
+            try validateSizes(layers[index])
+            return try body()
+        } catch let error as RecurrentError {
+            throw error.inLayer(index, layerName(layers[index]))
+        }
     }
 
     /// The output dimensions for an input of `dimensions` (batch first), or the
     /// error the first layer that cannot take it throws.
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
         var current = dimensions
-        for (index, layer) in layers.enumerated() {
-            do {
-                try layer.validateSizes()
-                switch layer {
-                case .conv2D(let l): current = try l.outputDimensions(forInput: current)
-                case .conv2DTranspose(let l): current = try l.outputDimensions(forInput: current)
-                case .maxPool2D(let l): current = try l.outputDimensions(forInput: current)
-                case .flatten: current = [current.first ?? 0, current.dropFirst().reduce(1, *)]
-                case .reshape(let d): current = try reshapedDimensions(current, d)
-                case let .crop(h, w): current = try croppedDimensions(current, h, w)
-                case .dense(let l):
-                    guard current.last == l.inputSize, current.count >= 2 else {
-                        throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(l.inputSize)], actual: current)
-                    }
-                    current[current.count - 1] = l.outputSize
-                case .activation: break
-                case .spaceToDepth(let p): current = try patchedDimensions(current, p)
-                case .depthToSpace(let p): current = try unpatchedDimensions(current, p)
-                }
-            } catch let error as RecurrentError {
-                throw error.inLayer(index, layer.name)
-            }
+        for index in layers.indices {
+            current = try inLayer(index) { try layers[index].outputDimensions(forInput: current) }
         }
         return current
     }
 
     /// The stack's output for `input` (batch first).
-    public func forward(_ input: Tensor) throws -> Tensor {
+    public func forward(_ input: Tensor, context: LayerContext = LayerContext()) throws -> Tensor {
         var x = input
-        var skip = false
-        for (index, layer) in layers.enumerated() {
-            if skip { skip = false; continue }
-            do {
-                try layer.validateSizes()
-                switch layer {
-                case .conv2D(let l):
-                    if let pool = pooling(after: index) {
-                        x = try l.pooledInference(x, pool: pool)
-                        skip = true
-                    } else {
-                        x = try l.forward(x)
-                    }
-                case .conv2DTranspose(let l): x = try l.forward(x)
-                case .maxPool2D(let l): x = try l.forward(x)
-                case .flatten: x = try Flatten().forward(x)
-                case .reshape(let d): x = try x.reshaped(to: Shape(reshapedDimensions(x.dimensions, d)))
-                case let .crop(h, w): x = try cropped(x, h, w)
-                case .dense(let l): x = try l.forward(x)
-                case .activation(let a): x = applied(a, x)
-                case .spaceToDepth(let p): x = try patched(x, p)
-                case .depthToSpace(let p): x = try unpatched(x, p)
+        var index = 0
+        while index < layers.count {
+            x = try inLayer(index) {
+                if let (conv, pool) = pooling(after: index) {
+                    index += 1
+                    return try conv.pooledInference(x, pool: pool)
                 }
-            } catch let error as RecurrentError {
-                throw error.inLayer(index, layer.name)
+                return try layers[index].forward(x, context: context)
             }
+            index += 1
         }
         return x
     }
 
-    /// ``forward(_:)`` keeping what backward needs.
-    public func trainingForward(_ input: Tensor) throws -> (output: Tensor, cache: Cache) {
+    /// ``forward(_:context:)`` keeping what backward needs.
+    public func trainingForward(_ input: Tensor, context: LayerContext = LayerContext()) throws -> (output: Tensor, cache: Cache) {
         var x = input
-        var entries: [LayerCache] = []
+        var entries: [any Sendable] = []
         entries.reserveCapacity(layers.count)
-        for (index, layer) in layers.enumerated() {
-            if entries.count > index { continue }                     // the pooling of a fused pair
-            do {
-                try layer.validateSizes()
-                switch layer {
-                case .conv2D(let l):
-                    if let pool = pooling(after: index) {
-                        let (y, c) = try l.pooledForward(x, pool: pool); x = y
-                        entries += [.convolutionPool(c), .fused]
-                    } else {
-                        let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2D(c))
-                    }
-                case .conv2DTranspose(let l):
-                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.conv2DTranspose(c))
-                case .maxPool2D(let l):
-                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.maxPool2D(c))
-                case .flatten:
-                    entries.append(.reshape(x.shape)); x = try Flatten().forward(x)
-                case .reshape(let d):
-                    entries.append(.reshape(x.shape)); x = try x.reshaped(to: Shape(reshapedDimensions(x.dimensions, d)))
-                case let .crop(h, w):
-                    entries.append(.crop(x.shape)); x = try cropped(x, h, w)
-                case .dense(let l):
-                    let (y, c) = try l.trainingForward(x); x = y; entries.append(.dense(c))
-                case .activation(let a):
-                    x = applied(a, x); entries.append(.activation(x))
-                case .spaceToDepth(let p):
-                    entries.append(.reshape(x.shape)); x = try patched(x, p)
-                case .depthToSpace(let p):
-                    entries.append(.reshape(x.shape)); x = try unpatched(x, p)
+        while entries.count < layers.count {
+            let index = entries.count
+            x = try inLayer(index) {
+                if let (conv, pool) = pooling(after: index) {
+                    let (y, cache) = try conv.pooledForward(x, pool: pool)
+                    entries += [cache, Fused()]
+                    return y
                 }
-            } catch let error as RecurrentError {
-                throw error.inLayer(index, layer.name)
+                let (y, cache) = try trainingStep(layers[index], x, context)
+                entries.append(cache)
+                return y
             }
         }
         return (x, Cache(entries: entries, inputShape: input.dimensions, outputShape: x.dimensions))
@@ -284,152 +143,110 @@ public struct Sequential: Sendable {
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Sequential output gradient")
         var delta = outputGradient
-        for index in layers.indices.reversed() {
-            do {
-                switch (layers[index], cache.entries[index], gradients.layers[index]) {
-                case let (.conv2D(l), .conv2D(c), .conv2D(g)):
-                    var g = g
-                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
-                    gradients.layers[index] = .conv2D(g)
-                case let (.conv2D(l), .convolutionPool(c), .conv2D(g)):
-                    var g = g
-                    delta = try l.pooledBackward(outputGradient: delta, cache: c, into: &g)
-                    gradients.layers[index] = .conv2D(g)
-                case (.maxPool2D, .fused, .none):
-                    break                                               // the Conv2D before it takes the pooled gradient
-                case let (.conv2DTranspose(l), .conv2DTranspose(c), .conv2DTranspose(g)):
-                    var g = g
-                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
-                    gradients.layers[index] = .conv2DTranspose(g)
-                case let (.dense(l), .dense(c), .dense(g)):
-                    var g = g
-                    delta = try l.backward(outputGradient: delta, cache: c, into: &g)
-                    gradients.layers[index] = .dense(g)
-                case let (.maxPool2D(l), .maxPool2D(c), .none):
-                    delta = try l.backward(outputGradient: delta, cache: c)
-                case let (.flatten, .reshape(shape), .none), let (.reshape, .reshape(shape), .none):
-                    delta = try delta.reshaped(to: shape)
-                case let (.crop, .crop(shape), .none):
-                    delta = try uncropped(delta, to: shape)
-                case let (.activation(a), .activation(output), .none):
-                    delta = try activationGradient(a, output: output, gradient: delta)
-                case let (.spaceToDepth(p), .reshape(shape), .none):
-                    // The gradient of a permutation is the inverse permutation; padding gets none.
-                    try RecurrentError.requireShape(delta, try patchedDimensions(shape.dimensions, p), "SpaceToDepth output gradient")
-                    delta = try p.invert(delta, height: shape.dimensions[1], width: shape.dimensions[2])
-                case let (.depthToSpace(p), .reshape(shape), .none):
-                    try RecurrentError.requireShape(delta, try unpatchedDimensions(shape.dimensions, p), "DepthToSpace output gradient")
-                    delta = try p.apply(to: delta)
-                default:
-                    throw RecurrentError.cacheMismatch(reason: "entry \(index) of the cache or gradients is not from a \(layers[index].name)")
+        for index in layers.indices.reversed() where !(cache.entries[index] is Fused) {
+            delta = try inLayer(index) {
+                if let pooled = cache.entries[index] as? Conv2D.PooledCache, let conv = layers[index] as? Conv2D {
+                    return try backwardStep(conv, delta, &gradients.layers[index]) { conv, g, grads in
+                        try conv.pooledBackward(outputGradient: g, cache: pooled, into: &grads)
+                    }
                 }
-            } catch let error as RecurrentError {
-                throw error.inLayer(index, layers[index].name)
+                return try backwardStep(layers[index], delta, cache.entries[index], &gradients.layers[index])
             }
         }
         return delta
     }
 }
 
-// MARK: - The parameter-free layers
+// MARK: - One layer through the protocol, its types opened
 
-/// The output dimensions of ``SequentialLayer/spaceToDepth(_:)`` for (B, H, W, C).
-private func patchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
-    guard input.count == 4, let frame = try? FrameShape(height: input[1], width: input[2], channels: input[3]) else {
-        throw RecurrentError.shapeMismatch(name: "SpaceToDepth input (batch, height, width, channels)",
-                                           expected: [.any("batch"), .any("height"), .any("width"), .any("channels")], actual: input)
+private func trainingStep<L: Layer>(_ layer: L, _ x: Tensor, _ context: LayerContext) throws -> (Tensor, any Sendable) {
+    let (y, cache) = try layer.trainingForward(x, context: context)
+    return (y, cache)
+}
+
+private func backwardStep<L: Layer>(_ layer: L, _ delta: Tensor, _ cache: any Sendable,
+                                    _ gradients: inout any GradientSet) throws -> Tensor {
+    guard let cache = cache as? L.Cache else {
+        throw RecurrentError.cacheMismatch(reason: "its entry was not made by a \(L.self)")
     }
-    let patched = try p.patchedShape(of: frame)
-    return [input[0], patched.height, patched.width, patched.channels]
-}
-
-/// The output dimensions of ``SequentialLayer/depthToSpace(_:)`` for (B, h, w, p * p * C).
-private func unpatchedDimensions(_ input: [Int], _ p: SpaceToDepth) throws -> [Int] {
-    let area = p.blockSize * p.blockSize
-    guard input.count == 4, input[3] % area == 0, input[1] > 0, input[2] > 0, input[3] > 0 else {
-        throw RecurrentError.shapeMismatch(name: "DepthToSpace input (batch, height, width, channels a multiple of \(area))",
-                                           expected: [.any("batch"), .any("height"), .any("width"), .multiple(of: area, "channels")], actual: input)
-    }
-    return [input[0], input[1] * p.blockSize, input[2] * p.blockSize, input[3] / area]
-}
-
-private func patched(_ x: Tensor, _ p: SpaceToDepth) throws -> Tensor {
-    _ = try patchedDimensions(x.dimensions, p)
-    return try p.apply(to: x)
-}
-
-private func unpatched(_ x: Tensor, _ p: SpaceToDepth) throws -> Tensor {
-    _ = try unpatchedDimensions(x.dimensions, p)
-    return try p.invert(x)
-}
-
-/// `(B, ...)` reshaped to `(B, dimensions...)`.
-private func reshapedDimensions(_ input: [Int], _ dimensions: [Int]) throws -> [Int] {
-    let batch = input.first ?? 0
-    let perSample = input.dropFirst().reduce(1, *)
-    guard input.count >= 1, dimensions.reduce(1, *) == perSample else {
-        throw RecurrentError.shapeMismatch(name: "Reshape input (batch, \(dimensions.reduce(1, *)) values per sample)",
-                                           expected: ShapeRequirement(exactly: [batch] + dimensions), actual: input)
-    }
-    return [batch] + dimensions
-}
-
-private func croppedDimensions(_ input: [Int], _ height: Int, _ width: Int) throws -> [Int] {
-    guard input.count == 4, input[1] >= height, input[2] >= width else {
-        throw RecurrentError.shapeMismatch(name: "Crop input (batch, height >= \(height), width >= \(width), channels)",
-                                           expected: [.any("batch"), .any("height >= \(height)"), .any("width >= \(width)"), .any("channels")],
-                                           actual: input)
-    }
-    return [input[0], height, width, input[3]]
-}
-
-/// The top-left `height` x `width` pixels of (B, H, W, C) images.
-private func cropped(_ x: Tensor, _ height: Int, _ width: Int) throws -> Tensor {
-    let d = try croppedDimensions(x.dimensions, height, width)
-    if d == x.dimensions { return x }
-    let (rows, w, c) = (d[0] * height, x.dimensions[2], d[3])
-    return try uninitializedTensor(Shape(d)) { y in
-        x.withUnsafeBufferPointer { source in
-            for r in 0 ..< rows {
-                let (b, row) = r.quotientAndRemainder(dividingBy: height)
-                let from = source.baseAddress! + ((b * x.dimensions[1] + row) * w) * c
-                (y + r * width * c).update(from: from, count: width * c)
-            }
-        }
+    return try backwardStep(layer, delta, &gradients) { layer, g, grads in
+        try layer.backward(outputGradient: g, cache: cache, into: &grads)
     }
 }
 
-/// The gradient of ``cropped(_:_:_:)``: `gradient` placed top-left in zeros of `shape`.
-private func uncropped(_ gradient: Tensor, to shape: Shape) throws -> Tensor {
-    let d = shape.dimensions
-    let (height, width) = (gradient.dimensions[1], gradient.dimensions[2])
-    try RecurrentError.requireShape(gradient, [d[0], height, width, d[3]], "Crop output gradient")
-    if gradient.dimensions == d { return gradient }
-    var result = try Tensor(shape: shape)
-    result.withUnsafeMutableBufferPointer { y in
-        gradient.withUnsafeBufferPointer { g in
-            for r in 0 ..< d[0] * height {
-                let (b, row) = r.quotientAndRemainder(dividingBy: height)
-                (y.baseAddress! + ((b * d[1] + row) * d[2]) * d[3]).update(from: g.baseAddress! + r * width * d[3], count: width * d[3])
-            }
-        }
+/// Moves the layer's gradients out of their slot (so updating them copies no
+/// tensor), runs `body` on them and puts them back.
+private func backwardStep<L: Layer>(
+    _ layer: L, _ delta: Tensor, _ slot: inout any GradientSet,
+    _ body: (L, Tensor, inout L.Gradients) throws -> Tensor
+) throws -> Tensor {
+    guard var gradients = slot as? L.Gradients else {
+        throw RecurrentError.cacheMismatch(reason: "its gradients are not a \(L.self)'s")
     }
-    return result
+    slot = NoGradients()
+    defer { slot = gradients }
+    return try body(layer, delta, &gradients)
 }
 
-func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
-    var y = x
-    y.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
-    return y
+/// Reshape and crop sizes are checked when the stack is made and at every pass.
+private func validateSizes(_ layer: any Layer) throws {
+    if let reshape = layer as? Reshape { try reshape.validate() }
+    if let crop = layer as? Crop { try crop.validate() }
 }
 
-func activationGradient(_ activation: Activation, output: Tensor, gradient: Tensor) throws -> Tensor {
-    try RecurrentError.requireShape(gradient, output.dimensions, "Activation output gradient")
-    var delta = gradient
-    delta.withUnsafeMutableBufferPointer { d in
-        output.withUnsafeBufferPointer { activation.backward(output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
-    }
-    return delta
+/// A short name for messages: "Conv2D", "Dense", ...
+func layerName(_ layer: any Layer) -> String { "\(type(of: layer))" }
+
+// MARK: - The leading-dot spellings
+
+extension Layer where Self == Conv2D {
+    /// (B, H, W, C) to (B, OH, OW, F).
+    public static func conv2D(_ layer: Conv2D) -> Conv2D { layer }
+}
+
+extension Layer where Self == Conv2DTranspose {
+    /// (B, H, W, C) to (B, OH, OW, F), upsampling.
+    public static func conv2DTranspose(_ layer: Conv2DTranspose) -> Conv2DTranspose { layer }
+}
+
+extension Layer where Self == MaxPool2D {
+    /// (B, H, W, C) to (B, OH, OW, C).
+    public static func maxPool2D(_ layer: MaxPool2D) -> MaxPool2D { layer }
+}
+
+extension Layer where Self == Flatten {
+    /// (B, ...) to (B, features), as Keras's `Flatten`.
+    public static var flatten: Flatten { Flatten() }
+}
+
+extension Layer where Self == Reshape {
+    /// (B, ...) to (B, dimensions...), as Keras's `Reshape`.
+    public static func reshape(_ dimensions: [Int]) -> Reshape { Reshape(dimensions) }
+}
+
+extension Layer where Self == Crop {
+    /// (B, H, W, C) to (B, height, width, C), the top-left pixels.
+    public static func crop(height: Int, width: Int) -> Crop { Crop(height: height, width: width) }
+}
+
+extension Layer where Self == Dense {
+    /// (..., I) to (..., O).
+    public static func dense(_ layer: Dense) -> Dense { layer }
+}
+
+extension Layer where Self == Activation {
+    /// The same shape, `activation` applied to every value.
+    public static func activation(_ activation: Activation) -> Activation { activation }
+}
+
+extension Layer where Self == SpaceToDepth {
+    /// (B, H, W, C) to (B, ceil(H / p), ceil(W / p), p * p * C), TensorFlow's `space_to_depth`.
+    public static func spaceToDepth(_ patching: SpaceToDepth) -> SpaceToDepth { patching }
+}
+
+extension Layer where Self == DepthToSpace {
+    /// (B, h, w, p * p * C) to (B, h * p, w * p, C), TensorFlow's `depth_to_space`.
+    public static func depthToSpace(_ patching: SpaceToDepth) -> DepthToSpace { DepthToSpace(patching) }
 }
 
 extension RecurrentError {

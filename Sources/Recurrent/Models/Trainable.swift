@@ -183,54 +183,29 @@ extension LSTMGradients: GradientSet {
 extension Sequential: Trainable {
     /// Each layer's parameters under its position: `0.kernel`, `3.weight`, ...
     public var namedParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { index, layer -> [(name: String, tensor: Tensor)] in
-            switch layer {
-            case .conv2D(let l): return prefixed("\(index)", l.namedParameters)
-            case .conv2DTranspose(let l): return prefixed("\(index)", l.namedParameters)
-            case .dense(let l): return prefixed("\(index)", l.namedParameters)
-            case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace: return []
-            }
-        }
+        layers.enumerated().flatMap { index, layer in prefixed("\(index)", layer.namedParameters) }
     }
 
     public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         var offset = 0
         for index in layers.indices {
-            func shifted(_ i: Int, _ p: inout Tensor) throws { try body(offset + i, &p) }
-            switch layers[index] {
-            case .conv2D(var l):
-                layers[index] = .flatten                                // releases the layer's reference: updates in place
-                defer { layers[index] = .conv2D(l) }
-                try l.visitParameters(shifted)
-                offset += l.parameterCount
-            case .conv2DTranspose(var l):
-                layers[index] = .flatten
-                defer { layers[index] = .conv2DTranspose(l) }
-                try l.visitParameters(shifted)
-                offset += l.parameterCount
-            case .dense(var l):
-                layers[index] = .flatten
-                defer { layers[index] = .dense(l) }
-                try l.visitParameters(shifted)
-                offset += l.parameterCount
-            case .maxPool2D, .flatten, .reshape, .crop, .activation, .spaceToDepth, .depthToSpace:
-                break
-            }
+            offset += try visitLayerParameters(of: &layers[index], from: offset, body)
         }
     }
 }
 
-extension Sequential.Gradients: GradientSet {
-    public var tensors: [Tensor] {
-        layers.flatMap { entry -> [Tensor] in
-            switch entry {
-            case .conv2D(let g): return g.tensors
-            case .conv2DTranspose(let g): return g.tensors
-            case .dense(let g): return g.tensors
-            case .none: return []
-            }
-        }
+/// Visits `layer`'s parameters in place with indices from `offset`; returns how many there are.
+private func visitLayerParameters<L: Layer>(of layer: inout L, from offset: Int, _ body: (Int, inout Tensor) throws -> Void) rethrows -> Int {
+    var count = 0
+    try layer.visitParameters { index, parameter in
+        try body(offset + index, &parameter)
+        count += 1
     }
+    return count
+}
+
+extension Sequential.Gradients: GradientSet {
+    public var tensors: [Tensor] { layers.flatMap(\.tensors) }
 }
 
 extension TimeDistributed: Trainable {
