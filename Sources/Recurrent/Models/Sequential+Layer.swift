@@ -1,11 +1,3 @@
 import FrameSequencing
 
 extension Sequential: Layer {}
-
-extension TimeDistributed: Layer {
-    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { try forward(input) }
-
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
-        try trainingForward(input)
-    }
-}
