@@ -83,8 +83,10 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         try limits.checkFloats(count, shape: shape.dimensions, hint: hint())
         self.shape = shape
         self.count = count
-        self.storage = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if count > 0 { try initialize(buffer.baseAddress!) }
+        // `Array(unsafeUninitializedCapacity: 0)` writes into the storage every empty
+        // array shares (a data race between threads): an empty tensor takes `[]`.
+        self.storage = count == 0 ? [] : try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try initialize(buffer.baseAddress!)
             initialized = count
         }
         self.offset = 0

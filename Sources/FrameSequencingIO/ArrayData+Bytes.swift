@@ -43,7 +43,10 @@ extension ArrayData {
 private func readElements<T: BitwiseCopyable>(
     _: T.Type, count: Int, at offset: Int, from source: any ByteSource
 ) throws -> [T] {
-    try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+    // `Array(unsafeUninitializedCapacity: 0)` writes into the storage every empty
+    // array shares, a data race between threads reading empty arrays.
+    guard count > 0 else { return [] }
+    return try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
         let raw = UnsafeMutableRawBufferPointer(buffer)
         try source.read(at: offset, into: raw)
         #if _endian(big)

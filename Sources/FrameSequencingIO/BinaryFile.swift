@@ -26,7 +26,8 @@ protocol ByteSource {
 extension ByteSource {
     /// The `count` bytes at `offset` as a new array.
     func bytes(at offset: Int, count: Int) throws -> [UInt8] {
-        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+        guard count > 0 else { return [] }   // see `readElements`: the shared empty storage
+        return try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             try read(at: offset, into: UnsafeMutableRawBufferPointer(buffer))
             initialized = count
         }

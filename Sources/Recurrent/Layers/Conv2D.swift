@@ -339,8 +339,9 @@ func uninitializedTensor(_ shape: Shape, _ initialize: (UnsafeMutablePointer<Flo
     let count = try shape.validatedElementCount()
     let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
     guard !overflow, bytes <= FileReadLimits.default.maximumBytes else { return try Tensor(shape: shape) }
+    guard count > 0 else { return try Tensor(shape: shape) }   // see `uninitializedFloats`
     let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        if count > 0 { initialize(buffer.baseAddress!) }
+        initialize(buffer.baseAddress!)
         initialized = count
     }
     return try Tensor(shape: shape, scalars: values)

@@ -136,7 +136,7 @@ extension ConvLSTM2D {
         let outputIsRecord = keepsRecord && returnSequences && !g.reversed
         // Every element is written by the forward pass (h_t, or zero on padded steps): no zero fill.
         let sequenceCount = returnSequences && !outputIsRecord ? g.rowCount * filters : 0
-        var sequence = [Float](unsafeUninitializedCapacity: sequenceCount) { _, initialized in initialized = sequenceCount }
+        var sequence = uninitializedFloats(sequenceCount)
         withOperands(g, input: input, state: state, lengths: lengths) { x in
             finalHidden.withUnsafeMutableBufferPointer { hn in
                 finalCell.withUnsafeMutableBufferPointer { cn in

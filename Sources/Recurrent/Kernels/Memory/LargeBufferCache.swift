@@ -34,7 +34,7 @@ enum LargeBufferCache {
             if let cached { return cached }
         }
         // Every element is overwritten by the caller before it is read: no zero fill.
-        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        return uninitializedFloats(count)
     }
 
     /// Keeps `buffer` (from ``take(_:)``) for a later `take`, when it is large
