@@ -159,19 +159,28 @@ public struct FrameWindow: Sendable {
     /// The number of timesteps holding frames; the rest (if any) are padding.
     public var validLength: Int { windows.plan.validLength(index) }
 
-    /// The window's frames as (T, F), or (T, H, W, C) when `spatial`.
-    public func inputs(spatial: Bool = false) throws -> Tensor {
+    /// The window's frames as (T, F), or (T, H, W, C) for `.spatial` (a window
+    /// has no batch axis, so `.timeMajor` gives (T, F) too).
+    public func inputs(layout: SequenceLayout = .batchMajor) throws -> Tensor {
         try single(windows.materialize([index], selection: .inputs(windows.plan),
-                                       layout: spatial ? .spatial : .batchMajor, steps: windows.plan.length))
+                                       layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.plan.length))
     }
 
-    /// The window's target: (F) or (S, F); with `spatial`, (H, W, C) or (S, H, W, C).
+    /// The window's target: (F) or (S, F); for `.spatial`, (H, W, C) or (S, H, W, C).
     /// `nil` without a target.
-    public func target(spatial: Bool = false) throws -> Tensor? {
+    public func target(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
         guard windows.hasTargets else { return nil }
         return try single(windows.materialize([index], selection: .targets(windows.plan),
-                                              layout: spatial ? .spatial : .batchMajor, steps: windows.targetSteps))
+                                              layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.targetSteps))
     }
+
+    /// The window's frames; `spatial` is `layout: .spatial`.
+    @available(*, deprecated, renamed: "inputs(layout:)")
+    public func inputs(spatial: Bool) throws -> Tensor { try inputs(layout: spatial ? .spatial : .batchMajor) }
+
+    /// The window's target; `spatial` is `layout: .spatial`.
+    @available(*, deprecated, renamed: "target(layout:)")
+    public func target(spatial: Bool) throws -> Tensor? { try target(layout: spatial ? .spatial : .batchMajor) }
 
     /// A batch of one without its batch axis (a reshape, no copy).
     private func single(_ batch: Tensor) throws -> Tensor {

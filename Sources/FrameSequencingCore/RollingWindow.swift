@@ -116,15 +116,19 @@ public struct RollingWindow: Sendable {
         return true
     }
 
-    /// The latest window as (1, T, F), or (1, T, H, W, C) when `spatial`; `nil`
-    /// until enough frames have arrived.
-    public func latest(spatial: Bool = false) throws -> Tensor? {
+    /// The latest window as a batch of one in `layout`: (1, T, F), (T, 1, F) or
+    /// (1, T, H, W, C); `nil` until enough frames have arrived.
+    public func latest(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
         guard isFull else { return nil }
-        let layout: SequenceLayout = spatial ? .spatial : .batchMajor
+        // With one sequence every layout orders the values alike: T frames, oldest first.
         var window = try Tensor(shape: layout.shape(batch: 1, steps: sequenceLength, frame: frameShape))
         _ = window.withUnsafeMutableBufferPointer { copyLatest(into: $0) }
         return window
     }
+
+    /// The latest window; `spatial` is `layout: .spatial`.
+    @available(*, deprecated, renamed: "latest(layout:)")
+    public func latest(spatial: Bool) throws -> Tensor? { try latest(layout: spatial ? .spatial : .batchMajor) }
 
     /// Forgets every frame (the buffer is kept).
     public mutating func reset() {

@@ -126,7 +126,9 @@ final class RollingWindowTests: XCTestCase {
             let windows = try prefix.windows(WindowParameters(sequenceLength: 4, samplingRate: 3, startIndex: n + 1 - 10))
             XCTAssertEqual(try stream.latest()?.scalars, try windows.last!.inputs().scalars)
         }
-        XCTAssertEqual(try stream.latest(spatial: true)?.dimensions, [1, 4, 2, 3, 1])
+        XCTAssertEqual(try stream.latest(layout: .spatial)?.dimensions, [1, 4, 2, 3, 1])
+        XCTAssertEqual(try stream.latest(layout: .timeMajor)?.dimensions, [4, 1, 6])
+        XCTAssertEqual(try stream.latest(layout: .timeMajor)?.scalars, try stream.latest()?.scalars, "one sequence: same order")
         stream.reset()
         XCTAssertNil(try stream.latest())
     }

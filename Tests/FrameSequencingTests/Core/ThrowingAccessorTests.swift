@@ -22,6 +22,10 @@ final class ThrowingAccessorTests: XCTestCase {
         for index in windows.indices {
             XCTAssertEqual(try windows.window(at: index).frameIndices, windows[index].frameIndices)
         }
+        let window = try windows.window(at: 1)
+        XCTAssertEqual(try window.inputs().dimensions, [4, 4])
+        XCTAssertEqual(try window.inputs(layout: .spatial).dimensions, [4, 2, 2, 1])
+        XCTAssertEqual(try window.inputs(layout: .spatial).scalars, try window.inputs().scalars)
         assertOutOfRange("Window index -1 is out of range 0..<\(windows.count)") { try windows.window(at: -1) }
         assertOutOfRange("Window index \(windows.count) is out of range") { try windows.window(at: windows.count) }
 
