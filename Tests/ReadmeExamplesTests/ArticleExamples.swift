@@ -9,6 +9,7 @@ let articleExamples: [(path: String, run: @Sendable () throws -> Void)] = [
     ("Sources/FrameSequencing/FrameSequencing.docc/GettingStarted.md", runGettingStarted),
     ("Sources/FrameSequencing/FrameSequencing.docc/WindowsAndBatches.md", runWindowsAndBatches),
     ("Sources/Recurrent/Recurrent.docc/TrainingAForecaster.md", runTrainingAForecaster),
+    ("Sources/Recurrent/Recurrent.docc/WritingALayer.md", runWritingALayer),
 ]
 
 /// The examples of Sources/FrameSequencing/FrameSequencing.docc/GettingStarted.md, in order.
@@ -86,5 +87,58 @@ func runTrainingAForecaster() throws {
     let context = try split.test.windows(.nonOverlapping(length: 4)).inputs(layout: .spatial)   // (B, 4, 16, 16, 1)
     let future = try trainer.model.forecastClosedLoop(context: context, steps: 3)             // (B, 3, 16, 16, 1)
     // TrainingAForecaster.md block 3 (end)
+
+}
+
+/// The examples of Sources/Recurrent/Recurrent.docc/WritingALayer.md, in order.
+func runWritingALayer() throws {
+    // WritingALayer.md block 1 (begin)
+
+    struct Scale: Layer {
+        var factors: Tensor                                     // (F)
+
+        struct Gradients: GradientSet {
+            var factors: Tensor
+            var tensors: [Tensor] { [factors] }
+            mutating func zero() { factors = try! Tensor(shape: factors.shape) }
+        }
+
+        var namedParameters: [(name: String, tensor: Tensor)] { [("factors", factors)] }
+        mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows { try body(0, &factors) }
+        func zeroGradients() throws -> Gradients { Gradients(factors: try Tensor(shape: factors.shape)) }
+
+        func outputDimensions(forInput dimensions: [Int]) -> [Int] { dimensions }
+
+        func forward(_ x: Tensor, context: LayerContext) throws -> Tensor {
+            try Tensor(shape: x.shape, scalars: x.scalars.enumerated().map { $1 * factors.scalars[$0 % factors.count] })
+        }
+
+        func trainingForward(_ x: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Tensor) {
+            (try forward(x, context: context), x)                  // the input is what backward needs
+        }
+
+        func backward(outputGradient: Tensor, cache x: Tensor, into gradients: inout Gradients) throws -> Tensor {
+            var dFactors = gradients.factors.scalars
+            for (i, g) in outputGradient.scalars.enumerated() { dFactors[i % factors.count] += g * x.scalars[i] }
+            gradients.factors = try Tensor(shape: factors.shape, scalars: dFactors)
+            return try Tensor(shape: x.shape, scalars: outputGradient.scalars.enumerated().map { $1 * factors.scalars[$0 % factors.count] })
+        }
+    }
+    // WritingALayer.md block 1 (end)
+
+    // WritingALayer.md block 2 (begin)
+    var stack = try Sequential([Dense(inputSize: 3, outputSize: 4, seed: 1),
+                                Scale(factors: try Tensor(shape: [4], repeating: 1)),
+                                .activation(.tanh)])
+    let names = stack.namedParameters.map(\.name)              // ["0.weight", "0.bias", "1.factors"]
+
+    let x = try Tensor(shape: [2, 3], scalars: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    let (y, cache) = try stack.trainingForward(x)
+    let loss = try MeanSquaredError().evaluate(prediction: y, target: try Tensor(shape: y.shape, repeating: 0.5))
+    var gradients = try stack.zeroGradients()
+    _ = try stack.backward(outputGradient: loss.gradient, cache: cache, into: &gradients)
+    var optimizer = try Adam(learningRate: 0.01)
+    try stack.withParameters { try optimizer.step(parameters: &$0, gradients: gradients.tensors) }
+    // WritingALayer.md block 2 (end)
 
 }

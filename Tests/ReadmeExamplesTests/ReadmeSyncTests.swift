@@ -15,7 +15,7 @@ final class ReadmeSyncTests: XCTestCase {
 
     /// The DocC articles' blocks against theirs.
     func testBlocksMatchArticles() throws {
-        XCTAssertEqual(articleExamples.count, 3)
+        XCTAssertEqual(articleExamples.count, 4)
         for (path, _) in articleExamples {
             try checkRegions(document: path, label: URL(fileURLWithPath: path).lastPathComponent, source: "ArticleExamples.swift")
         }

@@ -22,6 +22,7 @@ ARTICLES = [
     ("Sources/FrameSequencing/FrameSequencing.docc/GettingStarted.md", "GettingStarted"),
     ("Sources/FrameSequencing/FrameSequencing.docc/WindowsAndBatches.md", "WindowsAndBatches"),
     ("Sources/Recurrent/Recurrent.docc/TrainingAForecaster.md", "TrainingAForecaster"),
+    ("Sources/Recurrent/Recurrent.docc/WritingALayer.md", "WritingALayer"),
 ]
 
 # Names ReadmeSetup provides, bound before the first block.
