@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "FrameSequencingTests",
                     dependencies: ["FrameSequencing", "FrameSequencingCore", "FrameSequencingIO", "TestSupport"],
                     exclude: ["IO/Data"]),
-        .testTarget(name: "RuntimeTests", dependencies: ["FrameSequencingRuntime", "FrameSequencing"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["FrameSequencingRuntime", "FrameSequencing", "TestSupport"]),
         .testTarget(name: "FixtureConformanceTests", dependencies: ["FrameSequencing", "Recurrent", "TestSupport"]),
         // Data/: reference files written by Fixtures/generate_torch.py, read by path.
         // CFrameKernels: the fused LSTM kernels' activations are tested directly.

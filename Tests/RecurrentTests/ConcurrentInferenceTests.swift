@@ -1,7 +1,6 @@
 import Dispatch
 import FrameSequencing
 import Recurrent
-import Synchronization
 import TestSupport
 import XCTest
 
@@ -17,7 +16,7 @@ final class ConcurrentInferenceTests: XCTestCase {
     func assertConcurrentEqualsSerial(_ label: String, inputs: [Tensor], _ forward: @Sendable (Tensor) throws -> Tensor) throws {
         let serial = try inputs.map(forward)
         for round in 0 ..< 2 {
-            let results = Mutex<[Int: Result<Tensor, any Error>]>([:])
+            let results = Locked<[Int: Result<Tensor, any Error>]>([:])
             DispatchQueue.concurrentPerform(iterations: inputs.count) { index in
                 let result = Result { try forward(inputs[index]) }
                 results.withLock { $0[index] = result }

@@ -1,6 +1,5 @@
 import Dispatch
 import FrameSequencing
-import Synchronization
 import TestSupport
 import XCTest
 @testable import Recurrent
@@ -72,7 +71,7 @@ final class LSTMPackedWeightsTests: XCTestCase {
         let x = try randomTensor([2, 3, shape.input], seed: 8)
         let expected = try makeLSTM(shape, seed: 7).forward(x).output.scalars.map(\.bitPattern)
         let lstm = try makeLSTM(shape, seed: 7)
-        let results = Mutex<[[UInt32]]>([])
+        let results = Locked<[[UInt32]]>([])
         DispatchQueue.concurrentPerform(iterations: 4) { _ in
             let output = (try? lstm.forward(x).output.scalars.map(\.bitPattern)) ?? []
             results.withLock { $0.append(output) }

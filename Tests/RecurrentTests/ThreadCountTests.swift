@@ -2,7 +2,6 @@ import Foundation
 import FrameSequencing
 import FrameSequencingRuntime
 import Recurrent
-import Synchronization
 import TestSupport
 import XCTest
 
@@ -88,7 +87,7 @@ final class ThreadCountTests: XCTestCase {
         withThreads(1) {
             XCTAssertEqual(WorkerPool.shared.threadCount, 1)
             let caller = Thread.current
-            let onCaller = Mutex<Bool>(true)
+            let onCaller = Locked<Bool>(true)
             WorkerPool.shared.run(parts: 8) { _ in
                 if Thread.current != caller { onCaller.withLock { $0 = false } }
             }

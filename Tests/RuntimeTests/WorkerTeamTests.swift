@@ -1,4 +1,5 @@
 import Synchronization
+import TestSupport
 import XCTest
 @testable import FrameSequencingRuntime
 
@@ -46,7 +47,7 @@ final class WorkerTeamTests: XCTestCase {
     func testATeamInsideABusyPoolRunsItsMembersOneAfterAnother() {
         // The pool is busy with the outer job, so each inner team runs serially:
         // its second member finds every phase done and passes them.
-        let results = Mutex<[[Int]]>([])
+        let results = Locked<[[Int]]>([])
         WorkerPool.shared.run(parts: 2) { _ in
             let (slots, early) = runPhases(50, threads: 2)
             XCTAssertEqual(early, 0)
