@@ -233,17 +233,6 @@ extension LSTM {
                                   outputShape: output.dimensions, inputShape: input.dimensions))
     }
 }
-
-/// `count` floats left uninitialized, for buffers that are overwritten whole before they are read.
-///
-/// An empty request returns `[]`: `Array(unsafeUninitializedCapacity: 0)` writes the
-/// count into the storage every empty array shares, a data race between threads
-/// (ThreadSanitizer reports it) though the value written is always 0.
-func uninitializedFloats(_ count: Int) -> [Float] {
-    guard count > 0 else { return [] }
-    return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
-}
-
 /// Calls `body` with a pointer to `values`' elements, or `nil`.
 func withOptionalPointer<R>(_ values: [Int]?, _ body: (UnsafePointer<Int>?) throws -> R) rethrows -> R {
     guard let values else { return try body(nil) }

@@ -57,17 +57,26 @@ private func forEachConv2DProduct(
 /// the output's size is Keras's (`valid`: `in * s + max(e - s, 0)`, `same`:
 /// `in * s`) and its crop the leading padding of a Conv2D of that size. `kernel`
 /// is (KH, KW, F, C). Returns the output's height and width.
+/// Conv2DTranspose's output height and width: Keras's `in * s + max(e - s, 0)`
+/// (`valid`) or `in * s` (`same`).
+private func referenceTransposeSize(
+    height: Int, width: Int, kernelSize: (height: Int, width: Int), strides: (height: Int, width: Int),
+    dilation: (height: Int, width: Int), padding: ConvolutionPadding
+) -> (height: Int, width: Int) {
+    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
+        padding == .same ? size * s : size * s + max((k - 1) * d + 1 - s, 0)
+    }
+    return (length(height, kernelSize.height, strides.height, dilation.height),
+            length(width, kernelSize.width, strides.width, dilation.width))
+}
+
 private func forEachConv2DTransposeProduct(
     batch: Int, height: Int, width: Int, channels: Int, kernelSize: (height: Int, width: Int), filters: Int,
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     _ body: (_ output: Int, _ input: Int, _ weight: Int) -> Void
 ) -> (height: Int, width: Int) {
-    func length(_ size: Int, _ k: Int, _ s: Int, _ d: Int) -> Int {
-        let extent = (k - 1) * d + 1
-        return padding == .same ? size * s : size * s + max(extent - s, 0)
-    }
-    let outputHeight = length(height, kernelSize.height, strides.height, dilation.height)
-    let outputWidth = length(width, kernelSize.width, strides.width, dilation.width)
+    let (outputHeight, outputWidth) = referenceTransposeSize(height: height, width: width, kernelSize: kernelSize,
+                                                             strides: strides, dilation: dilation, padding: padding)
     let top = referenceAxis(outputHeight, kernel: kernelSize.height, stride: strides.height, dilation: dilation.height,
                             padding: padding).padBefore
     let left = referenceAxis(outputWidth, kernel: kernelSize.width, stride: strides.width, dilation: dilation.width,
@@ -116,14 +125,15 @@ package func referenceConv2DTranspose(
     kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int, bias: [Float]?,
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding
 ) -> (output: [Float], height: Int, width: Int) {
-    var sums: [Int: Double] = [:]
-    let size = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels,
-                                             kernelSize: kernelSize, filters: filters, strides: strides, dilation: dilation,
-                                             padding: padding) { out, at, w in
-        sums[out, default: 0] += Double(input[at]) * Double(kernel[w])
+    let size = referenceTransposeSize(height: height, width: width, kernelSize: kernelSize, strides: strides,
+                                      dilation: dilation, padding: padding)
+    var sums = [Double](repeating: 0, count: batch * size.height * size.width * filters)
+    _ = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels,
+                                      kernelSize: kernelSize, filters: filters, strides: strides, dilation: dilation,
+                                      padding: padding) { out, at, w in
+        sums[out] += Double(input[at]) * Double(kernel[w])
     }
-    let count = batch * size.height * size.width * filters
-    let output = (0 ..< count).map { Float((sums[$0] ?? 0) + Double(bias?[$0 % filters] ?? 0)) }
+    let output = sums.indices.map { Float(sums[$0] + Double(bias?[$0 % filters] ?? 0)) }
     return (output, size.height, size.width)
 }
 

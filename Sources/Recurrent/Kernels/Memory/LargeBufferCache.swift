@@ -53,3 +53,13 @@ enum LargeBufferCache {
         _ = evicted   // released here, outside the lock
     }
 }
+
+/// `count` floats left uninitialized, for buffers that are overwritten whole before they are read.
+///
+/// An empty request returns `[]`: `Array(unsafeUninitializedCapacity: 0)` writes the
+/// count into the storage every empty array shares, a data race between threads
+/// (ThreadSanitizer reports it) though the value written is always 0.
+func uninitializedFloats(_ count: Int) -> [Float] {
+    guard count > 0 else { return [] }
+    return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+}
