@@ -34,6 +34,15 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.offset = 0
     }
 
+    /// A tensor of `other`'s shape with every element zero; it cannot fail, as
+    /// `other`'s shape already passed the checks of ``init(shape:repeating:)``.
+    public init(zerosLike other: Tensor) {
+        self.shape = other.shape
+        self.count = other.count
+        self.storage = [Float](repeating: 0, count: other.count)
+        self.offset = 0
+    }
+
     /// A tensor of `shape` holding `scalars` in row-major order.
     ///
     /// Throws `elementCountMismatch` when `scalars.count` is not the shape's element count.

@@ -45,7 +45,7 @@ package struct DefaultTrainingStep {
         var trainer = try Trainer(model: model, optimizer: try Adam(learningRate: learningRate), loss: BinaryCrossEntropy())
         let batches = try windows.batches(size: batchSize, shuffleSeed: 0)
         var buffer = try batches.makeBuffer(layout: .spatial)
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         var next = 0
         return {
             try batches.fill(next % batches.count, into: &buffer)

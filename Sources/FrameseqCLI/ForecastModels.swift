@@ -3,8 +3,8 @@ import FrameSequencing
 import Recurrent
 
 /// A next-frame forecaster the commands can train and run: the package's
-/// forecasters conform through `SupervisedModel` and `NextFrameForecaster`.
-typealias ForecastingModel = SupervisedModel & NextFrameForecaster
+/// forecasters conform through `Layer` and `NextFrameForecaster`.
+typealias ForecastingModel = Layer & NextFrameForecaster
 
 /// The three encodings the demo compares.
 enum ModelKind: String, CaseIterable, Sendable {

@@ -44,7 +44,7 @@ enum LSTMWorkloads {
                                scalars: (0 ..< s.batch * s.timesteps * s.input).map { _ in generator.nextUnitFloat() - 0.5 })
             let g = try Tensor(shape: [s.batch, s.timesteps, s.hidden],
                                scalars: (0 ..< s.batch * s.timesteps * s.hidden).map { _ in generator.nextUnitFloat() - 0.5 })
-            var gradients = try LSTMGradients(zerosFor: lstm)
+            var gradients = lstm.zeroGradients()
             if !train { return { _ = try lstm.forward(x) } }
             return {
                 let (_, cache) = try lstm.trainingForward(x)

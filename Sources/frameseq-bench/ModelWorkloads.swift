@@ -22,7 +22,7 @@ enum ModelWorkloads {
                 let x = try Tensor(shape: [batch, steps, side, side, 1],
                                    scalars: (0 ..< batch * steps * side * side).map { _ in generator.nextUnitFloat() })
                 let g = try Tensor(shape: [batch, 1], scalars: (0 ..< batch).map { _ in generator.nextUnitFloat() - 0.5 })
-                var gradients = try model.zeroGradients()
+                var gradients = model.zeroGradients()
                 if !train { return { _ = try model.forward(x) } }
                 return {
                     let (_, cache) = try model.trainingForward(x)

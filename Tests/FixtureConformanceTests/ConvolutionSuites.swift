@@ -77,7 +77,7 @@ enum KerasCNNLSTMSuite {
         }
         let model = try CNNLSTM(features: features, lstm: lstm, head: head)
         let (output, cache) = try model.trainingForward(try fixture.tensor("input"))
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         let inputGradient = try model.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
         guard let convGradients = gradients.features.layers[0] as? Conv2D.Gradients else {
             throw FixtureError.badMetadata(fixture.path, "model", "the first layer's gradients are not a Conv2D's")

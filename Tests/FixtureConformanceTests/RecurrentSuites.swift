@@ -18,7 +18,7 @@ enum LSTMSuite {
         let initial = LSTMState(hidden: try fixture.tensor("h0"), cell: try fixture.tensor("c0"))
         let lengths: [Int]? = try fixture.metadataBool("has_lengths") ? try fixture.int64("lengths") : nil
         let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), initialState: initial, lengths: lengths)
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         let inputGradients = try lstm.backward(
             outputGradient: try fixture.tensor("grad_output"),
             finalStateGradient: LSTMState(hidden: try fixture.tensor("grad_h_n"), cell: try fixture.tensor("grad_c_n")),
@@ -51,7 +51,7 @@ enum KerasLSTMSuite {
         }
         let returnSequences = try fixture.metadataBool("return_sequences")
         let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), finalStateGradient: nil, cache: cache, into: &gradients)
         let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, weights: gradients.layers).kerasWeights()
         // Keras has one bias; dL/db equals our input-bias gradient (kerasWeights would

@@ -29,8 +29,8 @@ final class OutputPriorTests: XCTestCase {
             let count = 2 * 3 * frame.featureCount
             let inputs = try Tensor(shape: [2, 3, frame.height, frame.width, frame.channels],
                                     scalars: (0 ..< count).map { _ in Float(generator.next() % 1000) / 10_000 })
-            let before = try fresh.prediction(inputs, lengths: nil).scalars
-            let after = try primed.prediction(inputs, lengths: nil).scalars
+            let before = try fresh.forward(inputs, context: LayerContext()).scalars
+            let after = try primed.forward(inputs, context: LayerContext()).scalars
             func distance(_ p: [Float]) -> Double {
                 var sum = 0.0
                 for (i, v) in p.enumerated() { let d = Double(v - modelMean[i % modelMean.count]); sum += d * d }

@@ -105,7 +105,7 @@ func runWritingALayer() throws {
 
         var namedParameters: [(name: String, tensor: Tensor)] { [("factors", factors)] }
         mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows { try body(0, &factors) }
-        func zeroGradients() throws -> Gradients { Gradients(factors: try Tensor(shape: factors.shape)) }
+        func zeroGradients() -> Gradients { Gradients(factors: Tensor(zerosLike: factors)) }
 
         func outputDimensions(forInput dimensions: [Int]) -> [Int] { dimensions }
 
@@ -135,7 +135,7 @@ func runWritingALayer() throws {
     let x = try Tensor(shape: [2, 3], scalars: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     let (y, cache) = try stack.trainingForward(x)
     let loss = try MeanSquaredError().evaluate(prediction: y, target: try Tensor(shape: y.shape, repeating: 0.5))
-    var gradients = try stack.zeroGradients()
+    var gradients = stack.zeroGradients()
     _ = try stack.backward(outputGradient: loss.gradient, cache: cache, into: &gradients)
     var optimizer = try Adam(learningRate: 0.01)
     try stack.withParameters { try optimizer.step(parameters: &$0, gradients: gradients.tensors) }

@@ -87,7 +87,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
     let dPrediction = try Tensor(shape: prediction.shape,          // d(mean squared error)/d(prediction)
         scalars: zip(prediction.scalars, target.scalars).map { 2 * ($0 - $1) / Float(prediction.count) })
     let dSequence = try head.backward(outputGradient: dPrediction, cache: headCache, into: &headGradients)
-    var gradients = try LSTMGradients(zerosFor: lstm)
+    var gradients = lstm.zeroGradients()
     let dInputs = try lstm.backward(outputGradient: dSequence, cache: cache, into: &gradients)   // (B, T, 4096)
     // gradients.layers[i].inputWeights, ... then update lstm.layers[i] and gradients.zero()
 
@@ -104,7 +104,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
     let model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32, 64],
                             hiddenSize: 64, outputs: 1, seed: 2)     // per filter: Conv 3x3 ReLU, MaxPool 2x2
     let (y, modelCache) = try model.trainingForward(clips)           // (B, T, 64, 64, 1) -> (B, 1)
-    var modelGradients = try model.zeroGradients()
+    var modelGradients = model.zeroGradients()
     let dY = try MeanSquaredError().evaluate(prediction: y, target: labels).gradient          // labels: (B, 1)
     let dClips = try model.backward(outputGradient: dY, cache: modelCache, into: &modelGradients)
 

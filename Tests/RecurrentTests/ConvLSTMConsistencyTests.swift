@@ -125,7 +125,7 @@ final class ConvLSTMConsistencyTests: XCTestCase {
                                   cell: try state.cell.reshaped(to: [1, batch, filters]))
         let (lstmResult, lstmCache) = try lstm.trainingForward(frames.reshaped(to: [batch, steps, channels]),
                                                                initialState: lstmState, lengths: lengths)
-        var lstmGradients = try LSTMGradients(zerosFor: lstm)
+        var lstmGradients = lstm.zeroGradients()
         let lstmInputs = try lstm.backward(
             outputGradient: g.reshaped(to: [batch, steps, filters]),
             finalStateGradient: LSTMState(hidden: gh.reshaped(to: [1, batch, filters]), cell: gc.reshaped(to: [1, batch, filters])),

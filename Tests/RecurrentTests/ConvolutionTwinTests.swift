@@ -19,7 +19,7 @@ final class ConvolutionTwinTests: XCTestCase {
         let x = try randomTensor(test.inputShape, seed: seed)
         guard let (y, cache) = try? layer.trainingForward(x, context: LayerContext()) else { return false }
         let g = try randomTensor(y.dimensions, seed: seed + 1)
-        var gradients = try layer.zeroGradients()
+        var gradients = layer.zeroGradients()
         let dx = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
         let expected = twin(x, g)
         let (dKernel, dBias) = (gradients.tensors[0], gradients.tensors[1])

@@ -20,7 +20,7 @@ final class LSTMConsistencyTests: XCTestCase {
         let x = try randomTensor([batch, steps, 5], seed: 1)
         let g = try randomTensor([batch, steps, 4], seed: 2)
         let (full, fullCache) = try lstm.trainingForward(x)
-        var fullGradients = try LSTMGradients(zerosFor: lstm)
+        var fullGradients = lstm.zeroGradients()
         let fullInput = try lstm.backward(outputGradient: g, finalStateGradient: nil, cache: fullCache, into: &fullGradients)
 
         // Forward one step at a time, carrying the state.
@@ -52,7 +52,7 @@ final class LSTMConsistencyTests: XCTestCase {
         assertClose(state.hidden, full.finalState.hidden, "h_n")
 
         // Backward chunk by chunk, in reverse, passing the state gradient along.
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         var carried: LSTMState? = nil
         var inputGradient = [Float](repeating: 0, count: x.count)
         for t in stride(from: steps - 1, through: 0, by: -1) {
@@ -173,7 +173,7 @@ final class LSTMConsistencyTests: XCTestCase {
         let x = try randomTensor([2, 4, 3], seed: 2)
         let (r, cache) = try lstm.trainingForward(x)
         let g = try randomTensor(r.output.dimensions, seed: 3)
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         _ = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
         let once = gradients
         _ = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
@@ -197,9 +197,9 @@ final class LSTMConsistencyTests: XCTestCase {
         XCTAssertThrowsError(try LSTM(inputSize: 0, hiddenSize: 2))
         let (_, cache) = try lstm.trainingForward(x)
         let other = try LSTM(inputSize: 3, hiddenSize: 2, layerCount: 2)
-        var gradients = try LSTMGradients(zerosFor: other)
+        var gradients = other.zeroGradients()
         XCTAssertThrowsError(try other.backward(outputGradient: try randomTensor([2, 4, 2], seed: 1), cache: cache, into: &gradients))
-        var own = try LSTMGradients(zerosFor: lstm)
+        var own = lstm.zeroGradients()
         XCTAssertThrowsError(try lstm.backward(outputGradient: try randomTensor([2, 4, 3], seed: 1), cache: cache, into: &own))
         // A zero length leaves the state at its initial value and the output zero.
         let r = try lstm.forward(x, lengths: [0, 4])

@@ -25,7 +25,7 @@ final class LSTMGradientTests: XCTestCase {
         let g = try randomTensor(reference.output.dimensions, seed: 4)
         let gh = try randomTensor(stateShape, seed: 5)
         let gc = try randomTensor(stateShape, seed: 6)
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         let inputs = try lstm.backward(outputGradient: g, finalStateGradient: LSTMState(hidden: gh, cell: gc),
                                        cache: cache, into: &gradients)
 

@@ -39,7 +39,7 @@ final class LSTMRecomputationTests: XCTestCase {
                                                        returnSequences: c.returnSequences, dropoutSeed: 7)
         let g = try randomTensor(result.output.dimensions, seed: 8)
         let final = LSTMState(hidden: try randomTensor(stateShape, seed: 9), cell: try randomTensor(stateShape, seed: 10))
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         let inputs = try lstm.backward(outputGradient: g, finalStateGradient: final, cache: cache, into: &gradients)
         var named = [("output", result.output), ("h_n", result.finalState.hidden), ("c_n", result.finalState.cell),
                      ("dInput", inputs.input), ("dh0", inputs.initialState.hidden), ("dc0", inputs.initialState.cell)]
@@ -96,10 +96,10 @@ final class LSTMRecomputationTests: XCTestCase {
     /// The models that hold an LSTM set it there and train to the same bits.
     func testModelsSetTheirLSTM() throws {
         let frames = try randomTensor([3, 5, 8, 8, 1], seed: 61, scale: 0.5)
-        func step<Model: SupervisedModel>(_ model: Model) throws -> [Tensor] {
-            let (output, cache) = try model.trainingPrediction(frames, lengths: nil)
-            var gradients = try model.zeroGradients()
-            try model.backpropagate(try randomTensor(output.dimensions, seed: 62), cache: cache, into: &gradients)
+        func step<Model: Layer>(_ model: Model) throws -> [Tensor] {
+            let (output, cache) = try model.trainingForward(frames, context: LayerContext())
+            var gradients = model.zeroGradients()
+            _ = try model.backward(outputGradient: try randomTensor(output.dimensions, seed: 62), cache: cache, into: &gradients)
             return [output] + gradients.tensors
         }
         var classifier = try CNNLSTM(frameHeight: 8, frameWidth: 8, channels: 1, filters: [4], hiddenSize: 6, outputs: 2,

@@ -71,7 +71,7 @@ final class LSTMTwinTests: XCTestCase {
             let finalGradient = LSTMState(hidden: try randomTensor(state.hidden.dimensions, seed: 500),
                                           cell: try randomTensor(state.cell.dimensions, seed: 501))
             let (result, cache) = try lstm.trainingForward(x, initialState: state, lengths: c.lengths, layout: c.layout)
-            var gradients = try LSTMGradients(zerosFor: lstm)
+            var gradients = lstm.zeroGradients()
             let inputs = try lstm.backward(outputGradient: g, finalStateGradient: finalGradient, cache: cache, into: &gradients)
 
             // The stack by hand: each layer-direction from its twin, layer l + 1 reading

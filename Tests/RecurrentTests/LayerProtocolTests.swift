@@ -12,7 +12,7 @@ final class LayerProtocolTests: XCTestCase {
         throws -> (output: Tensor, trainingOutput: Tensor, inputGradient: Tensor, gradients: [Tensor], dimensions: [Int]) {
         let output = try layer.forward(x, context: context)
         let (trainingOutput, cache) = try layer.trainingForward(x, context: context)
-        var gradients = try layer.zeroGradients()
+        var gradients = layer.zeroGradients()
         let inputGradient = try layer.backward(outputGradient: g, cache: cache, into: &gradients)
         return (output, trainingOutput, inputGradient, gradients.tensors, try layer.outputDimensions(forInput: x.dimensions))
     }
@@ -73,13 +73,13 @@ final class LayerProtocolTests: XCTestCase {
         let stack = try Sequential([.conv2D(conv), .maxPool2D(pool), .flatten, .dense(Dense(inputSize: 12, outputSize: 2, seed: 6))])
         try check("Sequential", stack, input: [2, 4, 4, 2]) { x, g in
             let (y, c) = try stack.trainingForward(x)
-            var grads = try stack.zeroGradients()
+            var grads = stack.zeroGradients()
             return (y, try stack.backward(outputGradient: g, cache: c, into: &grads), grads.tensors)
         }
         let perFrame = TimeDistributed(stack)
         try check("TimeDistributed", perFrame, input: [2, 3, 4, 4, 2]) { x, g in
             let (y, c) = try perFrame.trainingForward(x)
-            var grads = try perFrame.zeroGradients()
+            var grads = perFrame.zeroGradients()
             return (y, try perFrame.backward(outputGradient: g, cache: c, into: &grads), grads.tensors)
         }
     }
@@ -91,7 +91,7 @@ final class LayerProtocolTests: XCTestCase {
         let context = LayerContext(lengths: [4, 2, 0], dropoutSeed: 9)
         try check("LSTM", lstm, input: [3, 4, 5], context: context, trainingDiffers: true) { x, g in
             let (r, c) = try lstm.trainingForward(x, lengths: [4, 2, 0], dropoutSeed: 9)
-            var grads = try lstm.zeroGradients()
+            var grads = lstm.zeroGradients()
             let dx = try lstm.backward(outputGradient: g, finalStateGradient: nil, cache: c, into: &grads).input
             return (r.output, dx, grads.tensors)
         }
@@ -99,7 +99,7 @@ final class LayerProtocolTests: XCTestCase {
         noDropout.dropout = 0
         try check("LSTM without dropout", noDropout, input: [3, 4, 5], context: context) { x, g in
             let (r, c) = try noDropout.trainingForward(x, lengths: [4, 2, 0])
-            var grads = try noDropout.zeroGradients()
+            var grads = noDropout.zeroGradients()
             let dx = try noDropout.backward(outputGradient: g, finalStateGradient: nil, cache: c, into: &grads).input
             XCTAssertEqual(try noDropout.forward(x, lengths: [4, 2, 0]).output, r.output)
             return (r.output, dx, grads.tensors)
@@ -164,7 +164,7 @@ private struct Scale: Layer {
 
     var namedParameters: [(name: String, tensor: Tensor)] { [("factors", factors)] }
     mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows { try body(0, &factors) }
-    func zeroGradients() throws -> Gradients { Gradients(factors: try Tensor(shape: factors.shape)) }
+    func zeroGradients() -> Gradients { Gradients(factors: Tensor(zerosLike: factors)) }
 
     func outputDimensions(forInput dimensions: [Int]) -> [Int] { dimensions }
 
@@ -197,7 +197,7 @@ final class SequentialOfAnyLayerTests: XCTestCase {
         let x = try randomTensor([5, 3], seed: 23)
         let (y, cache) = try stack.trainingForward(x)
         let g = try randomTensor(y.dimensions, seed: 24)
-        var gradients = try stack.zeroGradients()
+        var gradients = stack.zeroGradients()
         let dx = try stack.backward(outputGradient: g, cache: cache, into: &gradients)
 
         // The same three layers by hand.
@@ -206,7 +206,7 @@ final class SequentialOfAnyLayerTests: XCTestCase {
         let (c, tanhCache) = try Activation.tanh.trainingForward(b, context: LayerContext())
         XCTAssertEqual(y, c)
         var none = NoGradients()
-        var scaleGradients = try scale.zeroGradients()
+        var scaleGradients = scale.zeroGradients()
         var denseGradients = dense.zeroGradients()
         let db = try Activation.tanh.backward(outputGradient: g, cache: tanhCache, into: &none)
         let da = try scale.backward(outputGradient: db, cache: scaleCache, into: &scaleGradients)

@@ -43,10 +43,10 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(y.dimensions, [2, 3, 5])
         XCTAssertEqual(try model.outputDimensions(forInput: x.dimensions), [2, 3, 5])
         let g = try randomTensor(y.dimensions, seed: 12)
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
 
-        var loopGradients = try model.zeroGradients()
+        var loopGradients = model.zeroGradients()
         var outputs: [Tensor] = [], inputGradients: [Tensor] = []
         for t in 0 ..< 3 {
             let (yt, ct) = try model.model.trainingForward(try timestep(x, t))
@@ -79,7 +79,7 @@ final class ModelTests: XCTestCase {
             XCTAssertEqual(y, pooled, "\(activation) \(padding)")
             XCTAssertEqual(try stack.forward(x), pooled)
             let g = try randomTensor(y.dimensions, seed: 10)
-            var gradients = try stack.zeroGradients()
+            var gradients = stack.zeroGradients()
             let dx = try stack.backward(outputGradient: g, cache: cache, into: &gradients)
             var separate = conv.zeroGradients()
             let dxSeparate = try conv.backward(outputGradient: try pool.backward(outputGradient: g, cache: poolCache),
@@ -120,7 +120,7 @@ final class ModelTests: XCTestCase {
             let (y, cache) = try model.trainingForward(x)
             XCTAssertEqual(y.dimensions, returnSequences ? [2, 3, 2] : [2, 2])
             let g = try randomTensor(y.dimensions, seed: 5)
-            var gradients = try model.zeroGradients()
+            var gradients = model.zeroGradients()
             let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
             let original = model
             func loss() throws -> Double { dot(try model.forward(x), g) }
@@ -167,7 +167,7 @@ final class ModelTests: XCTestCase {
         let (y, cache) = try model.trainingForward(x)
         XCTAssertEqual(y.dimensions, x.dimensions, "the prediction has the frames' size (cropped from 6 x 8)")
         let g = try randomTensor(y.dimensions, seed: 8)
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
         let original = model
         func loss() throws -> Double { dot(try model.forward(x).frames, g) }
@@ -231,9 +231,9 @@ final class ModelTests: XCTestCase {
         // A cache from another stack.
         let (_, cache) = try model.trainingForward(try randomTensor([1, 2, 7, 6, 2], seed: 1))
         let other = TimeDistributed(try Sequential([.flatten]))
-        var gradients = try other.zeroGradients()
+        var gradients = other.zeroGradients()
         XCTAssertThrowsError(try other.backward(outputGradient: try Tensor(shape: [1, 2, 5]), cache: cache, into: &gradients))
-        var wrong = try model.zeroGradients()
+        var wrong = model.zeroGradients()
         XCTAssertThrowsError(try model.backward(outputGradient: try Tensor(shape: [1, 2, 4]), cache: cache, into: &wrong))
         XCTAssertThrowsError(try CNNLSTM(features: model, lstm: try LSTM(inputSize: 5, hiddenSize: 3),
                                          head: try Dense(inputSize: 4, outputSize: 1)))

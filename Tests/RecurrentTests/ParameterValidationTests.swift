@@ -100,7 +100,7 @@ final class ParameterValidationTests: XCTestCase {
                 let label = "layers[\(index)].\(property)"
                 assertThrows(error, "\(label): forward") { try changed.forward(x) }
                 assertThrows(error, "\(label): training forward") { try changed.trainingForward(x) }
-                var gradients = try LSTMGradients(zerosFor: lstm)
+                var gradients = lstm.zeroGradients()
                 assertThrows(error, "\(label): backward") {
                     try changed.backward(outputGradient: result.output, cache: cache, into: &gradients)
                 }
@@ -135,7 +135,7 @@ final class ParameterValidationTests: XCTestCase {
         assertThrows(.invalidArgument(name: "LSTM layers", expected: "4 entries (layers x directions)", actual: "2"), "removed") {
             try shorter.trainingForward(x)
         }
-        XCTAssertNoThrow(try LSTMGradients(zerosFor: shorter), "gradients follow the sizes, not the edited weights")
+        XCTAssertNoThrow(shorter.zeroGradients(), "gradients follow the sizes, not the edited weights")
         var single = try LSTM(inputSize: 4, hiddenSize: 3, seed: 1)
         single.layers = []
         assertThrows(.invalidArgument(name: "LSTM layers", expected: "1 entries (layers x directions)", actual: "0"), "Keras export") {
@@ -154,7 +154,7 @@ final class ParameterValidationTests: XCTestCase {
         let lstm = try stackedLSTM()
         let x = try randomTensor([2, 5, 4], seed: 2)
         let (result, cache) = try lstm.trainingForward(x)
-        let zeros = try LSTMGradients(zerosFor: lstm)
+        let zeros = lstm.zeroGradients()
         let suffixes = ["_l0", "_l0_reverse", "_l1", "_l1_reverse"]
         for index in 0 ..< 4 {
             for (path, property, pytorchName) in lstmTensors {
@@ -176,7 +176,7 @@ final class ParameterValidationTests: XCTestCase {
         let narrow = try LSTM(inputSize: 2, hiddenSize: 3, seed: 1)
         let wide = try LSTM(inputSize: 6, hiddenSize: 3, seed: 1)
         let (result, cache) = try narrow.trainingForward(try randomTensor([2, 5, 2], seed: 2))
-        var gradients = try LSTMGradients(zerosFor: wide)
+        var gradients = wide.zeroGradients()
         XCTAssertThrowsError(try wide.backward(outputGradient: result.output, cache: cache, into: &gradients)) { error in
             guard case .cacheMismatch = error as? RecurrentError else { return XCTFail("\(error)") }
         }
@@ -208,7 +208,7 @@ final class ParameterValidationTests: XCTestCase {
             let inLayer = RecurrentError.shapeMismatch(name: "Layer 0 (Conv2D): " + name,
                 expected: ShapeRequirement(exactly: expectedShape), actual: actualShape)
             assertThrows(inLayer, "Conv2D \(label): fused with pooling") { try stack.trainingForward(x) }
-            var stackGradients = try pooled.zeroGradients()
+            var stackGradients = pooled.zeroGradients()
             assertThrows(inLayer, "Conv2D \(label): fused backward") {
                 try stack.backward(outputGradient: pooledY, cache: pooledCache, into: &stackGradients)
             }
@@ -325,7 +325,7 @@ final class ParameterValidationTests: XCTestCase {
         layer.weight = try Tensor(shape: [4, 6])
         var dense = original
         dense.layers[0] = .dense(layer)
-        var gradients = try original.zeroGradients()
+        var gradients = original.zeroGradients()
         assertThrows(.shapeMismatch(name: "Layer 0 (Dense): Dense weight (output, input)", expected: [6, 4], actual: [4, 6]),
                      "a Dense in the stack") { try dense.backward(outputGradient: y, cache: cache, into: &gradients) }
     }

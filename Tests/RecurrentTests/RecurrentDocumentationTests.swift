@@ -23,7 +23,7 @@ final class RecurrentDocumentationTests: XCTestCase {
         let dPrediction = try Tensor(shape: prediction.shape,
             scalars: zip(prediction.scalars, target.scalars).map { 2 * ($0 - $1) / Float(prediction.count) })
         let dSequence = try head.backward(outputGradient: dPrediction, cache: headCache, into: &headGradients)
-        var gradients = try LSTMGradients(zerosFor: lstm)
+        var gradients = lstm.zeroGradients()
         let inputGradients = try lstm.backward(outputGradient: dSequence, finalStateGradient: nil, cache: cache, into: &gradients)
         XCTAssertEqual(inputGradients.input.dimensions, batch.inputs.dimensions)
         gradients.zero()
@@ -56,7 +56,7 @@ final class ModelDocumentationTests: XCTestCase {
         let (y, modelCache) = try model.trainingForward(frames)
         XCTAssertEqual(y.dimensions, [2, 1])
         let dY = try randomTensor([2, 1], seed: 2)
-        var modelGradients = try model.zeroGradients()
+        var modelGradients = model.zeroGradients()
         let dFrames = try model.backward(outputGradient: dY, cache: modelCache, into: &modelGradients)
         XCTAssertEqual(dFrames.dimensions, frames.dimensions)
 

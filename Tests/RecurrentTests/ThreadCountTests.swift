@@ -29,16 +29,16 @@ final class ThreadCountTests: XCTestCase {
 
     /// The output and every gradient of `model` for `inputs` and a seeded random
     /// upstream gradient, named for the failure message.
-    func forwardAndBackward<Model: SupervisedModel>(_ model: Model, _ inputs: Tensor) throws -> [(String, Tensor)] {
-        let (output, cache) = try model.trainingPrediction(inputs, lengths: nil)
+    func forwardAndBackward<Model: Layer>(_ model: Model, _ inputs: Tensor) throws -> [(String, Tensor)] {
+        let (output, cache) = try model.trainingForward(inputs, context: LayerContext())
         let upstream = try randomTensor(output.dimensions, seed: 99)
-        var gradients = try model.zeroGradients()
-        try model.backpropagate(upstream, cache: cache, into: &gradients)
+        var gradients = model.zeroGradients()
+        _ = try model.backward(outputGradient: upstream, cache: cache, into: &gradients)
         let names = model.namedParameters.map { "gradient of \($0.name)" }
         return [("output", output)] + Array(zip(names, gradients.tensors))
     }
 
-    func assertSameWithOneAndTwoThreads<Model: SupervisedModel>(_ label: String, _ model: Model, _ inputs: Tensor) throws {
+    func assertSameWithOneAndTwoThreads<Model: Layer>(_ label: String, _ model: Model, _ inputs: Tensor) throws {
         guard WorkerPool.shared.threadLimit >= 2, ProcessInfo.processInfo.activeProcessorCount >= 2 else {
             throw XCTSkip("needs 2 cores and FRAMESEQ_THREADS unset or >= 2")
         }

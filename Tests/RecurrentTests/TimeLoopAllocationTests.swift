@@ -118,7 +118,7 @@ final class TimeLoopAllocationTests: XCTestCase {
                     let x = try randomTensor([16, steps, 64], seed: 2)
                     let g = try randomTensor([16, steps, 64], seed: 3)
                     let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
-                    var gradients = try LSTMGradients(zerosFor: lstm)
+                    var gradients = lstm.zeroGradients()
                     return {
                         let (_, cache) = try lstm.trainingForward(x, lengths: valid)
                         _ = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)

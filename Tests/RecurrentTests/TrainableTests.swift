@@ -19,7 +19,7 @@ final class TrainableTests: XCTestCase {
         ])
         let x = try randomTensor([2, 3, 10, 10, 1], seed: 2)
         let (y, cache) = try model.trainingForward(x)
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         _ = try model.backward(outputGradient: try randomTensor(y.dimensions, seed: 3), cache: cache, into: &gradients)
         XCTAssertEqual(gradients.tensors.map(\.dimensions), model.namedParameters.map(\.tensor.dimensions))
         XCTAssertTrue(gradients.tensors.allSatisfy { $0.scalars.contains { $0 != 0 } }, "every parameter gets a gradient")
@@ -30,7 +30,7 @@ final class TrainableTests: XCTestCase {
         let forecaster = try CNNLSTMForecaster(frameHeight: 8, frameWidth: 8, channels: 1, filters: [2], hiddenSize: 3)
         XCTAssertEqual(forecaster.namedParameters.map(\.name).first, "encoder.0.kernel")
         XCTAssertEqual(forecaster.namedParameters.map(\.name).last, "decoder.2.bias")
-        XCTAssertEqual(try forecaster.zeroGradients().tensors.map(\.dimensions),
+        XCTAssertEqual(forecaster.zeroGradients().tensors.map(\.dimensions),
                        forecaster.namedParameters.map(\.tensor.dimensions))
     }
 

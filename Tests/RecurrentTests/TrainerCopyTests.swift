@@ -25,7 +25,7 @@ final class TrainerCopyTests: XCTestCase {
         var trainer = try Trainer(model: model, optimizer: optimizer, loss: MeanSquaredError())
         var buffer = try batches.makeBuffer(layout: .batchMajor)
         try batches.fill(0, into: &buffer)
-        var gradients = try trainer.model.zeroGradients()
+        var gradients = trainer.model.zeroGradients()
         _ = try trainer.trainingStep(buffer, gradients: &gradients, learningRate: 0.01, clipping: nil)   // creates the state
         let before = addresses(trainer)
         XCTAssertGreaterThan(before.count, trainer.model.parameterCount, "the optimizer has state", file: file, line: line)

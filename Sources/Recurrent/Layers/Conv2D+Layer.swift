@@ -7,3 +7,18 @@ extension Conv2D: Layer {
         try trainingForward(input)
     }
 }
+
+extension Conv2D: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &kernel)
+        if bias != nil { try body(1, &bias!) }
+    }
+}
+
+extension Conv2D.Gradients: GradientSet {
+    public var tensors: [Tensor] { [kernel] + (bias.map { [$0] } ?? []) }
+}

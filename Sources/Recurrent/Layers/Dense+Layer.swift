@@ -17,3 +17,16 @@ extension Dense: Layer {
         try trainingForward(input)
     }
 }
+
+extension Dense: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &weight)
+        try body(1, &bias)
+    }
+}
+
+extension Dense.Gradients: GradientSet {
+    public var tensors: [Tensor] { [weight, bias] }
+}

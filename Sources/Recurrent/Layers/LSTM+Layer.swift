@@ -32,25 +32,27 @@ extension LSTM: Layer {
     }
 }
 
-/// As a ``Layer``, a ConvLSTM2D reads (B, T, H, W, C) from zero initial states and
-/// returns every timestep, (B, T, H', W', F); the context's lengths mark padded steps.
-extension ConvLSTM2D: Layer {
-    /// (B, T, H, W, C) to (B, T, H', W', F).
-    public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
-        try outputDimensions(forInput: dimensions, returnSequences: true)
+extension LSTM: Trainable {
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        for index in layers.indices {
+            try body(4 * index, &layers[index].inputWeights)
+            try body(4 * index + 1, &layers[index].recurrentWeights)
+            try body(4 * index + 2, &layers[index].inputBias)
+            try body(4 * index + 3, &layers[index].recurrentBias)
+        }
     }
 
-    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try forward(input, lengths: context.lengths).output
+    /// Zero gradients of every direction's weights, in their current shapes.
+    public func zeroGradients() -> LSTMGradients {
+        LSTMGradients(layers: layers.map {
+            LSTMDirectionWeights(inputWeights: Tensor(zerosLike: $0.inputWeights), recurrentWeights: Tensor(zerosLike: $0.recurrentWeights),
+                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias))
+        })
     }
+}
 
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
-        let (result, cache) = try trainingForward(input, lengths: context.lengths)
-        return (result.output, cache)
-    }
-
-    /// dL/dinput (B, T, H, W, C); no gradient reaches the final state.
-    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
-        try backward(outputGradient: outputGradient, finalStateGradient: nil, cache: cache, into: &gradients).input
+extension LSTMGradients: GradientSet {
+    public var tensors: [Tensor] {
+        layers.flatMap { [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias] }
     }
 }

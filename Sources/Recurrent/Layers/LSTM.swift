@@ -17,7 +17,7 @@ public enum LSTMInitialization: Sendable, Hashable {
 /// let lstm = try LSTM(inputSize: 4096, hiddenSize: 256, layerCount: 2, seed: 1)
 /// let result = try lstm.forward(batch)                 // (B, T, 256) and (h_n, c_n)
 /// let (train, cache) = try lstm.trainingForward(batch)
-/// var gradients = try LSTMGradients(zerosFor: lstm)
+/// var gradients = lstm.zeroGradients()
 /// let inputGradients = try lstm.backward(outputGradient: g, cache: cache, into: &gradients)
 /// ```
 ///

@@ -100,8 +100,14 @@ public struct LSTMGradients: Sendable, Equatable {
     /// One entry per (layer, direction), index `layer * directions + direction`.
     public var layers: [LSTMDirectionWeights]
 
+    /// Gradients of the given entries, index `layer * directions + direction`.
+    public init(layers: [LSTMDirectionWeights]) {
+        self.layers = layers
+    }
+
     /// Zero gradients for `lstm`'s parameters, of the shapes its sizes give
     /// (not those of its current weights, which backward checks).
+    @available(*, deprecated, message: "use lstm.zeroGradients(), which cannot fail")
     public init(zerosFor lstm: LSTM) throws {
         layers = try (0 ..< lstm.layerCount * lstm.directionCount).map {
             try LSTMDirectionWeights.zeros(inputSize: lstm.layerInputSize($0 / lstm.directionCount), hiddenSize: lstm.hiddenSize)

@@ -50,8 +50,8 @@ public struct Sequential: Sendable {
     }
 
     /// Zero gradients for every layer.
-    public func zeroGradients() throws -> Gradients {
-        Gradients(layers: try layers.map { try $0.zeroGradients() })
+    public func zeroGradients() -> Gradients {
+        Gradients(layers: layers.map { $0.zeroGradients() })
     }
 
     /// What backward needs from each layer's training forward.

@@ -7,3 +7,11 @@ extension TimeDistributed: Layer {
         try trainingForward(input)
     }
 }
+
+extension TimeDistributed: Trainable {
+    public var namedParameters: [(name: String, tensor: Tensor)] { model.namedParameters }
+
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try model.visitParameters(body)
+    }
+}

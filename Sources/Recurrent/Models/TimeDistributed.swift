@@ -73,7 +73,7 @@ public struct TimeDistributed: Sendable {
     }
 
     /// Zero gradients for the stack.
-    public func zeroGradients() throws -> Sequential.Gradients { try model.zeroGradients() }
+    public func zeroGradients() -> Sequential.Gradients { model.zeroGradients() }
 
     /// The first two axes and the dimensions with them folded into one.
     private func fold(_ dimensions: [Int]) throws -> (leading: [Int], folded: [Int]) {

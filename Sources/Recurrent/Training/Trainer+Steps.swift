@@ -33,14 +33,14 @@ extension Trainer {
         try RecurrentError.requirePositive(repetitions, "calibration repetitions")
         let batches = try windows.batches(size: options.batchSize, shuffleSeed: options.shuffleSeed)
         var buffer = try batches.makeBuffer(layout: options.layout)
-        var gradients = try model.zeroGradients()
+        var gradients = model.zeroGradients()
         func run() throws {
             try batches.fill(0, into: &buffer)
             gradients.zero()
-            let (output, cache) = try model.trainingPrediction(buffer.inputs, lengths: buffer.mask == nil ? nil : buffer.lengths)
+            let (output, cache) = try model.trainingForward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
             let value = try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
                                           weights: weights(buffer, output))
-            try model.backpropagate(value.gradient, cache: cache, into: &gradients)
+            _ = try model.backward(outputGradient: value.gradient, cache: cache, into: &gradients)
         }
         try run()
         let started = Date()

@@ -1,7 +1,7 @@
 import Foundation
 import FrameSequencing
 
-/// Fits a ``SupervisedModel`` on windows of frames: epochs of seeded shuffled
+/// Fits a model (any ``Layer``) on windows of frames: epochs of seeded shuffled
 /// batches, a loss, an optimizer with a learning-rate schedule and gradient
 /// clipping, a validation split, early stopping, a callback per step and epoch,
 /// and a stop with ``RecurrentError/nonFinite(name:index:value:)`` the first
@@ -31,7 +31,7 @@ import FrameSequencing
 /// their element counts agree (a flat next-frame target for a spatial
 /// prediction); padded batches weight the loss by their (B, T) mask when the
 /// prediction has a timestep axis.
-public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: Sendable {
+public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     /// The model being fitted.
     public var model: Model
     /// Its optimizer.
@@ -151,7 +151,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             }
             var remaining = remainingInCall ?? (batches.count - batchesDoneInEpoch) + (options.epochs - 1) * batches.count
             var buffer = try batches.makeBuffer(layout: options.layout)
-            var gradients = try model.zeroGradients()
+            var gradients = model.zeroGradients()
             // The epoch's last rate: its last step's, when a resumed epoch has no step left to run.
             var rate = batchesDoneInEpoch > 0
                 ? schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step - 1))
@@ -230,13 +230,13 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
             try requireFinite(targets) { "target of window \(Self.window(holding: $0, of: targets, in: batch)) \(position)" }
         }
         gradients.zero()
-        let (output, cache) = try model.trainingPrediction(batch.inputs, lengths: batch.mask == nil ? nil : batch.lengths)
+        let (output, cache) = try model.trainingForward(batch.inputs, context: LayerContext(lengths: batch.mask == nil ? nil : batch.lengths))
         let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output),
                                       weights: weights(batch, output))
         guard value.value.isFinite else {
             throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: value.value)
         }
-        try model.backpropagate(value.gradient, cache: cache, into: &gradients)
+        _ = try model.backward(outputGradient: value.gradient, cache: cache, into: &gradients)
         var tensors = gradients.tensors
         for (index, tensor) in tensors.enumerated() {
             try requireFinite(tensor) { _ in "gradient of '\(parameterName(index))' \(position)" }
@@ -301,7 +301,7 @@ public struct Trainer<Model: SupervisedModel, Optimizer: Recurrent.Optimizer>: S
         var total: Double = 0
         for index in batches.indices {
             try batches.fill(index, into: &buffer)
-            let output = try model.prediction(buffer.inputs, lengths: buffer.mask == nil ? nil : buffer.lengths)
+            let output = try model.forward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
             total += Double(try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
                                               weights: weights(buffer, output)).value)
         }

@@ -7,7 +7,7 @@ import FrameSequencing
 /// var model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32, 64],
 ///                         hiddenSize: 64, outputs: 1, seed: 2)
 /// model.namedParameters.map(\.name)     // ["features.0.kernel", "features.0.bias", ..., "head.bias"]
-/// var gradients = try model.zeroGradients()
+/// var gradients = model.zeroGradients()
 /// // ... backward(..., into: &gradients), then for each parameter i:
 /// try model.updateParameters { i, weight in /* weight -= lr * gradients.tensors[i] */ }
 /// ```
@@ -25,8 +25,10 @@ public protocol Trainable: Sendable {
     /// shapes (layers check theirs at the next forward pass); prefer those two.
     mutating func visitParameters(_ body: (_ index: Int, _ parameter: inout Tensor) throws -> Void) rethrows
 
-    /// Zero gradients of every parameter's shape.
-    func zeroGradients() throws -> Gradients
+    /// Zero gradients of every parameter's shape (the shapes the parameters
+    /// have now: a parameter replaced with a wrong shape is refused by the next
+    /// pass, which checks parameters and gradients).
+    func zeroGradients() -> Gradients
 }
 
 /// Gradients of a ``Trainable``, in the order of its parameters.
@@ -112,144 +114,4 @@ extension Tensor {
 /// `parts` prefixed: `prefix.name`.
 func prefixed(_ prefix: String, _ parts: [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
     parts.map { (prefix + "." + $0.name, $0.tensor) }
-}
-
-// MARK: - Layers
-
-extension Dense: Trainable {
-    public var namedParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        try body(0, &weight)
-        try body(1, &bias)
-    }
-}
-
-extension Dense.Gradients: GradientSet {
-    public var tensors: [Tensor] { [weight, bias] }
-}
-
-extension Conv2D: Trainable {
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
-    }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        try body(0, &kernel)
-        if bias != nil { try body(1, &bias!) }
-    }
-}
-
-extension Conv2D.Gradients: GradientSet {
-    public var tensors: [Tensor] { [kernel] + (bias.map { [$0] } ?? []) }
-}
-
-extension Conv2DTranspose: Trainable {
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        [("kernel", kernel)] + (bias.map { [("bias", $0)] } ?? [])
-    }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        try body(0, &kernel)
-        if bias != nil { try body(1, &bias!) }
-    }
-}
-
-extension Conv2DTranspose.Gradients: GradientSet {
-    public var tensors: [Tensor] { [kernel] + (bias.map { [$0] } ?? []) }
-}
-
-extension LSTM: Trainable {
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        for index in layers.indices {
-            try body(4 * index, &layers[index].inputWeights)
-            try body(4 * index + 1, &layers[index].recurrentWeights)
-            try body(4 * index + 2, &layers[index].inputBias)
-            try body(4 * index + 3, &layers[index].recurrentBias)
-        }
-    }
-
-    public func zeroGradients() throws -> LSTMGradients { try LSTMGradients(zerosFor: self) }
-}
-
-extension LSTMGradients: GradientSet {
-    public var tensors: [Tensor] {
-        layers.flatMap { [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias] }
-    }
-}
-
-// MARK: - Stacks and models
-
-extension Sequential: Trainable {
-    /// Each layer's parameters under its position: `0.kernel`, `3.weight`, ...
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { index, layer in prefixed("\(index)", layer.namedParameters) }
-    }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        var offset = 0
-        for index in layers.indices {
-            offset += try visitLayerParameters(of: &layers[index], from: offset, body)
-        }
-    }
-}
-
-/// Visits `layer`'s parameters in place with indices from `offset`; returns how many there are.
-private func visitLayerParameters<L: Layer>(of layer: inout L, from offset: Int, _ body: (Int, inout Tensor) throws -> Void) rethrows -> Int {
-    var count = 0
-    try layer.visitParameters { index, parameter in
-        try body(offset + index, &parameter)
-        count += 1
-    }
-    return count
-}
-
-extension Sequential.Gradients: GradientSet {
-    public var tensors: [Tensor] { layers.flatMap(\.tensors) }
-}
-
-extension TimeDistributed: Trainable {
-    public var namedParameters: [(name: String, tensor: Tensor)] { model.namedParameters }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        try model.visitParameters(body)
-    }
-}
-
-extension CNNLSTM: Trainable {
-    /// `features.*`, `lstm.*` (PyTorch's names) and `head.*`.
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        prefixed("features", features.namedParameters) + prefixed("lstm", lstm.namedParameters)
-            + prefixed("head", head.namedParameters)
-    }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        let (first, second) = (features.parameterCount, features.parameterCount + lstm.parameterCount)
-        try features.visitParameters(body)
-        try lstm.visitParameters { try body(first + $0, &$1) }
-        try head.visitParameters { try body(second + $0, &$1) }
-    }
-}
-
-extension CNNLSTM.Gradients: GradientSet {
-    public var tensors: [Tensor] { features.tensors + lstm.tensors + head.tensors }
-}
-
-extension CNNLSTMForecaster: Trainable {
-    /// `encoder.*`, `lstm.*` (PyTorch's names) and `decoder.*`.
-    public var namedParameters: [(name: String, tensor: Tensor)] {
-        prefixed("encoder", encoder.namedParameters) + prefixed("lstm", lstm.namedParameters)
-            + prefixed("decoder", decoder.namedParameters)
-    }
-
-    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
-        let (first, second) = (encoder.parameterCount, encoder.parameterCount + lstm.parameterCount)
-        try encoder.visitParameters(body)
-        try lstm.visitParameters { try body(first + $0, &$1) }
-        try decoder.visitParameters { try body(second + $0, &$1) }
-    }
-}
-
-extension CNNLSTMForecaster.Gradients: GradientSet {
-    public var tensors: [Tensor] { encoder.tensors + lstm.tensors + decoder.tensors }
 }

@@ -1,0 +1,54 @@
+import FrameSequencing
+
+/// As a ``Layer``, a ConvLSTM2D reads (B, T, H, W, C) from zero initial states and
+/// returns every timestep, (B, T, H', W', F); the context's lengths mark padded steps.
+extension ConvLSTM2D: Layer {
+    /// (B, T, H, W, C) to (B, T, H', W', F).
+    public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
+        try outputDimensions(forInput: dimensions, returnSequences: true)
+    }
+
+    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
+        try forward(input, lengths: context.lengths).output
+    }
+
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
+        let (result, cache) = try trainingForward(input, lengths: context.lengths)
+        return (result.output, cache)
+    }
+
+    /// dL/dinput (B, T, H, W, C); no gradient reaches the final state.
+    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
+        try backward(outputGradient: outputGradient, finalStateGradient: nil, cache: cache, into: &gradients).input
+    }
+}
+
+extension ConvLSTM2D: Trainable {
+    /// `kernel`, `recurrent_kernel`, `bias` (Keras's names), then
+    /// `peephole_input`, `peephole_forget`, `peephole_output` when present.
+    public var namedParameters: [(name: String, tensor: Tensor)] {
+        var result: [(name: String, tensor: Tensor)] = [("kernel", kernel), ("recurrent_kernel", recurrentKernel), ("bias", bias)]
+        if let peepholes {
+            result += [("peephole_input", peepholes.input), ("peephole_forget", peepholes.forget),
+                       ("peephole_output", peepholes.output)]
+        }
+        return result
+    }
+
+    public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        try body(0, &kernel)
+        try body(1, &recurrentKernel)
+        try body(2, &bias)
+        if peepholes != nil {
+            try body(3, &peepholes!.input)
+            try body(4, &peepholes!.forget)
+            try body(5, &peepholes!.output)
+        }
+    }
+}
+
+extension ConvLSTM2D.Gradients: GradientSet {
+    public var tensors: [Tensor] {
+        [kernel, recurrentKernel, bias] + (peepholes.map { [$0.input, $0.forget, $0.output] } ?? [])
+    }
+}

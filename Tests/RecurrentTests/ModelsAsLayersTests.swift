@@ -1,0 +1,94 @@
+import FrameSequencing
+import Recurrent
+import TestSupport
+import XCTest
+
+/// The package's models are layers: their `Layer` methods give what their own
+/// methods give, their output dimensions are what forward returns, and a
+/// `Trainer` fits any layer, a plain `Sequential` included.
+final class ModelsAsLayersTests: XCTestCase {
+    private func check<M: Layer>(_ name: String, _ model: M, input: [Int],
+                                 own: (Tensor) throws -> (forward: Tensor, training: Tensor)) throws {
+        let x = try randomTensor(input, seed: 11, scale: 0.5)
+        let (ownForward, ownTraining) = try own(x)
+        let output = try model.forward(x, context: LayerContext())
+        XCTAssertEqual(output, ownForward, "\(name): forward(_:context:) equals the model's forward")
+        let (training, cache) = try model.trainingForward(x, context: LayerContext())
+        XCTAssertEqual(training, ownTraining, "\(name): trainingForward(_:context:) equals the model's")
+        XCTAssertEqual(try model.outputDimensions(forInput: input), output.dimensions, "\(name) output dimensions")
+        var gradients = model.zeroGradients()
+        XCTAssertEqual(gradients.tensors.map(\.dimensions), model.namedParameters.map(\.tensor.dimensions), "\(name) gradient shapes")
+        let dx = try model.backward(outputGradient: try randomTensor(output.dimensions, seed: 12), cache: cache, into: &gradients)
+        XCTAssertEqual(dx.dimensions, input, "\(name): dL/dinput has the input's shape")
+        XCTAssert(gradients.tensors.contains { $0.scalars.contains { $0 != 0 } }, "\(name): backward reached the parameters")
+    }
+
+    func testEveryModelIsALayer() throws {
+        for returnSequences in [false, true] {
+            let cnnLSTM = try CNNLSTM(frameHeight: 9, frameWidth: 8, channels: 2, filters: [3], hiddenSize: 5, outputs: 2,
+                                      returnSequences: returnSequences, seed: 1)
+            try check("CNNLSTM returnSequences \(returnSequences)", cnnLSTM, input: [2, 3, 9, 8, 2]) {
+                (try cnnLSTM.forward($0), try cnnLSTM.trainingForward($0).output)
+            }
+        }
+        let cnnForecaster = try CNNLSTMForecaster(frameHeight: 16, frameWidth: 16, channels: 1, seed: 2)
+        try check("CNNLSTMForecaster", cnnForecaster, input: [2, 3, 16, 16, 1]) {
+            (try cnnForecaster.forward($0).frames, try cnnForecaster.trainingForward($0).output)
+        }
+        for embedding in [nil, 3] as [Int?] {
+            let convLSTM = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 2, filters: [3, 2], horizon: 2,
+                                                  embeddingFilters: embedding, seed: 3)
+            try check("ConvLSTMForecaster embedding \(String(describing: embedding))", convLSTM, input: [2, 3, 6, 5, 2]) {
+                (try convLSTM.forward($0), try convLSTM.trainingForward($0).output)
+            }
+        }
+    }
+
+    func testOutputDimensionsRefuseWhatForwardRefuses() throws {
+        let convLSTM = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 2, filters: [3], horizon: 2, seed: 3)
+        let cnnLSTM = try CNNLSTM(frameHeight: 9, frameWidth: 8, channels: 2, filters: [3], hiddenSize: 5, outputs: 2, seed: 1)
+        for (name, model, input) in [("ConvLSTMForecaster", convLSTM as any Layer, [2, 3, 6, 5, 1]),
+                                     ("CNNLSTM", cnnLSTM as any Layer, [2, 3, 9, 8, 1])] {
+            let x = try randomTensor(input, seed: 4)
+            XCTAssertThrowsError(try model.forward(x, context: LayerContext()), "\(name) forward on the wrong channels")
+            XCTAssertThrowsError(try model.outputDimensions(forInput: input), "\(name) dimensions of the wrong channels")
+        }
+    }
+
+    private func assertInvalidArgument<T>(_ expression: @autoclosure () throws -> T, name: String,
+                                          file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try expression(), file: file, line: line) { error in
+            guard case RecurrentError.invalidArgument(let thrown, _, _) = error else {
+                return XCTFail("expected invalidArgument, got \(error)", file: file, line: line)
+            }
+            XCTAssertEqual(thrown, name, file: file, line: line)
+        }
+    }
+
+    func testPaddedBatchesAreRefusedByTheForecasters() throws {
+        let x = try randomTensor([2, 3, 6, 5, 1], seed: 5)
+        let convLSTM = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 1, filters: [2], horizon: 1, seed: 3)
+        assertInvalidArgument(try convLSTM.forward(x, context: LayerContext(lengths: [3, 3])), name: "ConvLSTMForecaster lengths")
+        let cnnForecaster = try CNNLSTMForecaster(frameHeight: 16, frameWidth: 16, channels: 1, seed: 2)
+        let frames = try randomTensor([2, 3, 16, 16, 1], seed: 6)
+        XCTAssertNoThrow(try cnnForecaster.forward(frames, context: LayerContext(lengths: [3, 3])), "full lengths are accepted")
+        assertInvalidArgument(try cnnForecaster.forward(frames, context: LayerContext(lengths: [3, 2])), name: "CNNLSTMForecaster lengths")
+    }
+
+    /// A Trainer fits a plain `Sequential` (no model type around it): the loss
+    /// falls on a learnable map, and the fitted stack's parameters moved.
+    func testATrainerFitsAPlainSequential() throws {
+        // Frames of 2 x 2 x 1; the target is the frame after the window's last.
+        var values: [Float] = []
+        for t in 0 ..< 40 { values += (0 ..< 4).map { Float(($0 + t) % 4) / 4 } }
+        let frames = try FrameStack(stacked: values, frameShape: try FrameShape(height: 2, width: 2, channels: 1))
+        let windows = try frames.windows(WindowParameters(sequenceLength: 1, target: .frameAfter(steps: 1)))
+        let stack = try Sequential([.flatten, .dense(try Dense(inputSize: 4, outputSize: 4, seed: 7)), .reshape([1, 2, 2, 1])])
+        var trainer = try Trainer(model: stack, optimizer: try Adam(learningRate: 0.05), loss: MeanSquaredError())
+        let before = try trainer.evaluate(windows, batchSize: 8, layout: .spatial)
+        try trainer.fit(windows, options: TrainingOptions(epochs: 30, batchSize: 8, shuffleSeed: 1, layout: .spatial))
+        let after = try trainer.evaluate(windows, batchSize: 8, layout: .spatial)
+        XCTAssertLessThan(after, before / 10, "a linear map of the frame learns the cyclic shift")
+        XCTAssertNotEqual(trainer.model.namedParameters.map(\.tensor), stack.namedParameters.map(\.tensor))
+    }
+}
