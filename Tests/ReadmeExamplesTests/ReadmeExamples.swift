@@ -165,7 +165,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
     let future = try trainer.model.forecastClosedLoop(context: recent, steps: 10)   // (B, 10, 64, 64, 1)
     let ssim = try StructuralSimilarity().evaluateFrames(predicted, actual)         // (N, H, W, C) -> N SSIMs, as scikit-image's
     var forecasts = try ForecastStream(trainer.model, batch: 1)
-    let nextFrame = try forecasts.predictAndUpdate(frame.reshaped(to: [1, 64, 64, 1]))   // MATLAB's predictAndUpdateState
+    let nextFrame = try forecasts.step(frame.reshaped(to: [1, 64, 64, 1]))   // MATLAB's predictAndUpdateState
 
     let folder = try ImageFolder.read(directory: "frames/", scale: 1.0 / 255)     // PNG / PGM / PPM, natural name order
     try PNG.write(try ByteImage(clampingUnitValues: nextFrame.reshaped(to: [64, 64, 1])), to: "next.png")   // (H, W, 1 or 3) in 0...1

@@ -54,10 +54,10 @@ final class ConvLSTMTrainingTests: XCTestCase {
         for t in 0 ..< 3 {
             var values: [Float] = []
             for b in 0 ..< 2 { values += contextValues[(b * 3 + t) * 30 ..< (b * 3 + t + 1) * 30] }
-            prediction = try stream.predictAndUpdate(try Tensor(shape: [2, 6, 5, 1], scalars: values))
+            prediction = try stream.step(try Tensor(shape: [2, 6, 5, 1], scalars: values))
         }
         var manual = [prediction]
-        for _ in 0 ..< 2 { prediction = try stream.predictAndUpdate(prediction); manual.append(prediction) }
+        for _ in 0 ..< 2 { prediction = try stream.step(prediction); manual.append(prediction) }
         let forecastValues = forecast.scalars
         for k in 0 ..< 3 {
             var expected: [Float] = []
@@ -108,7 +108,7 @@ final class ConvLSTMReadmeTests: XCTestCase {
         let recent = try frames.slice(0 ..< 1)
         XCTAssertEqual(try trainer.model.forecastClosedLoop(context: recent, steps: 4).dimensions, [1, 4, 8, 8, 1])
         var stream = try ForecastStream(trainer.model, batch: 1)
-        let next = try stream.predictAndUpdate(try Tensor(shape: [1, 8, 8, 1]))
+        let next = try stream.step(try Tensor(shape: [1, 8, 8, 1]))
         XCTAssertEqual(next.dimensions, [1, 8, 8, 1])
 
         let predicted = try next.reshaped(to: [8, 8, 1])

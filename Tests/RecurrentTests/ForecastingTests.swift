@@ -32,11 +32,11 @@ final class ForecastingTests: XCTestCase {
             // By hand: a stream over the context, then its predictions fed back.
             var manual: [Tensor] = []
             var prediction = try Tensor(shape: [0])
-            try stream(model) { predictAndUpdate in
-                for t in 0 ..< 4 { prediction = try predictAndUpdate(try frame(context, t)) }
+            try stream(model) { step in
+                for t in 0 ..< 4 { prediction = try step(try frame(context, t)) }
                 manual.append(prediction)
                 for _ in 0 ..< 2 {
-                    prediction = try predictAndUpdate(prediction)
+                    prediction = try step(prediction)
                     manual.append(prediction)
                 }
             }
@@ -50,7 +50,7 @@ final class ForecastingTests: XCTestCase {
 
     func stream(_ model: some NextFrameForecaster, _ body: ((Tensor) throws -> Tensor) throws -> Void) throws {
         var stream = try ForecastStream(model, batch: 2)
-        try body { try stream.predictAndUpdate($0) }
+        try body { try stream.step($0) }
     }
 
     func testOpenLoopAndTheStreamEqualTheFullRun() throws {
@@ -70,11 +70,23 @@ final class ForecastingTests: XCTestCase {
         }
         var stream = try ForecastStream(model, batch: 2)
         var last = try Tensor(shape: [0])
-        for t in 0 ..< 6 { last = try stream.predictAndUpdate(try frame(frames, t)) }
+        for t in 0 ..< 6 { last = try stream.step(try frame(frames, t)) }
         XCTAssert(compare("stream", actual: last.scalars, expected: try frame(full, 5).scalars, atol: 1e-6, rtol: 1e-5).passed)
         stream.reset()
-        let first = try stream.predictAndUpdate(try frame(frames, 0))
+        let first = try stream.step(try frame(frames, 0))
         XCTAssert(compare("after reset", actual: first.scalars, expected: try frame(full, 0).scalars, atol: 1e-6, rtol: 1e-5).passed)
+        // advance: a chunk of frames at once, in two chunks, equals the full run.
+        stream.reset()
+        let head = try stream.advance(try frames.slice(0 ..< 2).reshaped(to: [2, 6, 8, 6, 1]))
+        XCTAssertEqual(head.dimensions, [2, 6, 8, 6, 1])
+        XCTAssert(compare("advance", actual: head.scalars, expected: full.scalars, atol: 1e-6, rtol: 1e-5).passed)
+        stream.reset()
+        _ = try stream.advance(context)
+        let rest = try stream.advance(actual)
+        XCTAssert(compare("advance in chunks", actual: try frame(rest, 2).scalars, expected: try frame(full, 5).scalars,
+                          atol: 1e-6, rtol: 1e-5).passed)
+        XCTAssertThrowsError(try stream.advance(try frame(frames, 0)), "a frame is not a chunk")
+        XCTAssertThrowsError(try stream.advance(try randomTensor([3, 2, 8, 6, 1], seed: 3)), "another batch size")
     }
 
     func testForecastErrors() throws {

@@ -296,12 +296,12 @@ final class ParameterValidationTests: XCTestCase {
             assertThrows(expected, "\(label): training forward") { try changed.trainingForward(frames) }
             var gradients = model.zeroGradients()
             assertThrows(expected, "\(label): backward") { try changed.backward(outputGradient: predicted, cache: cache, into: &gradients) }
-            assertThrows(expected, "\(label): forecast step") { try changed.forecastStep(try randomTensor([2, 4, 4, 1], seed: 3), state: nil) }
+            assertThrows(expected, "\(label): forecast step") { try changed.step(try randomTensor([2, 4, 4, 1], seed: 3), from: nil) }
             assertThrows(expected, "\(label): footprint") { try changed.activationFootprint(inputDimensions: frames.dimensions) }
         }
-        let (_, state) = try model.forecastStep(try randomTensor([2, 4, 4, 1], seed: 3), state: nil)
+        let (_, state) = try model.step(try randomTensor([2, 4, 4, 1], seed: 3), from: nil)
         assertThrows(.invalidArgument(name: "ConvLSTMForecaster state", expected: "one state per encoder layer (2)", actual: "1 states"),
-                     "a state of another depth") { try model.forecastStep(try randomTensor([2, 4, 4, 1], seed: 3), state: Array(state!.prefix(1))) }
+                     "a state of another depth") { try model.step(try randomTensor([2, 4, 4, 1], seed: 3), from: Array(state!.prefix(1))) }
     }
 
     func testSequentialChecksReshapeAndCropAtEveryPass() throws {

@@ -2,11 +2,11 @@ import FrameSequencing
 
 extension ConvLSTMForecaster: NextFrameForecaster {
     /// Each encoder layer's (h, c); nil before the first frame (zeros).
-    public func initialForecastState(batch: Int) throws -> [ConvLSTMState]? { nil }
+    public func zeroState(batch: Int) throws -> [ConvLSTMState]? { nil }
 
     /// Reads `frame` into the encoder and predicts the next frame: the first of
     /// the ``horizon`` frames the forecaster produces from the encoder's states.
-    public func forecastStep(_ frame: Tensor, state: [ConvLSTMState]?) throws
+    public func step(_ frame: Tensor, from state: [ConvLSTMState]?) throws
         -> (prediction: Tensor, state: [ConvLSTMState]?) {
         guard frame.shape.rank == 4 else {
             throw RecurrentError.shapeMismatch(name: "Frame (batch, height, width, channels)",

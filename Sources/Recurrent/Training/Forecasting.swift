@@ -8,18 +8,18 @@ import FrameSequencing
 /// let context = try window.slice(0 ..< 1)                        // (1, T, H, W, C): frames seen so far
 /// let future = try model.forecastClosedLoop(context: context, steps: 10)   // (1, 10, H, W, C), fed back
 /// var stream = try ForecastStream(model, batch: 1)
-/// let next = try stream.predictAndUpdate(frame)                  // (1, H, W, C); stream.reset() starts over
+/// let next = try stream.step(frame)                              // (1, H, W, C); stream.reset() starts over
 /// ```
 public protocol NextFrameForecaster: Sendable {
     /// What carries over from one step to the next (an LSTM's (h, c)).
     associatedtype ForecastState: Sendable
 
     /// The state before the first frame of `batch` sequences.
-    func initialForecastState(batch: Int) throws -> ForecastState
+    func zeroState(batch: Int) throws -> ForecastState
 
     /// Reads `frame` (B, H, W, C) after `state` and predicts the frame after it
     /// (B, H, W, C), returning the updated state.
-    func forecastStep(_ frame: Tensor, state: ForecastState) throws -> (prediction: Tensor, state: ForecastState)
+    func step(_ frame: Tensor, from state: ForecastState) throws -> (prediction: Tensor, state: ForecastState)
 }
 
 extension NextFrameForecaster {
@@ -32,10 +32,10 @@ extension NextFrameForecaster {
                                                expected: [.any("batch"), .any("timesteps >= 1"), .any("height"), .any("width"), .any("channels")],
                                                actual: context.dimensions)
         }
-        var current = try state ?? initialForecastState(batch: context.dimensions[0])
+        var current = try state ?? zeroState(batch: context.dimensions[0])
         var prediction: Tensor?
         for t in 0 ..< context.dimensions[1] {
-            (prediction, current) = try forecastStep(try timestep(context, t), state: current)
+            (prediction, current) = try step(try timestep(context, t), from: current)
         }
         return (prediction!, current)
     }
@@ -47,7 +47,7 @@ extension NextFrameForecaster {
         var (prediction, state) = try warmUp(context)
         var predictions = [prediction]
         for k in 0 ..< max(actual.dimensions.count == 5 ? actual.dimensions[1] - 1 : 0, 0) {
-            (prediction, state) = try forecastStep(try timestep(actual, k), state: state)
+            (prediction, state) = try step(try timestep(actual, k), from: state)
             predictions.append(prediction)
         }
         return try stackTimesteps(predictions)
@@ -65,7 +65,7 @@ extension NextFrameForecaster {
         var predictions = [prediction]
         for _ in 1 ..< steps {
             try RecurrentError.requireShape(prediction, [context.dimensions[0]] + frame, "Fed-back prediction")
-            (prediction, state) = try forecastStep(prediction, state: state)
+            (prediction, state) = try step(prediction, from: state)
             predictions.append(prediction)
         }
         return try stackTimesteps(predictions)
@@ -87,15 +87,32 @@ public struct ForecastStream<Model: NextFrameForecaster>: Sendable {
     public init(_ model: Model, batch: Int) throws {
         self.model = model
         self.batch = batch
-        self.initialState = try model.initialForecastState(batch: batch)
+        self.initialState = try model.zeroState(batch: batch)
         self.state = initialState
     }
 
     /// Reads `frame` (B, H, W, C) and returns the prediction of the next one.
-    public mutating func predictAndUpdate(_ frame: Tensor) throws -> Tensor {
-        let (prediction, next) = try model.forecastStep(frame, state: state)
+    public mutating func step(_ frame: Tensor) throws -> Tensor {
+        let (prediction, next) = try model.step(frame, from: state)
         state = next
         return prediction
+    }
+
+    /// Reads every frame of `chunk` (B, T, H, W, C) in turn and returns the
+    /// prediction after each (B, T, H, W, C): T calls of ``step(_:)``, as
+    /// ``LSTMStream/advance(_:)`` is for an LSTM.
+    ///
+    /// - Throws: `shapeMismatch` for a chunk that is not (B, T >= 1, H, W, C)
+    ///   of this stream's batch; the model's errors for frames it cannot read.
+    public mutating func advance(_ chunk: Tensor) throws -> Tensor {
+        guard chunk.shape.rank == 5, chunk.dimensions[0] == batch, chunk.dimensions[1] > 0 else {
+            throw RecurrentError.shapeMismatch(name: "ForecastStream chunk (batch, timesteps, height, width, channels)",
+                                               expected: [.size(batch), .any("timesteps >= 1"), .any("height"), .any("width"), .any("channels")],
+                                               actual: chunk.dimensions)
+        }
+        var predictions: [Tensor] = []
+        for t in 0 ..< chunk.dimensions[1] { predictions.append(try step(try timestep(chunk, t))) }
+        return try stackTimesteps(predictions)
     }
 
     /// Back to the initial state (a new sequence starts).
@@ -107,9 +124,9 @@ public struct ForecastStream<Model: NextFrameForecaster>: Sendable {
 // MARK: - The package's models
 
 extension CNNLSTMForecaster: NextFrameForecaster {
-    public func initialForecastState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
+    public func zeroState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
 
-    public func forecastStep(_ frame: Tensor, state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
+    public func step(_ frame: Tensor, from state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
         let (frames, next) = try forward(try oneStep(frame), initialState: state)
         return (try frames.reshaped(to: Shape(frame.dimensions)), next)
     }
@@ -118,10 +135,10 @@ extension CNNLSTMForecaster: NextFrameForecaster {
 /// A ``CNNLSTM`` whose head predicts a whole frame (outputs = H * W * C, for
 /// example an FC-LSTM on flattened frames) forecasts frames too.
 extension CNNLSTM: NextFrameForecaster {
-    public func initialForecastState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
+    public func zeroState(batch: Int) throws -> LSTMState { try LSTMState.zeros(for: lstm, batch: batch) }
 
     /// - Throws: `shapeMismatch` when the head's outputs are not the frame's size.
-    public func forecastStep(_ frame: Tensor, state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
+    public func step(_ frame: Tensor, from state: LSTMState) throws -> (prediction: Tensor, state: LSTMState) {
         guard head.outputSize == frame.count / max(frame.dimensions.first ?? 1, 1) else {
             throw RecurrentError.shapeMismatch(name: "CNNLSTM head outputs for forecasting (one per frame value)",
                                                expected: [.size(frame.count / max(frame.dimensions.first ?? 1, 1))],
