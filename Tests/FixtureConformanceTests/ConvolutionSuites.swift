@@ -79,14 +79,17 @@ enum KerasCNNLSTMSuite {
         let (output, cache) = try model.trainingForward(try fixture.tensor("input"))
         var gradients = model.zeroGradients()
         let inputGradient = try model.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
-        guard let convGradients = gradients.features.layers[0] as? Conv2D.Gradients else {
+        let (featureGradients, lstmLayers) = (try gradients.layer(0, as: Sequential.Gradients.self),
+                                              try gradients.layer(1, as: LSTMGradients.self).layers)
+        let headGradients = try gradients.layer(2, as: Dense.Gradients.self)
+        guard let convGradients = featureGradients.layers[0] as? Conv2D.Gradients else {
             throw FixtureError.badMetadata(fixture.path, "model", "the first layer's gradients are not a Conv2D's")
         }
         let lstmGradients = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize,
-                                     weights: gradients.lstm.layers).kerasWeights()
+                                     weights: lstmLayers).kerasWeights()
         // Keras has one LSTM bias; its gradient equals our input-bias gradient
         // (kerasWeights sums the two equal bias gradients).
-        let lstmBias = try Tensor(shape: lstmGradients.bias.shape, scalars: gradients.lstm.layers[0].inputBias.scalars)
+        let lstmBias = try Tensor(shape: lstmGradients.bias.shape, scalars: lstmLayers[0].inputBias.scalars)
         return [
             try fixture.check("output", output, Tolerance.forward),
             try fixture.check("grad.input", inputGradient, Tolerance.gradient),
@@ -95,9 +98,9 @@ enum KerasCNNLSTMSuite {
             try fixture.check("grad.lstm.kernel", lstmGradients.kernel, Tolerance.gradient),
             try fixture.check("grad.lstm.recurrent_kernel", lstmGradients.recurrentKernel, Tolerance.gradient),
             try fixture.check("grad.lstm.bias", lstmBias, Tolerance.gradient),
-            try fixture.check("grad.dense.kernel", try Dense(weight: gradients.head.weight, bias: gradients.head.bias)
+            try fixture.check("grad.dense.kernel", try Dense(weight: headGradients.weight, bias: headGradients.bias)
                 .kerasWeights().kernel, Tolerance.gradient),
-            try fixture.check("grad.dense.bias", gradients.head.bias, Tolerance.gradient),
+            try fixture.check("grad.dense.bias", headGradients.bias, Tolerance.gradient),
         ]
     }
 }

@@ -124,8 +124,11 @@ final class ModelTests: XCTestCase {
             let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
             let original = model
             func loss() throws -> Double { dot(try model.forward(x), g) }
+            let (lstmGradients, headGradients) = (try gradients.layer(1, as: LSTMGradients.self), try gradients.layer(2, as: Dense.Gradients.self))
             guard let conv = original.features.model.layers[0] as? Conv2D,
-                  let convGradients = gradients.features.layers[0] as? Conv2D.Gradients else { return XCTFail("layer 0 is not a Conv2D") }
+                  let convGradients = try gradients.layer(0, as: Sequential.Gradients.self).layers[0] as? Conv2D.Gradients else {
+                return XCTFail("layer 0 is not a Conv2D")
+            }
             let results = [
                 try finiteDifferenceCheck("input", x, analytic: dx) { dot(try model.forward($0), g) },
                 try finiteDifferenceCheck("conv kernel", conv.kernel, analytic: convGradients.kernel) {
@@ -133,10 +136,10 @@ final class ModelTests: XCTestCase {
                     model.features.model.layers[0] = .conv2D(changed); defer { model = original }; return try loss()
                 },
                 try finiteDifferenceCheck("lstm input weights", original.lstm.layers[0].inputWeights,
-                                          analytic: gradients.lstm.layers[0].inputWeights) {
+                                          analytic: lstmGradients.layers[0].inputWeights) {
                     model.lstm.layers[0].inputWeights = $0; defer { model = original }; return try loss()
                 },
-                try finiteDifferenceCheck("head weight", original.head.weight, analytic: gradients.head.weight) {
+                try finiteDifferenceCheck("head weight", original.head.weight, analytic: headGradients.weight) {
                     model.head.weight = $0; defer { model = original }; return try loss()
                 },
             ]
@@ -171,10 +174,12 @@ final class ModelTests: XCTestCase {
         let dx = try model.backward(outputGradient: g, cache: cache, into: &gradients)
         let original = model
         func loss() throws -> Double { dot(try model.forward(x).frames, g) }
+        let decoderGradients = try gradients.layer(2, as: Sequential.Gradients.self)
+        let lstmGradients = try gradients.layer(1, as: LSTMGradients.self)
         guard let up = original.decoder.model.layers[2] as? Conv2DTranspose,
-              let upGradients = gradients.decoder.layers[2] as? Conv2DTranspose.Gradients,
+              let upGradients = decoderGradients.layers[2] as? Conv2DTranspose.Gradients,
               let dense = original.decoder.model.layers[0] as? Dense,
-              let denseGradients = gradients.decoder.layers[0] as? Dense.Gradients else { return XCTFail("unexpected decoder layout") }
+              let denseGradients = decoderGradients.layers[0] as? Dense.Gradients else { return XCTFail("unexpected decoder layout") }
         let results = [
             try finiteDifferenceCheck("input", x, analytic: dx) { dot(try model.forward($0).frames, g) },
             try finiteDifferenceCheck("decoder Conv2DTranspose kernel", up.kernel, analytic: upGradients.kernel) {
@@ -186,7 +191,7 @@ final class ModelTests: XCTestCase {
                 model.decoder.model.layers[0] = .dense(changed); defer { model = original }; return try loss()
             },
             try finiteDifferenceCheck("lstm recurrent weights", original.lstm.layers[0].recurrentWeights,
-                                      analytic: gradients.lstm.layers[0].recurrentWeights) {
+                                      analytic: lstmGradients.layers[0].recurrentWeights) {
                 model.lstm.layers[0].recurrentWeights = $0; defer { model = original }; return try loss()
             },
         ]

@@ -91,4 +91,49 @@ final class ModelsAsLayersTests: XCTestCase {
         XCTAssertLessThan(after, before / 10, "a linear map of the frame learns the cyclic shift")
         XCTAssertNotEqual(trainer.model.namedParameters.map(\.tensor), stack.namedParameters.map(\.tensor))
     }
+
+    /// The models are named stacks: their bodies name the parts, the
+    /// parameters carry the names, and their gradients are the body's.
+    func testTheModelsAreNamedStacks() throws {
+        var model = try CNNLSTM(frameHeight: 9, frameWidth: 8, channels: 1, filters: [2], hiddenSize: 3, outputs: 2, seed: 1)
+        XCTAssertEqual(model.body.names, ["features", "lstm", "head"])
+        XCTAssertEqual(model.namedParameters.map(\.name),
+                       ["features.0.kernel", "features.0.bias", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0",
+                        "lstm.bias_hh_l0", "head.weight", "head.bias"])
+        let x = try randomTensor([2, 4, 9, 8, 1], seed: 2)
+        XCTAssertEqual(try model.forward(x).dimensions, [2, 2])
+        model.returnSequences = true                                       // the LSTM's own flag
+        XCTAssertTrue(model.lstm.returnSequences)
+        XCTAssertEqual(try model.forward(x).dimensions, [2, 4, 2])
+        XCTAssertEqual(try model.outputDimensions(forInput: x.dimensions), [2, 4, 2])
+
+        let gradients = model.zeroGradients()
+        XCTAssertEqual(try gradients.layer(1, as: LSTMGradients.self).tensors.map(\.dimensions),
+                       model.lstm.namedParameters.map(\.tensor.dimensions))
+        XCTAssertThrowsError(try gradients.layer(1, as: Dense.Gradients.self)) { error in
+            guard case RecurrentError.cacheMismatch = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertThrowsError(try gradients.layer(3, as: Dense.Gradients.self)) { error in
+            guard case RecurrentError.invalidArgument = error else { return XCTFail("\(error)") }
+        }
+        XCTAssertEqual(try CNNLSTMForecaster(frameHeight: 16, frameWidth: 16, channels: 1, seed: 2).body.names,
+                       ["encoder", "lstm", "decoder"])
+    }
+
+    func testNamedSequential() throws {
+        let stack = try Sequential(named: ["embed": Dense(inputSize: 4, outputSize: 3, seed: 1), "act": Activation.tanh,
+                                           "out": Dense(inputSize: 3, outputSize: 2, seed: 2)])
+        XCTAssertEqual(stack.names, ["embed", "act", "out"])
+        XCTAssertEqual(stack.namedParameters.map(\.name), ["embed.weight", "embed.bias", "out.weight", "out.bias"])
+        XCTAssertThrowsError(try stack.forward(try randomTensor([2, 5], seed: 3), context: LayerContext())) { error in
+            XCTAssert("\(error)".contains("Layer 0 'embed' (Dense)"), "the error names the layer: \(error)")
+        }
+        var grown = stack
+        grown.layers.append(Activation.sigmoid)
+        XCTAssertEqual(grown.names, ["embed", "act", "out", "3"], "an appended layer is named by its position")
+        for names in [["a", "a"], ["a", ""]] {
+            XCTAssertThrowsError(try Sequential(named: [names[0]: Flatten(), names[1]: Flatten()]), "names \(names)")
+        }
+        XCTAssertEqual(try Sequential([Flatten(), Flatten()]).names, ["0", "1"])
+    }
 }

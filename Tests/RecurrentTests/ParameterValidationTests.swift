@@ -336,11 +336,13 @@ final class ParameterValidationTests: XCTestCase {
         XCTAssertNoThrow(try model.forward(frames))
         var lstm = model
         lstm.lstm.layers[0].inputBias = try Tensor(shape: [3])
-        assertThrows(.shapeMismatch(name: "LSTM layers[0].inputBias (bias_ih_l0)", expected: [12], actual: [3]), "CNNLSTM's LSTM") {
+        assertThrows(.shapeMismatch(name: "Layer 1 'lstm' (LSTM): LSTM layers[0].inputBias (bias_ih_l0)", expected: [12], actual: [3]),
+                     "CNNLSTM's LSTM") {
             try lstm.trainingForward(frames)
         }
         model.head.weight = try Tensor(shape: [3, 1])
-        assertThrows(.shapeMismatch(name: "Dense weight (output, input)", expected: [1, 3], actual: [3, 1]), "CNNLSTM's head") {
+        assertThrows(.shapeMismatch(name: "Layer 2 'head' (Dense): Dense weight (output, input)", expected: [1, 3], actual: [3, 1]),
+                     "CNNLSTM's head") {
             try model.forward(frames)
         }
     }

@@ -1,12 +1,13 @@
 import FrameSequencing
 
 /// As a ``Layer``, an LSTM reads (B, T, I) batch-major from zero initial states
-/// and returns every timestep, (B, T, D * H); the context's lengths mark padded
-/// steps and its seed draws the dropout masks between layers. States, layouts and
+/// and returns every timestep, (B, T, D * H), or with ``returnSequences`` false
+/// the last valid one, (B, D * H); the context's lengths mark padded steps and
+/// its seed draws the dropout masks between layers. States, layouts and
 /// the last step alone are what ``forward(_:initialState:lengths:layout:returnSequences:)``
 /// and its training and backward twins take.
 extension LSTM: Layer {
-    /// (B, T, I) to (B, T, D * H).
+    /// (B, T, I) to (B, T, D * H), or (B, D * H) without ``returnSequences``.
     ///
     /// - Throws: `shapeMismatch` unless the input has rank 3 and I features.
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
@@ -14,15 +15,16 @@ extension LSTM: Layer {
             throw RecurrentError.shapeMismatch(name: "LSTM input", expected: [.any("batch"), .any("timesteps"), .size(inputSize)],
                                                actual: dimensions)
         }
-        return [dimensions[0], dimensions[1], outputSize]
+        return returnSequences ? [dimensions[0], dimensions[1], outputSize] : [dimensions[0], outputSize]
     }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try forward(input, lengths: context.lengths).output
+        try forward(input, lengths: context.lengths, returnSequences: returnSequences).output
     }
 
     public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: LSTMCache) {
-        let (result, cache) = try trainingForward(input, lengths: context.lengths, dropoutSeed: context.dropoutSeed)
+        let (result, cache) = try trainingForward(input, lengths: context.lengths, returnSequences: returnSequences,
+                                               dropoutSeed: context.dropoutSeed)
         return (result.output, cache)
     }
 

@@ -71,6 +71,11 @@ public struct LSTM: Sendable {
     /// inputs too large for the fused steps. Recomputation costs one more
     /// forward pass of the time loop in backward (measured in the README's "Measured" section).
     public var recomputation: Recomputation = .none
+    /// As a ``Layer``, whether the output is every timestep (B, T, D * H), true
+    /// by default as PyTorch's `nn.LSTM`, or the last valid one (B, D * H), as
+    /// Keras's `return_sequences=False`. The LSTM's own methods take
+    /// `returnSequences:` per call instead.
+    public var returnSequences = true
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }

@@ -6,12 +6,13 @@ import FrameSequencing
 // the ConvLSTM2D its gates, c_t and h_t at every pixel of the state grid.
 
 extension LSTM: FootprintEstimating {
-    /// The footprint for (B, T, I), every timestep returned.
+    /// The footprint for (B, T, I) as a ``Layer`` runs it (``returnSequences``).
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
-        try activationFootprint(inputDimensions: inputDimensions, returnSequences: true)
+        try activationFootprint(inputDimensions: inputDimensions, returnSequences: returnSequences)
     }
 
-    /// The footprint for (B, T, I) (batch-major; time-major has the same sizes).
+    /// The footprint for (B, T, I) (batch-major; time-major has the same sizes)
+    /// when the output is every timestep or the last one alone.
     public func activationFootprint(inputDimensions: [Int], returnSequences: Bool) throws -> ActivationFootprint {
         guard inputDimensions.count == 3, inputDimensions[2] == inputSize else {
             throw RecurrentError.shapeMismatch(name: "LSTM input",

@@ -11,30 +11,46 @@ import FrameSequencing
 /// var gradients = model.zeroGradients()
 /// let dFrames = try model.backward(outputGradient: dPrediction, cache: cache, into: &gradients)
 /// ```
-public struct CNNLSTM: Sendable {
+public struct CNNLSTM: Composite {
+    /// The model's layers: `features`, `lstm` and `head`, run by every pass.
+    public private(set) var body: Sequential
+
     /// The per-frame feature extractor; its output per frame is flat (ends with
     /// ``Flatten`` or ``Dense``) with `lstm.inputSize` features.
-    public var features: TimeDistributed
+    public var features: TimeDistributed {
+        get { body.part(0) }
+        set { body.layers[0] = newValue }
+    }
     /// The recurrence over the features.
-    public var lstm: LSTM
+    public var lstm: LSTM {
+        get { body.part(1) }
+        set { body.layers[1] = newValue }
+    }
     /// Maps the LSTM's output to the prediction.
-    public var head: Dense
+    public var head: Dense {
+        get { body.part(2) }
+        set { body.layers[2] = newValue }
+    }
     /// Whether the head reads every timestep (output (B, T, outputs)) or only the
-    /// last valid one (output (B, outputs)).
-    public var returnSequences: Bool
+    /// last valid one (output (B, outputs)): the LSTM's ``LSTM/returnSequences``.
+    public var returnSequences: Bool {
+        get { lstm.returnSequences }
+        set { lstm.returnSequences = newValue }
+    }
 
-    /// A model of the given parts.
+    /// A model of the given parts; `returnSequences` sets the LSTM's.
     ///
     /// - Throws: `shapeMismatch` when the head does not take the LSTM's output size.
     public init(features: TimeDistributed, lstm: LSTM, head: Dense, returnSequences: Bool = false) throws {
         guard head.inputSize == lstm.outputSize else {
             throw RecurrentError.shapeMismatch(name: "CNNLSTM head input", expected: [.size(lstm.outputSize)], actual: [head.inputSize])
         }
-        self.features = features
-        self.lstm = lstm
-        self.head = head
-        self.returnSequences = returnSequences
+        var lstm = lstm
+        lstm.returnSequences = returnSequences
+        body = Sequential(composing: ["features": features, "lstm": lstm, "head": head])
     }
+
+    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
 
     /// The CNN-LSTM of the literature, with Keras's defaults: per entry of
     /// `filters`, a `kernelSize` Conv2D (padding valid, `activation`) and a 2 x 2
@@ -62,31 +78,6 @@ public struct CNNLSTM: Sendable {
         try self.init(features: features, lstm: lstm, head: head, returnSequences: returnSequences)
     }
 
-    /// What backward needs from a training forward pass.
-    public struct Cache: Sendable {
-        let features: TimeDistributed.Cache
-        let lstm: LSTMCache
-        let head: Dense.Cache
-    }
-
-    /// The parameter gradients of every part.
-    public struct Gradients: Sendable, Equatable {
-        public var features: Sequential.Gradients
-        public var lstm: LSTMGradients
-        public var head: Dense.Gradients
-        /// Sets every gradient to zero.
-        public mutating func zero() {
-            features.zero()
-            lstm.zero()
-            head.zero()
-        }
-    }
-
-    /// Zero gradients of every part.
-    public func zeroGradients() -> Gradients {
-        Gradients(features: features.zeroGradients(), lstm: lstm.zeroGradients(), head: head.zeroGradients())
-    }
-
     /// The prediction for `frames` (B, T, H, W, C): (B, outputs), or (B, T,
     /// outputs) with ``returnSequences``.
     ///
@@ -95,25 +86,12 @@ public struct CNNLSTM: Sendable {
     ///   - lengths: valid timesteps per sequence for padded batches, as
     ///     ``LSTM/forward(_:initialState:lengths:layout:returnSequences:)`` takes them.
     public func forward(_ frames: Tensor, lengths: [Int]? = nil) throws -> Tensor {
-        let x = try features.forward(frames)
-        let h = try lstm.forward(x, lengths: lengths, returnSequences: returnSequences).output
-        return try head.forward(h)
+        try body.forward(frames, context: LayerContext(lengths: lengths))
     }
 
     /// ``forward(_:lengths:)`` keeping what backward needs; `dropoutSeed` draws
     /// the LSTM's dropout masks between layers.
     public func trainingForward(_ frames: Tensor, lengths: [Int]? = nil, dropoutSeed: UInt64 = 0) throws -> (output: Tensor, cache: Cache) {
-        let (x, featureCache) = try features.trainingForward(frames)
-        let (h, lstmCache) = try lstm.trainingForward(x, lengths: lengths, returnSequences: returnSequences, dropoutSeed: dropoutSeed)
-        let (y, headCache) = try head.trainingForward(h.output)
-        return (y, Cache(features: featureCache, lstm: lstmCache, head: headCache))
-    }
-
-    /// Backward of `L = sum(output * outputGradient)`: accumulates every
-    /// parameter's gradient into `gradients` and returns dL/dframes.
-    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
-        let dh = try head.backward(outputGradient: outputGradient, cache: cache.head, into: &gradients.head)
-        let dx = try lstm.backward(outputGradient: dh, finalStateGradient: nil, cache: cache.lstm, into: &gradients.lstm).input
-        return try features.backward(outputGradient: dx, cache: cache.features, into: &gradients.features)
+        try body.trainingForward(frames, context: LayerContext(lengths: lengths, dropoutSeed: dropoutSeed))
     }
 }

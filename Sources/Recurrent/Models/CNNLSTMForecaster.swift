@@ -11,20 +11,35 @@ import FrameSequencing
 ///
 /// Train it on windows whose target is the window shifted by one frame
 /// (`WindowTarget.shifted`).
-public struct CNNLSTMForecaster: Sendable {
-    /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
-    public var encoder: TimeDistributed
-    /// The recurrence over the codes, every timestep returned.
-    public var lstm: LSTM
-    /// LSTM output to the predicted frame, per timestep.
-    public var decoder: TimeDistributed
+public struct CNNLSTMForecaster: Composite {
+    /// The model's layers: `encoder`, `lstm` and `decoder`, run by every pass.
+    public private(set) var body: Sequential
 
-    /// A model of the given parts; `decoder` must map `lstm.outputSize` values to a frame.
-    public init(encoder: TimeDistributed, lstm: LSTM, decoder: TimeDistributed) {
-        self.encoder = encoder
-        self.lstm = lstm
-        self.decoder = decoder
+    /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
+    public var encoder: TimeDistributed {
+        get { body.part(0) }
+        set { body.layers[0] = newValue }
     }
+    /// The recurrence over the codes, every timestep returned.
+    public var lstm: LSTM {
+        get { body.part(1) }
+        set { body.layers[1] = newValue }
+    }
+    /// LSTM output to the predicted frame, per timestep.
+    public var decoder: TimeDistributed {
+        get { body.part(2) }
+        set { body.layers[2] = newValue }
+    }
+
+    /// A model of the given parts; `decoder` must map `lstm.outputSize` values to
+    /// a frame. The LSTM returns every timestep (its ``LSTM/returnSequences`` is set).
+    public init(encoder: TimeDistributed, lstm: LSTM, decoder: TimeDistributed) {
+        var lstm = lstm
+        lstm.returnSequences = true
+        body = Sequential(composing: ["encoder": encoder, "lstm": lstm, "decoder": decoder])
+    }
+
+    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
 
     /// The encoder-LSTM-decoder: per entry of `filters`, a 3 x 3 Conv2D (padding
     /// same, ReLU) and a 2 x 2 max pooling (padding same); an LSTM of
@@ -106,31 +121,6 @@ public struct CNNLSTMForecaster: Sendable {
         return (encoder, codeShape, tail)
     }
 
-    /// What backward needs from a training forward pass.
-    public struct Cache: Sendable {
-        let encoder: TimeDistributed.Cache
-        let lstm: LSTMCache
-        let decoder: TimeDistributed.Cache
-    }
-
-    /// The parameter gradients of every part.
-    public struct Gradients: Sendable, Equatable {
-        public var encoder: Sequential.Gradients
-        public var lstm: LSTMGradients
-        public var decoder: Sequential.Gradients
-        /// Sets every gradient to zero.
-        public mutating func zero() {
-            encoder.zero()
-            lstm.zero()
-            decoder.zero()
-        }
-    }
-
-    /// Zero gradients of every part.
-    public func zeroGradients() -> Gradients {
-        Gradients(encoder: encoder.zeroGradients(), lstm: lstm.zeroGradients(), decoder: decoder.zeroGradients())
-    }
-
     /// For `frames` (B, T, H, W, C), the prediction of frame `t + 1` from frames
     /// `0...t`, for every `t`: (B, T, H, W, C).
     ///
@@ -147,17 +137,6 @@ public struct CNNLSTMForecaster: Sendable {
     /// ``forward(_:initialState:)`` keeping what backward needs; `dropoutSeed`
     /// draws the LSTM's dropout masks between layers.
     public func trainingForward(_ frames: Tensor, dropoutSeed: UInt64 = 0) throws -> (output: Tensor, cache: Cache) {
-        let (codes, encoderCache) = try encoder.trainingForward(frames)
-        let (result, lstmCache) = try lstm.trainingForward(codes, dropoutSeed: dropoutSeed)
-        let (predicted, decoderCache) = try decoder.trainingForward(result.output)
-        return (predicted, Cache(encoder: encoderCache, lstm: lstmCache, decoder: decoderCache))
-    }
-
-    /// Backward of `L = sum(output * outputGradient)`: accumulates every
-    /// parameter's gradient into `gradients` and returns dL/dframes.
-    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
-        let dh = try decoder.backward(outputGradient: outputGradient, cache: cache.decoder, into: &gradients.decoder)
-        let dx = try lstm.backward(outputGradient: dh, finalStateGradient: nil, cache: cache.lstm, into: &gradients.lstm).input
-        return try encoder.backward(outputGradient: dx, cache: cache.encoder, into: &gradients.encoder)
+        try body.trainingForward(frames, context: LayerContext(dropoutSeed: dropoutSeed))
     }
 }

@@ -53,10 +53,10 @@ extension TimeDistributed: FootprintEstimating {
 }
 
 extension CNNLSTM: FootprintEstimating {
-    /// Per-frame features, the LSTM's last step, the head: for (B, T, H, W, C).
+    /// Per-frame features, the LSTM (its last step unless ``returnSequences``), the head: for (B, T, H, W, C).
     public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
         let codes = try features.activationFootprint(inputDimensions: inputDimensions)
-        let recurrence = try lstm.activationFootprint(inputDimensions: codes.outputDimensions, returnSequences: false)
+        let recurrence = try lstm.activationFootprint(inputDimensions: codes.outputDimensions)
         return codes.then(recurrence).then(try head.activationFootprint(inputDimensions: recurrence.outputDimensions))
     }
 }

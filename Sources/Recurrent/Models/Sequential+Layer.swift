@@ -3,9 +3,10 @@ import FrameSequencing
 extension Sequential: Layer {}
 
 extension Sequential: Trainable {
-    /// Each layer's parameters under its position: `0.kernel`, `3.weight`, ...
+    /// Each layer's parameters under its name, by default its position:
+    /// `0.kernel`, `3.weight`, ...
     public var namedParameters: [(name: String, tensor: Tensor)] {
-        layers.enumerated().flatMap { index, layer in prefixed("\(index)", layer.namedParameters) }
+        zip(names, layers).flatMap { name, layer in prefixed(name, layer.namedParameters) }
     }
 
     public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {

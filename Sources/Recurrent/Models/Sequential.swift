@@ -24,13 +24,44 @@ public struct Sequential: Sendable {
     /// of the same shapes only; each pass checks every layer again and throws
     /// naming the layer.
     public var layers: [any Layer]
+    /// The names given at ``init(named:)``; positions name the layers otherwise.
+    private var givenNames: [String]?
 
-    /// A stack of `layers`.
+    /// A stack of `layers`, named by position: `0`, `1`, ...
     ///
     /// - Throws: `invalidArgument` for a ``Reshape`` or ``Crop`` with a size below 1.
     public init(_ layers: [any Layer]) throws {
         for layer in layers { try validateSizes(layer) }
         self.layers = layers
+    }
+
+    /// A stack of named layers, PyTorch's `nn.Sequential(OrderedDict(...))`:
+    /// each layer's parameters are named under its name (`lstm.weight_ih_l0`)
+    /// and its errors say it.
+    ///
+    /// - Throws: `invalidArgument` for an empty or repeated name, or a
+    ///   ``Reshape`` or ``Crop`` with a size below 1.
+    public init(named entries: KeyValuePairs<String, any Layer>) throws {
+        var seen = Set<String>()
+        for (name, _) in entries where name.isEmpty || !seen.insert(name).inserted {
+            throw RecurrentError.invalidArgument(name: "Sequential layer names", expected: "distinct, non-empty names",
+                                                 actual: "\"\(name)\" given twice or empty")
+        }
+        self.init(composing: entries)
+        for layer in layers { try validateSizes(layer) }
+    }
+
+    /// A named stack whose names the package chose (distinct, not empty); a
+    /// composite's parts. Sizes are checked at every pass, as for every stack.
+    init(composing entries: KeyValuePairs<String, any Layer>) {
+        layers = entries.map(\.value)
+        givenNames = entries.map(\.key)
+    }
+
+    /// Each layer's name: the one given at ``init(named:)``, else its position.
+    /// Layers appended after a named stack was made are named by position.
+    public var names: [String] {
+        layers.indices.map { index in givenNames.flatMap { index < $0.count ? $0[index] : nil } ?? "\(index)" }
     }
 
     /// Per-layer gradients of a ``Sequential``, accumulated by backward.
@@ -46,6 +77,22 @@ public struct Sequential: Sendable {
         /// Sets every gradient to zero.
         public mutating func zero() {
             for index in layers.indices { layers[index].zero() }
+        }
+
+        /// Layer `index`'s gradients in their own type: `gradients.layer(1, as: LSTMGradients.self)`
+        /// for a ``CNNLSTM``'s LSTM.
+        ///
+        /// - Throws: `invalidArgument` for an index outside the stack;
+        ///   `cacheMismatch` when that layer's gradients are of another type.
+        public func layer<G: GradientSet>(_ index: Int, as type: G.Type) throws -> G {
+            guard layers.indices.contains(index) else {
+                throw RecurrentError.invalidArgument(name: "Sequential gradients index", expected: "0 ..< \(layers.count)",
+                                                     actual: "\(index)")
+            }
+            guard let gradients = layers[index] as? G else {
+                throw RecurrentError.cacheMismatch(reason: "layer \(index)'s gradients are a \(Swift.type(of: layers[index])), not a \(G.self)")
+            }
+            return gradients
         }
     }
 
@@ -79,7 +126,7 @@ public struct Sequential: Sendable {
             try validateSizes(layers[index])
             return try body()
         } catch let error as RecurrentError {
-            throw error.inLayer(index, layerName(layers[index]))
+            throw error.inLayer(index, layerName(layers[index]), named: givenNames == nil ? nil : names[index])
         }
     }
 
@@ -251,8 +298,8 @@ extension Layer where Self == DepthToSpace {
 
 extension RecurrentError {
     /// The same error, its subject prefixed with the layer's position in a stack.
-    func inLayer(_ index: Int, _ name: String) -> RecurrentError {
-        let prefix = "Layer \(index) (\(name)): "
+    func inLayer(_ index: Int, _ name: String, named given: String? = nil) -> RecurrentError {
+        let prefix = "Layer \(index)\(given.map { " '\($0)'" } ?? "") (\(name)): "
         switch self {
         case let .invalidArgument(n, e, a): return .invalidArgument(name: prefix + n, expected: e, actual: a)
         case let .shapeMismatch(n, e, a): return .shapeMismatch(name: prefix + n, expected: e, actual: a)

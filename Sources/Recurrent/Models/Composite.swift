@@ -1,0 +1,57 @@
+import FrameSequencing
+
+/// A model that is a named stack of layers: its ``body``, a ``Sequential``
+/// made with ``Sequential/init(named:)``, runs every pass, names every
+/// parameter and holds every gradient, so the model adds no forward or backward
+/// code of its own, only typed access to its parts.
+///
+/// ```swift
+/// let model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32], hiddenSize: 64, outputs: 1)
+/// model.body.names                      // ["features", "lstm", "head"]
+/// var gradients = model.zeroGradients() // the body's: one entry per part
+/// let lstmGradients = gradients.layers[1] as? LSTMGradients
+/// ```
+public protocol Composite: Layer where Cache == Sequential.Cache, Gradients == Sequential.Gradients {
+    /// The model's layers, in order and named.
+    var body: Sequential { get }
+    /// Calls `update` with the body in place (the parameters' visit).
+    mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R
+}
+
+extension Composite {
+    public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
+        try body.outputDimensions(forInput: dimensions)
+    }
+
+    public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
+        try body.forward(input, context: context)
+    }
+
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Sequential.Cache) {
+        try body.trainingForward(input, context: context)
+    }
+
+    /// Backward of `L = sum(output * outputGradient)`: accumulates every part's
+    /// parameter gradients into `gradients` and returns dL/dinput.
+    public func backward(outputGradient: Tensor, cache: Sequential.Cache, into gradients: inout Sequential.Gradients) throws -> Tensor {
+        try body.backward(outputGradient: outputGradient, cache: cache, into: &gradients)
+    }
+
+    /// Every part's parameters under the part's name: `features.0.kernel`, `lstm.weight_ih_l0`, ...
+    public var namedParameters: [(name: String, tensor: Tensor)] { body.namedParameters }
+
+    public mutating func visitParameters(_ visit: (_ index: Int, _ parameter: inout Tensor) throws -> Void) rethrows {
+        try updateBody { try $0.visitParameters(visit) }
+    }
+
+    /// Zero gradients of every part, one entry per part.
+    public func zeroGradients() -> Sequential.Gradients { body.zeroGradients() }
+}
+
+extension Sequential {
+    /// Layer `index` as the type a composite put there. Only a composite's typed
+    /// setters write its body's entries, so the cast holds by construction.
+    func part<L: Layer>(_ index: Int, as type: L.Type = L.self) -> L {
+        layers[index] as! L
+    }
+}
