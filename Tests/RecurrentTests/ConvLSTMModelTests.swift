@@ -59,15 +59,16 @@ final class ConvLSTMModelTests: XCTestCase {
         let g = try randomTensor(output.dimensions, seed: 95)
         var gradients = model.zeroGradients()
         let dFrames = try model.backward(outputGradient: g, cache: cache, into: &gradients)
+        let typed = try model.parts(of: gradients)
         let original = model
         func loss(_ m: ConvLSTMForecaster, _ x: Tensor) throws -> Double { dot(try m.forward(x), g) }
         var results = [try finiteDifferenceCheck("frames", frames, analytic: dFrames) { try loss(model, $0) }]
         let parts: [(String, WritableKeyPath<ConvLSTMForecaster, Tensor>, Tensor)] = [
-            ("encoder 0 kernel", \.encoder[0].kernel, gradients.encoder[0].kernel),
-            ("encoder 1 recurrent kernel", \.encoder[1].recurrentKernel, gradients.encoder[1].recurrentKernel),
-            ("forecaster 0 bias", \.forecaster[0].bias, gradients.forecaster[0].bias),
-            ("forecaster 1 recurrent kernel", \.forecaster[1].recurrentKernel, gradients.forecaster[1].recurrentKernel),
-            ("head kernel", \.head.kernel, gradients.head.kernel),
+            ("encoder 0 kernel", \.encoder[0].kernel, typed.encoder[0].kernel),
+            ("encoder 1 recurrent kernel", \.encoder[1].recurrentKernel, typed.encoder[1].recurrentKernel),
+            ("forecaster 0 bias", \.forecaster[0].bias, typed.forecaster[0].bias),
+            ("forecaster 1 recurrent kernel", \.forecaster[1].recurrentKernel, typed.forecaster[1].recurrentKernel),
+            ("head kernel", \.head.kernel, typed.head.kernel),
         ]
         for (name, path, analytic) in parts {
             results.append(try finiteDifferenceCheck(name, original[keyPath: path], analytic: analytic) { value in
@@ -76,7 +77,7 @@ final class ConvLSTMModelTests: XCTestCase {
                 return try loss(model, frames)
             })
         }
-        XCTAssertEqual(gradients.forecaster[0].kernel.scalars.allSatisfy { $0 == 0 }, true)   // zero input frames
+        XCTAssertEqual(typed.forecaster[0].kernel.scalars.allSatisfy { $0 == 0 }, true)   // zero input frames
         let worst = results.max { $0.worstError < $1.worstError }!
         print("ConvLSTMForecaster finite differences: worst \(worst.name) \(worst.worstError)")
         for result in results where !result.passed { XCTFail("\(result)") }
@@ -159,15 +160,16 @@ final class ConvLSTMEmbeddingTests: XCTestCase {
             let g = try randomTensor(output.dimensions, seed: 13)
             var gradients = model.zeroGradients()
             let dFrames = try model.backward(outputGradient: g, cache: cache, into: &gradients)
+            let typed = try model.parts(of: gradients)
             let original = model
             func loss(_ m: ConvLSTMForecaster, _ x: Tensor) throws -> Double { dot(try m.forward(x), g) }
             var results = [try finiteDifferenceCheck("\(channels): frames", frames, analytic: dFrames) { try loss(model, $0) }]
-            let embedding = try XCTUnwrap(gradients.embedding)
+            let embedding = try XCTUnwrap(typed.embedding)
             let parts: [(String, WritableKeyPath<ConvLSTMForecaster, Tensor>, Tensor)] = [
                 ("embedding kernel", \.embedding!.kernel, embedding.kernel),
                 ("embedding bias", \.embedding!.bias!, embedding.bias!),
-                ("encoder 0 kernel", \.encoder[0].kernel, gradients.encoder[0].kernel),
-                ("head kernel", \.head.kernel, gradients.head.kernel),
+                ("encoder 0 kernel", \.encoder[0].kernel, typed.encoder[0].kernel),
+                ("head kernel", \.head.kernel, typed.head.kernel),
             ]
             for (name, path, analytic) in parts {
                 XCTAssertTrue(analytic.scalars.contains { $0 != 0 }, "\(channels): \(name) gradient is not all zero")

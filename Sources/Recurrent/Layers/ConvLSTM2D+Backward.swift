@@ -1,12 +1,9 @@
 import FrameSequencing
 
 /// Gradients with respect to what a caller passed to a ``ConvLSTM2D`` forward pass.
-public struct ConvLSTMInputGradients: Sendable {
-    /// dL/dinput (B, T, H, W, C).
-    public var input: Tensor
-    /// dL/d(h0, c0), each (B, H', W', F).
-    public var initialState: ConvLSTMState
-}
+/// dL/dinput (B, T, H, W, C) and dL/d(h0, c0), each (B, H', W', F): what
+/// ``ConvLSTM2D/backward(outputGradient:finalStateGradient:cache:into:)`` returns.
+public typealias ConvLSTMInputGradients = (input: Tensor, initialState: ConvLSTMState)
 
 extension ConvLSTM2D {
     /// Gradients of every parameter of a ``ConvLSTM2D``, the same shapes as the
@@ -150,7 +147,7 @@ extension ConvLSTM2D {
         LargeBufferCache.recycle(consume gateGradient)
         gradients.addGateMatrixGradient(matrixGradient, g)
         if let peepholeGradient { gradients.peepholes!.add(peepholeGradient) }
-        return ConvLSTMInputGradients(
+        return (
             input: inputGradient,
             initialState: ConvLSTMState(hidden: try Tensor(shape: stateShape, scalars: initialHiddenGradient),
                                         cell: try Tensor(shape: stateShape, scalars: initialCellGradient)))

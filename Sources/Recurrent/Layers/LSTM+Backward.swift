@@ -1,12 +1,9 @@
 import FrameSequencing
 
 /// Gradients with respect to what a caller passed to the forward pass.
-public struct LSTMInputGradients: Sendable {
-    /// dL/dinput, the shape of the input.
-    public var input: Tensor
-    /// dL/d(h0, c0), each (L*D, B, H).
-    public var initialState: LSTMState
-}
+/// dL/dinput (the input's shape) and dL/d(h0, c0), each (L*D, B, H): what
+/// ``LSTM/backward(outputGradient:finalStateGradient:cache:into:)`` returns.
+public typealias LSTMInputGradients = (input: Tensor, initialState: LSTMState)
 
 extension LSTM {
     /// Backpropagation through time for `L = sum(output * outputGradient) +
@@ -151,7 +148,7 @@ extension LSTM {
             layerOutputGradient = inputGradient
         }
         let names = ["layers*directions", "batch", "hidden"]
-        return LSTMInputGradients(
+        return (
             input: try Tensor(shape: Shape(cache.inputShape), scalars: layerOutputGradient),
             initialState: LSTMState(hidden: try Tensor(shape: Shape(stateShape, names: names), scalars: initialHiddenGradient),
                                     cell: try Tensor(shape: Shape(stateShape, names: names), scalars: initialCellGradient)))

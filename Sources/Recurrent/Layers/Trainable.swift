@@ -111,7 +111,7 @@ extension Tensor {
     static let movedOut = try! Tensor(shape: [0])
 }
 
-/// `parts` prefixed: `prefix.name`.
+/// `parts` prefixed: `prefix.name` (unchanged for an empty prefix: a composite's part that names its own).
 func prefixed(_ prefix: String, _ parts: [(name: String, tensor: Tensor)]) -> [(name: String, tensor: Tensor)] {
-    parts.map { (prefix + "." + $0.name, $0.tensor) }
+    prefix.isEmpty ? parts : parts.map { (prefix + "." + $0.name, $0.tensor) }
 }

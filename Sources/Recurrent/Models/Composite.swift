@@ -16,25 +16,34 @@ public protocol Composite: Layer where Cache == Sequential.Cache, Gradients == S
     var body: Sequential { get }
     /// Calls `update` with the body in place (the parameters' visit).
     mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R
+    /// Throws unless the parts still fit together as the model requires, beyond
+    /// what each part checks itself; every pass calls it first. None by default.
+    func validateComposition() throws
 }
 
 extension Composite {
+    public func validateComposition() throws {}
+
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
-        try body.outputDimensions(forInput: dimensions)
+        try validateComposition()
+        return try body.outputDimensions(forInput: dimensions)
     }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try body.forward(input, context: context)
+        try validateComposition()
+        return try body.forward(input, context: context)
     }
 
     public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Sequential.Cache) {
-        try body.trainingForward(input, context: context)
+        try validateComposition()
+        return try body.trainingForward(input, context: context)
     }
 
     /// Backward of `L = sum(output * outputGradient)`: accumulates every part's
     /// parameter gradients into `gradients` and returns dL/dinput.
     public func backward(outputGradient: Tensor, cache: Sequential.Cache, into gradients: inout Sequential.Gradients) throws -> Tensor {
-        try body.backward(outputGradient: outputGradient, cache: cache, into: &gradients)
+        try validateComposition()
+        return try body.backward(outputGradient: outputGradient, cache: cache, into: &gradients)
     }
 
     /// Every part's parameters under the part's name: `features.0.kernel`, `lstm.weight_ih_l0`, ...

@@ -28,18 +28,49 @@ import FrameSequencing
 ///
 /// The parts are public and can be replaced; every pass first checks that they
 /// still fit together as the initializer requires, and throws if not.
-public struct ConvLSTMForecaster: Sendable {
+public struct ConvLSTMForecaster: Composite {
+    /// The model's layers: `embedding` (when there is one, per frame), the
+    /// encoder-forecaster (whose parameters are `encoder.*` and `forecaster.*`)
+    /// and `head` (per forecast step), run by every pass.
+    public private(set) var body: Sequential
+
+    /// The encoder and forecaster stacks and the horizon.
+    var recurrence: EncoderForecaster<RecurrentStack<ConvLSTM2D>> {
+        get { body.part(body.layers.count - 2) }
+        set { body.layers[body.layers.count - 2] = newValue }
+    }
+
     /// Maps each frame (H, W, C) to the encoder's input channels; nil to read frames as they are.
-    public var embedding: Conv2D?
+    public var embedding: Conv2D? {
+        get { body.layers.count == 3 ? perFrame(body.part(0)) : nil }
+        set {
+            let hasEmbedding = body.layers.count == 3
+            switch (newValue, hasEmbedding) {
+            case let (layer?, true): body.layers[0] = Self.perFrame(layer)
+            case let (layer?, false): body = Sequential(composing: ["embedding": Self.perFrame(layer), "": recurrence, "head": body.layers[1]])
+            case (nil, true): body = Sequential(composing: ["": recurrence, "head": body.layers[2]])
+            case (nil, false): break
+            }
+        }
+    }
     /// Reads the observed frames (B, T, H, W, C); only the final states are used.
-    public var encoder: [ConvLSTM2D]
+    public var encoder: [ConvLSTM2D] {
+        get { recurrence.encoder.layers }
+        set { recurrence.encoder.layers = newValue }
+    }
     /// Runs ``horizon`` steps from the encoder's states on zero input frames.
-    public var forecaster: [ConvLSTM2D]
+    public var forecaster: [ConvLSTM2D] {
+        get { recurrence.forecaster.layers }
+        set { recurrence.forecaster.layers = newValue }
+    }
     /// 1 x 1 convolution from the concatenated forecaster states (sum of the
     /// filters) to the frame's channels, applied to every forecast step.
-    public var head: Conv2D
+    public var head: Conv2D {
+        get { perFrame(body.part(body.layers.count - 1)) }
+        set { body.layers[body.layers.count - 1] = Self.perFrame(newValue) }
+    }
     /// Frames predicted per sequence (k).
-    public let horizon: Int
+    public var horizon: Int { recurrence.horizon }
 
     /// A model of the given parts.
     ///
@@ -50,13 +81,52 @@ public struct ConvLSTMForecaster: Sendable {
     public init(encoder: [ConvLSTM2D], forecaster: [ConvLSTM2D], head: Conv2D, horizon: Int,
                 embedding: Conv2D? = nil) throws {
         try RecurrentError.requirePositive(horizon, "ConvLSTMForecaster horizon")
+        let recurrence = try EncoderForecaster(encoder: try RecurrentStack(encoder), forecaster: try RecurrentStack(forecaster, output: .concatenated),
+                                               horizon: horizon)
+        body = Sequential(composing: ["": recurrence, "head": Self.perFrame(head)])
         self.embedding = embedding
-        self.encoder = encoder
-        self.forecaster = forecaster
-        self.head = head
-        self.horizon = horizon
         try validateParts()
     }
+
+    /// The gradients of each part, typed: what the body's one entry per part holds.
+    public struct PartGradients: Sendable, Equatable {
+        /// The embedding's kernel and bias, when the model has one.
+        public var embedding: Conv2D.Gradients?
+        /// One entry per encoder layer, the layer's weight shapes.
+        public var encoder: [ConvLSTM2D.Gradients]
+        /// One entry per forecaster layer, the layer's weight shapes.
+        public var forecaster: [ConvLSTM2D.Gradients]
+        /// The head's kernel (1, 1, sum of filters, C) and bias (C).
+        public var head: Conv2D.Gradients
+    }
+
+    /// `gradients` (from ``zeroGradients()`` and backward) part by part.
+    ///
+    /// - Throws: `cacheMismatch` for gradients of a model of other parts.
+    public func parts(of gradients: Sequential.Gradients) throws -> PartGradients {
+        let count = gradients.layers.count
+        guard count == body.layers.count else {
+            throw RecurrentError.cacheMismatch(reason: "the gradients have \(count) parts and this model \(body.layers.count)")
+        }
+        let recurrence = try gradients.layer(count - 2, as: EncoderForecaster<RecurrentStack<ConvLSTM2D>>.Gradients.self)
+        func conv(_ index: Int) throws -> Conv2D.Gradients {
+            try gradients.layer(index, as: Sequential.Gradients.self).layer(0, as: Conv2D.Gradients.self)
+        }
+        return PartGradients(embedding: count == 3 ? try conv(0) : nil, encoder: recurrence.encoder.layers,
+                             forecaster: recurrence.forecaster.layers, head: try conv(count - 1))
+    }
+
+    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
+
+    public func validateComposition() throws { try validateParts() }
+
+    /// `layer` applied to every frame of a sequence, its parameters named as its own.
+    private static func perFrame(_ layer: Conv2D) -> TimeDistributed {
+        TimeDistributed(Sequential(composing: ["": layer]))
+    }
+
+    /// The Conv2D a ``perFrame(_:)`` wrapper applies.
+    private func perFrame(_ wrapper: TimeDistributed) -> Conv2D { wrapper.model.part(0) }
 
     /// Throws unless the parts fit together as `init` requires. The stacks and
     /// layers are public and can be replaced, so every pass checks again: the
@@ -123,41 +193,6 @@ public struct ConvLSTMForecaster: Sendable {
         try self.init(encoder: stack(0), forecaster: stack(100), head: head, horizon: horizon, embedding: embedding)
     }
 
-    /// What backward needs from a training forward pass.
-    public struct Cache: Sendable {
-        let embedding: Conv2D.Cache?
-        let encoder: [ConvLSTM2D.Cache]
-        let forecaster: [ConvLSTM2D.Cache]
-        let head: Conv2D.Cache
-        let stateShape: [Int]        // (B, H', W') of every state
-    }
-
-    /// The parameter gradients of every part, accumulated by backward.
-    public struct Gradients: Sendable, Equatable {
-        /// The embedding's kernel and bias, when the model has one.
-        public var embedding: Conv2D.Gradients?
-        /// One entry per encoder layer, the layer's weight shapes.
-        public var encoder: [ConvLSTM2D.Gradients]
-        /// One entry per forecaster layer, the layer's weight shapes.
-        public var forecaster: [ConvLSTM2D.Gradients]
-        /// The head's kernel (1, 1, sum of filters, C) and bias (C).
-        public var head: Conv2D.Gradients
-        /// Sets every gradient to zero.
-        public mutating func zero() {
-            embedding?.zero()
-            for index in encoder.indices { encoder[index].zero() }
-            for index in forecaster.indices { forecaster[index].zero() }
-            head.zero()
-        }
-    }
-
-    /// Zero gradients of every part.
-    public func zeroGradients() -> Gradients {
-        Gradients(embedding: embedding?.zeroGradients(), encoder: encoder.map { $0.zeroGradients() },
-                  forecaster: forecaster.map { $0.zeroGradients() },
-                  head: head.zeroGradients())
-    }
-
     /// The next ``horizon`` frames after each sequence of `frames`
     /// (B, T, H, W, C): (B, k, H', W', C), H' x W' the state grid (H x W with
     /// padding same and stride 1, as the convenience initializer builds).
@@ -167,7 +202,7 @@ public struct ConvLSTMForecaster: Sendable {
     ///   ``init(encoder:forecaster:head:horizon:embedding:)`` for parts replaced
     ///   since by parts that do not fit.
     public func forward(_ frames: Tensor) throws -> Tensor {
-        try forecast(from: try encode(frames))
+        try forward(frames, context: LayerContext())
     }
 
     /// Each encoder layer's final state after `frames` (B, T, H, W, C), starting
@@ -178,14 +213,8 @@ public struct ConvLSTMForecaster: Sendable {
             throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster state", expected: "one state per encoder layer (\(encoder.count))",
                                                  actual: "\(states.count) states")
         }
-        var x = try embedded(frames)
-        var finals: [ConvLSTMState] = []
-        for (index, layer) in encoder.enumerated() {
-            let result = try layer.forward(x, initialState: states?[index], returnSequences: index < encoder.count - 1)
-            finals.append(result.finalState)
-            x = result.output
-        }
-        return finals
+        let x = try embedding.map { try Self.perFrame($0).forward(frames) } ?? frames
+        return try recurrence.encode(x, from: states)
     }
 
     /// The ``horizon`` frames (B, k, H', W', C) the forecaster predicts from the
@@ -193,118 +222,15 @@ public struct ConvLSTMForecaster: Sendable {
     func forecast(from states: [ConvLSTMState]) throws -> Tensor {
         try validateParts()
         guard states.count == forecaster.count else {
-            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster encoder states",
-                expected: "one per forecaster layer (\(forecaster.count))",
+            throw RecurrentError.invalidArgument(name: "ConvLSTMForecaster encoder states", expected: "one per forecaster layer (\(forecaster.count))",
                                                  actual: "\(states.count) states")
         }
-        var y = try zeroInput(states[0])
-        var outputs: [Tensor] = []
-        for (index, layer) in forecaster.enumerated() {
-            y = try layer.forward(y, initialState: states[index]).output
-            outputs.append(y)
-        }
-        let predicted = try head.forward(try concatenatedChannels(outputs))
-        return try predicted.reshaped(to: Shape([states[0].hidden.dimensions[0], horizon] + predicted.dimensions.dropFirst()))
+        return try Self.perFrame(head).forward(try recurrence.forecast(from: states))
     }
 
     /// ``forward(_:)`` keeping what backward needs.
     public func trainingForward(_ frames: Tensor) throws -> (output: Tensor, cache: Cache) {
-        try validateParts()
-        var x = frames
-        var embeddingCache: Conv2D.Cache?
-        if let embedding {
-            let (folded, leading) = try foldedFrames(frames)
-            let (y, cache) = try embedding.trainingForward(folded)
-            (x, embeddingCache) = (try y.reshaped(to: Shape(leading + y.dimensions.dropFirst())), cache)
-        }
-        var states: [ConvLSTMState] = []
-        var encoderCaches: [ConvLSTM2D.Cache] = []
-        for (index, layer) in encoder.enumerated() {
-            let (result, cache) = try layer.trainingForward(x, returnSequences: index < encoder.count - 1)
-            states.append(result.finalState)
-            encoderCaches.append(cache)
-            x = result.output
-        }
-        var y = try zeroInput(states[0])
-        var outputs: [Tensor] = []
-        var forecasterCaches: [ConvLSTM2D.Cache] = []
-        for (index, layer) in forecaster.enumerated() {
-            let (result, cache) = try layer.trainingForward(y, initialState: states[index])
-            forecasterCaches.append(cache)
-            y = result.output
-            outputs.append(y)
-        }
-        let (predicted, headCache) = try head.trainingForward(try concatenatedChannels(outputs))
-        let batch = states[0].hidden.dimensions[0]
-        return (try predicted.reshaped(to: Shape([batch, horizon] + predicted.dimensions.dropFirst())),
-                Cache(embedding: embeddingCache, encoder: encoderCaches, forecaster: forecasterCaches, head: headCache,
-                      stateShape: Array(states[0].hidden.dimensions.prefix(3))))
-    }
-
-    /// Backward of `L = sum(output * outputGradient)`: accumulates every
-    /// parameter's gradient into `gradients` and returns dL/dframes.
-    ///
-    /// - Throws: `shapeMismatch` for an output gradient of the wrong shape;
-    ///   `cacheMismatch` for a cache or gradients of another model.
-    public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
-        try validateParts()
-        guard cache.encoder.count == encoder.count, cache.forecaster.count == forecaster.count,
-              gradients.encoder.count == encoder.count, gradients.forecaster.count == forecaster.count else {
-            throw RecurrentError.cacheMismatch(reason: "this model has \(encoder.count) layers per stack")
-        }
-        let (batch, height, width) = (cache.stateShape[0], cache.stateShape[1], cache.stateShape[2])
-        try RecurrentError.requireShape(outputGradient, [batch, horizon, height, width, head.filters],
-                                        "ConvLSTMForecaster output gradient")
-        let folded = try outputGradient.reshaped(to: Shape([batch * horizon, height, width, head.filters]))
-        let dStates = try head.backward(outputGradient: folded, cache: cache.head, into: &gradients.head)
-        let perLayer = try splitChannels(dStates, forecaster.map(\.filters), leading: [batch, horizon])
-        var finalStateGradients = [ConvLSTMState](), carried: Tensor? = nil
-        for index in forecaster.indices.reversed() {
-            var dy = perLayer[index]
-            if let carried { dy = try added(dy, carried) }
-            let inputs = try forecaster[index].backward(outputGradient: dy, finalStateGradient: nil, cache: cache.forecaster[index],
-                                                        into: &gradients.forecaster[index])
-            finalStateGradients.insert(inputs.initialState, at: 0)
-            carried = inputs.input
-        }
-        var dx = try Tensor(shape: [batch, height, width, encoder.last!.filters])   // the top encoder output is unused
-        for index in encoder.indices.reversed() {
-            dx = try encoder[index].backward(outputGradient: dx, finalStateGradient: finalStateGradients[index],
-                                             cache: cache.encoder[index], into: &gradients.encoder[index]).input
-        }
-        guard let embedding else { return dx }
-        guard let embeddingCache = cache.embedding, gradients.embedding != nil else {
-            throw RecurrentError.cacheMismatch(reason: "the model has an embedding but the cache or gradients have none")
-        }
-        let (dEmbedded, leading) = try foldedFrames(dx)
-        let dFrames = try embedding.backward(outputGradient: dEmbedded, cache: embeddingCache, into: &gradients.embedding!)
-        return try dFrames.reshaped(to: Shape(leading + dFrames.dimensions.dropFirst()))
-    }
-
-    /// `frames` (B, T, H, W, C) through the embedding, when there is one.
-    private func embedded(_ frames: Tensor) throws -> Tensor {
-        guard let embedding else { return frames }
-        let (folded, leading) = try foldedFrames(frames)
-        let y = try embedding.forward(folded)
-        return try y.reshaped(to: Shape(leading + y.dimensions.dropFirst()))
-    }
-
-    /// (B, T, H, W, C) as (B * T, H, W, C), and (B, T).
-    private func foldedFrames(_ frames: Tensor) throws -> (Tensor, [Int]) {
-        let d = frames.dimensions
-        guard d.count == 5 else {
-            throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster frames (batch, timesteps, height, width, channels)",
-                                               expected: [.any("batch"), .any("timesteps"), .any("height"), .any("width"), .any("channels")],
-                                               actual: d)
-        }
-        return (try frames.reshaped(to: Shape([d[0] * d[1]] + d.dropFirst(2))), Array(d.prefix(2)))
-    }
-
-    /// Zero frames (B, k, H', W', C_f) for the forecaster's first layer.
-    private func zeroInput(_ state: ConvLSTMState) throws -> Tensor {
-        let d = state.hidden.dimensions
-        return try Tensor(shape: Shape([d[0], horizon, d[1], d[2], forecaster[0].inputChannels],
-                                       names: ["batch", "timesteps", "height", "width", "channels"]))
+        try trainingForward(frames, context: LayerContext())
     }
 }
 
@@ -312,39 +238,4 @@ private func requireChannels(_ actual: Int, _ expected: Int, _ name: String) thr
     guard actual == expected else {
         throw RecurrentError.shapeMismatch(name: "ConvLSTMForecaster \(name)", expected: [.size(expected)], actual: [actual])
     }
-}
-
-/// (B, k, H, W, F_i) tensors side by side along channels, folded to (B * k, H, W, sum F_i).
-private func concatenatedChannels(_ parts: [Tensor]) throws -> Tensor {
-    let d = parts[0].dimensions
-    let pixels = d[0] * d[1] * d[2] * d[3]
-    let widths = parts.map { $0.dimensions[4] }
-    let total = widths.reduce(0, +)
-    var values = [Float](repeating: 0, count: pixels * total)
-    var offset = 0
-    for (part, width) in zip(parts, widths) {
-        part.withUnsafeBufferPointer { source in
-            for p in 0 ..< pixels { for c in 0 ..< width { values[p * total + offset + c] = source[p * width + c] } }
-        }
-        offset += width
-    }
-    return try Tensor(shape: [d[0] * d[1], d[2], d[3], total], scalars: values)
-}
-
-/// The inverse of `concatenatedChannels`: (N, H, W, sum F_i) to (leading..., H, W, F_i) each.
-private func splitChannels(_ whole: Tensor, _ widths: [Int], leading: [Int]) throws -> [Tensor] {
-    let d = whole.dimensions
-    let (pixels, total) = (d[0] * d[1] * d[2], d[3])
-    let values = whole.scalars
-    var offset = 0
-    return try widths.map { width in
-        var part = [Float](repeating: 0, count: pixels * width)
-        for p in 0 ..< pixels { for c in 0 ..< width { part[p * width + c] = values[p * total + offset + c] } }
-        offset += width
-        return try Tensor(shape: Shape(leading + [d[1], d[2], width]), scalars: part)
-    }
-}
-
-private func added(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    try Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map(+))
 }

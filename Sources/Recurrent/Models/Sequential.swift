@@ -299,7 +299,7 @@ extension Layer where Self == DepthToSpace {
 extension RecurrentError {
     /// The same error, its subject prefixed with the layer's position in a stack.
     func inLayer(_ index: Int, _ name: String, named given: String? = nil) -> RecurrentError {
-        let prefix = "Layer \(index)\(given.map { " '\($0)'" } ?? "") (\(name)): "
+        let prefix = "Layer \(index)\(given.flatMap { $0.isEmpty ? nil : " '\($0)'" } ?? "") (\(name)): "
         switch self {
         case let .invalidArgument(n, e, a): return .invalidArgument(name: prefix + n, expected: e, actual: a)
         case let .shapeMismatch(n, e, a): return .shapeMismatch(name: prefix + n, expected: e, actual: a)
