@@ -241,6 +241,11 @@ extension Tensor {
         }
     }
 
+    /// Sets every element to `value` (a gradient's `zero()`), in place.
+    public mutating func fill(with value: Float) {
+        withUnsafeMutableBufferPointer { $0.update(repeating: value) }
+    }
+
     /// An opt-in check before inference: throws `nonFinite` naming `name`, the
     /// flat index and the value of the first NaN or infinite element; returns
     /// when every element is finite.

@@ -20,20 +20,3 @@ extension Activation: Layer {
         try activationGradient(self, output: cache, gradient: outputGradient)
     }
 }
-
-/// `activation` applied to every value of `x`.
-func applied(_ activation: Activation, _ x: Tensor) -> Tensor {
-    var y = x
-    y.withUnsafeMutableBufferPointer { activation.apply($0.baseAddress!, count: $0.count) }
-    return y
-}
-
-/// dL/dinput from the output and dL/doutput.
-func activationGradient(_ activation: Activation, output: Tensor, gradient: Tensor) throws -> Tensor {
-    try RecurrentError.requireShape(gradient, output.dimensions, "Activation output gradient")
-    var delta = gradient
-    delta.withUnsafeMutableBufferPointer { d in
-        output.withUnsafeBufferPointer { activation.backward(output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
-    }
-    return delta
-}

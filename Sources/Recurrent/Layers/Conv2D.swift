@@ -144,8 +144,8 @@ public struct Conv2D: Sendable {
         public var bias: Tensor?
         /// Sets every gradient to zero.
         public mutating func zero() {
-            kernel.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            kernel.fill(with: 0)
+            bias?.fill(with: 0)
         }
     }
 
@@ -176,16 +176,7 @@ public struct Conv2D: Sendable {
         try validateParameters()
         let g = try geometry(input.dimensions)
         let shape = Shape([g.batch, g.outputHeight, g.outputWidth, filters], names: ["batch", "height", "width", "filters"])
-        let output = try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                kernel.withUnsafeBufferPointer { w in
-                    withOptionalPointer(bias) { b in
-                        convolutionForward(g, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                           bias: b, activation: activation, output: y)
-                    }
-                }
-            }
-        }
+        let output = try conv2DForwardKernel(input, geometry: g, shape: shape)
         return (output, g)
     }
 
@@ -200,13 +191,8 @@ public struct Conv2D: Sendable {
     ///   for a cache made by a layer of another configuration.
     public func backward(outputGradient: Tensor, cache: Cache, into gradients: inout Gradients) throws -> Tensor {
         try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Conv2D output gradient")
-        return try backward(input: cache.input, geometry: cache.geometry, into: &gradients) { body in
-            cache.output.withUnsafeBufferPointer { y in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    body(.output(y.baseAddress!, gradient: dy.baseAddress!, activation: activation))
-                }
-            }
-        }
+        return try backward(input: cache.input, geometry: cache.geometry, into: &gradients,
+                            withDelta: activatedOutputDelta(output: cache.output, gradient: outputGradient))
     }
 
     /// The backward pass shared with the fused pooling: checks the layer, the
@@ -220,20 +206,7 @@ public struct Conv2D: Sendable {
         }
         try RecurrentError.requireShape(gradients.kernel, kernel.dimensions, "Conv2D kernel gradient")
         try requireMatchingBias(gradients.bias, bias, "Conv2D bias gradient")
-        return try uninitializedTensor(input.shape) { dx in
-            gradients.kernel.withUnsafeMutableBufferPointer { dw in
-                withOptionalMutablePointer(&gradients.bias) { db in
-                    input.withUnsafeBufferPointer { x in
-                        kernel.withUnsafeBufferPointer { w in
-                            withDelta { delta in
-                                convolutionBackward(recorded, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                                    delta: delta, dMatrix: dw.baseAddress!, dBias: db, dImage: dx)
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        return try conv2DBackwardKernel(input: input, geometry: recorded, into: &gradients, withDelta: withDelta)
     }
 }
 
@@ -312,49 +285,4 @@ func requireMatchingBias(_ gradient: Tensor?, _ parameter: Tensor?, _ name: Stri
                                            actual: gradient?.dimensions ?? [])
     }
     if let gradient, let parameter { try RecurrentError.requireShape(gradient, parameter.dimensions, name) }
-}
-
-/// Keras's `glorot_uniform` for a (KH, KW, in, out) kernel: values uniform in
-/// `±sqrt(6 / (fanIn + fanOut))` with `fanIn = KH * KW * shape[2]` and
-/// `fanOut = KH * KW * shape[3]`, seeded, in row-major order.
-///
-/// - Throws: what `Tensor(shape:)` throws for a shape too large to allocate.
-func glorotUniform(_ shape: [Int], seed: UInt64) throws -> Tensor {
-    var kernel = try Tensor(shape: Shape(shape))          // validates the size before any arithmetic on it
-    let receptive = Float(shape[0]) * Float(shape[1])
-    let limit = (6 / (receptive * Float(shape[2]) + receptive * Float(shape[3]))).squareRoot()
-    var generator = SeededGenerator(seed: seed)
-    kernel.withUnsafeMutableBufferPointer { values in
-        for i in values.indices { values[i] = (2 * generator.nextUnitFloat() - 1) * limit }
-    }
-    return kernel
-}
-
-/// A tensor of `shape` whose every element `initialize` writes, skipping the
-/// zero fill of `Tensor(shape:)` (for a large output as costly as the work);
-/// `initialize` is not called for an empty shape.
-///
-/// - Throws: what `Tensor(shape:)` throws for an invalid or too large shape.
-func uninitializedTensor(_ shape: Shape, _ initialize: (UnsafeMutablePointer<Float>) -> Void) throws -> Tensor {
-    let count = try shape.validatedElementCount()
-    let (bytes, overflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.stride)
-    guard !overflow, bytes <= FileReadLimits.default.maximumBytes else { return try Tensor(shape: shape) }
-    guard count > 0 else { return try Tensor(shape: shape) }   // see `uninitializedFloats`
-    let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-        initialize(buffer.baseAddress!)
-        initialized = count
-    }
-    return try Tensor(shape: shape, scalars: values)
-}
-
-/// Calls `body` with the start of `tensor`'s elements, or nil when there is no tensor.
-func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -> R) -> R {
-    guard let tensor else { return body(nil) }
-    return tensor.withUnsafeBufferPointer { body($0.baseAddress) }
-}
-
-/// Calls `body` with the writable start of `tensor`'s elements, or nil when there is no tensor.
-func withOptionalMutablePointer<R>(_ tensor: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
-    guard tensor != nil else { return body(nil) }
-    return tensor!.withUnsafeMutableBufferPointer { body($0.baseAddress) }
 }

@@ -157,8 +157,8 @@ public struct Conv2DTranspose: Sendable {
         public var bias: Tensor?
         /// Sets every gradient to zero.
         public mutating func zero() {
-            kernel.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            bias?.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            kernel.fill(with: 0)
+            bias?.fill(with: 0)
         }
     }
 
@@ -187,16 +187,7 @@ public struct Conv2DTranspose: Sendable {
         try validateParameters()
         let g = try geometry(input.dimensions)
         let shape = Shape([g.batch, g.height, g.width, filters], names: ["batch", "height", "width", "filters"])
-        let output = try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                kernel.withUnsafeBufferPointer { w in
-                    withOptionalPointer(bias) { b in
-                        convolutionTransposedForward(g, rows: x.baseAddress!, matrix: w.baseAddress!,
-                                                     columns: inputChannels, bias: b, activation: activation, image: y)
-                    }
-                }
-            }
-        }
+        let output = try conv2DTransposeForwardKernel(input, geometry: g, shape: shape)
         return (output, g)
     }
 
@@ -215,24 +206,6 @@ public struct Conv2DTranspose: Sendable {
         try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Conv2DTranspose output gradient")
         try RecurrentError.requireShape(gradients.kernel, kernel.dimensions, "Conv2DTranspose kernel gradient")
         try requireMatchingBias(gradients.bias, bias, "Conv2DTranspose bias gradient")
-        let g = cache.geometry
-        return try uninitializedTensor(cache.input.shape) { dx in
-            gradients.kernel.withUnsafeMutableBufferPointer { dw in
-                withOptionalMutablePointer(&gradients.bias) { db in
-                    cache.input.withUnsafeBufferPointer { x in
-                        cache.output.withUnsafeBufferPointer { y in
-                            outputGradient.withUnsafeBufferPointer { dy in
-                                kernel.withUnsafeBufferPointer { w in
-                                    convolutionTransposedBackward(
-                                        g, rows: x.baseAddress!, matrix: w.baseAddress!, columns: inputChannels,
-                                        image: y.baseAddress!, imageGradient: dy.baseAddress!,
-                                        activation: activation, dMatrix: dw.baseAddress!, dBias: db, dRows: dx)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        return try conv2DTransposeBackwardKernel(outputGradient: outputGradient, cache: cache, into: &gradients)
     }
 }

@@ -115,8 +115,7 @@ public struct ConvLSTM2D: Sendable {
         let (kh, kw) = kernelSize
         let kernel = try glorotUniform([kh, kw, inputChannels, 4 * filters], seed: seed)
         let recurrent = try orthogonalKernel([kh, kw, filters, 4 * filters], seed: seed &+ 1)
-        var bias = try Tensor(shape: [4 * filters])
-        bias.withUnsafeMutableBufferPointer { b in for j in filters ..< 2 * filters { b[j] = 1 } }
+        let bias = try Tensor(shape: [4 * filters], scalars: (0 ..< 4 * filters).map { filters ..< 2 * filters ~= $0 ? 1 : 0 })
         try self.init(kernel: kernel, recurrentKernel: recurrent, bias: bias, strides: strides, dilation: dilation,
                       padding: padding, reversed: reversed)
         if let frame = peepholeFrame {
@@ -261,7 +260,7 @@ public struct ConvLSTMPeepholes: Sendable, Equatable {
 
     mutating func zero() {
         for keyPath in [\ConvLSTMPeepholes.input, \.forget, \.output] {
-            self[keyPath: keyPath].withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            self[keyPath: keyPath].fill(with: 0)
         }
     }
 }

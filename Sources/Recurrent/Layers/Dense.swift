@@ -1,54 +1,5 @@
 import FrameSequencing
 
-/// An elementwise activation applied after a layer's affine map.
-public enum Activation: String, Sendable, Hashable, CaseIterable {
-    case linear, relu, tanh, sigmoid
-
-    /// Applies the activation in place to `count` values.
-    ///
-    /// ReLU is a branch-free select the compiler vectorizes: a conditional store
-    /// compiles to a branch that random pre-activations mispredict about half the
-    /// time, which made ReLU cost more than a convolution's product. Same results
-    /// bit for bit (NaN and -0 kept).
-    func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .linear: break
-        case .relu:
-            for i in 0 ..< count {
-                let v = values[i]
-                values[i] = v < 0 ? 0 : v
-            }
-        case .tanh: applyTanh(values, count: count)
-        case .sigmoid: applySigmoid(values, count: count)
-        }
-    }
-
-    /// Multiplies `gradient` by the activation's derivative, given its `output`.
-    func backward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-        switch self {
-        case .linear: break
-        case .relu:
-            for i in 0 ..< count {
-                let g = gradient[i]
-                gradient[i] = output[i] <= 0 ? 0 : g
-            }
-        case .tanh: for i in 0 ..< count { gradient[i] *= 1 - output[i] * output[i] }
-        case .sigmoid: for i in 0 ..< count { gradient[i] *= output[i] * (1 - output[i]) }
-        }
-    }
-
-    /// The derivative at a point where the activation's output is `output`.
-    @inline(__always)
-    func derivative(output: Float) -> Float {
-        switch self {
-        case .linear: 1
-        case .relu: output <= 0 ? 0 : 1
-        case .tanh: 1 - output * output
-        case .sigmoid: output * (1 - output)
-        }
-    }
-}
-
 /// A fully connected layer `y = activation(x W^T + b)` over the last axis, so it
 /// applies per timestep to (B, T, F) as Keras's `Dense` and PyTorch's `Linear` do.
 ///
@@ -121,8 +72,8 @@ public struct Dense: Sendable {
         public var weight: Tensor
         public var bias: Tensor
         public mutating func zero() {
-            weight.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
-            bias.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            weight.fill(with: 0)
+            bias.fill(with: 0)
         }
     }
 
@@ -140,22 +91,7 @@ public struct Dense: Sendable {
         guard let last = input.dimensions.last, input.shape.rank >= 1, last == inputSize else {
             throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(inputSize)], actual: input.dimensions)
         }
-        let rows = input.count / inputSize
-        var output = try Tensor(shape: Shape(input.dimensions.dropLast() + [outputSize]))
-        output.withUnsafeMutableBufferPointer { y in
-            input.withUnsafeBufferPointer { x in
-                weight.withUnsafeBufferPointer { w in
-                    bias.withUnsafeBufferPointer { b in
-                        for r in 0 ..< rows { (y.baseAddress! + r * outputSize).update(from: b.baseAddress!, count: outputSize) }
-                        gemm(transposeA: false, transposeB: true, m: rows, n: outputSize, k: inputSize,
-                             a: x.baseAddress!, lda: inputSize, b: w.baseAddress!, ldb: inputSize,
-                             beta: 1, c: y.baseAddress!, ldc: outputSize)
-                    }
-                }
-            }
-            activation.apply(y.baseAddress!, count: y.count)
-        }
-        return output
+        return try denseForwardKernel(input)
     }
 
     /// ``forward(_:)`` keeping what backward needs.
@@ -180,31 +116,6 @@ public struct Dense: Sendable {
         try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Dense output gradient")
         try RecurrentError.requireShape(gradients.weight, [outputSize, inputSize], "Dense weight gradient")
         try RecurrentError.requireShape(gradients.bias, [outputSize], "Dense bias gradient")
-        let rows = cache.input.count / inputSize
-        var delta = outputGradient   // dL/d(pre-activation), [rows, output]
-        delta.withUnsafeMutableBufferPointer { d in
-            cache.output.withUnsafeBufferPointer { activation.backward(output: $0.baseAddress!, gradient: d.baseAddress!, count: d.count) }
-        }
-        var inputGradient = try Tensor(shape: Shape(cache.input.dimensions))
-        delta.withUnsafeBufferPointer { d in
-            cache.input.withUnsafeBufferPointer { x in
-                gradients.weight.withUnsafeMutableBufferPointer { dw in
-                    gemm(transposeA: true, transposeB: false, m: outputSize, n: inputSize, k: rows,
-                         a: d.baseAddress!, lda: outputSize, b: x.baseAddress!, ldb: inputSize,
-                         beta: 1, c: dw.baseAddress!, ldc: inputSize)
-                }
-            }
-            gradients.bias.withUnsafeMutableBufferPointer { db in
-                for r in 0 ..< rows { for j in 0 ..< outputSize { db[j] += d[r * outputSize + j] } }
-            }
-            weight.withUnsafeBufferPointer { w in
-                inputGradient.withUnsafeMutableBufferPointer { dx in
-                    gemm(transposeA: false, transposeB: false, m: rows, n: inputSize, k: outputSize,
-                         a: d.baseAddress!, lda: outputSize, b: w.baseAddress!, ldb: inputSize,
-                         beta: 0, c: dx.baseAddress!, ldc: inputSize)
-                }
-            }
-        }
-        return inputGradient
+        return try denseBackwardKernel(outputGradient: outputGradient, cache: cache, into: &gradients)
     }
 }

@@ -74,28 +74,14 @@ public struct MaxPool2D: Sendable {
     public func forward(_ input: Tensor) throws -> Tensor {
         let g = try geometry(input.dimensions)
         let shape = Shape([g.batch, g.outputHeight, g.outputWidth, g.channels], names: ["batch", "height", "width", "channels"])
-        return try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                let x = x.baseAddress!
-                forEachSlab(g.batch) { maxPoolValues(g, images: $0, input: x, output: y) }
-            }
-        }
+        return try maxPoolForwardKernel(input, geometry: g, shape: shape)
     }
 
     /// ``forward(_:)`` keeping the argmax of each window for backward.
     public func trainingForward(_ input: Tensor) throws -> (output: Tensor, cache: Cache) {
         let g = try geometry(input.dimensions)
         let dimensions = [g.batch, g.outputHeight, g.outputWidth, g.channels]
-        var argmax: [Int32] = []
-        let output = try uninitializedTensor(Shape(dimensions, names: ["batch", "height", "width", "channels"])) { y in
-            argmax = [Int32](unsafeUninitializedCapacity: dimensions.reduce(1, *)) { index, initialized in
-                input.withUnsafeBufferPointer { x in
-                    let (x, index) = (x.baseAddress!, index.baseAddress!)
-                    forEachSlab(g.batch) { maxPoolForward(g, images: $0, input: x, output: y, argmax: index) }
-                }
-                initialized = index.count
-            }
-        }
+        let (output, argmax) = try maxPoolTrainingKernel(input, geometry: g, dimensions: dimensions)
         return (output, Cache(argmax: argmax, inputShape: input.shape, outputDimensions: dimensions, geometry: g))
     }
 
@@ -109,25 +95,6 @@ public struct MaxPool2D: Sendable {
             throw RecurrentError.cacheMismatch(reason: "it was recorded by a MaxPool2D of another pool size, stride or padding")
         }
         try RecurrentError.requireShape(outputGradient, cache.outputDimensions, "MaxPool2D output gradient")
-        let g = cache.geometry
-        return try uninitializedTensor(cache.inputShape) { dx in
-            cache.argmax.withUnsafeBufferPointer { index in
-                outputGradient.withUnsafeBufferPointer { dy in
-                    let (dy, index) = (dy.baseAddress!, index.baseAddress!)
-                    forEachSlab(g.batch) { maxPoolBackward(g, images: $0, outputGradient: dy, argmax: index, dInput: dx) }
-                }
-            }
-        }
-    }
-}
-
-/// Runs `body` on up to 16 contiguous runs of `0 ..< batch` images, on the
-/// worker pool when there are several (each run writes its own images only).
-func forEachSlab(_ batch: Int, _ body: (Range<Int>) -> Void) {
-    let count = min(batch, ConvolutionSchedule.maximumSlabs)
-    if count <= 1 {
-        body(0 ..< batch)
-    } else {
-        WorkerPool.shared.run(parts: count) { body(chunk($0, of: count, count: batch)) }
+        return try maxPoolBackwardKernel(outputGradient: outputGradient, cache: cache)
     }
 }

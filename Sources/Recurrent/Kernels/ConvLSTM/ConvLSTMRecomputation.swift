@@ -164,3 +164,23 @@ func convLSTMRecomputedBackward(
     if let peepholeGradient { backward.addPeepholeGradient(into: peepholeGradient) }
     products.addMatrixGradient(into: matrixGradient)
 }
+
+extension ConvLSTM2D {
+    /// The training forward with recomputation: writes the output and final
+    /// state as the stored path does, and the states at the start of segments
+    /// 1 ..< S into `checkpoints` (from `ConvLSTMCheckpoints.buffer`); one
+    /// segment's record is scratch, borrowed from the large-buffer cache.
+    func checkpointedForward(
+        _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, segments: TimeSegments, output: UnsafeMutablePointer<Float>?,
+        finalHidden: UnsafeMutablePointer<Float>, finalCell: UnsafeMutablePointer<Float>, checkpoints: inout [Float]
+    ) {
+        var window = LargeBufferCache.take(convLSTMSegmentRecordCount(g, segments))
+        window.withUnsafeMutableBufferPointer { window in
+            checkpoints.withUnsafeMutableBufferPointer { states in
+                convLSTMCheckpointedForward(g, x, segments: segments, output: output, finalHidden: finalHidden,
+                                            finalCell: finalCell, checkpoints: states.baseAddress, window: window.baseAddress!)
+            }
+        }
+        LargeBufferCache.recycle(consume window)
+    }
+}
