@@ -57,5 +57,5 @@ public enum RecurrentError: Error, Sendable, Equatable, CustomStringConvertible 
 /// by `name(index)`; returns when every element is finite.
 func requireFinite(_ tensor: Tensor, _ name: (Int) -> String) throws {
     guard let index = tensor.firstNonFiniteIndex else { return }
-    throw RecurrentError.nonFinite(name: name(index), index: index, value: tensor.withUnsafeBufferPointer { $0[index] })
+    throw RecurrentError.nonFinite(name: name(index), index: index, value: tensor.scalars[index])
 }

@@ -53,7 +53,6 @@ extension LSTM: RecurrentLayer {
         return (result.output, result.finalState, cache)
     }
 
-
     public var inputFeatures: Int { inputSize }
 
     /// Zeros (B, timesteps, I), B the state's batch.
@@ -74,7 +73,6 @@ extension ConvLSTM2D: RecurrentLayer {
         let (result, cache) = try trainingForward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
         return (result.output, result.finalState, cache)
     }
-
 
     public var inputFeatures: Int { inputChannels }
 

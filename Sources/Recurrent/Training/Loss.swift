@@ -111,35 +111,6 @@ struct LossWeighting {
     func weight(ofItem i: Int) -> Float {
         weights.map { $0[i / groupSize] } ?? 1
     }
-
-    /// Reduces `itemCount` items of `width` gradient entries each.
-    ///
-    /// `item(i, row, factor)` returns item i's loss and overwrites `row` (its
-    /// `width` entries of `gradient`) with its derivative times `factor`, which is
-    /// `w / sum(w)` (mean) or `w` (sum). It is not called for items of weight 0,
-    /// whose rows are zeroed. Losses accumulate in Float64.
-    func reduce(
-        _ reduction: LossReduction, width: Int, gradient: UnsafeMutablePointer<Float>,
-        item: (_ index: Int, _ row: UnsafeMutablePointer<Float>, _ factor: Double) -> Double
-    ) -> Float {
-        var totalWeight = Double(itemCount)
-        if let weights { totalWeight = weights.reduce(0) { $0 + Double($1) } * Double(groupSize) }
-        let scale: Double = switch reduction {
-        case .mean: totalWeight > 0 ? 1 / totalWeight : 0
-        case .sum: 1
-        }
-        var total = 0.0
-        for i in 0 ..< itemCount {
-            let row = gradient + i * width
-            let weight = Double(weight(ofItem: i))
-            if weight == 0 || scale == 0 {
-                row.update(repeating: 0, count: width)
-                continue
-            }
-            total += weight * item(i, row, weight * scale)
-        }
-        return saturatingFloat(total * scale)
-    }
 }
 
 /// `x` as a Float, saturating at ±`Float.greatestFiniteMagnitude` where a finite

@@ -123,30 +123,3 @@ func elementwiseLoss(
 ) throws -> LossValue {
     try pairwiseLoss(name, prediction, target, weights, reduction) { p, t in perElement(p - t) }
 }
-
-/// A loss summed over elements: `perElement(p, t)` returns one element's loss
-/// and dl/dp in Float64 from its prediction and target; the weights and the
-/// reduction are applied here.
-@inline(__always)
-func pairwiseLoss(
-    _ name: String, _ prediction: Tensor, _ target: Tensor, _ weights: Tensor?, _ reduction: LossReduction,
-    perElement: (Double, Double) -> (loss: Double, derivative: Double)
-) throws -> LossValue {
-    try requireTargetShape(prediction, target, loss: name)
-    let weighting = try LossWeighting(weights, itemDimensions: prediction.dimensions, loss: name)
-    var gradient = try Tensor(shape: prediction.shape)
-    var value: Float = 0
-    prediction.withUnsafeBufferPointer { p in
-        target.withUnsafeBufferPointer { t in
-            gradient.withUnsafeMutableBufferPointer { g in
-                guard let gradientStart = g.baseAddress else { return }
-                value = weighting.reduce(reduction, width: 1, gradient: gradientStart) { i, row, factor in
-                    let (loss, derivative) = perElement(Double(p[i]), Double(t[i]))
-                    row[0] = saturatingFloat(derivative * factor)
-                    return loss
-                }
-            }
-        }
-    }
-    return LossValue(value: value, gradient: gradient)
-}

@@ -26,6 +26,7 @@
 // SSIM(a, b) == SSIM(b, a) bit for bit.
 
 import Foundation  // exp in Double, for the window's weights
+import FrameSequencing
 
 /// The window radius R: 11 x 11 taps.
 let ssimRadius = 5
@@ -156,4 +157,26 @@ package func referenceSSIMMean(
         total += sum / Double((height - k + 1) * (width - k + 1))
     }
     return total / Double(channels)
+}
+
+extension StructuralSimilarity {
+    /// SSIM of `frames` validated frame pairs laid end to end in `first` and `second`.
+    func scores(_ first: Tensor, _ second: Tensor, frames: Int) -> [Double] {
+        let dimensions = Array(first.dimensions.suffix(3))
+        let (height, width, channels) = (dimensions[0], dimensions[1], dimensions[2])
+        let frameLength = height * width * channels
+        let c1 = (0.01 * dataRange) * (0.01 * dataRange), c2 = (0.03 * dataRange) * (0.03 * dataRange)
+        var scratch = [Double](repeating: 0, count: ssimScratchCount(width: width, channels: channels))
+        return first.withUnsafeBufferPointer { a in
+            second.withUnsafeBufferPointer { b in
+                scratch.withUnsafeMutableBufferPointer { scratch in
+                    (0 ..< frames).map { n in
+                        ssimMean(a: a.baseAddress! + n * frameLength, b: b.baseAddress! + n * frameLength,
+                                 height: height, width: width, channels: channels, c1: c1, c2: c2,
+                                 scratch: scratch.baseAddress!)
+                    }
+                }
+            }
+        }
+    }
 }
