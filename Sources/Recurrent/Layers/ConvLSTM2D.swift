@@ -42,6 +42,9 @@ public struct ConvLSTM2D: Sendable {
     /// The peephole weights (Shi et al.'s `W_ci`, `W_cf`, `W_co`), or `nil` for
     /// Keras's layer without them.
     public var peepholes: ConvLSTMPeepholes?
+    /// The very large scratch buffers of training (record, gate gradients),
+    /// reused from step to step; shared by this layer's copies, released with them.
+    var buffers = BufferPool()
     /// Channels of each input pixel (C).
     public let inputChannels: Int
     /// Channels of the state and output (F).

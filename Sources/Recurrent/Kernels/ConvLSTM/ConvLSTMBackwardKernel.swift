@@ -27,9 +27,9 @@ extension ConvLSTM2D {
 
         // dz [B*T*P, G], or one segment's [B*K*P, G] when the record is recomputed (with its record, [B*K*P, 6F]).
         let segments = cache.checkpoints?.segments
-        var gateGradient = LargeBufferCache.take(
+        var gateGradient = buffers.take(
             segments.map { g.batch * $0.longest * g.pixels * g.gateWidth } ?? g.rowCount * g.gateWidth)
-        var window = segments.map { LargeBufferCache.take(convLSTMSegmentRecordCount(g, $0)) } ?? []
+        var window = segments.map { buffers.take(convLSTMSegmentRecordCount(g, $0)) } ?? []
         var matrixGradient = [Float](repeating: 0, count: g.depth * g.gateWidth)
         var peepholeGradient: [Float]? = peepholes == nil ? nil : [Float](repeating: 0, count: 3 * g.stateLength)
         var initialHiddenGradient = [Float](repeating: 0, count: g.batch * g.stateLength)
@@ -79,8 +79,8 @@ extension ConvLSTM2D {
                 }
             }
         }
-        LargeBufferCache.recycle(consume window)
-        LargeBufferCache.recycle(consume gateGradient)
+        buffers.recycle(consume window)
+        buffers.recycle(consume gateGradient)
         gradients.addGateMatrixGradient(matrixGradient, g)
         if let peepholeGradient { gradients.peepholes!.add(peepholeGradient) }
         return (

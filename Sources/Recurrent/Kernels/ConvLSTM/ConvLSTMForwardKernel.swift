@@ -50,7 +50,7 @@ extension ConvLSTM2D {
         var finalCell = finalHidden
         let segments = training ? try recomputation.segments(timesteps: g.timesteps) : nil
         let keepsRecord = training && segments == nil
-        var recordValues = keepsRecord ? ConvLSTMRecordStorage.buffer(g) : []
+        var recordValues = keepsRecord ? ConvLSTMRecordStorage.buffer(g, from: buffers) : []
         var checkpointValues = segments.map { ConvLSTMCheckpoints.buffer($0, stateCount: g.batch * g.stateLength) } ?? []
         // Training, forward order and every step: the record's h_t is the output
         // (zero on padded steps), so it is not written twice.
@@ -77,7 +77,7 @@ extension ConvLSTM2D {
                 }
             }
         }
-        let record = keepsRecord ? ConvLSTMRecordStorage(g, values: consume recordValues) : nil
+        let record = keepsRecord ? ConvLSTMRecordStorage(g, values: consume recordValues, pool: buffers) : nil
         let checkpoints = segments.map { ConvLSTMCheckpoints($0, stateCount: g.batch * g.stateLength, values: checkpointValues) }
         let finalState = ConvLSTMState(hidden: try Tensor(shape: stateShape, scalars: finalHidden),
                                        cell: try Tensor(shape: stateShape, scalars: finalCell))
@@ -106,21 +106,25 @@ final class ConvLSTMRecordStorage: Sendable {
     private let values: [Float]
     let rows: Int, filters: Int, timesteps: Int
 
-    /// A buffer for the record of `g`, from the large-buffer cache; its contents are unspecified.
-    static func buffer(_ g: ConvLSTMGeometry) -> [Float] {
-        LargeBufferCache.take(g.rowCount * 6 * g.filters)
+    /// A buffer for the record of `g`, from the layer's `pool`; its contents are unspecified.
+    static func buffer(_ g: ConvLSTMGeometry, from pool: BufferPool) -> [Float] {
+        pool.take(g.rowCount * 6 * g.filters)
     }
 
     /// The record of `g` that the forward pass wrote into `values` (from ``buffer(_:)``).
-    init(_ g: ConvLSTMGeometry, values: [Float]) {
+    init(_ g: ConvLSTMGeometry, values: [Float], pool: BufferPool) {
         precondition(values.count >= g.rowCount * 6 * g.filters, "record buffer too small")
         self.values = values
+        self.pool = pool
         rows = g.rowCount
         filters = g.filters
         timesteps = g.timesteps
     }
 
-    deinit { LargeBufferCache.recycle(values) }
+    /// The layer's pool, which takes the buffer back when the record is released.
+    private let pool: BufferPool
+
+    deinit { pool.recycle(values) }
 
     /// Pointers into `values` laid out as the record of all T steps of `g`, for the forward pass that fills it.
     static func pointers(_ base: UnsafeMutablePointer<Float>, _ g: ConvLSTMGeometry) -> ConvLSTMRecord {

@@ -174,13 +174,13 @@ extension ConvLSTM2D {
         _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, segments: TimeSegments, output: UnsafeMutablePointer<Float>?,
         finalHidden: UnsafeMutablePointer<Float>, finalCell: UnsafeMutablePointer<Float>, checkpoints: inout [Float]
     ) {
-        var window = LargeBufferCache.take(convLSTMSegmentRecordCount(g, segments))
+        var window = buffers.take(convLSTMSegmentRecordCount(g, segments))
         window.withUnsafeMutableBufferPointer { window in
             checkpoints.withUnsafeMutableBufferPointer { states in
                 convLSTMCheckpointedForward(g, x, segments: segments, output: output, finalHidden: finalHidden,
                                             finalCell: finalCell, checkpoints: states.baseAddress, window: window.baseAddress!)
             }
         }
-        LargeBufferCache.recycle(consume window)
+        buffers.recycle(consume window)
     }
 }

@@ -8,6 +8,10 @@ import Synchronization
 /// state no call allocates; concurrent calls from different threads each borrow
 /// their own. A workspace only grows, to at most 4 MB for each of A and B
 /// (`MC`, `NC` <= 4096 and `KC` <= 256), and at most 4 are kept.
+/// (`@unchecked`: its aligned raw buffers are owned by one call at a time, handed
+/// over through the cache's `Mutex`, which the compiler cannot check; the
+/// ThreadSanitizer step of `.ci/run` runs GEMMTests and ConcurrentInferenceTests,
+/// many threads multiplying at once, over it.)
 final class GEMMWorkspace: @unchecked Sendable {
     // @unchecked: mutable pointers to the packing buffers, and workspaces move
     // between threads through the process-wide cache, so no checked form fits.

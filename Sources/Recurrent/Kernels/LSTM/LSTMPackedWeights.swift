@@ -21,6 +21,10 @@ import Synchronization
 /// kernel path: on the fused paths [W_ih, W_hh] (or W_hh alone) for the steps
 /// and W_ih^T when the input product runs over all rows first; on the Swift
 /// path W_ih^T and W_hh^T. Immutable once built.
+/// (`@unchecked`: its aligned raw buffers are written only while it is built,
+/// before any other thread can see it, and only read after; the
+/// ThreadSanitizer step of `.ci/run` runs LSTMPackedWeightsTests and
+/// ConcurrentInferenceTests, threads sharing one packing, over it.)
 final class LSTMPackedDirection: @unchecked Sendable {
     // @unchecked: raw pointers and `PackedMatrixB`s, written only in init and
     // then only read. The matrices' A-packing scratch (`multiply`) is never

@@ -5,13 +5,16 @@
 // The C allocator returns buffers this large to the system when they are
 // freed, and touching new pages costs about a microsecond per 4 KB page: on
 // convlstm.seed2.train about 9% of the profile was page faults. Freed buffers
-// are kept here instead, at most `limit` of them (so at most two steps' worth
-// of memory stays allocated after training ends), and handed out again to any
-// request they can hold.
+// are kept in the pool of the layer that used them instead (each ConvLSTM2D
+// owns one, shared by its copies), at most `limit` of them, and handed out
+// again to any request they can hold; they are released with the layer.
 
 import Synchronization
 
-enum LargeBufferCache {
+/// A layer's pool of very large scratch buffers, shared by the layer's copies
+/// (a class, as ``LSTMInferencePacking`` is): checked `Sendable`, its buffers
+/// behind a `Mutex`.
+final class BufferPool: Sendable {
     /// Buffers kept at most; the largest are kept when there are more.
     static let limit = 3
     /// Below this many bytes, buffers go straight to the allocator.
@@ -19,13 +22,13 @@ enum LargeBufferCache {
 
     /// The kept buffers: arrays, so a buffer and the values holding it stay
     /// checked `Sendable` (a ConvLSTM2D cache keeps one).
-    private static let free = Mutex<[[Float]]>([])
+    private let free = Mutex<[[Float]]>([])
 
     /// An array of at least `count` floats whose contents are unspecified: a
-    /// cached one that fits (the smallest such), or a new uninitialized one.
+    /// kept one that fits (the smallest such), or a new uninitialized one.
     /// Give it back with ``recycle(_:)``; use only its first `count` elements.
-    static func take(_ count: Int) -> [Float] {
-        if count * MemoryLayout<Float>.stride >= minimumBytes {
+    func take(_ count: Int) -> [Float] {
+        if count * MemoryLayout<Float>.stride >= Self.minimumBytes {
             let cached = free.withLock { buffers -> [Float]? in
                 guard let index = buffers.indices.filter({ buffers[$0].count >= count })
                     .min(by: { buffers[$0].count < buffers[$1].count }) else { return nil }
@@ -42,16 +45,19 @@ enum LargeBufferCache {
     /// the next taker writes it without a copy (a take racing this call may
     /// still see it shared until the call returns: that costs one copy, never
     /// correctness).
-    static func recycle(_ buffer: [Float]) {
-        guard buffer.count * MemoryLayout<Float>.stride >= minimumBytes else { return }
+    func recycle(_ buffer: [Float]) {
+        guard buffer.count * MemoryLayout<Float>.stride >= Self.minimumBytes else { return }
         let evicted = free.withLock { buffers -> [Float]? in
             buffers.append(buffer)
-            guard buffers.count > limit else { return nil }
+            guard buffers.count > Self.limit else { return nil }
             let smallest = buffers.indices.min { buffers[$0].count < buffers[$1].count }!
             return buffers.remove(at: smallest)
         }
         _ = evicted   // released here, outside the lock
     }
+
+    /// The buffers kept now (for tests).
+    var keptCount: Int { free.withLock { $0.count } }
 }
 
 /// `count` floats left uninitialized, for buffers that are overwritten whole before they are read.
