@@ -169,7 +169,7 @@ extension ConvLSTM2D {
     /// The training forward with recomputation: writes the output and final
     /// state as the stored path does, and the states at the start of segments
     /// 1 ..< S into `checkpoints` (from `ConvLSTMCheckpoints.buffer`); one
-    /// segment's record is scratch, borrowed from the large-buffer cache.
+    /// segment's record is scratch, borrowed from the layer's buffer pool.
     func checkpointedForward(
         _ g: ConvLSTMGeometry, _ x: ConvLSTMOperands, segments: TimeSegments, output: UnsafeMutablePointer<Float>?,
         finalHidden: UnsafeMutablePointer<Float>, finalCell: UnsafeMutablePointer<Float>, checkpoints: inout [Float]
