@@ -97,14 +97,46 @@ public struct Normalization: Sendable, Equatable {
         return Normalization(method: method, center: center.map { Float($0) }, factor: factor.map { Float($0) }, lower: lower)
     }
 
+    /// The map that leaves every value as it is: center 0, factor 1, lower 0.
+    public static let identity = Normalization(method: .minMax(lower: 0, upper: 1), center: [0], factor: [1], lower: 0)
+
+    /// Whether every value maps to itself (``identity``, or statistics that equal it).
+    public var isIdentity: Bool { lower == 0 && center.allSatisfy { $0 == 0 } && factor.allSatisfy { $0 == 1 } }
+
+    /// A normalization of known statistics (saved with a model, for example):
+    /// `x` of channel `c` maps to `(x - center[c]) * factor[c] + lower`.
+    ///
+    /// - Throws: `invalidArgument` for empty or unequal `center` and `factor`,
+    ///   a non-finite value, or a zero factor (the map could not be inverted).
+    public init(center: [Float], factor: [Float], lower: Float = 0, method: Method = .minMax()) throws {
+        guard !center.isEmpty, center.count == factor.count else {
+            throw FrameSequencingError.invalidArgument(name: "normalization statistics", expected: "one center and one factor per channel",
+                                                       actual: "\(center.count) centers and \(factor.count) factors")
+        }
+        guard (center + factor + [lower]).allSatisfy(\.isFinite), !factor.contains(0) else {
+            throw FrameSequencingError.invalidArgument(name: "normalization statistics", expected: "finite values and non-zero factors",
+                                                       actual: "center \(center), factor \(factor), lower \(lower)")
+        }
+        self.init(method: method, center: center, factor: factor, lower: lower)
+    }
+
+    private init(method: Method, center: [Float], factor: [Float], lower: Float) {
+        self.method = method
+        self.center = center
+        self.factor = factor
+        self.lower = lower
+    }
+
     /// The number of channels the statistics were fitted for (1 when global).
     public var channels: Int { center.count }
 
-    /// `frames` normalized, as Float32 frames.
+    /// `frames` normalized, as Float32 frames; with the ``identity``, `frames`
+    /// as they are (byte frames stay bytes, a quarter of the memory).
     ///
     /// - Throws: `shapeMismatch` when per-channel statistics do not match the frames' channels.
     public func apply(to frames: FrameStack) throws -> FrameStack {
-        try FrameStack(stacked: apply(to: frames.tensor()))
+        if isIdentity { return frames }
+        return try FrameStack(stacked: apply(to: frames.tensor()))
     }
 
     /// `tensor` normalized. The tensor's innermost axis must be channels, or its

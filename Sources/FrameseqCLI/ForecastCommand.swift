@@ -52,7 +52,7 @@ struct ForecastCommand {
     func run(_ console: Console) throws {
         let checkpoint = try Checkpoint.read(contentsOf: checkpointPath)
         let settings = try ModelSettings(metadata: checkpoint.metadata, source: checkpointPath)
-        let scaling = try ValueScaling(metadata: checkpoint.metadata, source: checkpointPath)
+        let scaling = try Normalization(checkpointMetadata: checkpoint.metadata, source: checkpointPath)
         guard let context = checkpoint.metadata["train.context"].flatMap(Int.init), context > 0 else {
             throw CLIError.failed("\(checkpointPath): no 'train.context' in the checkpoint's metadata")
         }
@@ -73,7 +73,7 @@ struct ForecastCommand {
         }
         let known = min(steps, header.count - from)
         let loaded = try loadFrames(framesPath, range: from - context ..< from + known, header: header)
-        let frames = try scaling.apply(try loaded.frames.frames(0 ..< context))
+        let frames = try scaling.apply(to: try loaded.frames.frames(0 ..< context))
         let frame = settings.frameShape
         let contexts = try frames.tensor().reshaped(to: Shape([1, context, frame.height, frame.width, frame.channels]))
         let prediction = try PatchedForecast(model: model, patch: settings.patching)(contexts, steps)
@@ -100,7 +100,7 @@ struct ForecastCommand {
             baselines: [:], pictures: [])
         var scored = ""
         if known > 0 {
-            let truth = try scaling.apply(try loaded.frames.frames(context ..< context + known)).tensor()
+            let truth = try scaling.apply(to: try loaded.frames.frames(context ..< context + known)).tensor()
             let predicted = try rows[0].slice(0 ..< known)
             let repeated = try persistence(contexts: contexts, steps: known)
             let modelScores = try closedLoopScores(predicted, truth, frame: frame)

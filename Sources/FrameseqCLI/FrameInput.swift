@@ -9,55 +9,58 @@ struct LoadedFrames {
     var isBytes: Bool
 }
 
-/// How file values map to model values: `(value - lower) / (upper - lower)`.
-/// Bytes are read as `byte / 255`, and floats already in 0...1 as they are;
-/// other floats get the training part's minimum and maximum.
-struct ValueScaling: Equatable {
-    var lower: Float
-    var upper: Float
-
-    static let identity = ValueScaling(lower: 0, upper: 1)
-
-    var metadata: [String: String] { ["data.lower": "\(lower)", "data.upper": "\(upper)"] }
-
-    init(lower: Float, upper: Float) { (self.lower, self.upper) = (lower, upper) }
-
-    init(metadata: [String: String], source: String) throws {
-        guard let lower = metadata["data.lower"].flatMap(Float.init), let upper = metadata["data.upper"].flatMap(Float.init),
-              lower.isFinite, upper.isFinite, upper > lower else {
-            throw CLIError.failed("\(source): the checkpoint's metadata has no valid 'data.lower' and 'data.upper'; "
-                + "was it written by `frameseq train`?")
-        }
-        self.init(lower: lower, upper: upper)
-    }
-
-    /// Fitted on `frames`: identity when every value is already in 0...1 (bytes
-    /// read as value / 255 always are).
-    static func fitted(_ frames: FrameStack) throws -> ValueScaling {
+/// How `frameseq` maps file values to model values, with the library's
+/// ``Normalization``: bytes are read as `byte / 255` and floats already in 0...1
+/// as they are (the identity); other floats are min-max scaled to 0...1 with
+/// the training part's minimum and maximum. Saved in the checkpoint's metadata.
+extension Normalization {
+    /// The map for `frames` (the training part): the identity when every value
+    /// is already in 0...1 (bytes read as value / 255 always are), else min-max.
+    static func fittedForModels(_ frames: FrameStack) throws -> Normalization {
         if case .bytes(let scale) = frames.elementKind, scale > 0, scale * 255 <= 1 { return .identity }
         var (low, high) = (Float.infinity, -Float.infinity)
         for index in 0 ..< frames.count {
-            try frames.frame(at: index).withUnsafeBufferPointer { values in
-                for (i, v) in values.enumerated() {
-                    guard v.isFinite else {
-                        throw CLIError.failed("frame \(index) holds \(v) at element \(i); frames must be finite")
-                    }
-                    (low, high) = (min(low, v), max(high, v))
+            for (i, v) in try frames.frame(at: index).scalars.enumerated() {
+                guard v.isFinite else {
+                    throw CLIError.failed("frame \(index) holds \(v) at element \(i); frames must be finite")
                 }
+                (low, high) = (min(low, v), max(high, v))
             }
         }
         if low >= 0 && high <= 1 { return .identity }
-        return ValueScaling(lower: low, upper: high > low ? high : low + 1)
+        // As Normalization.fit(_:method: .minMax()) computes it, in one pass with the finiteness check.
+        return try Normalization(center: [low], factor: [high > low ? Float(1 / (Double(high) - Double(low))) : 1])
     }
 
-    func apply(_ frames: FrameStack) throws -> FrameStack {
-        guard self != .identity else { return frames }
-        let factor = 1 / (upper - lower)
-        return try FrameStack(stacked: try frames.tensor().scalars.map { ($0 - lower) * factor }, frameShape: frames.frameShape)
+    /// The value range that maps to 0...1, for messages.
+    var scaledRange: ClosedRange<Float> { center[0] ... center[0] + 1 / factor[0] }
+
+    /// The checkpoint metadata that restores this map: `data.center` and
+    /// `data.factor` exactly, and `data.lower` / `data.upper` for a reader.
+    var checkpointMetadata: [String: String] {
+        ["data.center": "\(center[0])", "data.factor": "\(factor[0])",
+         "data.lower": "\(scaledRange.lowerBound)", "data.upper": "\(scaledRange.upperBound)"]
     }
 
+    /// The map saved in a checkpoint's metadata; checkpoints written before
+    /// `data.center` and `data.factor` have `data.lower` and `data.upper` only.
+    init(checkpointMetadata metadata: [String: String], source: String) throws {
+        let value = { (key: String) in metadata[key].flatMap(Float.init) }
+        if let center = value("data.center"), let factor = value("data.factor"),
+           let restored = try? Normalization(center: [center], factor: [factor]) {
+            self = restored
+            return
+        }
+        guard let lower = value("data.lower"), let upper = value("data.upper"), lower.isFinite, upper.isFinite, upper > lower else {
+            throw CLIError.failed("\(source): the checkpoint's metadata has no valid 'data.center' and 'data.factor' "
+                + "(nor 'data.lower' and 'data.upper'); was it written by `frameseq train`?")
+        }
+        self = lower == 0 && upper == 1 ? .identity : try Normalization(center: [lower], factor: [1 / (upper - lower)])
+    }
+
+    /// Model values back to the file's units.
     func invert(_ values: [Float]) -> [Float] {
-        self == .identity ? values : values.map { $0 * (upper - lower) + lower }
+        isIdentity ? values : values.map { $0 / factor[0] + center[0] }
     }
 }
 
@@ -119,7 +122,7 @@ func loadFrames(_ path: String, range: Range<Int>, header: SeriesHeader) throws 
 
 /// Writes `values` (frames of `shape`, model units) as an NPY file in the
 /// input's kind: bytes for byte input, floats in the file's units otherwise.
-func writeFrames(_ values: [Float], shape: [Int], scaling: ValueScaling, asBytes: Bool, to path: String) throws {
+func writeFrames(_ values: [Float], shape: [Int], scaling: Normalization, asBytes: Bool, to path: String) throws {
     let data: ArrayData = asBytes
         ? .uint8(try ByteImage.bytes(clampingUnitValues: values, context: "The frames for '\(path)'"))
         : .float32(scaling.invert(values))

@@ -62,12 +62,15 @@ final class TrainForecastCommandTests: XCTestCase {
         _ = try checkReport(in: folder + "/out", charts: ["chart-loss-epoch", "chart-mse-horizon"])
 
         let checkpoint = try Checkpoint.read(contentsOf: folder + "/model/model.safetensors")
-        let scaling = try ValueScaling(metadata: checkpoint.metadata, source: "test")
-        XCTAssertEqual(scaling, ValueScaling(lower: values.min()!, upper: values.max()!), "fitted on the training frames")
+        let scaling = try Normalization(checkpointMetadata: checkpoint.metadata, source: "test")
+        let fitted = try Normalization.fit(try FrameStack(stacked: values, frameShape: try FrameShape(height: 8, width: 8, channels: 1)),
+                                           method: .minMax())
+        XCTAssertEqual(scaling.center, fitted.center, "fitted on the training frames, as Normalization.fit fits")
+        XCTAssertEqual(scaling.factor, fitted.factor)
         var model = try XCTUnwrap(try ModelSettings(metadata: checkpoint.metadata, source: "test").makeModel() as? CNNLSTMForecaster)
         try checkpoint.restore(into: &model)
         let context = try Tensor(shape: [1, 3, 8, 8, 1],
-                                 scalars: Array(values[17 * 64 ..< 20 * 64]).map { ($0 - scaling.lower) / (scaling.upper - scaling.lower) })
+                                 scalars: Array(values[17 * 64 ..< 20 * 64]).map { ($0 - scaling.center[0]) * scaling.factor[0] })
         let expected = scaling.invert(try model.forecastClosedLoop(context: context, steps: 3).scalars)
         let written = try NPY.read(contentsOf: folder + "/out/forecast.npy")
         guard case .float32(let actual) = written.data else { return XCTFail("float input gives a float forecast") }
@@ -136,5 +139,18 @@ final class TrainForecastCommandTests: XCTestCase {
         let inside = CLIRun(["forecast", "--checkpoint", folder + "/model/model.safetensors", "--frames", images,
                              "--from", "4", "--output", folder + "/inside"])
         assertFails(inside, status: 1, mentioning: ["frame2.png"])
+    }
+
+    /// The data map a checkpoint keeps: exactly (center and factor), and from
+    /// the lower and upper bound alone for checkpoints written before them.
+    func testTheCheckpointKeepsTheDataMap() throws {
+        let map = try Normalization(center: [-100], factor: [Float(1.0 / 7.3)])
+        XCTAssertEqual(try Normalization(checkpointMetadata: map.checkpointMetadata, source: "test"), map)
+        let old = try Normalization(checkpointMetadata: ["data.lower": "-100", "data.upper": "-98"], source: "old")
+        XCTAssertEqual(old.center, [-100])
+        XCTAssertEqual(old.factor, [0.5])
+        XCTAssertTrue(try Normalization(checkpointMetadata: ["data.lower": "0", "data.upper": "1"], source: "old").isIdentity)
+        XCTAssertThrowsError(try Normalization(checkpointMetadata: ["data.lower": "1", "data.upper": "1"], source: "bad"))
+        XCTAssertThrowsError(try Normalization(checkpointMetadata: [:], source: "none"))
     }
 }
