@@ -1,8 +1,12 @@
-/// Which end of a sequence padding or truncation applies to.
+/// Which end of a sequence padding or truncation applies to. Every call that
+/// pads takes it explicitly, as the frameworks disagree: Keras's
+/// `pad_sequences` pads and truncates `.pre` by default, PyTorch's
+/// `pad_sequence` pads `.post`, and ``LSTM``'s `lengths` count valid steps from
+/// the start (`.post` padding).
 public enum SequenceEnd: Sendable, Hashable {
-    /// The beginning (Keras's default for both padding and truncation).
+    /// The beginning (Keras's `pad_sequences` default for both).
     case pre
-    /// The end.
+    /// The end (PyTorch's `pad_sequence`; what `lengths` and masks expect).
     case post
 }
 
@@ -46,8 +50,7 @@ public struct PaddedSequences: Sendable, Equatable {
 ///   differs; `sizeOverflow` when the result would not fit.
 /// - Complexity: O(count * T * F).
 public func padSequences(
-    _ sequences: [Tensor], length: PaddedLength = .longest, padding: SequenceEnd = .pre,
-    truncating: SequenceEnd = .pre, value: Float = 0
+    _ sequences: [Tensor], length: PaddedLength = .longest, padding: SequenceEnd, truncating: SequenceEnd, value: Float = 0
 ) throws -> PaddedSequences {
     guard !sequences.isEmpty else {
         throw FrameSequencingError.invalidArgument(name: "sequences", expected: "at least one sequence", actual: "none")
@@ -106,8 +109,7 @@ public func padSequences(
 /// Pads and truncates scalar sequences (each a `[Float]` of one feature per step);
 /// the result's values are (count, T).
 public func padSequences(
-    _ sequences: [[Float]], length: PaddedLength = .longest, padding: SequenceEnd = .pre,
-    truncating: SequenceEnd = .pre, value: Float = 0
+    _ sequences: [[Float]], length: PaddedLength = .longest, padding: SequenceEnd, truncating: SequenceEnd, value: Float = 0
 ) throws -> PaddedSequences {
     let tensors = try sequences.map { try Tensor(shape: [$0.count], scalars: $0) }
     return try padSequences(tensors, length: length, padding: padding, truncating: truncating, value: value)
@@ -141,8 +143,8 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
     ///
     /// - Throws: `invalidArgument` for no sequences or a non-positive size.
     public init(
-        _ sequences: [Tensor], size: Int, length: PaddedLength = .longest, padding: SequenceEnd = .post,
-        truncating: SequenceEnd = .post, value: Float = 0, shuffleSeed: UInt64? = nil
+        _ sequences: [Tensor], size: Int, length: PaddedLength = .longest, padding: SequenceEnd, truncating: SequenceEnd,
+        value: Float = 0, shuffleSeed: UInt64? = nil
     ) throws {
         guard !sequences.isEmpty else {
             throw FrameSequencingError.invalidArgument(name: "sequences", expected: "at least one sequence", actual: "none")
@@ -150,7 +152,8 @@ public struct PaddedBatches: RandomAccessCollection, Sendable {
         try FrameSequencingError.requirePositive(size, "batch size")
         if case .fixed(let n) = length { try FrameSequencingError.requirePositive(n, "padded length") }
         // Validated once here, so that padding a batch later cannot fail.
-        _ = try padSequences(sequences.map { try $0.slice(0 ..< Swift.min(1, $0.dimensions.first ?? 0)) })
+        _ = try padSequences(sequences.map { try $0.slice(0 ..< Swift.min(1, $0.dimensions.first ?? 0)) }, padding: padding,
+                             truncating: truncating)
         var order = Array(sequences.indices)
         if let seed = shuffleSeed {
             var generator = SeededGenerator(seed: seed)

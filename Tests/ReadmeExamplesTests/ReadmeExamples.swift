@@ -63,6 +63,8 @@ func runReadme(_ setup: ReadmeSetup) throws {
     // README block 5 (begin)
     let padded = try padSequences(sequences, length: .fixed(20), padding: .post, truncating: .pre, value: 0)
     padded.values; padded.mask; padded.lengths                 // also .longest and .shortest
+    // Every call that pads names both ends: Keras's pad_sequences defaults to .pre,
+    // PyTorch's pad_sequence pads .post, and LSTM lengths count valid steps from the start.
 
     try image.imageSequence(along: .rows)      // (28, 28, 3) -> (28, 84); .columns -> (28, 84) transposed
 

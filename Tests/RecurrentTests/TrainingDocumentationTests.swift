@@ -86,7 +86,7 @@ final class TrainingDocumentationTests: XCTestCase {
     func testLossExamples() throws {
         // Loss: a padded batch's mask as weights.
         let sequences = [try randomTensor([3, 2], seed: 1), try randomTensor([1, 2], seed: 2)]
-        let padded = try padSequences(sequences, padding: .post)
+        let padded = try padSequences(sequences, padding: .post, truncating: .pre)
         let y = try randomTensor([2, 3, 2], seed: 3)
         let result = try MeanSquaredError().evaluate(prediction: y, target: padded.values, weights: padded.mask)
         let valid = try MeanSquaredError(reduction: .sum).evaluate(prediction: y, target: padded.values, weights: padded.mask)

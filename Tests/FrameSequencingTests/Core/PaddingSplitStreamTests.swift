@@ -3,41 +3,58 @@ import TestSupport
 import XCTest
 
 final class PaddingTests: XCTestCase {
+    /// Calls that name no ends keep what they meant before padding had to be
+    /// named: `.pre` for padSequences (Keras), `.post` for PaddedBatches (PyTorch).
+    @available(*, deprecated, message: "exercises the deprecated padding defaults")
+    func testTheDeprecatedDefaultsAreTheOldOnes() throws {
+        let sequences = [try Tensor(shape: [3], scalars: [1, 2, 3]), try Tensor(shape: [1], scalars: [4])]
+        XCTAssertEqual(try padSequences(sequences, length: .fixed(2)),
+                       try padSequences(sequences, length: .fixed(2), padding: .pre, truncating: .pre))
+        XCTAssertEqual(try padSequences(sequences, length: .fixed(2), padding: .post),
+                       try padSequences(sequences, length: .fixed(2), padding: .post, truncating: .pre))
+        XCTAssertEqual(try padSequences([[1, 2, 3], [4]], length: .fixed(2), truncating: .post),
+                       try padSequences([[1, 2, 3], [4]], length: .fixed(2), padding: .pre, truncating: .post))
+        XCTAssertNotEqual(try padSequences(sequences, length: .fixed(2)).values,
+                          try padSequences(sequences, length: .fixed(2), padding: .post, truncating: .post).values)
+        let batches = try PaddedBatches(sequences, size: 2, length: .fixed(2))
+        XCTAssertEqual(try batches.batch(at: 0), try padSequences(sequences, length: .fixed(2), padding: .post, truncating: .post))
+    }
+
     let sequences: [[Float]] = [[1, 2, 3], [4, 5, 6, 7, 8], [9]]
 
     func testKerasSemanticsWithMaskAndLengths() throws {
-        let pre = try padSequences(sequences, length: .fixed(4))   // Keras defaults: pre, pre
+        let pre = try padSequences(sequences, length: .fixed(4), padding: .pre, truncating: .pre)   // Keras defaults: pre, pre
         XCTAssertEqual(pre.values.scalars, [0, 1, 2, 3, 5, 6, 7, 8, 0, 0, 0, 9])
         XCTAssertEqual(pre.mask.scalars, [0, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1])
         XCTAssertEqual(pre.lengths, [3, 4, 1])
         let post = try padSequences(sequences, length: .fixed(4), padding: .post, truncating: .post, value: -1)
         XCTAssertEqual(post.values.scalars, [1, 2, 3, -1, 4, 5, 6, 7, 9, -1, -1, -1])
         XCTAssertEqual(post.mask.scalars, [1, 1, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0])
-        XCTAssertEqual(try padSequences(sequences).values.dimensions, [3, 5])
-        let shortest = try padSequences(sequences, length: .shortest, truncating: .post)
+        XCTAssertEqual(try padSequences(sequences, padding: .pre, truncating: .pre).values.dimensions, [3, 5])
+        let shortest = try padSequences(sequences, length: .shortest, padding: .pre, truncating: .post)
         XCTAssertEqual(shortest.values.scalars, [1, 4, 9])
     }
 
     func testMultiFeatureSequencesAndEmptyOnes() throws {
         let a = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
         let empty = try Tensor(shape: [0, 3])
-        let padded = try padSequences([a, empty], padding: .post)
+        let padded = try padSequences([a, empty], padding: .post, truncating: .pre)
         XCTAssertEqual(padded.values.dimensions, [2, 2, 3])
         XCTAssertEqual(padded.values.scalars, [1, 2, 3, 4, 5, 6, 0, 0, 0, 0, 0, 0])
         XCTAssertEqual(padded.lengths, [2, 0])
     }
 
     func testPaddingErrors() throws {
-        XCTAssertThrowsError(try padSequences([] as [Tensor]))
-        XCTAssertThrowsError(try padSequences(sequences, length: .fixed(0)))
+        XCTAssertThrowsError(try padSequences([] as [Tensor], padding: .pre, truncating: .pre))
+        XCTAssertThrowsError(try padSequences(sequences, length: .fixed(0), padding: .pre, truncating: .pre))
         let a = try Tensor(shape: [2, 3])
         let b = try Tensor(shape: [4, 2])
-        XCTAssertThrowsError(try padSequences([a, b])) { error in
+        XCTAssertThrowsError(try padSequences([a, b], padding: .pre, truncating: .pre)) { error in
             guard case let .shapeMismatch(context, _, actual)? = error as? FrameSequencingError else { return XCTFail() }
             XCTAssertEqual(actual, [4, 2])
             XCTAssertEqual(context, "Sequence 1")
         }
-        XCTAssertThrowsError(try padSequences([Tensor(shape: [])]))
+        XCTAssertThrowsError(try padSequences([Tensor(shape: [])], padding: .pre, truncating: .pre))
     }
 }
 
@@ -151,21 +168,21 @@ final class PaddedBatchesTests: XCTestCase {
     func testEachBatchIsPaddedToItsOwnLongestOrShortest() throws {
         let lengths = [3, 9, 4, 2, 7]
         let sequences = try lengths.map { n in try Tensor(shape: [n, 2], scalars: (0 ..< 2 * n).map(Float.init)) }
-        let longest = try PaddedBatches(sequences, size: 2)
+        let longest = try PaddedBatches(sequences, size: 2, padding: .post, truncating: .post)
         XCTAssertEqual(longest.count, 3)
         XCTAssertEqual(longest.map { $0.values.dimensions }, [[2, 9, 2], [2, 4, 2], [1, 7, 2]])
         XCTAssertEqual(longest[0].lengths, [3, 9])
         XCTAssertEqual(longest[0], try padSequences(Array(sequences[0 ..< 2]), padding: .post, truncating: .post))
-        let shortest = try PaddedBatches(sequences, size: 2, length: .shortest)
+        let shortest = try PaddedBatches(sequences, size: 2, length: .shortest, padding: .post, truncating: .post)
         XCTAssertEqual(shortest.map { $0.values.dimensions[1] }, [3, 2, 7])
-        let shuffled = try PaddedBatches(sequences, size: 2, shuffleSeed: 5)
+        let shuffled = try PaddedBatches(sequences, size: 2, padding: .post, truncating: .post, shuffleSeed: 5)
         XCTAssertEqual(shuffled.order.sorted(), [0, 1, 2, 3, 4])
         XCTAssertEqual(shuffled[0].lengths, try shuffled.members(of: 0).map { lengths[$0] })
         XCTAssertThrowsError(try shuffled.batch(at: 3))
-        XCTAssertThrowsError(try PaddedBatches([], size: 2))
-        XCTAssertThrowsError(try PaddedBatches(sequences, size: 0))
-        XCTAssertThrowsError(try PaddedBatches(sequences, size: 2, length: .fixed(0)))
-        XCTAssertThrowsError(try PaddedBatches(sequences + [Tensor(shape: [4, 3])], size: 2)) { error in
+        XCTAssertThrowsError(try PaddedBatches([], size: 2, padding: .post, truncating: .post))
+        XCTAssertThrowsError(try PaddedBatches(sequences, size: 0, padding: .post, truncating: .post))
+        XCTAssertThrowsError(try PaddedBatches(sequences, size: 2, length: .fixed(0), padding: .post, truncating: .post))
+        XCTAssertThrowsError(try PaddedBatches(sequences + [Tensor(shape: [4, 3])], size: 2, padding: .post, truncating: .post)) { error in
             guard case .shapeMismatch? = error as? FrameSequencingError else { return XCTFail("\(error)") }
         }
     }

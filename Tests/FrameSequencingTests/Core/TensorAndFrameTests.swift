@@ -34,7 +34,7 @@ final class TensorAndFrameTests: XCTestCase {
             XCTAssertEqual(requested, 1 << 52)
             XCTAssertTrue(hint.contains("batches"))
         }
-        XCTAssertThrowsError(try padSequences([[1, 2]], length: .fixed(1 << 45)))
+        XCTAssertThrowsError(try padSequences([[1, 2]], length: .fixed(1 << 45), padding: .pre, truncating: .pre))
         XCTAssertThrowsError(try Tensor(shape: [2, 3], scalars: [1, 2, 3]))
         let t = try Tensor(shape: [2, 3])
         XCTAssertThrowsError(try t.reshaped(to: [4, 2]))

@@ -40,7 +40,7 @@ final class ThrowingAccessorTests: XCTestCase {
 
     func testPaddedBatches() throws {
         let sequences = try [[Float(1)], [1, 2], [1, 2, 3], [4, 5, 6, 7], [8]].map { try Tensor(shape: [$0.count], scalars: $0) }
-        let batches = try PaddedBatches(sequences, size: 2, shuffleSeed: 3)
+        let batches = try PaddedBatches(sequences, size: 2, padding: .post, truncating: .post, shuffleSeed: 3)
         for index in batches.indices {
             XCTAssertEqual(try batches.batch(at: index).values, batches[index].values)
             XCTAssertEqual(try batches.members(of: index).count, batches[index].lengths.count)
