@@ -268,26 +268,6 @@ public struct ConvLSTMPeepholes: Sendable, Equatable {
     }
 }
 
-/// The (hidden, cell) state of a ``ConvLSTM2D``, each (B, H', W', F).
-public struct ConvLSTMState: Sendable, Equatable {
-    /// h: (B, H', W', F).
-    public var hidden: Tensor
-    /// c: (B, H', W', F).
-    public var cell: Tensor
-
-    /// A state of the given tensors, each (B, H', W', F) (checked where it is used).
-    public init(hidden: Tensor, cell: Tensor) {
-        self.hidden = hidden
-        self.cell = cell
-    }
-
-    /// The zero state of `batch` sequences on a (height, width) grid of `filters` channels.
-    public static func zeros(batch: Int, height: Int, width: Int, filters: Int) throws -> ConvLSTMState {
-        let shape = Shape([batch, height, width, filters], names: ["batch", "height", "width", "filters"])
-        return ConvLSTMState(hidden: try Tensor(shape: shape), cell: try Tensor(shape: shape))
-    }
-}
-
 /// Keras's `Orthogonal` initializer for a kernel of `shape`, read as a
 /// (product of all axes but the last, last) matrix: orthonormal columns when it
 /// has at least as many rows as columns, else orthonormal rows. Seeded.

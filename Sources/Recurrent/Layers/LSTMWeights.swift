@@ -42,28 +42,6 @@ public struct LSTMDirectionWeights: Sendable, Equatable {
     }
 }
 
-/// The (hidden, cell) state of every layer and direction: each (layers *
-/// directions, batch, hidden), PyTorch's `(h_n, c_n)` layout (layer-major,
-/// forward before reverse).
-public struct LSTMState: Sendable, Equatable {
-    /// (layers * directions, batch, hidden).
-    public var hidden: Tensor
-    /// (layers * directions, batch, hidden).
-    public var cell: Tensor
-
-    public init(hidden: Tensor, cell: Tensor) {
-        self.hidden = hidden
-        self.cell = cell
-    }
-
-    /// The zero state of `lstm` for `batch` sequences.
-    public static func zeros(for lstm: LSTM, batch: Int) throws -> LSTMState {
-        let shape = Shape([lstm.layerCount * lstm.directionCount, batch, lstm.hiddenSize],
-                          names: ["layers*directions", "batch", "hidden"])
-        return LSTMState(hidden: try Tensor(shape: shape), cell: try Tensor(shape: shape))
-    }
-}
-
 /// Gradients of every LSTM parameter, the same shapes as the weights; backward
 /// adds into them, so several backward calls accumulate until ``zero()``.
 public struct LSTMGradients: Sendable, Equatable {
