@@ -150,13 +150,10 @@ package func referenceConv2DBackward(
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     outputGradient: [Float]
 ) -> (input: [Float], kernel: [Float], bias: [Float]) {
-    var (dInput, dKernel) = ([Double](repeating: 0, count: input.count), [Double](repeating: 0, count: kernel.count))
-    _ = forEachConv2DProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
-                             filters: filters, strides: strides, dilation: dilation, padding: padding) { out, at, w in
-        dInput[at] += Double(outputGradient[out]) * Double(kernel[w])
-        dKernel[w] += Double(outputGradient[out]) * Double(input[at])
+    referenceProductsBackward(input: input, kernel: kernel, filters: filters, outputGradient: outputGradient) { body in
+        _ = forEachConv2DProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
+                                 filters: filters, strides: strides, dilation: dilation, padding: padding, body)
     }
-    return (dInput.map(Float.init), dKernel.map(Float.init), biasGradient(outputGradient, filters: filters))
 }
 
 /// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2DTranspose(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``,
@@ -171,9 +168,21 @@ package func referenceConv2DTransposeBackward(
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     outputGradient: [Float]
 ) -> (input: [Float], kernel: [Float], bias: [Float]) {
+    referenceProductsBackward(input: input, kernel: kernel, filters: filters, outputGradient: outputGradient) { body in
+        _ = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
+                                          filters: filters, strides: strides, dilation: dilation, padding: padding, body)
+    }
+}
+
+/// The backward of a sum of products `output[out] += input[at] * kernel[w]`
+/// that `products` lists: each sends `outputGradient[out] * kernel[w]` to
+/// input `at` and `outputGradient[out] * input[at]` to kernel entry `w`, in Double.
+private func referenceProductsBackward(
+    input: [Float], kernel: [Float], filters: Int, outputGradient: [Float],
+    products: (_ body: (_ out: Int, _ at: Int, _ w: Int) -> Void) -> Void
+) -> (input: [Float], kernel: [Float], bias: [Float]) {
     var (dInput, dKernel) = ([Double](repeating: 0, count: input.count), [Double](repeating: 0, count: kernel.count))
-    _ = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
-                                      filters: filters, strides: strides, dilation: dilation, padding: padding) { out, at, w in
+    products { out, at, w in
         dInput[at] += Double(outputGradient[out]) * Double(kernel[w])
         dKernel[w] += Double(outputGradient[out]) * Double(input[at])
     }
