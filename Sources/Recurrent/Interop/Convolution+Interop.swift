@@ -1,66 +1,37 @@
 import FrameSequencing
 
-// Keras's convolution weights are the layers' own (`kernel`, `bias`; see
-// ``Conv2D/init(kernel:bias:strides:dilation:padding:activation:)``). PyTorch
-// keeps kernels channels-first and is converted here, with no kernel flip:
-// both frameworks compute a cross-correlation.
-//
-//   nn.Conv2d.weight           (F, C, KH, KW)  <->  Conv2D kernel          (KH, KW, C, F)
-//   nn.ConvTranspose2d.weight  (C, F, KH, KW)  <->  Conv2DTranspose kernel (KH, KW, F, C)
-//
-// Only the weights convert. PyTorch's integer `padding=p` is symmetric; it
-// equals `.same` for stride 1 and an odd dilated extent with p = (e - 1) / 2,
-// and `.valid` for p = 0. `padding='same'` (stride 1 only) is `.same`.
+// Keras's convolution weights are the layers' own (`kernel`, `bias`); PyTorch's
+// kernels are channels-first and converted here, with no kernel flip (see
+// ``ConvolutionLayer`` for both layouts).
 
-extension Conv2D {
-    /// A layer holding PyTorch `nn.Conv2d` weights: `weight` (F, C, KH, KW)
-    /// and `bias` (F) or `nil` (`bias=False`). Groups other than 1 are not
-    /// supported.
+extension ConvolutionLayer {
+    /// A layer holding PyTorch weights: `weight` in PyTorch's layout (see
+    /// ``ConvolutionLayer``) and `bias` (F) or `nil` (`bias=False`). Groups other
+    /// than 1 and `nn.ConvTranspose2d`'s `output_padding` are not supported.
+    ///
+    /// PyTorch's integer `padding=p` is symmetric. For `nn.Conv2d` it equals
+    /// `.same` for stride 1 and an odd dilated extent with p = (e - 1) / 2, and
+    /// `.valid` for p = 0 (`padding='same'`, stride 1 only, is `.same`). For
+    /// `nn.ConvTranspose2d`, `padding=0` is `.valid` when the dilated kernel is at
+    /// least the stride on each axis, and `padding=(e - s) / 2` with `e - s` even
+    /// (kernel 4, stride 2, padding 1) is `.same`; other paddings give other sizes
+    /// or values (tested against PyTorch in PyTorchLayerInteropTests).
     ///
     /// - Throws: `shapeMismatch` for a weight that is not rank 4 or a bias that is
-    ///   not (F); the errors of ``init(kernel:bias:strides:dilation:padding:activation:)``.
+    ///   not (F); the errors of the layer's `init(kernel:bias:...)`.
     public init(
         pytorchWeight weight: Tensor, bias: Tensor?, strides: (height: Int, width: Int) = (1, 1),
         dilation: (height: Int, width: Int) = (1, 1), padding: ConvolutionPadding = .valid,
         activation: Activation = .linear
     ) throws {
-        let kernel = try weight.permuted4D([2, 3, 1, 0], name: "PyTorch Conv2d weight (filters, inputChannels, height, width)")
-        try self.init(kernel: kernel, bias: bias, strides: strides, dilation: dilation, padding: padding,
-                      activation: activation)
+        let kernel = try weight.permuted4D([2, 3, 1, 0], name: Self.pytorchWeightName)
+        try self.init(kernel: kernel, bias: bias, strides: strides, dilation: dilation, padding: padding, activation: activation)
     }
 
-    /// The kernel in PyTorch `nn.Conv2d` layout (F, C, KH, KW); the bias needs
+    /// The kernel in PyTorch's layout (see ``ConvolutionLayer``); the bias needs
     /// no conversion.
     public func pytorchWeight() throws -> Tensor {
-        try kernel.permuted4D([3, 2, 0, 1], name: "Conv2D kernel")
-    }
-}
-
-extension Conv2DTranspose {
-    /// A layer holding PyTorch `nn.ConvTranspose2d` weights: `weight`
-    /// (C, F, KH, KW) (input channels first) and `bias` (F) or `nil`. Groups
-    /// other than 1 and `output_padding` are not supported.
-    ///
-    /// PyTorch's `padding=0` is `.valid` when the dilated kernel is at least the
-    /// stride on each axis; `padding=(e - s) / 2` with `e - s` even (such as
-    /// kernel 4, stride 2, padding 1) is `.same`. Other paddings give other
-    /// sizes or values (tested against PyTorch in PyTorchLayerInteropTests).
-    ///
-    /// - Throws: `shapeMismatch` for a weight that is not rank 4 or a bias that is
-    ///   not (F); the errors of ``init(kernel:bias:strides:dilation:padding:activation:)``.
-    public init(
-        pytorchWeight weight: Tensor, bias: Tensor?, strides: (height: Int, width: Int) = (1, 1),
-        dilation: (height: Int, width: Int) = (1, 1), padding: ConvolutionPadding = .valid,
-        activation: Activation = .linear
-    ) throws {
-        let kernel = try weight.permuted4D([2, 3, 1, 0], name: "PyTorch ConvTranspose2d weight (inputChannels, filters, height, width)")
-        try self.init(kernel: kernel, bias: bias, strides: strides, dilation: dilation, padding: padding,
-                      activation: activation)
-    }
-
-    /// The kernel in PyTorch `nn.ConvTranspose2d` layout (C, F, KH, KW).
-    public func pytorchWeight() throws -> Tensor {
-        try kernel.permuted4D([3, 2, 0, 1], name: "Conv2DTranspose kernel")
+        try kernel.permuted4D([3, 2, 0, 1], name: "\(Self.self) kernel")
     }
 }
 
@@ -69,7 +40,7 @@ extension Tensor {
     /// is axis `order[i]` of `self`.
     ///
     /// - Throws: `shapeMismatch` naming `name` for a tensor that is not rank 4.
-    fileprivate func permuted4D(_ order: [Int], name: String) throws -> Tensor {
+    func permuted4D(_ order: [Int], name: String) throws -> Tensor {
         guard shape.rank == 4 else {
             throw RecurrentError.shapeMismatch(name: name, expected: [.any("any"), .any("any"), .any("any"), .any("any")], actual: dimensions)
         }

@@ -9,10 +9,7 @@ public struct CellState: Sendable, Equatable {
     public var cell: Tensor
 
     /// A state of the given tensors (checked where it is used).
-    public init(hidden: Tensor, cell: Tensor) {
-        self.hidden = hidden
-        self.cell = cell
-    }
+    public init(hidden: Tensor, cell: Tensor) { (self.hidden, self.cell) = (hidden, cell) }
 }
 
 /// The (hidden, cell) state of every layer and direction of an ``LSTM``: each

@@ -15,6 +15,8 @@ public struct CNNLSTM: Composite {
     /// The model's layers: `features`, `lstm` and `head`, run by every pass.
     public private(set) var body: Sequential
 
+    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
+
     /// The per-frame feature extractor; its output per frame is flat (ends with
     /// ``Flatten`` or ``Dense``) with `lstm.inputSize` features.
     public var features: TimeDistributed {
@@ -49,8 +51,6 @@ public struct CNNLSTM: Composite {
         lstm.returnSequences = returnSequences
         body = Sequential(composing: ["features": features, "lstm": lstm, "head": head])
     }
-
-    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
 
     /// The CNN-LSTM of the literature, with Keras's defaults: per entry of
     /// `filters`, a `kernelSize` Conv2D (padding valid, `activation`) and a 2 x 2

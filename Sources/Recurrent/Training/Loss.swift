@@ -32,10 +32,7 @@ public struct LossValue: Sendable, Equatable {
     public var gradient: Tensor
 
     /// A loss `value` with its `gradient` (the prediction's shape).
-    public init(value: Float, gradient: Tensor) {
-        self.value = value
-        self.gradient = gradient
-    }
+    public init(value: Float, gradient: Tensor) { (self.value, self.gradient) = (value, gradient) }
 }
 
 /// A differentiable loss of a prediction against a target: its value and

@@ -7,15 +7,8 @@ import FrameSequencing
 extension Conv2D {
     /// The convolution of a validated `input` with the kernel, bias and activation: `shape`.
     func conv2DForwardKernel(_ input: Tensor, geometry g: ConvolutionGeometry, shape: Shape) throws -> Tensor {
-        try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                kernel.withUnsafeBufferPointer { w in
-                    withOptionalPointer(bias) { b in
-                        convolutionForward(g, image: x.baseAddress!, matrix: w.baseAddress!, columns: filters,
-                                           bias: b, activation: activation, output: y)
-                    }
-                }
-            }
+        try convolutionOutput(shape, input: input, kernel: kernel, bias: bias) { x, w, b, y in
+            convolutionForward(g, image: x, matrix: w, columns: filters, bias: b, activation: activation, output: y)
         }
     }
 
@@ -94,4 +87,19 @@ func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) -
 func withOptionalMutablePointer<R>(_ tensor: inout Tensor?, _ body: (UnsafeMutablePointer<Float>?) -> R) -> R {
     guard tensor != nil else { return body(nil) }
     return tensor!.withUnsafeMutableBufferPointer { body($0.baseAddress) }
+}
+
+/// A new tensor of `shape` that `body` fills, given pointers to `input`,
+/// `kernel` and `bias` (nil without one): the convolutions' forward passes.
+func convolutionOutput(
+    _ shape: Shape, input: Tensor, kernel: Tensor, bias: Tensor?,
+    _ body: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>?, UnsafeMutablePointer<Float>) -> Void
+) throws -> Tensor {
+    try uninitializedTensor(shape) { y in
+        input.withUnsafeBufferPointer { x in
+            kernel.withUnsafeBufferPointer { w in
+                withOptionalPointer(bias) { b in body(x.baseAddress!, w.baseAddress!, b, y) }
+            }
+        }
+    }
 }

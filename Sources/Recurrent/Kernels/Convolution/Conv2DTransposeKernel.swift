@@ -6,15 +6,8 @@ import FrameSequencing
 extension Conv2DTranspose {
     /// The transposed convolution of a validated `input`: `shape`.
     func conv2DTransposeForwardKernel(_ input: Tensor, geometry g: ConvolutionGeometry, shape: Shape) throws -> Tensor {
-        try uninitializedTensor(shape) { y in
-            input.withUnsafeBufferPointer { x in
-                kernel.withUnsafeBufferPointer { w in
-                    withOptionalPointer(bias) { b in
-                        convolutionTransposedForward(g, rows: x.baseAddress!, matrix: w.baseAddress!,
-                                                     columns: inputChannels, bias: b, activation: activation, image: y)
-                    }
-                }
-            }
+        try convolutionOutput(shape, input: input, kernel: kernel, bias: bias) { x, w, b, y in
+            convolutionTransposedForward(g, rows: x, matrix: w, columns: inputChannels, bias: b, activation: activation, image: y)
         }
     }
 
