@@ -37,8 +37,8 @@ final class ConvolutionTwinTests: XCTestCase {
                                    useBias: true, activation: .linear, seed: UInt64(index))
             // A layer refusing a small input is checked by the forward twin's test.
             let ran = try checkBackward(test, layer, seed: UInt64(index) + 500) { x, g in
-                referenceConv2DBackward(
-                    input: x.scalars, batch: test.batch, height: test.height, width: test.width, channels: test.channels,
+                referenceConvolutionBackward(
+                    transposed: false, input: x.scalars, batch: test.batch, height: test.height, width: test.width, channels: test.channels,
                     kernel: layer.kernel.scalars, kernelSize: test.kernel, filters: test.filters, strides: test.strides,
                     dilation: test.dilation, padding: test.padding, outputGradient: g.scalars)
             }
@@ -55,8 +55,8 @@ final class ConvolutionTwinTests: XCTestCase {
                 bias: try randomTensor([test.filters], seed: UInt64(index) + 1),
                 strides: test.strides, dilation: test.dilation, padding: test.padding)
             let ran = try checkBackward(test, layer, seed: UInt64(index) + 700) { x, g in
-                referenceConv2DTransposeBackward(
-                    input: x.scalars, batch: test.batch, height: test.height, width: test.width, channels: test.channels,
+                referenceConvolutionBackward(
+                    transposed: true, input: x.scalars, batch: test.batch, height: test.height, width: test.width, channels: test.channels,
                     kernel: layer.kernel.scalars, kernelSize: test.kernel, filters: test.filters, strides: test.strides,
                     dilation: test.dilation, padding: test.padding, outputGradient: g.scalars)
             }

@@ -4,10 +4,20 @@ import FrameSequencing
 // TensorFlow's space_to_depth and depth_to_space), their footprints for the
 // memory planner, and the shape rules they share with Sequential's checks.
 
+/// A layer that only moves values, with no parameters and no arithmetic
+/// (``Reshape``, ``Crop``, `SpaceToDepth`, ``DepthToSpace``): what its
+/// backward needs is the input's shape, which its training forward keeps.
+public protocol RearrangingLayer: Layer where Cache == Shape, Gradients == NoGradients {}
+
+extension RearrangingLayer {
+    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Shape) {
+        (try forward(input, context: context), input.shape)
+    }
+}
+
 /// (B, ...) to (B, dimensions...) in row-major order, as Keras's `Reshape` (the
 /// batch axis is not listed). No copy.
-public struct Reshape: Layer {
-    public typealias Gradients = NoGradients
+public struct Reshape: RearrangingLayer {
     /// The output's dimensions after the batch.
     public var dimensions: [Int]
 
@@ -30,10 +40,6 @@ public struct Reshape: Layer {
         try input.reshaped(to: Shape(outputDimensions(forInput: input.dimensions)))
     }
 
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Shape) {
-        (try forward(input, context: context), input.shape)
-    }
-
     public func backward(outputGradient: Tensor, cache: Shape, into gradients: inout NoGradients) throws -> Tensor {
         try RecurrentError.requireShape(outputGradient, try outputDimensions(forInput: cache.dimensions), "Reshape output gradient")
         return try outputGradient.reshaped(to: cache)
@@ -42,8 +48,7 @@ public struct Reshape: Layer {
 
 /// (B, H, W, C) to (B, height, width, C): the top-left `height` x `width` pixels,
 /// as Keras's `Cropping2D` with the whole crop at the bottom and right.
-public struct Crop: Layer {
-    public typealias Gradients = NoGradients
+public struct Crop: RearrangingLayer {
     public var height: Int
     public var width: Int
 
@@ -62,10 +67,6 @@ public struct Crop: Layer {
         return try cropped(input, height, width)
     }
 
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Shape) {
-        (try forward(input, context: context), input.shape)
-    }
-
     public func backward(outputGradient: Tensor, cache: Shape, into gradients: inout NoGradients) throws -> Tensor {
         try uncropped(outputGradient, to: cache)
     }
@@ -73,16 +74,11 @@ public struct Crop: Layer {
 
 /// (B, H, W, C) to (B, ceil(H / p), ceil(W / p), p * p * C), zero-padded at the
 /// bottom and right, as TensorFlow's `space_to_depth`.
-extension SpaceToDepth: Layer {
-    public typealias Gradients = NoGradients
+extension SpaceToDepth: RearrangingLayer {
 
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] { try patchedDimensions(dimensions, self) }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { try patched(input, self) }
-
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Shape) {
-        (try patched(input, self), input.shape)
-    }
 
     /// The gradient of a permutation is the inverse permutation; the padding gets none.
     public func backward(outputGradient: Tensor, cache: Shape, into gradients: inout NoGradients) throws -> Tensor {
@@ -93,8 +89,7 @@ extension SpaceToDepth: Layer {
 
 /// (B, h, w, p * p * C) to (B, h * p, w * p, C), TensorFlow's `depth_to_space`;
 /// follow it with a ``Crop`` to drop a `SpaceToDepth`'s padding.
-public struct DepthToSpace: Layer {
-    public typealias Gradients = NoGradients
+public struct DepthToSpace: RearrangingLayer {
     /// The patching this undoes.
     public var patching: SpaceToDepth
 
@@ -103,10 +98,6 @@ public struct DepthToSpace: Layer {
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] { try unpatchedDimensions(dimensions, patching) }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor { try unpatched(input, patching) }
-
-    public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Shape) {
-        (try unpatched(input, patching), input.shape)
-    }
 
     public func backward(outputGradient: Tensor, cache: Shape, into gradients: inout NoGradients) throws -> Tensor {
         try RecurrentError.requireShape(outputGradient, try unpatchedDimensions(cache.dimensions, patching), "DepthToSpace output gradient")

@@ -19,20 +19,11 @@ public struct CNNLSTM: Composite {
 
     /// The per-frame feature extractor; its output per frame is flat (ends with
     /// ``Flatten`` or ``Dense``) with `lstm.inputSize` features.
-    public var features: TimeDistributed {
-        get { body.part(0) }
-        set { body.layers[0] = newValue }
-    }
+    public var features: TimeDistributed { get { body.part(0) } set { body.layers[0] = newValue } }
     /// The recurrence over the features.
-    public var lstm: LSTM {
-        get { body.part(1) }
-        set { body.layers[1] = newValue }
-    }
+    public var lstm: LSTM { get { body.part(1) } set { body.layers[1] = newValue } }
     /// Maps the LSTM's output to the prediction.
-    public var head: Dense {
-        get { body.part(2) }
-        set { body.layers[2] = newValue }
-    }
+    public var head: Dense { get { body.part(2) } set { body.layers[2] = newValue } }
     /// Whether the head reads every timestep (output (B, T, outputs)) or only the
     /// last valid one (output (B, outputs)): the LSTM's ``LSTM/returnSequences``.
     public var returnSequences: Bool {

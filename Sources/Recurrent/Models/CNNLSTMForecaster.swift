@@ -16,20 +16,11 @@ public struct CNNLSTMForecaster: Composite {
     public private(set) var body: Sequential
 
     /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
-    public var encoder: TimeDistributed {
-        get { body.part(0) }
-        set { body.layers[0] = newValue }
-    }
+    public var encoder: TimeDistributed { get { body.part(0) } set { body.layers[0] = newValue } }
     /// The recurrence over the codes, every timestep returned.
-    public var lstm: LSTM {
-        get { body.part(1) }
-        set { body.layers[1] = newValue }
-    }
+    public var lstm: LSTM { get { body.part(1) } set { body.layers[1] = newValue } }
     /// LSTM output to the predicted frame, per timestep.
-    public var decoder: TimeDistributed {
-        get { body.part(2) }
-        set { body.layers[2] = newValue }
-    }
+    public var decoder: TimeDistributed { get { body.part(2) } set { body.layers[2] = newValue } }
 
     /// A model of the given parts; `decoder` must map `lstm.outputSize` values to
     /// a frame. The LSTM returns every timestep (its ``LSTM/returnSequences`` is set).

@@ -23,7 +23,7 @@ import FrameSequencing
 /// ```swift
 /// let result = try BinaryCrossEntropyWithLogits().evaluate(prediction: logits, target: labels)
 /// ```
-public struct BinaryCrossEntropyWithLogits: Loss, Hashable {
+public struct BinaryCrossEntropyWithLogits: ElementwiseLoss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -32,25 +32,15 @@ public struct BinaryCrossEntropyWithLogits: Loss, Hashable {
         self.reduction = reduction
     }
 
-    /// The reduced loss and dL/dprediction; logits and target probabilities: the same shape;
-    /// weights: leading dimensions of it (see ``Loss``).
-    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        try pairwiseLoss("BinaryCrossEntropyWithLogits", prediction, target, weights, reduction) { x, y in
-            binaryCrossEntropy(logit: x, target: y)
-        }
+    /// One logit's loss against a target probability, and dl/dlogit (stable form).
+    public func element(prediction x: Double, target y: Double) -> (loss: Double, derivative: Double) {
+        if x.isNaN || y.isNaN { return (.nan, .nan) }
+        // c * t with the limit 0 for c == 0, so an infinite logit whose side the target
+        // fully agrees with costs 0 rather than 0 * inf = NaN.
+        func weighted(_ c: Double, _ t: Double) -> Double { c == 0 ? 0 : c * t }
+        let loss = weighted(1 - y, x > 0 ? x : 0) + weighted(y, x < 0 ? -x : 0) + log1p(exp(-abs(x)))
+        return (loss, stableSigmoid(x) - y)
     }
-}
-
-/// One element's loss and dl/dlogit, in the stable form (see
-/// ``BinaryCrossEntropyWithLogits``).
-@inline(__always)
-func binaryCrossEntropy(logit x: Double, target y: Double) -> (loss: Double, derivative: Double) {
-    if x.isNaN || y.isNaN { return (.nan, .nan) }
-    // c * t with the limit 0 for c == 0, so an infinite logit whose side the target
-    // fully agrees with costs 0 rather than 0 * inf = NaN.
-    func weighted(_ c: Double, _ t: Double) -> Double { c == 0 ? 0 : c * t }
-    let loss = weighted(1 - y, x > 0 ? x : 0) + weighted(y, x < 0 ? -x : 0) + log1p(exp(-abs(x)))
-    return (loss, stableSigmoid(x) - y)
 }
 
 /// The logistic function without overflow: `exp` only of non-positive numbers.
@@ -83,7 +73,7 @@ func stableSigmoid(_ x: Double) -> Double {
 /// ```swift
 /// let result = try BinaryCrossEntropy().evaluate(prediction: frames, target: nextFrames)
 /// ```
-public struct BinaryCrossEntropy: Loss, Hashable {
+public struct BinaryCrossEntropy: ElementwiseLoss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -92,20 +82,12 @@ public struct BinaryCrossEntropy: Loss, Hashable {
         self.reduction = reduction
     }
 
-    /// The reduced loss and dL/dprediction; probabilities and targets: the same shape;
-    /// weights: leading dimensions of it (see ``Loss``).
-    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        try pairwiseLoss("BinaryCrossEntropy", prediction, target, weights, reduction) { p, y in
-            binaryCrossEntropy(probability: p, target: y)
-        }
+    /// One probability's loss against a target, and dl/dp (clamped logs).
+    public func element(prediction p: Double, target y: Double) -> (loss: Double, derivative: Double) {
+        if p.isNaN || y.isNaN { return (.nan, .nan) }
+        let q = min(max(p, 0), 1)
+        let loss = -(y * max(log(q), -100) + (1 - y) * max(log(1 - q), -100))
+        return (loss, (q - y) / max(q * (1 - q), 1e-12))
     }
 }
 
-/// One element's loss and dl/dp on a probability (see ``BinaryCrossEntropy``).
-@inline(__always)
-func binaryCrossEntropy(probability p: Double, target y: Double) -> (loss: Double, derivative: Double) {
-    if p.isNaN || y.isNaN { return (.nan, .nan) }
-    let q = min(max(p, 0), 1)
-    let loss = -(y * max(log(q), -100) + (1 - y) * max(log(1 - q), -100))
-    return (loss, (q - y) / max(q * (1 - q), 1e-12))
-}

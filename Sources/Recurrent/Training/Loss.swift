@@ -21,6 +21,25 @@ public enum LossReduction: String, Sendable, Hashable, CaseIterable {
     case sum
 }
 
+/// A loss summed over elements of a function of each element's prediction and
+/// target alone: the regression losses and the binary cross-entropies. Its
+/// ``Loss/evaluate(prediction:target:weights:)`` applies the weights and the
+/// ``reduction`` to ``element(prediction:target:)``, accumulating in Float64.
+public protocol ElementwiseLoss: Loss {
+    /// How the per-item values become one scalar (``LossReduction``).
+    var reduction: LossReduction { get }
+    /// One element's loss and dl/dprediction, in Float64.
+    func element(prediction: Double, target: Double) -> (loss: Double, derivative: Double)
+}
+
+extension ElementwiseLoss {
+    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
+    /// weights: leading dimensions of it (see ``Loss``).
+    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
+        try pairwiseLoss("\(Self.self)", prediction, target, weights, reduction) { element(prediction: $0, target: $1) }
+    }
+}
+
 /// A reduced loss and its gradient with respect to the prediction.
 public struct LossValue: Sendable, Equatable {
     /// The scalar loss, accumulated in Float64 and rounded once. Finite inputs

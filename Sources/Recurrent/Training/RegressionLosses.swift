@@ -16,7 +16,7 @@ import FrameSequencing
 /// ```swift
 /// let result = try MeanSquaredError().evaluate(prediction: y, target: t)
 /// ```
-public struct MeanSquaredError: Loss, Hashable {
+public struct MeanSquaredError: ElementwiseLoss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -25,12 +25,9 @@ public struct MeanSquaredError: Loss, Hashable {
         self.reduction = reduction
     }
 
-    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
-    /// weights: leading dimensions of it (see ``Loss``).
-    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        try elementwiseLoss("MeanSquaredError", prediction, target, weights, reduction) { difference in
-            (difference * difference, 2 * difference)
-        }
+    /// `(p - t)^2` and its derivative `2 (p - t)`.
+    public func element(prediction p: Double, target t: Double) -> (loss: Double, derivative: Double) {
+        let d = p - t; return (d * d, 2 * d)
     }
 }
 
@@ -45,7 +42,7 @@ public struct MeanSquaredError: Loss, Hashable {
 /// differences near ±`Float.greatestFiniteMagnitude`, saturates at it); an infinite
 /// difference gives an infinite value and a gradient of ±w / sum(w); NaN
 /// propagates to value and gradient.
-public struct MeanAbsoluteError: Loss, Hashable {
+public struct MeanAbsoluteError: ElementwiseLoss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
 
@@ -54,12 +51,9 @@ public struct MeanAbsoluteError: Loss, Hashable {
         self.reduction = reduction
     }
 
-    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
-    /// weights: leading dimensions of it (see ``Loss``).
-    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        try elementwiseLoss("MeanAbsoluteError", prediction, target, weights, reduction) { difference in
-            (abs(difference), signOrNaN(difference))
-        }
+    /// `|p - t|` and its subgradient, 0 at 0.
+    public func element(prediction p: Double, target t: Double) -> (loss: Double, derivative: Double) {
+        (abs(p - t), signOrNaN(p - t))
     }
 }
 
@@ -78,7 +72,7 @@ public struct MeanAbsoluteError: Loss, Hashable {
 /// Edge behaviour: finite for every finite input (a value beyond Float32
 /// saturates at `Float.greatestFiniteMagnitude`); an infinite difference gives an
 /// infinite value and a gradient of ±delta * w / sum(w); NaN propagates.
-public struct HuberLoss: Loss, Hashable {
+public struct HuberLoss: ElementwiseLoss, Hashable {
     /// How the per-item values become one scalar (``LossReduction``).
     public var reduction: LossReduction
     /// Where the loss turns from quadratic to linear, > 0.
@@ -95,15 +89,12 @@ public struct HuberLoss: Loss, Hashable {
         self.reduction = reduction
     }
 
-    /// The reduced loss and dL/dprediction; prediction, target: the same shape;
-    /// weights: leading dimensions of it (see ``Loss``).
-    public func evaluate(prediction: Tensor, target: Tensor, weights: Tensor?) throws -> LossValue {
-        let delta = Double(self.delta)
-        return try elementwiseLoss("HuberLoss", prediction, target, weights, reduction) { difference in
-            let magnitude = abs(difference)
-            if magnitude < delta { return (0.5 * difference * difference, difference) }
-            return (delta * (magnitude - 0.5 * delta), delta * signOrNaN(difference))
-        }
+    /// Quadratic within `delta` of the target, linear beyond, and the derivative.
+    public func element(prediction p: Double, target t: Double) -> (loss: Double, derivative: Double) {
+        let (difference, delta) = (p - t, Double(self.delta))
+        let magnitude = abs(difference)
+        if magnitude < delta { return (0.5 * difference * difference, difference) }
+        return (delta * (magnitude - 0.5 * delta), delta * signOrNaN(difference))
     }
 }
 
@@ -112,14 +103,4 @@ public struct HuberLoss: Loss, Hashable {
 @inline(__always)
 func signOrNaN(_ x: Double) -> Double {
     x > 0 ? 1 : (x < 0 ? -1 : (x == 0 ? 0 : .nan))
-}
-
-/// A loss that depends on each element's difference `prediction - target` only:
-/// `perElement(d)` returns the element's loss and dl/dprediction, both in Float64.
-@inline(__always)
-func elementwiseLoss(
-    _ name: String, _ prediction: Tensor, _ target: Tensor, _ weights: Tensor?, _ reduction: LossReduction,
-    perElement: (Double) -> (loss: Double, derivative: Double)
-) throws -> LossValue {
-    try pairwiseLoss(name, prediction, target, weights, reduction) { p, t in perElement(p - t) }
 }

@@ -137,40 +137,26 @@ package func referenceConv2DTranspose(
     return (output, size.height, size.width)
 }
 
-/// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2D(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``
-/// (no activation), over the same products: each `x * kernel` of the forward sum
-/// sends `outputGradient * kernel` to x and `outputGradient * x` to the kernel.
-///
-/// - Parameter outputGradient: (B, OH, OW, F).
-/// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, C, F), dL/dbias (F).
-/// - Complexity: `O(B * OH * OW * KH * KW * C * F)`; for tests only.
-package func referenceConv2DBackward(
-    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
-    kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int,
-    strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
-    outputGradient: [Float]
-) -> (input: [Float], kernel: [Float], bias: [Float]) {
-    referenceProductsBackward(input: input, kernel: kernel, filters: filters, outputGradient: outputGradient) { body in
-        _ = forEachConv2DProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
-                                 filters: filters, strides: strides, dilation: dilation, padding: padding, body)
-    }
-}
-
-/// The gradients of `L = sum(output * outputGradient)` for ``referenceConv2DTranspose(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``,
-/// over the same scattered products read backwards.
+/// The gradients of `L = sum(output * outputGradient)` (no activation) for
+/// ``referenceConv2D(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``
+/// or, `transposed`, ``referenceConv2DTranspose(input:batch:height:width:channels:kernel:kernelSize:filters:bias:strides:dilation:padding:)``,
+/// over the same products as the forward twin: each `x * kernel` of the
+/// forward sum sends `outputGradient * kernel` to x and `outputGradient * x` to
+/// the kernel.
 ///
 /// - Parameter outputGradient: (B, OH, OW, F), OH and OW as the forward twin gives them.
-/// - Returns: dL/dinput (B, H, W, C), dL/dkernel (KH, KW, F, C), dL/dbias (F).
-/// - Complexity: `O(B * H * W * KH * KW * C * F)`; for tests only.
-package func referenceConv2DTransposeBackward(
-    input: [Float], batch: Int, height: Int, width: Int, channels: Int,
+/// - Returns: dL/dinput (B, H, W, C), dL/dkernel (the kernel's layout), dL/dbias (F).
+/// - Complexity: `O(B * OH * OW * KH * KW * C * F)` (`O(B * H * W * ...)`
+///   transposed); for tests only.
+package func referenceConvolutionBackward(
+    transposed: Bool, input: [Float], batch: Int, height: Int, width: Int, channels: Int,
     kernel: [Float], kernelSize: (height: Int, width: Int), filters: Int,
     strides: (height: Int, width: Int), dilation: (height: Int, width: Int), padding: ConvolutionPadding,
     outputGradient: [Float]
 ) -> (input: [Float], kernel: [Float], bias: [Float]) {
     referenceProductsBackward(input: input, kernel: kernel, filters: filters, outputGradient: outputGradient) { body in
-        _ = forEachConv2DTransposeProduct(batch: batch, height: height, width: width, channels: channels, kernelSize: kernelSize,
-                                          filters: filters, strides: strides, dilation: dilation, padding: padding, body)
+        let products = transposed ? forEachConv2DTransposeProduct : forEachConv2DProduct
+        _ = products(batch, height, width, channels, kernelSize, filters, strides, dilation, padding, body)
     }
 }
 
