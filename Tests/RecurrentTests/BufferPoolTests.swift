@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// Each ConvLSTM2D owns the pool of its very large training buffers (shared
 /// by its copies, released with them) instead of a process-wide cache.
