@@ -52,3 +52,30 @@ extension ConvLSTM2D.Gradients: GradientSet {
         [kernel, recurrentKernel, bias] + (peepholes.map { [$0.input, $0.forget, $0.output] } ?? [])
     }
 }
+
+extension ConvLSTM2D: RecurrentLayer {
+    public func forward(_ input: Tensor, from state: ConvLSTMState?, returnSequences: Bool, context: LayerContext) throws
+        -> (output: Tensor, finalState: ConvLSTMState) {
+        let result = try forward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
+        return (result.output, result.finalState)
+    }
+
+    public func trainingForward(_ input: Tensor, from state: ConvLSTMState?, returnSequences: Bool, context: LayerContext) throws
+        -> (output: Tensor, finalState: ConvLSTMState, cache: Cache) {
+        let (result, cache) = try trainingForward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
+        return (result.output, result.finalState, cache)
+    }
+
+    public var inputFeatures: Int { inputChannels }
+
+    /// Zeros (B, timesteps, H', W', C) on the state's (B, H', W') grid: the input
+    /// grid for padding same and stride 1.
+    public func zeroInput(timesteps: Int, after state: ConvLSTMState) throws -> Tensor {
+        let d = state.hidden.dimensions
+        guard d.count == 4 else {
+            throw RecurrentError.shapeMismatch(name: "ConvLSTM2D state (batch, height, width, filters)",
+                                               expected: [.any("batch"), .any("height"), .any("width"), .size(filters)], actual: d)
+        }
+        return try Tensor(shape: Shape([d[0], timesteps, d[1], d[2], inputChannels], names: ["batch", "timesteps", "height", "width", "channels"]))
+    }
+}

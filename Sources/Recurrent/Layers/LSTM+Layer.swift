@@ -58,3 +58,25 @@ extension LSTMGradients: GradientSet {
         layers.flatMap { [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias] }
     }
 }
+
+extension LSTM: RecurrentLayer {
+    public func forward(_ input: Tensor, from state: LSTMState?, returnSequences: Bool, context: LayerContext) throws
+        -> (output: Tensor, finalState: LSTMState) {
+        let result = try forward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
+        return (result.output, result.finalState)
+    }
+
+    public func trainingForward(_ input: Tensor, from state: LSTMState?, returnSequences: Bool, context: LayerContext) throws
+        -> (output: Tensor, finalState: LSTMState, cache: LSTMCache) {
+        let (result, cache) = try trainingForward(input, initialState: state, lengths: context.lengths,
+                                                  returnSequences: returnSequences, dropoutSeed: context.dropoutSeed)
+        return (result.output, result.finalState, cache)
+    }
+
+    public var inputFeatures: Int { inputSize }
+
+    /// Zeros (B, timesteps, I), B the state's batch.
+    public func zeroInput(timesteps: Int, after state: LSTMState) throws -> Tensor {
+        try Tensor(shape: Shape([state.hidden.dimensions[1], timesteps, inputSize], names: ["batch", "timesteps", "features"]))
+    }
+}

@@ -1,74 +1,7 @@
 import FrameSequencing
 
-// The models' footprints for the memory planner, composed from their layers'
-// (see ActivationFootprint) the way their forward and backward passes run.
-
-extension Sequential: FootprintEstimating {
-    /// The stack's layers in order; a Conv2D followed by a MaxPool2D counts as
-    /// the fused pair it runs as.
-    ///
-    /// - Throws: what the first layer that cannot take its input throws;
-    ///   `invalidArgument` for a layer that does not estimate its footprint.
-    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
-        var parts: [ActivationFootprint] = []
-        var current = inputDimensions
-        var index = 0
-        while index < layers.count {
-            let layer = layers[index]
-            let part: ActivationFootprint
-            do {
-                if let conv = layer as? Conv2D, index + 1 < layers.count, let pool = layers[index + 1] as? MaxPool2D {
-                    part = try conv.pooledFootprint(inputDimensions: current, pool: pool)
-                    index += 1
-                } else if let estimating = layer as? any FootprintEstimating {
-                    part = try estimating.activationFootprint(inputDimensions: current)
-                } else {
-                    throw RecurrentError.invalidArgument(
-                        name: "memory estimate", expected: "a layer conforming to FootprintEstimating",
-                        actual: "\(type(of: layer)), which does not")
-                }
-            } catch let error as RecurrentError {
-                throw error.inLayer(index, layerName(layer))
-            }
-            parts.append(part)
-            current = part.outputDimensions
-            index += 1
-        }
-        return .chain(parts, input: inputDimensions)
-    }
-}
-
-extension TimeDistributed: FootprintEstimating {
-    /// The stack's footprint over (B * T, sample...), with the output unfolded to (B, T, ...).
-    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
-        guard inputDimensions.count >= 3 else {
-            throw RecurrentError.shapeMismatch(name: "TimeDistributed input (batch, timesteps, sample...)",
-                                               expected: [.any("batch"), .any("timesteps"), .any("sample...")], actual: inputDimensions)
-        }
-        let leading = Array(inputDimensions.prefix(2))
-        var inner = try model.activationFootprint(inputDimensions: [leading[0] * leading[1]] + inputDimensions.dropFirst(2))
-        inner.outputDimensions = leading + inner.outputDimensions.dropFirst()
-        return inner
-    }
-}
-
-extension CNNLSTM: FootprintEstimating {
-    /// Per-frame features, the LSTM (its last step unless ``returnSequences``), the head: for (B, T, H, W, C).
-    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
-        let codes = try features.activationFootprint(inputDimensions: inputDimensions)
-        let recurrence = try lstm.activationFootprint(inputDimensions: codes.outputDimensions)
-        return codes.then(recurrence).then(try head.activationFootprint(inputDimensions: recurrence.outputDimensions))
-    }
-}
-
-extension CNNLSTMForecaster: FootprintEstimating {
-    /// Encoder, LSTM (every step), decoder: for (B, T, H, W, C).
-    public func activationFootprint(inputDimensions: [Int]) throws -> ActivationFootprint {
-        let codes = try encoder.activationFootprint(inputDimensions: inputDimensions)
-        let recurrence = try lstm.activationFootprint(inputDimensions: codes.outputDimensions, returnSequences: true)
-        return codes.then(recurrence).then(try decoder.activationFootprint(inputDimensions: recurrence.outputDimensions))
-    }
-}
+// The model's footprint for the memory planner, composed from its layers'
+// (see ActivationFootprint) the way its passes run.
 
 extension ConvLSTMForecaster: FootprintEstimating {
     /// For (B, T, H, W, C): the encoder's layers (the last keeping only its
