@@ -1,7 +1,7 @@
 /// Which end of a sequence padding or truncation applies to. Every call that
 /// pads takes it explicitly, as the frameworks disagree: Keras's
 /// `pad_sequences` pads and truncates `.pre` by default, PyTorch's
-/// `pad_sequence` pads `.post`, and ``LSTM``'s `lengths` count valid steps from
+/// `pad_sequence` pads `.post`, and `LSTM`'s `lengths` count valid steps from
 /// the start (`.post` padding).
 public enum SequenceEnd: Sendable, Hashable {
     /// The beginning (Keras's `pad_sequences` default for both).
