@@ -135,7 +135,10 @@ public struct Normalization: Sendable, Equatable {
     ///
     /// - Throws: `shapeMismatch` when per-channel statistics do not match the frames' channels.
     public func apply(to frames: FrameStack) throws -> FrameStack {
-        if isIdentity { return frames }
+        if isIdentity {
+            try requireChannels(elementCount: frames.featureCount)
+            return frames
+        }
         return try FrameStack(stacked: apply(to: frames.tensor()))
     }
 
@@ -152,13 +155,18 @@ public struct Normalization: Sendable, Equatable {
         try transform(tensor) { y, c in (y - lower) / factor[c] + center[c] }
     }
 
-    private func transform(_ tensor: Tensor, _ map: (Float, Int) -> Float) throws -> Tensor {
-        let channels = self.channels
-        guard tensor.count % channels == 0 else {
+    /// Throws `shapeMismatch` unless `elementCount` is a multiple of the channel count.
+    private func requireChannels(elementCount: Int) throws {
+        guard elementCount % channels == 0 else {
             throw FrameSequencingError.shapeMismatch(
                 name: "A tensor normalized with \(channels)-channel statistics (its element count)",
-                expected: [.multiple(of: channels, "elements")], actual: [tensor.count])
+                expected: [.multiple(of: channels, "elements")], actual: [elementCount])
         }
+    }
+
+    private func transform(_ tensor: Tensor, _ map: (Float, Int) -> Float) throws -> Tensor {
+        let channels = self.channels
+        try requireChannels(elementCount: tensor.count)
         var result = tensor
         result.withUnsafeMutableBufferPointer { values in
             for i in values.indices { values[i] = map(values[i], i % channels) }

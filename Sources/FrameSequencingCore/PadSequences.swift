@@ -121,7 +121,7 @@ public func padSequences(
 /// shortest. A lazy collection: a batch is padded when it is accessed.
 ///
 /// ```swift
-/// let batches = try PaddedBatches(sequences, size: 32, length: .longest, padding: .post)
+/// let batches = try PaddedBatches(sequences, size: 32, length: .longest, padding: .post, truncating: .post)
 /// for batch in batches { train(batch.values, batch.mask) }   // (32, T_batch, F)
 /// ```
 ///

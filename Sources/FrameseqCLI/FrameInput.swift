@@ -14,10 +14,11 @@ struct LoadedFrames {
 /// as they are (the identity); other floats are min-max scaled to 0...1 with
 /// the training part's minimum and maximum. Saved in the checkpoint's metadata.
 extension Normalization {
-    /// The map for `frames` (the training part): the identity when every value
-    /// is already in 0...1 (bytes read as value / 255 always are), else min-max.
-    static func fittedForModels(_ frames: FrameStack) throws -> Normalization {
-        if case .bytes(let scale) = frames.elementKind, scale > 0, scale * 255 <= 1 { return .identity }
+    /// The map for `frames` (the training part) and the range of their values:
+    /// the identity when every value is already in 0...1 (bytes read as
+    /// value / 255 always are), else min-max.
+    static func fittedForModels(_ frames: FrameStack) throws -> (map: Normalization, range: ClosedRange<Float>) {
+        if case .bytes(let scale) = frames.elementKind, scale > 0, scale * 255 <= 1 { return (.identity, 0 ... 1) }
         var (low, high) = (Float.infinity, -Float.infinity)
         for index in 0 ..< frames.count {
             for (i, v) in try frames.frame(at: index).scalars.enumerated() {
@@ -27,19 +28,18 @@ extension Normalization {
                 (low, high) = (min(low, v), max(high, v))
             }
         }
-        if low >= 0 && high <= 1 { return .identity }
+        if low >= 0 && high <= 1 { return (.identity, 0 ... 1) }
         // As Normalization.fit(_:method: .minMax()) computes it, in one pass with the finiteness check.
-        return try Normalization(center: [low], factor: [high > low ? Float(1 / (Double(high) - Double(low))) : 1])
+        let map = try Normalization(center: [low], factor: [high > low ? Float(1 / (Double(high) - Double(low))) : 1])
+        return (map, low ... high)
     }
 
-    /// The value range that maps to 0...1, for messages.
-    var scaledRange: ClosedRange<Float> { center[0] ... center[0] + 1 / factor[0] }
-
     /// The checkpoint metadata that restores this map: `data.center` and
-    /// `data.factor` exactly, and `data.lower` / `data.upper` for a reader.
-    var checkpointMetadata: [String: String] {
+    /// `data.factor` exactly, and the training values' `range` as `data.lower`
+    /// and `data.upper` for a reader (and for checkpoints' older readers).
+    func checkpointMetadata(range: ClosedRange<Float>) -> [String: String] {
         ["data.center": "\(center[0])", "data.factor": "\(factor[0])",
-         "data.lower": "\(scaledRange.lowerBound)", "data.upper": "\(scaledRange.upperBound)"]
+         "data.lower": "\(range.lowerBound)", "data.upper": "\(range.upperBound)"]
     }
 
     /// The map saved in a checkpoint's metadata; checkpoints written before

@@ -94,19 +94,19 @@ extension TrainCommand {
                 + "(use a smaller --context or --test-frames, or more frames)")
         }
         let split = try loaded.frames.split(trainCount: count - held, testContext: plan.contextLength)
-        let scaling = try Normalization.fittedForModels(split.train)
+        let (scaling, valueRange) = try Normalization.fittedForModels(split.train)
         let trainFrames = try scaling.apply(to: split.train), test = try scaling.apply(to: split.test)
         let heldOut = try HeldOutSet(test: test, context: plan.contextLength, steps: steps)
         let settings = runPlan.settings, kind = settings.kind
         console.print("\(framesPath): \(count) frames of \(loaded.frames.frameShape); training on 0..<\(count - held), "
-            + "holding out the last \(held)" + (scaling.isIdentity ? "" : "; values scaled from \(scaling.scaledRange.lowerBound)...\(scaling.scaledRange.upperBound)"))
+            + "holding out the last \(held)" + (scaling.isIdentity ? "" : "; values scaled from \(valueRange.lowerBound)...\(valueRange.upperBound)"))
         let report = TrainingReport(
             log: console.print,
             calibrated: { stepSeconds, stepsPerEpoch in
                 console.print(planLine(runPlan, budget: budget, stepSeconds: stepSeconds, stepsPerEpoch: stepsPerEpoch))
             },
             epochLines: !quiet && isatty(STDOUT_FILENO) == 0)
-        var runMetadata = scaling.checkpointMetadata
+        var runMetadata = scaling.checkpointMetadata(range: valueRange)
         runMetadata["train.frames"] = framesPath
         runMetadata["train.frame_count"] = String(count)
         runMetadata["train.test_frames"] = String(held)

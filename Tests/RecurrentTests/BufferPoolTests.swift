@@ -39,4 +39,14 @@ final class BufferPoolTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(big.buffers.keptCount, 1, "the record and gate gradients came back to the layer's pool")
         XCTAssertEqual(other.buffers.keptCount, 0)
     }
+
+    func testAForecastersLayersShareOnePool() throws {
+        var model = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 1, filters: [2, 2], horizon: 1, seed: 1)
+        let pools = (model.encoder + model.forecaster).map(\.buffers)
+        XCTAssert(pools.allSatisfy { $0 === pools[0] }, "one workspace per model")
+        model.encoder[1] = try ConvLSTM2D(inputChannels: 2, filters: 2, kernelSize: (3, 3), padding: .same, seed: 9)
+        XCTAssert(model.encoder[1].buffers === pools[0], "a replaced layer joins the model's pool")
+        let other = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 1, filters: [2], horizon: 1, seed: 1)
+        XCTAssert(other.encoder[0].buffers !== pools[0])
+    }
 }

@@ -106,6 +106,15 @@ final class ModelsAsLayersTests: XCTestCase {
         XCTAssertTrue(model.lstm.returnSequences)
         XCTAssertEqual(try model.forward(x).dimensions, [2, 4, 2])
         XCTAssertEqual(try model.outputDimensions(forInput: x.dimensions), [2, 4, 2])
+        model.lstm = try LSTM(inputSize: model.lstm.inputSize, hiddenSize: 3, seed: 5)   // returnSequences true by default
+        XCTAssertEqual(try model.forward(x).dimensions, [2, 4, 2], "a replaced LSTM takes the model's flag")
+        model.returnSequences = false
+        model.lstm = try LSTM(inputSize: model.lstm.inputSize, hiddenSize: 3, seed: 6)
+        XCTAssertEqual(try model.forward(x).dimensions, [2, 2])
+        var forecaster = try CNNLSTMForecaster(frameHeight: 16, frameWidth: 16, channels: 1, hiddenSize: 8, seed: 2)
+        forecaster.lstm = forecaster.lstm   // the setter keeps every step
+        forecaster.lstm.returnSequences = false
+        XCTAssertTrue(forecaster.lstm.returnSequences, "a forecaster's LSTM returns every step")
 
         let gradients = model.zeroGradients()
         XCTAssertEqual(try gradients.layer(1, as: LSTMGradients.self).tensors.map(\.dimensions),
@@ -135,5 +144,18 @@ final class ModelsAsLayersTests: XCTestCase {
             XCTAssertThrowsError(try Sequential(named: [names[0]: Flatten(), names[1]: Flatten()]), "names \(names)")
         }
         XCTAssertEqual(try Sequential([Flatten(), Flatten()]).names, ["0", "1"])
+    }
+
+    /// Layers that move values refuse gradients and caches of the wrong rank
+    /// (a trap before: the crop's backward read axes it had not checked).
+    func testCropBackwardRefusesWhatItCannotRead() throws {
+        let crop = Crop(height: 2, width: 2)
+        let x = try randomTensor([1, 3, 3, 1], seed: 1)
+        let (y, cache) = try crop.trainingForward(x, context: LayerContext())
+        var none = NoGradients()
+        XCTAssertEqual(try crop.backward(outputGradient: y, cache: cache, into: &none).dimensions, [1, 3, 3, 1])
+        XCTAssertThrowsError(try crop.backward(outputGradient: try randomTensor([4], seed: 2), cache: cache, into: &none))
+        XCTAssertThrowsError(try crop.backward(outputGradient: y, cache: Shape([9]), into: &none))
+        XCTAssertThrowsError(try crop.backward(outputGradient: try randomTensor([1, 4, 4, 1], seed: 3), cache: cache, into: &none))
     }
 }

@@ -102,5 +102,8 @@ final class RecurrentCompositionTests: XCTestCase {
         XCTAssertThrowsError(try stack.forward(try randomTensor([1, 2, 2], seed: 1), context: LayerContext()))
         XCTAssertThrowsError(try stack.outputDimensions(forInput: [1, 2, 2]))
         XCTAssertThrowsError(try EncoderForecaster(encoder: lstmStack([2, 3], seed: 1), forecaster: lstmStack([2, 3], seed: 2), horizon: 0))
+        let lstm = try LSTM(inputSize: 2, hiddenSize: 3, seed: 1)
+        let flat = CellState(hidden: try randomTensor([3], seed: 1), cell: try randomTensor([3], seed: 2))
+        XCTAssertThrowsError(try lstm.zeroInput(timesteps: 2, after: flat), "a state of the wrong rank throws, not traps")
     }
 }

@@ -6,6 +6,15 @@ import FrameSequencing
 /// its seed draws the dropout masks between layers. States, layouts and
 /// the last step alone are what ``forward(_:initialState:lengths:layout:returnSequences:)``
 /// and its training and backward twins take.
+extension LSTM {
+    /// This LSTM with ``returnSequences`` set to `sequences`.
+    func returning(sequences: Bool) -> LSTM {
+        var copy = self
+        copy.returnSequences = sequences
+        return copy
+    }
+}
+
 extension LSTM: Layer {
     /// (B, T, I) to (B, T, D * H), or (B, D * H) without ``returnSequences``.
     ///
@@ -77,6 +86,11 @@ extension LSTM: RecurrentLayer {
 
     /// Zeros (B, timesteps, I), B the state's batch.
     public func zeroInput(timesteps: Int, after state: LSTMState) throws -> Tensor {
-        try Tensor(shape: Shape([state.hidden.dimensions[1], timesteps, inputSize], names: ["batch", "timesteps", "features"]))
+        guard state.hidden.shape.rank == 3 else {
+            throw RecurrentError.shapeMismatch(name: "LSTM state (layers * directions, batch, hidden)",
+                                               expected: [.any("layers * directions"), .any("batch"), .size(hiddenSize)],
+                                               actual: state.hidden.dimensions)
+        }
+        return try Tensor(shape: Shape([state.hidden.dimensions[1], timesteps, inputSize], names: ["batch", "timesteps", "features"]))
     }
 }

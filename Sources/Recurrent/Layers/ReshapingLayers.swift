@@ -68,7 +68,9 @@ public struct Crop: RearrangingLayer {
     }
 
     public func backward(outputGradient: Tensor, cache: Shape, into gradients: inout NoGradients) throws -> Tensor {
-        try uncropped(outputGradient, to: cache)
+        try validate()
+        try RecurrentError.requireShape(outputGradient, try croppedDimensions(cache.dimensions, height, width), "Crop output gradient")
+        return try uncropped(outputGradient, to: cache)
     }
 }
 

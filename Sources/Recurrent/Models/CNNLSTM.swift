@@ -15,20 +15,23 @@ public struct CNNLSTM: Composite {
     /// The model's layers: `features`, `lstm` and `head`, run by every pass.
     public private(set) var body: Sequential
 
-    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
+    public mutating func visitParameters(_ visit: (Int, inout Tensor) throws -> Void) rethrows { try body.visitParameters(visit) }
 
     /// The per-frame feature extractor; its output per frame is flat (ends with
     /// ``Flatten`` or ``Dense``) with `lstm.inputSize` features.
     public var features: TimeDistributed { get { body.part(0) } set { body.layers[0] = newValue } }
-    /// The recurrence over the features.
-    public var lstm: LSTM { get { body.part(1) } set { body.layers[1] = newValue } }
+    /// The recurrence over the features; a replacement takes the model's ``returnSequences``.
+    public var lstm: LSTM {
+        get { body.part(1) }
+        set { body.layers[1] = newValue.returning(sequences: returnSequences) }
+    }
     /// Maps the LSTM's output to the prediction.
     public var head: Dense { get { body.part(2) } set { body.layers[2] = newValue } }
     /// Whether the head reads every timestep (output (B, T, outputs)) or only the
     /// last valid one (output (B, outputs)): the LSTM's ``LSTM/returnSequences``.
     public var returnSequences: Bool {
         get { lstm.returnSequences }
-        set { lstm.returnSequences = newValue }
+        set { body.layers[1] = lstm.returning(sequences: newValue) }
     }
 
     /// A model of the given parts; `returnSequences` sets the LSTM's.
@@ -38,9 +41,7 @@ public struct CNNLSTM: Composite {
         guard head.inputSize == lstm.outputSize else {
             throw RecurrentError.shapeMismatch(name: "CNNLSTM head input", expected: [.size(lstm.outputSize)], actual: [head.inputSize])
         }
-        var lstm = lstm
-        lstm.returnSequences = returnSequences
-        body = Sequential(composing: ["features": features, "lstm": lstm, "head": head])
+        body = Sequential(composing: ["features": features, "lstm": lstm.returning(sequences: returnSequences), "head": head])
     }
 
     /// The CNN-LSTM of the literature, with Keras's defaults: per entry of

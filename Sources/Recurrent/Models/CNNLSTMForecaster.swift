@@ -18,19 +18,17 @@ public struct CNNLSTMForecaster: Composite {
     /// Frame to code, per timestep (output flat, `lstm.inputSize` values).
     public var encoder: TimeDistributed { get { body.part(0) } set { body.layers[0] = newValue } }
     /// The recurrence over the codes, every timestep returned.
-    public var lstm: LSTM { get { body.part(1) } set { body.layers[1] = newValue } }
+    public var lstm: LSTM { get { body.part(1) } set { body.layers[1] = newValue.returning(sequences: true) } }
     /// LSTM output to the predicted frame, per timestep.
     public var decoder: TimeDistributed { get { body.part(2) } set { body.layers[2] = newValue } }
 
     /// A model of the given parts; `decoder` must map `lstm.outputSize` values to
     /// a frame. The LSTM returns every timestep (its ``LSTM/returnSequences`` is set).
     public init(encoder: TimeDistributed, lstm: LSTM, decoder: TimeDistributed) {
-        var lstm = lstm
-        lstm.returnSequences = true
-        body = Sequential(composing: ["encoder": encoder, "lstm": lstm, "decoder": decoder])
+        body = Sequential(composing: ["encoder": encoder, "lstm": lstm.returning(sequences: true), "decoder": decoder])
     }
 
-    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
+    public mutating func visitParameters(_ visit: (Int, inout Tensor) throws -> Void) rethrows { try body.visitParameters(visit) }
 
     /// The encoder-LSTM-decoder: per entry of `filters`, a 3 x 3 Conv2D (padding
     /// same, ReLU) and a 2 x 2 max pooling (padding same); an LSTM of

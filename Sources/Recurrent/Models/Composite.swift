@@ -1,9 +1,13 @@
 import FrameSequencing
 
-/// A model that is a named stack of layers: its ``body``, a ``Sequential``
-/// made with ``Sequential/init(named:)``, runs every pass, names every
-/// parameter and holds every gradient, so the model adds no forward or backward
-/// code of its own, only typed access to its parts.
+/// A model that is a named stack of layers: its ``body``, a ``Sequential`` of
+/// named parts, runs every pass, names every parameter and holds every
+/// gradient, so the model writes no forward or backward arithmetic of its own,
+/// only typed access to its parts (and, where it has them, checks that its
+/// parts still fit together, ``validateComposition()``). The body cannot be
+/// replaced from outside: parts are replaced through the model's typed
+/// properties, parameters through ``Trainable/visitParameters(_:)``, which a
+/// model implements by visiting its body's.
 ///
 /// ```swift
 /// let model = try CNNLSTM(frameHeight: 64, frameWidth: 64, channels: 1, filters: [32], hiddenSize: 64, outputs: 1)
@@ -14,8 +18,6 @@ import FrameSequencing
 public protocol Composite: Layer where Cache == Sequential.Cache, Gradients == Sequential.Gradients {
     /// The model's layers, in order and named.
     var body: Sequential { get }
-    /// Calls `update` with the body in place (the parameters' visit).
-    mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R
     /// Throws unless the parts still fit together as the model requires, beyond
     /// what each part checks itself; every pass calls it first. None by default.
     func validateComposition() throws
@@ -43,23 +45,21 @@ extension Composite {
     /// parameter gradients into `gradients` and returns dL/dinput.
     public func backward(outputGradient: Tensor, cache: Sequential.Cache, into gradients: inout Sequential.Gradients) throws -> Tensor {
         try validateComposition()
+        try RecurrentError.requireShape(outputGradient, cache.outputShape, "\(Self.self) output gradient")
         return try body.backward(outputGradient: outputGradient, cache: cache, into: &gradients)
     }
 
     /// Every part's parameters under the part's name: `features.0.kernel`, `lstm.weight_ih_l0`, ...
     public var namedParameters: [(name: String, tensor: Tensor)] { body.namedParameters }
 
-    public mutating func visitParameters(_ visit: (_ index: Int, _ parameter: inout Tensor) throws -> Void) rethrows {
-        try updateBody { try $0.visitParameters(visit) }
-    }
-
     /// Zero gradients of every part, one entry per part.
     public func zeroGradients() -> Sequential.Gradients { body.zeroGradients() }
 }
 
 extension Sequential {
-    /// Layer `index` as the type a composite put there. Only a composite's typed
-    /// setters write its body's entries, so the cast holds by construction.
+    /// Layer `index` as the type a composite put there. Only the composite's own
+    /// initializers and typed setters write its private body's entries (with
+    /// values of those types), so the cast holds by construction.
     func part<L: Layer>(_ index: Int, as type: L.Type = L.self) -> L {
         layers[index] as! L
     }

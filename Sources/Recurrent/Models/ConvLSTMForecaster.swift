@@ -56,12 +56,12 @@ public struct ConvLSTMForecaster: Composite {
     /// Reads the observed frames (B, T, H, W, C); only the final states are used.
     public var encoder: [ConvLSTM2D] {
         get { recurrence.encoder.layers }
-        set { recurrence.encoder.layers = newValue }
+        set { recurrence.encoder.layers = Self.sharing(newValue, pool) }
     }
     /// Runs ``horizon`` steps from the encoder's states on zero input frames.
     public var forecaster: [ConvLSTM2D] {
         get { recurrence.forecaster.layers }
-        set { recurrence.forecaster.layers = newValue }
+        set { recurrence.forecaster.layers = Self.sharing(newValue, pool) }
     }
     /// 1 x 1 convolution from the concatenated forecaster states (sum of the
     /// filters) to the frame's channels, applied to every forecast step.
@@ -81,7 +81,9 @@ public struct ConvLSTMForecaster: Composite {
     public init(encoder: [ConvLSTM2D], forecaster: [ConvLSTM2D], head: Conv2D, horizon: Int,
                 embedding: Conv2D? = nil) throws {
         try RecurrentError.requirePositive(horizon, "ConvLSTMForecaster horizon")
-        let recurrence = try EncoderForecaster(encoder: try RecurrentStack(encoder), forecaster: try RecurrentStack(forecaster, output: .concatenated),
+        let pool = BufferPool()
+        let recurrence = try EncoderForecaster(encoder: try RecurrentStack(Self.sharing(encoder, pool)),
+                                               forecaster: try RecurrentStack(Self.sharing(forecaster, pool), output: .concatenated),
                                                horizon: horizon)
         body = Sequential(composing: ["": recurrence, "head": Self.perFrame(head)])
         self.embedding = embedding
@@ -116,9 +118,22 @@ public struct ConvLSTMForecaster: Composite {
                              forecaster: recurrence.forecaster.layers, head: try conv(count - 1))
     }
 
-    public mutating func updateBody<R>(_ update: (inout Sequential) throws -> R) rethrows -> R { try update(&body) }
+    public mutating func visitParameters(_ visit: (Int, inout Tensor) throws -> Void) rethrows { try body.visitParameters(visit) }
 
     public func validateComposition() throws { try validateParts() }
+
+    /// The pool of large training buffers the model's ConvLSTM2D layers share
+    /// (one workspace per model: a step's buffers pass from layer to layer).
+    var pool: BufferPool { recurrence.encoder.layers.first?.buffers ?? recurrence.forecaster.layers.first?.buffers ?? BufferPool() }
+
+    /// `layers` drawing their large buffers from `pool`.
+    private static func sharing(_ layers: [ConvLSTM2D], _ pool: BufferPool) -> [ConvLSTM2D] {
+        layers.map { layer in
+            var layer = layer
+            layer.buffers = pool
+            return layer
+        }
+    }
 
     /// `layer` applied to every frame of a sequence, its parameters named as its own.
     private static func perFrame(_ layer: Conv2D) -> TimeDistributed {

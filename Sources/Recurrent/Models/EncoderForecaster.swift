@@ -9,7 +9,7 @@ import FrameSequencing
 /// ```swift
 /// let model = try EncoderForecaster(encoder: RecurrentStack([ConvLSTM2D(...)]),
 ///                                   forecaster: RecurrentStack([ConvLSTM2D(...)], output: .concatenated), horizon: 3)
-/// let states = try model.forward(frames, context: LayerContext())   // (B, 3, H, W, filters)
+/// let states = try model.forward(frames, context: LayerContext())   // (B, 3, H, W, the forecaster's filters summed)
 /// ```
 ///
 /// The forecaster's first layer reads zeros, so its input weights get zero

@@ -19,7 +19,8 @@ public struct RecurrentStack<Element: RecurrentLayer>: Sendable {
     public enum Output: Sendable, Hashable {
         /// The top layer's output.
         case top
-        /// Every layer's output sequence, concatenated along the last axis.
+        /// Every layer's output sequence, concatenated along the last axis; every
+        /// layer returns its sequence, whatever `returnSequences` asks.
         case concatenated
     }
 

@@ -59,7 +59,9 @@ public struct Sequential: Sendable {
     }
 
     /// Each layer's name: the one given at ``init(named:)``, else its position.
-    /// Layers appended after a named stack was made are named by position.
+    /// Names belong to positions: layers appended after a named stack was made
+    /// are named by position, and a named stack's layers are best replaced in
+    /// place rather than inserted or removed.
     public var names: [String] {
         layers.indices.map { index in givenNames.flatMap { index < $0.count ? $0[index] : nil } ?? "\(index)" }
     }
@@ -299,7 +301,8 @@ extension Layer where Self == DepthToSpace {
 extension RecurrentError {
     /// The same error, its subject prefixed with the layer's position in a stack.
     func inLayer(_ index: Int, _ name: String, named given: String? = nil) -> RecurrentError {
-        let prefix = "Layer \(index)\(given.flatMap { $0.isEmpty ? nil : " '\($0)'" } ?? "") (\(name)): "
+        if given == "" { return self }   // a composite's part that names its own errors (its parameters too)
+        let prefix = "Layer \(index)\(given.map { " '\($0)'" } ?? "") (\(name)): "
         switch self {
         case let .invalidArgument(n, e, a): return .invalidArgument(name: prefix + n, expected: e, actual: a)
         case let .shapeMismatch(n, e, a): return .shapeMismatch(name: prefix + n, expected: e, actual: a)

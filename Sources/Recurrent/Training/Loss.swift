@@ -67,7 +67,7 @@ public struct LossValue: Sendable, Equatable {
 /// prediction or target is NaN or infinite (padding may hold anything).
 ///
 /// ```swift
-/// let padded = try padSequences(sequences, padding: .post)   // values (B, T, F), mask (B, T)
+/// let padded = try padSequences(sequences, padding: .post, truncating: .post)   // values (B, T, F), mask (B, T)
 /// let result = try MeanSquaredError().evaluate(prediction: y, target: padded.values, weights: padded.mask)
 /// result.value      // the mean over the valid timesteps' elements
 /// result.gradient   // (B, T, F), 0 at padding: feed it to the model's backward

@@ -25,6 +25,8 @@ final class NormalizationStatisticsTests: XCTestCase {
         XCTAssertEqual(same.elementKind, bytes.elementKind, "byte frames stay bytes")
         XCTAssertEqual(try same.tensor(), try bytes.tensor())
         XCTAssertTrue(try Normalization(center: [0, 0], factor: [1, 1]).isIdentity)
+        XCTAssertThrowsError(try Normalization(center: [0, 0, 0], factor: [1, 1, 1]).apply(to: bytes) as FrameStack,
+                             "an identity of 3 channels refuses frames of 4 values each, as any normalization does")
         let values = try Tensor(shape: [3], scalars: [-1, 0.5, 7])
         XCTAssertEqual(try Normalization.identity.invert(values), values)
     }

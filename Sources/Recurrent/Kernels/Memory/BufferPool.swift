@@ -6,8 +6,9 @@
 // freed, and touching new pages costs about a microsecond per 4 KB page: on
 // convlstm.seed2.train about 9% of the profile was page faults. Freed buffers
 // are kept in the pool of the layer that used them instead (each ConvLSTM2D
-// owns one, shared by its copies), at most `limit` of them, and handed out
-// again to any request they can hold; they are released with the layer.
+// owns one, shared by its copies; a ConvLSTMForecaster gives all its layers
+// one pool, the model's workspace), at most `limit` of them, and handed out
+// again to any request they can hold; they are released with the model.
 
 import Synchronization
 

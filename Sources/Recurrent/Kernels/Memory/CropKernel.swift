@@ -18,10 +18,16 @@ func cropped(_ x: Tensor, _ height: Int, _ width: Int) throws -> Tensor {
     }
 }
 
-/// The gradient of ``cropped(_:_:_:)``: `gradient` placed top-left in zeros of `shape`.
+/// The gradient of ``cropped(_:_:_:)``: `gradient` (B, h, w, C) placed top-left
+/// in zeros of `shape` (B, H >= h, W >= w, C).
 func uncropped(_ gradient: Tensor, to shape: Shape) throws -> Tensor {
     let d = shape.dimensions
+    guard gradient.shape.rank == 4 else {
+        throw RecurrentError.shapeMismatch(name: "Crop output gradient", expected: [.any("batch"), .any("height"), .any("width"), .any("channels")],
+                                           actual: gradient.dimensions)
+    }
     let (height, width) = (gradient.dimensions[1], gradient.dimensions[2])
+    _ = try croppedDimensions(d, height, width)
     try RecurrentError.requireShape(gradient, [d[0], height, width, d[3]], "Crop output gradient")
     if gradient.dimensions == d { return gradient }
     var result = try Tensor(shape: shape)
