@@ -26,6 +26,9 @@ import FrameSequencing
 /// in the unfinished epoch and their loss sum, the history), and each epoch
 /// shuffles with `shuffleSeed + epoch`, so a run resumed from any checkpoint,
 /// one written inside an epoch too, ends bit for bit as the uninterrupted run.
+/// Dropout draws new masks every step, as Keras's and PyTorch's do: each step's
+/// ``LayerContext/dropoutSeed`` follows from the step count (``dropoutSeed(step:)``),
+/// which checkpoints keep too.
 ///
 /// Targets are the batch's targets, reshaped to the prediction's shape when
 /// their element counts agree (a flat next-frame target for a spatial
@@ -209,6 +212,12 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         return count
     }
 
+    /// The dropout seed of training step `step` (0 for the first): distinct for
+    /// every step, the same in a resumed run.
+    public static func dropoutSeed(step: Int) -> UInt64 {
+        UInt64(truncatingIfNeeded: step) &* 0x9E37_79B9_7F4A_7C15 &+ 0xD1B5_4A32_D192_ED03
+    }
+
     /// One optimizer step on `batch`: checks of the inputs and targets, forward,
     /// loss, backward, checks, clipping, and the update with a check of the
     /// parameters it writes. Returns the batch's loss.
@@ -230,7 +239,8 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             try requireFinite(targets) { "target of window \(Self.window(holding: $0, of: targets, in: batch)) \(position)" }
         }
         gradients.zero()
-        let (output, cache) = try model.trainingForward(batch.inputs, context: LayerContext(lengths: batch.mask == nil ? nil : batch.lengths))
+        let context = LayerContext(lengths: batch.mask == nil ? nil : batch.lengths, dropoutSeed: Self.dropoutSeed(step: step))
+        let (output, cache) = try model.trainingForward(batch.inputs, context: context)
         let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output),
                                       weights: weights(batch, output))
         guard value.value.isFinite else {
