@@ -21,11 +21,13 @@ extension Normalization {
         if case .bytes(let scale) = frames.elementKind, scale > 0, scale * 255 <= 1 { return (.identity, 0 ... 1) }
         var (low, high) = (Float.infinity, -Float.infinity)
         for index in 0 ..< frames.count {
-            for (i, v) in try frames.frame(at: index).scalars.enumerated() {
-                guard v.isFinite else {
-                    throw CLIError.failed("frame \(index) holds \(v) at element \(i); frames must be finite")
+            try frames.frame(at: index).withUnsafeBufferPointer { values in   // read in place: no copy of the frame
+                for (i, v) in values.enumerated() {
+                    guard v.isFinite else {
+                        throw CLIError.failed("frame \(index) holds \(v) at element \(i); frames must be finite")
+                    }
+                    (low, high) = (min(low, v), max(high, v))
                 }
-                (low, high) = (min(low, v), max(high, v))
             }
         }
         if low >= 0 && high <= 1 { return (.identity, 0 ... 1) }

@@ -80,7 +80,8 @@ extension RecurrentStack: RecurrentLayer {
         for (index, layer) in layers.enumerated() {
             let result = try layer.forward(x, from: states?[index], returnSequences: returnsSequence(index, returnSequences),
                                            context: context)
-            (x, outputs) = (result.output, outputs + [result.output])
+            x = result.output
+            if output == .concatenated { outputs.append(x) }   // the top output alone needs no copy kept
             finals.append(result.finalState)
         }
         return (output == .top ? x : try concatenatedAlongLastAxis(outputs), finals)
@@ -93,7 +94,8 @@ extension RecurrentStack: RecurrentLayer {
         for (index, layer) in layers.enumerated() {
             let result = try layer.trainingForward(x, from: states?[index], returnSequences: returnsSequence(index, returnSequences),
                                                    context: context)
-            (x, outputs) = (result.output, outputs + [result.output])
+            x = result.output
+            if output == .concatenated { outputs.append(x) }   // the top output alone needs no copy kept
             finals.append(result.finalState)
             caches.append(result.cache)
         }
@@ -176,48 +178,3 @@ extension RecurrentStack: Trainable {
 }
 
 extension RecurrentStack.Gradients: Equatable where Element.Gradients: Equatable {}
-
-/// Tensors of one shape but the last axis, side by side along it.
-func concatenatedAlongLastAxis(_ parts: [Tensor]) throws -> Tensor {
-    let leading = Array(parts[0].dimensions.dropLast())
-    let rows = leading.reduce(1, *)
-    let widths = parts.map { $0.dimensions.last ?? 0 }
-    for (index, part) in parts.enumerated() where Array(part.dimensions.dropLast()) != leading {
-        throw RecurrentError.shapeMismatch(name: "Concatenated part \(index)", expected: ShapeRequirement(exactly: leading + [widths[index]]),
-                                           actual: part.dimensions)
-    }
-    let total = widths.reduce(0, +)
-    var values = [Float](repeating: 0, count: rows * total)
-    var offset = 0
-    for (part, width) in zip(parts, widths) {
-        let source = part.scalars
-        for row in 0 ..< rows { for c in 0 ..< width { values[row * total + offset + c] = source[row * width + c] } }
-        offset += width
-    }
-    return try Tensor(shape: Shape(leading + [total]), scalars: values)
-}
-
-/// The inverse of ``concatenatedAlongLastAxis(_:)``: `whole` cut along its last axis into `widths`.
-func splitAlongLastAxis(_ whole: Tensor, _ widths: [Int]) throws -> [Tensor] {
-    let leading = Array(whole.dimensions.dropLast())
-    let total = whole.dimensions.last ?? 0
-    guard total == widths.reduce(0, +) else {
-        throw RecurrentError.shapeMismatch(name: "Concatenated gradient", expected: ShapeRequirement(exactly: leading + [widths.reduce(0, +)]),
-                                           actual: whole.dimensions)
-    }
-    let rows = leading.reduce(1, *)
-    let values = whole.scalars
-    var offset = 0
-    return try widths.map { width in
-        var part = [Float](repeating: 0, count: rows * width)
-        for row in 0 ..< rows { for c in 0 ..< width { part[row * width + c] = values[row * total + offset + c] } }
-        offset += width
-        return try Tensor(shape: Shape(leading + [width]), scalars: part)
-    }
-}
-
-/// `a + b`, elementwise, of one shape.
-func addedTensors(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-    try RecurrentError.requireShape(b, a.dimensions, "Added gradient")
-    return try Tensor(shape: a.shape, scalars: zip(a.scalars, b.scalars).map(+))
-}
