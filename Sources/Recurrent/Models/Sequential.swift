@@ -51,6 +51,15 @@ public struct Sequential: Sendable {
         for layer in layers { try validateSizes(layer) }
     }
 
+    /// Layers `range` of this stack under their names here (a composite's
+    /// parts run one timestep at a time, ``steppedForward(_:recurrence:as:from:context:)``).
+    func sublayers(_ range: Range<Int>) -> Sequential {
+        var part = self
+        part.layers = Array(layers[range])
+        part.givenNames = givenNames.map { Array($0[range]) }
+        return part
+    }
+
     /// A named stack whose names the package chose (distinct, not empty); a
     /// composite's parts. Sizes are checked at every pass, as for every stack.
     init(composing entries: KeyValuePairs<String, any Layer>) {
