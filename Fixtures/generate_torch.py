@@ -843,6 +843,155 @@ def verify_torch_layers_file(path: Path) -> list:
 
 # --------------------------------------------------------------------------
 
+
+# --------------------------------------------------------------------------
+# Closed-loop rollouts (suite torch_rollout)
+# --------------------------------------------------------------------------
+
+ROLLOUT_CASES = [
+    # An FC-LSTM: flatten, nn.LSTM, nn.Linear with a sigmoid, back to the frame.
+    {"name": "fc_lstm_b3_s7", "model": "fc_lstm", "B": 3, "S": 7, "frame": [3, 4, 2], "hidden": 4,
+     "mask": "binary", "seed": 41},
+    # Shi et al.'s ConvLSTM encoder-forecaster, two layers and a 1x1 embedding,
+    # with a mask that also mixes (0.25, 0.5) as PredRNN's mask_true may.
+    {"name": "convlstm_2layers_embedding", "model": "convlstm", "B": 2, "S": 6, "frame": [5, 5, 1],
+     "filters": [3, 2], "embedding": 2, "kernel": 3, "mask": "mixed", "seed": 42},
+    {"name": "convlstm_1layer_rgb", "model": "convlstm", "B": 2, "S": 5, "frame": [4, 4, 3],
+     "filters": [2], "embedding": 0, "kernel": 3, "mask": "binary", "seed": 43},
+]
+
+
+class KerasConvLSTMCell(torch.nn.Module):
+    """Keras ConvLSTM2D's cell (gates i, f, c, o; sigmoid and tanh; padding
+    same, stride 1): z = conv(x, W) + conv(h, U) + b."""
+
+    def __init__(self, cin, filters, kernel):
+        super().__init__()
+        self.conv_x = torch.nn.Conv2d(cin, 4 * filters, kernel, padding=kernel // 2, bias=False)
+        self.conv_h = torch.nn.Conv2d(filters, 4 * filters, kernel, padding=kernel // 2, bias=False)
+        self.bias = torch.nn.Parameter(0.1 * torch.randn(4 * filters))
+        self.filters = filters
+
+    def forward(self, x, h, c):
+        z = self.conv_x(x) + self.conv_h(h) + self.bias.view(1, -1, 1, 1)
+        i, f, g, o = torch.split(z, self.filters, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+
+class RolloutModel(torch.nn.Module):
+    def __init__(self, case):
+        super().__init__()
+        H, W, C = case["frame"]
+        self.case = case
+        if case["model"] == "fc_lstm":
+            self.lstm = torch.nn.LSTM(H * W * C, case["hidden"], batch_first=True)
+            self.linear = torch.nn.Linear(case["hidden"], H * W * C)
+        else:
+            E = case["embedding"]
+            self.embedding = torch.nn.Conv2d(C, E, 1) if E else None
+            first, filters = E or C, case["filters"]
+            ins = [first] + filters[:-1]
+            self.encoder = torch.nn.ModuleList(KerasConvLSTMCell(i, f, case["kernel"]) for i, f in zip(ins, filters))
+            self.forecaster = torch.nn.ModuleList(KerasConvLSTMCell(i, f, case["kernel"]) for i, f in zip(ins, filters))
+            self.head = torch.nn.Conv2d(sum(filters), C, 1)
+
+    def zero_state(self, B):
+        H, W, C = self.case["frame"]
+        if self.case["model"] == "fc_lstm":
+            return None
+        return [(torch.zeros(B, f, H, W), torch.zeros(B, f, H, W)) for f in self.case["filters"]]
+
+    def step(self, frame, state):
+        """frame (B, H, W, C) -> the next frame's prediction (B, H, W, C) and the state."""
+        B = frame.shape[0]
+        if self.case["model"] == "fc_lstm":
+            out, state = self.lstm(frame.reshape(B, 1, -1), state)
+            return torch.sigmoid(self.linear(out[:, 0])).reshape(frame.shape), state
+        x = frame.permute(0, 3, 1, 2)
+        if self.embedding is not None:
+            x = self.embedding(x)
+        encoded = []
+        for cell, (h, c) in zip(self.encoder, state):
+            h, c = cell(x, h, c)
+            encoded.append((h, c))
+            x = h
+        x, outputs = torch.zeros_like(frame.permute(0, 3, 1, 2)[:, :1]).expand(-1, self.encoder[0].conv_x.in_channels, -1, -1), []
+        for cell, (h, c) in zip(self.forecaster, encoded):
+            h, _ = cell(x, h, c)
+            outputs.append(h)
+            x = h
+        y = torch.sigmoid(self.head(torch.cat(outputs, dim=1)))
+        return y.permute(0, 2, 3, 1), encoded
+
+    def rollout(self, frames, mask):
+        """frames (B, S, H, W, C), mask (B, S - 2): the S - 1 predictions, input s >= 1
+        being mask * frame s + (1 - mask) * the prediction of frame s."""
+        state, predictions = self.zero_state(frames.shape[0]), []
+        for s in range(frames.shape[1] - 1):
+            x = frames[:, 0]
+            if s > 0:
+                m = mask[:, s - 1].view(-1, 1, 1, 1)
+                x = m * frames[:, s] + (1 - m) * predictions[-1]
+            y, state = self.step(x, state)
+            predictions.append(y)
+        return torch.stack(predictions, dim=1)
+
+
+def gen_rollout_case(case, out_dir: Path) -> Path:
+    torch.manual_seed(case["seed"])
+    B, S = case["B"], case["S"]
+    H, W, C = case["frame"]
+    model = RolloutModel(case)
+    frames = torch.rand(B, S, H, W, C, requires_grad=True)
+    if case["mask"] == "binary":
+        mask = (torch.rand(B, S - 2) < 0.5).float()
+        mask[0, :] = 0          # one sequence wholly closed-loop
+    else:
+        mask = torch.tensor([0.0, 1.0, 0.25, 0.5] * S)[: B * (S - 2)].reshape(B, S - 2)
+    predictions = model.rollout(frames, mask)
+    g = torch.randn_like(predictions)
+    (predictions * g).sum().backward()
+
+    tensors = {"frames": f32(frames), "feeds_truth": f32(mask), "predictions": f32(predictions),
+               "grad_output": f32(g), "grad.frames": f32(frames.grad)}
+    for name, p in model.named_parameters():
+        tensors[name] = f32(p)
+        tensors[f"grad.{name}"] = f32(p.grad)
+    meta = base_metadata("torch_rollout", case["seed"])
+    meta.update({"model": json.dumps(case["model"]), "frame": json.dumps(case["frame"])})
+    if case["model"] == "fc_lstm":
+        meta["hidden_size"] = json.dumps(case["hidden"])
+    else:
+        meta.update({"filters": json.dumps(case["filters"]), "embedding": json.dumps(case["embedding"]),
+                     "kernel_size": json.dumps(case["kernel"])})
+    path = out_dir / "torch_rollout" / f"{case['name']}.safetensors"
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+def verify_rollout_file(path: Path) -> str:
+    """Re-runs the rollout from the file's weights and compares predictions and
+    gradients with what the file holds."""
+    meta = read_metadata(path)
+    t = load_file(str(path))
+    case = {"model": meta["model"], "frame": meta["frame"]}
+    if case["model"] == "fc_lstm":
+        case["hidden"] = meta["hidden_size"]
+    else:
+        case.update(filters=meta["filters"], embedding=meta["embedding"], kernel=meta["kernel_size"])
+    model = RolloutModel(case)
+    model.load_state_dict({name: torch.from_numpy(t[name]) for name, _ in model.named_parameters()})
+    frames = torch.from_numpy(t["frames"]).requires_grad_(True)
+    predictions = model.rollout(frames, torch.from_numpy(t["feeds_truth"]))
+    check(np.allclose(predictions.detach().numpy(), t["predictions"], atol=1e-6), path, "predictions differ on reload")
+    (predictions * torch.from_numpy(t["grad_output"])).sum().backward()
+    check(np.allclose(frames.grad.numpy(), t["grad.frames"], atol=1e-6), path, "grad.frames differs on reload")
+    for name, p in model.named_parameters():
+        check(np.allclose(p.grad.numpy(), t[f"grad.{name}"], atol=1e-6), path, f"grad.{name} differs on reload")
+    return f"{path.name}: {len(t)} tensors, predictions {tuple(t['predictions'].shape)}"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent,
@@ -851,8 +1000,8 @@ def main(argv=None) -> int:
     ap.add_argument("--clean", action="store_true",
                     help="first delete existing *.safetensors in the selected suite "
                          "folders (other suites are untouched)")
-    ap.add_argument("--suites", default="lstm,torch_optim",
-                    help="comma-separated suites to write (default: lstm,torch_optim); "
+    ap.add_argument("--suites", default="lstm,torch_optim,torch_rollout",
+                    help="comma-separated suites to write (default: lstm,torch_optim,torch_rollout); "
                          "torch_layers writes the single file --torch-layers-file instead")
     ap.add_argument("--torch-layers-file", type=Path, default=TORCH_LAYERS_FILE,
                     help="where --suites torch_layers writes (default: "
@@ -861,7 +1010,8 @@ def main(argv=None) -> int:
     out: Path = args.out
 
     suites = {"lstm": (LSTM_CASES, gen_lstm_case, verify_lstm_file),
-              "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file)}
+              "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file),
+              "torch_rollout": (ROLLOUT_CASES, gen_rollout_case, verify_rollout_file)}
     selected = [name.strip() for name in args.suites.split(",") if name.strip()]
     unknown = [name for name in selected if name not in suites and name != "torch_layers"]
     if unknown:
