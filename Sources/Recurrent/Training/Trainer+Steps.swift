@@ -37,10 +37,7 @@ extension Trainer {
         func run() throws {
             try batches.fill(0, into: &buffer)
             gradients.zero()
-            let (output, cache) = try model.trainingForward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
-            let value = try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
-                                          weights: weights(buffer, output))
-            _ = try model.backward(outputGradient: value.gradient, cache: cache, into: &gradients)
+            _ = try lossAndGradients(buffer, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths), into: &gradients)
         }
         try run()
         let started = Date()

@@ -62,6 +62,12 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     /// Every finished epoch of the run, in order, as Keras's `History`: kept
     /// across fit calls and restored by ``resume(from:)``.
     public internal(set) var history: [EpochSummary] = []
+    /// Training on closed-loop rollouts, set by
+    /// ``init(model:optimizer:loss:schedule:closedLoop:)``; nil: one pass of the
+    /// model over each window.
+    public internal(set) var closedLoop: ClosedLoopTraining?
+    /// The rollout's passes for ``closedLoop``, made where the model's type is known.
+    var rolloutPass: RolloutPass<Model>?
 
     /// A trainer starting from `model`'s current parameters.
     public init(model: Model, optimizer: Optimizer, loss: any Loss,
@@ -240,13 +246,9 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         }
         gradients.zero()
         let context = LayerContext(lengths: batch.mask == nil ? nil : batch.lengths, dropoutSeed: Self.dropoutSeed(step: step))
-        let (output, cache) = try model.trainingForward(batch.inputs, context: context)
-        let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output),
-                                      weights: weights(batch, output))
-        guard value.value.isFinite else {
-            throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: value.value)
+        let value = try lossAndGradients(batch, context: context, into: &gradients) { loss in
+            guard loss.isFinite else { throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: loss) }
         }
-        _ = try model.backward(outputGradient: value.gradient, cache: cache, into: &gradients)
         var tensors = gradients.tensors
         for (index, tensor) in tensors.enumerated() {
             try requireFinite(tensor) { _ in "gradient of '\(parameterName(index))' \(position)" }
@@ -293,17 +295,34 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             }
         }
         step += 1
-        return value.value
+        return value
     }
 
     /// The name of parameter `index`, for error messages only (``Trainable/namedParameters``
     /// builds every name).
+    /// The batch's loss, its gradients added into `gradients`: one pass over
+    /// the windows, or a closed-loop rollout of each (``closedLoop``).
+    /// `check` sees the loss before backward runs.
+    func lossAndGradients(_ batch: WindowBatch, context: LayerContext, into gradients: inout Model.Gradients,
+                          check: (Float) throws -> Void = { _ in }) throws -> Float {
+        if let rolloutPass {
+            return try rolloutPass.train(model, batch, step, context, loss, &gradients, check)
+        }
+        let (output, cache) = try model.trainingForward(batch.inputs, context: context)
+        let value = try loss.evaluate(prediction: output, target: try alignedTarget(batch, output), weights: weights(batch, output))
+        try check(value.value)
+        _ = try model.backward(outputGradient: value.gradient, cache: cache, into: &gradients)
+        return value.value
+    }
+
     private func parameterName(_ index: Int) -> String {
         model.namedParameters[index].name
     }
 
     /// The mean loss over `range` of `windows` (every window when nil), without
-    /// training.
+    /// training. With ``closedLoop``, each window's closed-loop forecast is
+    /// scored: the context read as it is, every later step fed the model's
+    /// own prediction, the loss over the target frames.
     public func evaluate(_ windows: FrameWindows, windows range: Range<Int>? = nil, batchSize: Int,
                          layout: SequenceLayout = .batchMajor) throws -> Float {
         let batches = try windows.batches(of: range ?? windows.indices, size: batchSize)
@@ -311,6 +330,10 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         var total: Double = 0
         for index in batches.indices {
             try batches.fill(index, into: &buffer)
+            if let rolloutPass {
+                total += Double(try rolloutPass.evaluate(model, buffer, loss))
+                continue
+            }
             let output = try model.forward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
             total += Double(try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
                                               weights: weights(buffer, output)).value)
