@@ -13,7 +13,7 @@ final class FixtureConformance: XCTestCase {
     static let contractSuites: Set<String> = [
         "windows", "pad_sequences", "lstm", "keras_lstm", "keras_convlstm2d", "keras_conv2d",
         "keras_conv2d_transpose", "keras_maxpool2d", "keras_dense", "keras_cnn_lstm", "torch_optim",
-        "space_to_depth", "ssim",
+        "space_to_depth", "ssim", "keras_concatenate",
     ]
 
     /// The suites this package checks so far.
@@ -31,6 +31,7 @@ final class FixtureConformance: XCTestCase {
         "keras_convlstm2d": KerasConvLSTM2DSuite.check,
         "space_to_depth": SpaceToDepthSuite.check,
         "ssim": SSIMSuite.check,
+        "keras_concatenate": KerasConcatenateSuite.check,
     ]
 
     func testEveryFixtureCase() throws {
