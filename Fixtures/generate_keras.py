@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate Keras reference fixtures for the FrameSequencing conformance tests.
 
-Writes nine suites of safetensors files, following the contract in FIXTURES.md
+Writes ten suites of safetensors files, following the contract in FIXTURES.md
 (one case per file; ``__metadata__`` values are strings holding JSON):
 
 * ``windows/<case>.safetensors``: ``keras.utils.timeseries_dataset_from_array``
@@ -112,12 +112,26 @@ gradients are those of L = sum(output * grad_output), from tf.GradientTape.
               grad_output; grad.input, grad.kernel, grad.recurrent_kernel,
               grad.bias
 
+* ``keras_concatenate/<case>.safetensors``: ``keras.layers.Concatenate(axis)``
+  called on a list of ``count`` inputs of one rank, equal on every axis but
+  ``axis`` (never the batch); no weights.
+    metadata: axis (JSON int, as passed to Keras: negative counts from the
+              end), count (the number of inputs, at least 2), suite, source,
+              seed
+    tensors:  input.0 ... input.<count-1>, each in its Keras shape;
+              output = Concatenate(axis)([input.0, ...]); grad_output (random,
+              shape of output); grad.input.0 ... grad.input.<count-1>, each the
+              shape of its input, for L = sum(output * grad_output), from
+              tf.GradientTape. The output must equal np.concatenate exactly
+              and each grad.input.<i> the matching np.split piece of
+              grad_output (values are moved, never computed).
+
 Usage (from the package root)::
 
     /tmp/ref/bin/python Fixtures/generate_keras.py [--out DIR] [--clean]
         [--suites windows,pad_sequences,keras_lstm,keras_dense,keras_conv2d,
                   keras_conv2d_transpose,keras_maxpool2d,keras_cnn_lstm,
-                  keras_convlstm2d]
+                  keras_convlstm2d,keras_concatenate]
 
 The output defaults to the folder holding this script; ``--suites`` selects the
 suites written (default: see below). Every case has a fixed seed, and TensorFlow
@@ -134,7 +148,8 @@ direct loops); one summary line is printed per case.
 
 The Swift harness fails on a suite folder it does not implement, so the
 default is the suites it checks, which is now every suite above (the
-ConvLSTM2D layer checks keras_convlstm2d).
+ConvLSTM2D layer checks keras_convlstm2d, the Concatenate layer
+keras_concatenate).
 
 PyTorch must not be imported in this process (torch and tensorflow do not
 coexist reliably in one process); PyTorch fixtures come from a separate script.
@@ -382,6 +397,22 @@ KERAS_CONVLSTM2D_CASES = [
     # effective input kernel 5x3: out 4x5
     dict(name="dilation2_valid_k3x2_last", B=2, T=3, hwc=(8, 7, 2), F=2, k=(3, 2), s=(1, 1),
          padding="valid", d=(2, 2), seq=False, seed=1109),
+]
+
+# shapes: the inputs' Keras shapes, equal but on axis; axis: as passed to
+# Concatenate (negative counts from the end). Inputs and grad_output ~ N(0, 1).
+KERAS_CONCATENATE_CASES = [
+    # a U-Net skip connection: an encoder and a decoder map along the channels
+    dict(name="channels_4d_c3_c7", shapes=[(2, 4, 5, 3), (2, 4, 5, 7)], axis=-1, seed=1201),
+    # three (B, T, H, W, C) sequences along the channels
+    dict(name="channels_5d_three_inputs", shapes=[(2, 3, 4, 5, 2), (2, 3, 4, 5, 3),
+                                                  (2, 3, 4, 5, 4)], axis=-1, seed=1202),
+    # along the rows of (B, H, W, C): each input a block of whole rows
+    dict(name="axis1_rows", shapes=[(2, 3, 5, 2), (2, 4, 5, 2)], axis=1, seed=1203),
+    # along H of (B, T, H, W, C), named from the end (-3 is axis 2)
+    dict(name="axis_minus3_5d", shapes=[(2, 2, 3, 4, 2), (2, 2, 1, 4, 2)], axis=-3, seed=1204),
+    # a one-channel map (a mask, a grey frame) joined to a feature map
+    dict(name="channels_size1", shapes=[(2, 4, 5, 1), (2, 4, 5, 4)], axis=-1, seed=1205),
 ]
 
 
@@ -1075,6 +1106,34 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
     })
 
 
+def gen_keras_concatenate_case(case, out_dir: Path) -> Path:
+    shapes, axis = [tuple(s) for s in case["shapes"]], case["axis"]
+    rng = np.random.default_rng(case["seed"])
+    xs = [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
+    layer = keras.layers.Concatenate(axis=axis, dtype="float32")
+    out_shape = tuple(layer.compute_output_shape(shapes))
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+    xts = [tf.constant(x) for x in xs]
+    with tf.GradientTape() as tape:
+        for xt in xts:
+            tape.watch(xt)
+        out = layer(xts)
+        loss = tf.reduce_sum(out * tf.constant(g_out))
+    grads = tape.gradient(loss, xts)
+    assert all(g is not None for g in grads), "missing gradient"
+    out = f32(out)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {f"input.{i}": x for i, x in enumerate(xs)}
+    tensors.update({"output": out, "grad_output": g_out})
+    tensors.update({f"grad.input.{i}": f32(g) for i, g in enumerate(grads)})
+    meta = base_metadata("keras_concatenate", case["seed"])
+    meta.update({"axis": json.dumps(axis), "count": json.dumps(len(xs))})
+    path = out_dir / "keras_concatenate" / f"{case['name']}.safetensors"
+    write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
+    return path
+
+
 # --------------------------------------------------------------------------
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
@@ -1397,6 +1456,46 @@ def verify_keras_convlstm2d_file(path: Path) -> str:
             f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 
 
+def verify_keras_concatenate_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_concatenate", path, "suite")
+    axis, count = m["axis"], m["count"]
+    check(type(axis) is int and type(count) is int and count >= 2, path,
+          f"axis {axis!r}, count {count!r}")
+    names = [f"input.{i}" for i in range(count)]
+    check(all(n in t for n in names), path, f"missing one of {names}")
+    xs = [t[n] for n in names]
+    rank = xs[0].ndim
+    check(-rank <= axis < rank and axis % rank != 0, path, f"axis {axis} for rank {rank}")
+    a = axis % rank
+    for n, x in zip(names, xs):
+        check(x.ndim == rank and x.shape[:a] + x.shape[a + 1:] == xs[0].shape[:a] + xs[0].shape[a + 1:],
+              path, f"{n} shape {x.shape} against input.0 {xs[0].shape} off axis {a}")
+    sizes = [x.shape[a] for x in xs]
+    out_shape = xs[0].shape[:a] + (sum(sizes),) + xs[0].shape[a + 1:]
+    expected = {"output": out_shape, "grad_output": out_shape}
+    expected.update({n: x.shape for n, x in zip(names, xs)})
+    expected.update({f"grad.{n}": x.shape for n, x in zip(names, xs)})
+    check_tensor_set(path, t, expected)
+
+    # Values are moved, never computed: both directions are exact.
+    check(np.array_equal(t["output"], np.concatenate(xs, axis=a)), path,
+          "output differs from np.concatenate")
+    pieces = np.split(t["grad_output"], np.cumsum(sizes)[:-1], axis=a)
+    for n, piece in zip(names, pieces):
+        check(np.array_equal(t[f"grad.{n}"], piece), path, f"grad.{n} differs from np.split")
+
+    def loss(v):
+        return float(np.sum(np.concatenate([v[n] for n in names], axis=a) * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_concatenate/{path.stem}: {count} inputs "
+            f"{', '.join(str(tuple(x.shape)) for x in xs)} axis={axis} (axis {a}) -> output "
+            f"{out_shape}; numpy fwd and split exact, grad fd err {grad_err:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
 # --------------------------------------------------------------------------
 
 SUITES = {
@@ -1412,6 +1511,8 @@ SUITES = {
     "keras_cnn_lstm": (KERAS_CNN_LSTM_CASES, gen_keras_cnn_lstm_case, verify_keras_cnn_lstm_file),
     "keras_convlstm2d": (KERAS_CONVLSTM2D_CASES, gen_keras_convlstm2d_case,
                          verify_keras_convlstm2d_file),
+    "keras_concatenate": (KERAS_CONCATENATE_CASES, gen_keras_concatenate_case,
+                          verify_keras_concatenate_file),
 }
 
 
@@ -1427,7 +1528,8 @@ def parse_suites(text: str) -> list:
 # Suites the Swift test harness checks (committed under Fixtures/); the others
 # are written only when asked for with --suites, until their layers land.
 CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense", "keras_conv2d",
-                  "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm", "keras_convlstm2d")
+                  "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm", "keras_convlstm2d",
+                  "keras_concatenate")
 
 
 def main(argv=None) -> int:

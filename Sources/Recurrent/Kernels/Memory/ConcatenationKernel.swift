@@ -1,7 +1,7 @@
 import FrameSequencing
 
-// Tensors side by side along their last axis, and back: a RecurrentStack's
-// concatenated output and its gradient. The parts are read in place.
+// Tensors side by side along an axis, and back: a RecurrentStack's concatenated
+// output and its gradient, and the Concatenate layer. The parts are read in place.
 
 /// Tensors of one shape but the last axis, side by side along it.
 func concatenatedAlongLastAxis(_ parts: [Tensor]) throws -> Tensor {
@@ -43,6 +43,33 @@ func splitAlongLastAxis(_ whole: Tensor, _ widths: [Int]) throws -> [Tensor] {
                 for row in 0 ..< rows { (y + row * width).update(from: x + row * total + offset, count: width) }
             }
         }
+    }
+}
+
+/// Tensors of one shape but `axis`, side by side along it, for ``Concatenate``
+/// (which has checked the shapes). Each part is viewed, without a copy, as
+/// (outer, size * inner) rows: outer the product of the axes before `axis`,
+/// inner of those after. Joining those rows is the last-axis row copy, so every
+/// axis takes that path; on the last axis (inner 1) it is the path itself.
+func concatenated(_ parts: [Tensor], along axis: Int) throws -> Tensor {
+    var dimensions = parts[0].dimensions
+    let (outer, inner) = (dimensions[..<axis].reduce(1, *), dimensions[(axis + 1)...].reduce(1, *))
+    let rows = try parts.map { try $0.reshaped(to: Shape([outer, $0.dimensions[axis] * inner])) }
+    dimensions[axis] = parts.reduce(0) { $0 + $1.dimensions[axis] }
+    return try concatenatedAlongLastAxis(rows).reshaped(to: Shape(dimensions))
+}
+
+/// The inverse of ``concatenated(_:along:)``: `whole` cut along `axis` into
+/// pieces of `sizes` on that axis (summing to its size), each the shape of
+/// `whole` but that axis.
+func split(_ whole: Tensor, along axis: Int, sizes: [Int]) throws -> [Tensor] {
+    let dimensions = whole.dimensions
+    let (outer, inner) = (dimensions[..<axis].reduce(1, *), dimensions[(axis + 1)...].reduce(1, *))
+    let rows = try whole.reshaped(to: Shape([outer, dimensions[axis] * inner]))
+    return try zip(splitAlongLastAxis(rows, sizes.map { $0 * inner }), sizes).map { piece, size in
+        var pieceDimensions = dimensions
+        pieceDimensions[axis] = size
+        return try piece.reshaped(to: Shape(pieceDimensions))
     }
 }
 
