@@ -74,7 +74,8 @@ extension DemoCommand {
         for kind in models {
             let (settings, plan) = configuration(kind)
             let planner = Planner(kind: kind, header: header, heldOut: testFrames, context: context, windowStride: 1,
-                                  steps: steps, kernelSize: settings.kernelSize, seed: seed, budget: budget)
+                                  steps: steps, kernelSize: settings.kernelSize, seed: seed, budget: budget,
+                                  rollout: plan.closedLoop?.horizon ?? 0)
             let footprint = try planner.estimate(settings, batch: plan.batchSize)
             var planRecord = PlanRecord(RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                                                 footprint: footprint, evaluationBatch: 16), budget: budget)

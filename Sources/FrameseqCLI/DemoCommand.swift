@@ -35,6 +35,10 @@ struct DemoCommand {
       --steps K          closed-loop forecast length (default 10)
       --models LIST      which to train, comma-separated (default fc_lstm,cnn_lstm,convlstm)
       --epochs N         override every model's epochs
+      --closed-loop K    train every model on closed-loop rollouts of K frames after the
+                         context, with scheduled sampling (see `frameseq train --help`);
+                         0 trains each window in one pass. Default: each model's own choice
+      --sampling SCHEDULE, --reverse-sampling  as for `frameseq train`, with --closed-loop
       --seed N           data and initialization seed (default 1)
       --quiet            no progress bars
     """
@@ -50,11 +54,13 @@ struct DemoCommand {
     var steps: Int
     var models: [ModelKind]
     var epochs: Int?
+    /// `--closed-loop`, when given: every model's choice (nil inside: off).
+    var closedLoop: ClosedLoopPlan??
     var seed: UInt64
     var quiet: Bool
 
     init(_ arguments: [String]) throws {
-        var options = try Arguments(arguments, flagNames: ["quick", "quiet"])
+        var options = try Arguments(arguments, flagNames: ["quick", "quiet", "reverse-sampling"])
         quick = options.flag("quick")
         quiet = options.flag("quiet")
         output = options.string("output") ?? (quick ? "frameseq-demo-quick" : "frameseq-demo")
@@ -68,6 +74,9 @@ struct DemoCommand {
         steps = try options.integer("steps", default: 10, in: 1 ... 1000)
         epochs = options.string("epochs") == nil ? nil : try options.integer("epochs", default: 1, in: 1 ... 10_000)
         seed = UInt64(try options.integer("seed", default: 1, in: 0 ... Int.max))
+        let givesClosedLoop = options.string("closed-loop") != nil
+        let closedLoop = try TrainCommand.closedLoopPlan(&options)
+        self.closedLoop = givesClosedLoop ? .some(closedLoop) : nil
         if let list = options.string("models") {
             models = try list.split(separator: ",").map { name in
                 guard let kind = ModelKind(rawValue: String(name)) else {
@@ -110,6 +119,7 @@ struct DemoCommand {
                                      kernelSize: 3, seed: seed)
             plan = makePlan(epochs: quick ? 2 : 8, batch: 4, rate: quick ? 5e-3 : 3e-3)
         }
+        plan.closedLoop = closedLoop ?? nil
         return (settings, plan)
     }
 }

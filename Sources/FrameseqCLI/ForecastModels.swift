@@ -3,8 +3,9 @@ import FrameSequencing
 import Recurrent
 
 /// A next-frame forecaster the commands can train and run: the package's
-/// forecasters conform through `Layer` and `NextFrameForecaster`.
-typealias ForecastingModel = Layer & NextFrameForecaster
+/// forecasters conform through `ClosedLoopTrainable` (a `Layer` and a
+/// `NextFrameForecaster` that trains through its own predictions).
+typealias ForecastingModel = ClosedLoopTrainable
 
 /// The three encodings the demo compares.
 enum ModelKind: String, CaseIterable, Sendable {

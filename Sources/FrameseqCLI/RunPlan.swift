@@ -47,6 +47,8 @@ struct Planner {
     var kernelSize: Int
     var seed: UInt64
     var budget: MemoryBudget
+    /// Frames forecast after the context in closed-loop training (`--closed-loop K`); 0: off.
+    var rollout = 0
     /// Estimates already made: a plan and its refusal compare dozens of candidates.
     private let estimates = EstimateCache()
 
@@ -110,9 +112,13 @@ struct Planner {
 
     private func freshEstimate(_ settings: ModelSettings, batch: Int) throws -> TrainingFootprint {
         let frame = settings.modelFrameShape
-        let input = [batch, context, frame.height, frame.width, frame.channels]
+        // A closed-loop rollout keeps a record per step over the context and the
+        // forecast; each ConvLSTM step also runs the forecaster stack, about
+        // as much again.
+        let recorded = rollout > 0 ? (context + rollout - 1) * (settings.kind == .convLSTM ? 2 : 1) : context
+        let input = [batch, recorded, frame.height, frame.width, frame.channels]
         let (parameters, activation) = try settings.estimate(inputDimensions: input)
-        let targetSteps = settings.trainingTarget == .shifted ? context : 1
+        let targetSteps = rollout > 0 ? rollout : settings.trainingTarget == .shifted ? context : 1
         let batchBytes = 4 * batch * (context + targetSteps) * frame.featureCount
         return TrainingFootprint(
             parameterCount: parameters, optimizerStateFloatsPerParameter: 2, clipsGradients: true, activation: activation,
@@ -124,9 +130,10 @@ struct Planner {
             stepsPerEpoch: (windowCount + batch - 1) / batch)
     }
 
-    /// Training windows of one epoch: `context` frames and the frame after,
-    /// every `windowStride`-th start in the training frames.
-    var windowCount: Int { max(0, (header.count - heldOut - context - 1) / windowStride + 1) }
+    /// Training windows of one epoch: `context` frames and the frame after
+    /// (the `rollout` frames after, in closed-loop training), every
+    /// `windowStride`-th start in the training frames.
+    var windowCount: Int { max(0, (header.count - heldOut - context - max(rollout, 1)) / windowStride + 1) }
 
     func settings(hidden: Int, filters: [Int], patch: Int) -> ModelSettings {
         var settings = ModelSettings(kind: kind, frameShape: header.frame, hiddenSize: hidden, filters: filters,
@@ -237,7 +244,8 @@ struct Planner {
         }
         if settings.kind != .convLSTM {
             let convLSTM = Planner(kind: .convLSTM, header: header, heldOut: heldOut, context: context,
-                                   windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget)
+                                   windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget,
+                                   rollout: rollout)
             if let plan = try? convLSTM.plan(SizeOptions()) {
                 found.append(("--model convlstm" + (plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")
                                 + (plan.batchSize != ModelKind.convLSTM.defaultBatchSize ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))

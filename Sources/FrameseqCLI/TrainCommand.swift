@@ -39,6 +39,17 @@ struct TrainCommand {
       --test-frames N      frames held out at the end (default an eighth, at least --steps)
       --steps K            closed-loop forecast length scored on them (default 10)
       --loss NAME          bce (binary cross-entropy, default) or mse; scores are MSE either way
+      --closed-loop K      train on closed-loop rollouts: each window is its context and
+                           the K frames after it; after the context the model is fed its
+                           own predictions (the loss reaches back through them) or, by a
+                           decaying chance, the true frame (scheduled sampling). Validation
+                           then scores the K-step closed-loop forecast. Default (or 0):
+                           off, each window trains one pass reading true frames only
+      --sampling SCHEDULE  with --closed-loop, the chance of feeding the true frame:
+                           linear (1 -> 0 over the first two thirds of the steps, default),
+                           linear:N (over N steps), exponential:BASE, inverse-sigmoid:K, none
+      --reverse-sampling   with --closed-loop, also feed predictions in the context, by a
+                           chance falling from 0.5 to 0 (PredRNN-V2's reverse sampling)
       --learning-rate R    Adam's peak rate (default 0.003 for convlstm, 0.002 for the
                            others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
@@ -88,7 +99,7 @@ struct TrainCommand {
     static let resumeOptions: Set<String> = ["resume", "frames", "epochs", "quiet", "memory-limit", "checkpoint-minutes"]
 
     init(_ arguments: [String]) throws {
-        var options = try Arguments(arguments, flagNames: ["quiet"])
+        var options = try Arguments(arguments, flagNames: ["quiet", "reverse-sampling"])
         quiet = options.flag("quiet")
         memoryLimit = options.string("memory-limit")
         checkpointMinutes = options.string("checkpoint-minutes") == nil ? nil
@@ -131,10 +142,33 @@ struct TrainCommand {
             throw CLIError.usage("--loss: unknown loss '\(lossName)' (expected \(TrainingLoss.allCases.map(\.rawValue).joined(separator: " or ")))")
         }
         plan.loss = loss
+        plan.closedLoop = try Self.closedLoopPlan(&options)
         testFrames = try optional("test-frames", 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
         kernelSize = try options.integer("kernel-size", default: 3, in: 1 ... 31)
         try options.requireAllRead()
+    }
+}
+
+extension TrainCommand {
+    /// `--closed-loop K`, `--sampling` and `--reverse-sampling` (the last two only with the first).
+    static func closedLoopPlan(_ options: inout Arguments) throws -> ClosedLoopPlan? {
+        let reverse = options.flag("reverse-sampling")
+        let sampling = try options.string("sampling").map { try SamplingPlan(parsing: $0, option: "--sampling") }
+        guard options.string("closed-loop") != nil else {
+            if sampling != nil || reverse {
+                throw CLIError.usage("--\(sampling != nil ? "sampling" : "reverse-sampling") needs --closed-loop K")
+            }
+            return nil
+        }
+        let horizon = try options.integer("closed-loop", default: 0, in: 0 ... 10_000)
+        guard horizon > 0 else {
+            if sampling != nil || reverse {
+                throw CLIError.usage("--\(sampling != nil ? "sampling" : "reverse-sampling") needs --closed-loop K of 1 or more")
+            }
+            return nil
+        }
+        return ClosedLoopPlan(horizon: horizon, sampling: sampling ?? .linear(steps: nil), reverse: reverse)
     }
 }
 
@@ -185,7 +219,7 @@ extension TrainCommand {
         }
         let planner = Planner(kind: settings.kind, header: header, heldOut: held, context: plan.contextLength,
                               windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
-                              seed: settings.seed, budget: budget)
+                              seed: settings.seed, budget: budget, rollout: plan.closedLoop?.horizon ?? 0)
         let footprint = try planner.estimate(settings, batch: plan.batchSize)
         let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                               footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))

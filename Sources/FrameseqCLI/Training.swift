@@ -25,6 +25,8 @@ struct TrainingPlan: Sendable {
     var windowStride: Int
     var seed: UInt64
     var showsProgress: Bool
+    /// Training on closed-loop rollouts (`--closed-loop K`); nil: one pass per window.
+    var closedLoop: ClosedLoopPlan?
 }
 
 extension TrainingPlan {
@@ -33,6 +35,7 @@ extension TrainingPlan {
         ["train.context": String(contextLength), "train.epochs": String(epochs), "train.batch_size": String(batchSize),
          "train.learning_rate": "\(learningRate)", "train.clip_norm": "\(clipNorm)",
          "train.window_stride": String(windowStride), "train.seed": String(seed), "train.loss": loss.rawValue]
+            .merging(closedLoop?.metadata ?? [:]) { $1 }
     }
 
     /// The plan a checkpoint's metadata holds (`showsProgress` as given).
@@ -53,6 +56,13 @@ extension TrainingPlan {
                   windowStride: try value("train.window_stride", { Int($0) }, positive),
                   seed: try value("train.seed", { UInt64($0) }, { _ in true }), showsProgress: showsProgress)
         loss = try value("train.loss", { TrainingLoss(rawValue: $0) }, { _ in true })
+        closedLoop = try ClosedLoopPlan(metadata: metadata, source: source)
+    }
+
+    /// What each training window's target is: the K frames after the context
+    /// for closed-loop training, else the model's own target.
+    func target(for settings: ModelSettings) -> WindowTarget {
+        closedLoop.map { .nextFrames(count: $0.horizon) } ?? settings.trainingTarget
     }
 }
 
@@ -92,7 +102,7 @@ func train(_ settings: ModelSettings, on frames: FrameStack, mean: [Float], vali
            plan: TrainingPlan, extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
            checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
-                                      target: settings.trainingTarget)
+                                      target: plan.target(for: settings))
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
     let windows = try seen.windows(parameters)
     // The held-out frames' windows, scored after every epoch (Keras's validation_data).
@@ -129,8 +139,10 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
     let schedule = try LinearWarmup(startFactor: 0.1, duration: warmup, unit: .step)
         .followed(by: try CosineAnnealing(period: max(totalSteps - warmup, 1), minimum: plan.learningRate / 10, unit: .step),
                   after: warmup, unit: .step)
-    var trainer = try Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate),
-                              loss: plan.loss.loss, schedule: schedule)
+    var trainer = try plan.closedLoop.map {
+        try Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate), loss: plan.loss.loss, schedule: schedule,
+                    closedLoop: try $0.options(totalSteps: totalSteps, seed: plan.seed))
+    } ?? Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate), loss: plan.loss.loss, schedule: schedule)
     if let resuming {
         try trainer.resume(from: resuming)
         report.log("resumed from epoch \(trainer.epoch + 1), step \(trainer.step + 1) of \(plan.epochs * batchesPerEpoch)")
