@@ -8,6 +8,9 @@ import Recurrent
 /// what it did.
 extension DemoCommand {
     func run(_ console: Console) throws {
+        if let benchmark, writeFramesPath == nil {
+            return try Interruption.watch { try runBenchmark(benchmark, console: console) }
+        }
         let pixels = try MovingDigits(size: size, digitCount: 2, seed: seed, channels: channels).pixels(count: frameCount)
         let shape = [frameCount, size, size, channels]
         if let path = writeFramesPath {

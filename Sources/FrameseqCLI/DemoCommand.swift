@@ -40,6 +40,17 @@ struct DemoCommand {
                          0 trains each window in one pass. Default: each model's own choice
       --sampling SCHEDULE, --reverse-sampling  as for `frameseq train`, with --closed-loop
       --seed N           data and initialization seed (default 1)
+      --benchmark        instead of the above, the field's standard 10 -> 10 test (OpenSTL's
+                         Moving MNIST protocol) on fresh sequences of moving digits: a
+                         ConvLSTM encoder-forecaster trained for --minutes on new 20-frame
+                         sequences every pass, scored on held-out ones as MSE per frame
+                         (summed over its 64x64 pixels) and SSIM; writes benchmark.json
+        --minutes M        training time (default 30)
+        --train-sequences N  sequences per pass (default 2000)
+        --test-sequences N   held-out sequences scored (default 1000)
+        --patch P, --filters LIST, --batch-size N, --learning-rate R
+                           the model's space-to-depth patch (default 2), ConvLSTM filters
+                           per layer (default 32,32), batch (8) and Adam's peak rate (0.002)
       --quiet            no progress bars
     """
 
@@ -54,13 +65,15 @@ struct DemoCommand {
     var steps: Int
     var models: [ModelKind]
     var epochs: Int?
+    /// `--benchmark` and its options; nil for the demo.
+    var benchmark: BenchmarkPlan?
     /// `--closed-loop`, when given: every model's choice (nil inside: off).
     var closedLoop: ClosedLoopPlan??
     var seed: UInt64
     var quiet: Bool
 
     init(_ arguments: [String]) throws {
-        var options = try Arguments(arguments, flagNames: ["quick", "quiet", "reverse-sampling"])
+        var options = try Arguments(arguments, flagNames: ["quick", "quiet", "reverse-sampling", "benchmark"])
         quick = options.flag("quick")
         quiet = options.flag("quiet")
         output = options.string("output") ?? (quick ? "frameseq-demo-quick" : "frameseq-demo")
@@ -74,6 +87,20 @@ struct DemoCommand {
         steps = try options.integer("steps", default: 10, in: 1 ... 1000)
         epochs = options.string("epochs") == nil ? nil : try options.integer("epochs", default: 1, in: 1 ... 10_000)
         seed = UInt64(try options.integer("seed", default: 1, in: 0 ... Int.max))
+        if options.flag("benchmark") {
+            var plan = BenchmarkPlan()
+            plan.minutes = try options.number("minutes", default: plan.minutes, in: 0.01 ... 100_000)
+            plan.sequencesPerDraw = try options.integer("train-sequences", default: plan.sequencesPerDraw, in: 1 ... 10_000_000)
+            plan.testSequences = try options.integer("test-sequences", default: plan.testSequences, in: 1 ... 10_000_000)
+            plan.patch = try options.integer("patch", default: plan.patch, in: 1 ... 64)
+            plan.filters = try options.integerList("filters", default: plan.filters, maximum: 4096)
+            plan.batchSize = try options.integer("batch-size", default: plan.batchSize, in: 1 ... 100_000)
+            plan.learningRate = try options.number("learning-rate", default: plan.learningRate, in: 1e-9 ... 10)
+            guard size % plan.patch == 0 else {
+                throw CLIError.usage("--patch \(plan.patch) does not divide the frame size \(size)")
+            }
+            benchmark = plan
+        }
         let givesClosedLoop = options.string("closed-loop") != nil
         let closedLoop = try TrainCommand.closedLoopPlan(&options)
         self.closedLoop = givesClosedLoop ? .some(closedLoop) : nil

@@ -79,6 +79,31 @@ struct MovingDigits {
         return bytes
     }
 
+    /// `count` independent sequences of `length` frames, one after another
+    /// (count * length, size, size, channels) as pixels: sequence `i` of draw
+    /// `draw` has digits, places and velocities of its own, seeded by this
+    /// generator's seed, the draw and `i`. A new draw is a new set of
+    /// sequences, as OpenSTL's Moving MNIST training set is drawn afresh every
+    /// epoch; the same draw is the same pixels.
+    func sequences(count: Int, length: Int, draw: UInt64) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(count * length * size * size * channels)
+        for index in 0 ..< count {
+            let one = MovingDigits(size: size, digitCount: digitCount, seed: Self.sequenceSeed(seed, draw: draw, index: index),
+                                   channels: channels)
+            bytes += try one.pixels(count: length)
+        }
+        return bytes
+    }
+
+    /// The seed of sequence `index` of `draw` (SplitMix64's finalizer over the three).
+    static func sequenceSeed(_ seed: UInt64, draw: UInt64, index: Int) -> UInt64 {
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (draw &+ 1) &+ 0xBF58_476D_1CE4_E5B9 &* UInt64(index + 1)
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     /// The same frames with values 0...1.
     func frames(count: Int) throws -> FrameStack {
         try FrameStack(stacked: try pixels(count: count),
