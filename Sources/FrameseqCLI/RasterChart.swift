@@ -23,7 +23,7 @@ struct RasterChart {
     /// The height of each chart; the picture is as tall as its charts together.
     static let panelHeight = 330
     /// The plot area within each chart's panel; the legend takes the space right of it.
-    static let plot = (left: 96.0, right: 616.0, top: 64.0, bottom: 264.0)
+    static let plot: SVGChart.PlotArea = (left: 96, right: 616, top: 64, bottom: 264)
     static let legendLeft = 646
     /// Each font pixel is drawn as a square of this side.
     static let textScale = 2
@@ -34,7 +34,7 @@ struct RasterChart {
     var height: Int { max(1, panels.count) * Self.panelHeight }
 
     /// The plot area of panel `index` in picture coordinates.
-    static func plot(panel index: Int) -> (left: Double, right: Double, top: Double, bottom: Double) {
+    static func plot(panel index: Int) -> SVGChart.PlotArea {
         let offset = Double(index * panelHeight)
         return (plot.left, plot.right, plot.top + offset, plot.bottom + offset)
     }
@@ -56,8 +56,7 @@ struct RasterChart {
         return panels.flatMap(\.series).filter { seen.insert($0.name).inserted }
     }
 
-    private func draw(_ chart: SVGChart, in plot: (left: Double, right: Double, top: Double, bottom: Double),
-                      on canvas: inout RasterCanvas) {
+    private func draw(_ chart: SVGChart, in plot: SVGChart.PlotArea, on canvas: inout RasterCanvas) {
         let scale = Self.textScale
         let (xAxis, yAxis) = chart.axes
         let (left, right, top, bottom) = (Int(plot.left), Int(plot.right), Int(plot.top), Int(plot.bottom))

@@ -46,7 +46,7 @@ struct SVGChart {
 
     static let width = 800.0, height = 330.0
     /// The plot area; the legend takes the space right of it.
-    static let plot = (left: 76.0, right: 560.0, top: 40.0, bottom: 272.0)
+    static let plot: PlotArea = (left: 76, right: 560, top: 40, bottom: 272)
 
     /// The `<svg>` element.
     func render() -> String {
@@ -117,6 +117,9 @@ struct SVGChart {
 }
 
 extension SVGChart {
+    /// A plot's edges in pixels from the picture's top-left corner (`top` < `bottom`).
+    typealias PlotArea = (left: Double, right: Double, top: Double, bottom: Double)
+
     /// The axes fitted to every series' points: x linear (ticked on whole
     /// numbers when `integerX`), y logarithmic when `allowsLogY` and the values
     /// span more than a decade (see ``ChartAxis/fitting(_:allowsLog:integers:)``).
@@ -128,7 +131,7 @@ extension SVGChart {
     /// Where `point` is drawn in `plot`: x from `left` to `right`, y up from
     /// `bottom` to `top`; nil where either axis cannot show it.
     static func position(of point: (x: Double, y: Double), axes: (x: ChartAxis, y: ChartAxis),
-                         plot: (left: Double, right: Double, top: Double, bottom: Double)) -> (x: Double, y: Double)? {
+                         plot: PlotArea) -> (x: Double, y: Double)? {
         guard let x = axes.x.position(point.x, from: plot.left, to: plot.right),
               let y = axes.y.position(point.y, from: plot.bottom, to: plot.top)
         else { return nil }
