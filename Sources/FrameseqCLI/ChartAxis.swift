@@ -80,6 +80,13 @@ struct ChartAxis: Equatable {
         }
     }
 
+    /// Where `value` is drawn on an axis running from pixel `start` (at
+    /// `lower`) to pixel `end` (at `upper`; smaller than `start` for a y axis
+    /// drawn upwards); nil where ``fraction(_:)`` is nil.
+    func position(_ value: Double, from start: Double, to end: Double) -> Double? {
+        fraction(value).map { start + $0 * (end - start) }
+    }
+
     /// A tick's label: as short as the ticks' spacing allows (`0.025`, `1e-05`, `300`).
     func label(_ value: Double) -> String {
         if scale == .logarithmic || value == 0 { return String(format: "%g", value) }

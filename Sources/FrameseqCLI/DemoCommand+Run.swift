@@ -127,6 +127,7 @@ extension DemoCommand {
         record.pictures.insert(PictureEntry(file: "comparison.png", caption: "rows: truth, persistence, "
             + rows.map(\.title).joined(separator: ", ") + "; \(steps) steps closed-loop from frame \(frameCount - testFrames)"),
                                at: 0)
+        let drewHorizons = try record.addHorizonsPicture(in: output, at: 1)
         try writeRecord(record, to: output)
         console.print("\nHeld-out frames \(frameCount - testFrames)..<\(frameCount):")
         console.print(resultsTable(baselines + rows, steps: steps))
@@ -137,7 +138,8 @@ extension DemoCommand {
         console.print("""
             Wrote \(output)/report.html (open it in a browser), \(output)/metrics.json, \(output)/comparison.png (rows: \
             truth, persistence, \(rows.map(\.title).joined(separator: ", ")); \(steps) steps closed-loop from frame \
-            \(frameCount - testFrames)), one <model>.png and <model>.safetensors checkpoint per model, and the frames as frames.npy.
+            \(frameCount - testFrames)),\(drewHorizons ? " \(output)/\(ReportCharts.horizonsFile) (MSE and SSIM by steps ahead)," : "") \
+            one <model>.png and <model>.safetensors checkpoint per model, and the frames as frames.npy.
             """)
     }
 

@@ -1,9 +1,9 @@
 import FrameSequencing
 
 /// The demo's built-in image time series: digits drawn from a 5 x 7 bitmap
-/// font moving in straight lines across a dark square frame and bouncing off
-/// its edges, in the spirit of Moving MNIST. Seeded: the same seed gives the
-/// same frames.
+/// font (``BitmapFont``) moving in straight lines across a dark square frame
+/// and bouncing off its edges, in the spirit of Moving MNIST. Seeded: the same
+/// seed gives the same frames.
 ///
 /// Sizes scale with the frame: a font pixel is `size / 32` pixels (at least 2;
 /// 10 x 14-pixel digits with 2-pixel strokes at 64 x 64, 120 x 168 at 785 x 785),
@@ -18,7 +18,8 @@ struct MovingDigits {
     let seed: UInt64
     var channels = 1
 
-    static let glyphWidth = 5, glyphHeight = 7
+    /// The font's (``BitmapFont``), which the charts' labels use too.
+    static let glyphWidth = BitmapFont.glyphWidth, glyphHeight = BitmapFont.glyphHeight
 
     /// Frame pixels per font pixel.
     var scale: Int { max(2, size / 32) }
@@ -60,7 +61,7 @@ struct MovingDigits {
         var bytes = [UInt8](repeating: 0, count: count * frameSize)
         for frame in 0 ..< count {
             for mover in movers {
-                let glyph = Self.glyphs[mover.digit]
+                let glyph = BitmapFont.glyph(Character(String(mover.digit)))
                 for row in 0 ..< tall {
                     let bits = glyph[row / scale]
                     for column in 0 ..< side where bits & (1 << (Self.glyphWidth - 1 - column / scale)) != 0 {
@@ -109,18 +110,4 @@ struct MovingDigits {
         try FrameStack(stacked: try pixels(count: count),
                        frameShape: FrameShape(height: size, width: size, channels: channels), scale: 1.0 / 255)
     }
-
-    /// The digits 0-9, one 5-bit row pattern per line (most significant bit left).
-    static let glyphs: [[UInt8]] = [
-        [0b01110, 0b10001, 0b10011, 0b10101, 0b11001, 0b10001, 0b01110],   // 0
-        [0b00100, 0b01100, 0b00100, 0b00100, 0b00100, 0b00100, 0b01110],   // 1
-        [0b01110, 0b10001, 0b00001, 0b00010, 0b00100, 0b01000, 0b11111],   // 2
-        [0b11111, 0b00010, 0b00100, 0b00010, 0b00001, 0b10001, 0b01110],   // 3
-        [0b00010, 0b00110, 0b01010, 0b10010, 0b11111, 0b00010, 0b00010],   // 4
-        [0b11111, 0b10000, 0b11110, 0b00001, 0b00001, 0b10001, 0b01110],   // 5
-        [0b00110, 0b01000, 0b10000, 0b11110, 0b10001, 0b10001, 0b01110],   // 6
-        [0b11111, 0b00001, 0b00010, 0b00100, 0b01000, 0b01000, 0b01000],   // 7
-        [0b01110, 0b10001, 0b10001, 0b01110, 0b10001, 0b10001, 0b01110],   // 8
-        [0b01110, 0b10001, 0b10001, 0b01111, 0b00001, 0b00010, 0b01100],   // 9
-    ]
 }

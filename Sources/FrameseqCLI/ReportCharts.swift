@@ -1,4 +1,5 @@
 import Foundation
+import FrameSequencing
 
 /// The report's charts, each drawn from metrics.json alone: the loss per
 /// epoch and per step of every model, and each model's closed-loop MSE and
@@ -87,6 +88,17 @@ struct ReportCharts {
                      yLabel: "SSIM (1 = identical)", allowsLog: false) { $0.ssimByStep }
     }
 
+    /// The file ``horizons`` is written to, beside the filmstrips.
+    static let horizonsFile = "horizons.png"
+
+    /// Closed-loop MSE (top) and SSIM (below it, when measured) by steps ahead
+    /// as one picture: where each model falls apart against the baselines.
+    /// Nil when no model has closed-loop scores.
+    var horizons: RasterChart? {
+        guard let mse = msePerHorizon else { return nil }
+        return RasterChart(panels: [mse] + [ssimPerHorizon].compactMap { $0 })
+    }
+
     private func horizonChart(id: String, title: String, yLabel: String, allowsLog: Bool,
                               _ values: (ClosedLoopScores) -> [Double]?) -> SVGChart? {
         func points(_ entry: ModelEntry) -> [(x: Double, y: Double)]? {
@@ -106,5 +118,23 @@ struct ReportCharts {
         }
         return SVGChart(id: id, title: title, xLabel: "steps ahead (frames, each prediction fed back)",
                         yLabel: yLabel, series: lines + references, allowsLogY: allowsLog)
+    }
+}
+
+extension MetricsFile {
+    /// Draws the record's scores by steps ahead (``ReportCharts/horizons``)
+    /// as `folder/horizons.png` and lists it in ``pictures`` at `index`, with a
+    /// caption; returns false, writing nothing, when no model has closed-loop
+    /// scores. The file is written atomically, as ``PNG/write(_:to:)`` does.
+    mutating func addHorizonsPicture(in folder: String, at index: Int) throws -> Bool {
+        guard let chart = ReportCharts(metrics: self).horizons else { return false }
+        try PNG.write(try chart.image(), to: (folder as NSString).appendingPathComponent(ReportCharts.horizonsFile))
+        let steps = chart.panels[0].series.map(\.points.count).max() ?? 0
+        let scores = chart.panels.count == 2 ? "MSE (top) and SSIM (bottom)"
+            : "MSE (no SSIM: frames under 11 x 11 pixels)"
+        pictures.insert(PictureEntry(file: ReportCharts.horizonsFile, caption: "closed-loop \(scores) at each of steps 1 to "
+            + "\(steps) ahead, each prediction fed back: where each model falls apart; baselines dashed"),
+                        at: min(index, pictures.count))
+        return true
     }
 }

@@ -46,17 +46,15 @@ struct SVGChart {
 
     static let width = 800.0, height = 330.0
     /// The plot area; the legend takes the space right of it.
-    static let plot = (left: 76.0, right: 560.0, top: 40.0, bottom: 272.0)
+    static let plot: PlotArea = (left: 76, right: 560, top: 40, bottom: 272)
 
     /// The `<svg>` element.
     func render() -> String {
         let plot = Self.plot
-        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
-        let xAxis = ChartAxis.fitting(xs, allowsLog: false, integers: integerX)
-        let yAxis = ChartAxis.fitting(ys, allowsLog: allowsLogY)
-        func px(_ x: Double) -> Double? { xAxis.fraction(x).map { plot.left + $0 * (plot.right - plot.left) } }
-        func py(_ y: Double) -> Double? { yAxis.fraction(y).map { plot.bottom - $0 * (plot.bottom - plot.top) } }
-        let yTitle = yLabel + (yAxis.scale == .logarithmic ? ", log scale" : "")
+        let (xAxis, yAxis) = axes
+        func px(_ x: Double) -> Double? { xAxis.position(x, from: plot.left, to: plot.right) }
+        func py(_ y: Double) -> Double? { yAxis.position(y, from: plot.bottom, to: plot.top) }
+        let yTitle = yAxisTitle(yAxis)
 
         var svg = [##"<svg xmlns="http://www.w3.org/2000/svg" id="\##(escaped(id))" class="chart" role="img" "##
             + ##"aria-labelledby="\##(escaped(id))-title" width="\##(Self.width.svg)" height="\##(Self.height.svg)" "##
@@ -87,25 +85,16 @@ struct SVGChart {
         svg.append(##"<text transform="translate(16 \##(((plot.top + plot.bottom) / 2).svg)) rotate(-90)" "##
             + ##"text-anchor="middle" fill="#111111">\##(escaped(yTitle))</text>"##)
         // Lines, references first so models are drawn over them.
-        let ordered = series.filter { if case .reference = $0.style { true } else { false } }
-            + series.filter { if case .reference = $0.style { false } else { true } }
         svg.append(##"<g clip-path="url(#\##(escaped(id))-plot)">"##)
-        for line in ordered {
-            var runs: [[String]] = [[]]
-            var dots: [String] = []
-            for point in line.points {
-                guard let x = px(point.x), let y = py(point.y) else {
-                    if !(runs.last!.isEmpty) { runs.append([]) }
-                    continue
-                }
-                runs[runs.count - 1].append("\(x.svg),\(y.svg)")
-                dots.append(##"<circle cx="\##(x.svg)" cy="\##(y.svg)" r="3" fill="\##(line.colour)"/>"##)
+        for line in drawingOrder {
+            let runs = line.runs { Self.position(of: $0, axes: (xAxis, yAxis), plot: plot) }
+            for run in runs {
+                svg.append(##"<polyline points="\##(run.map { "\($0.x.svg),\($0.y.svg)" }.joined(separator: " "))" "##
+                    + ##"fill="none" stroke="\##(line.colour)" \##(line.style.strokeAttributes)/>"##)
             }
-            for run in runs where !run.isEmpty {
-                svg.append(##"<polyline points="\##(run.joined(separator: " "))" fill="none" stroke="\##(line.colour)" "##
-                    + ##"\##(line.style.strokeAttributes)/>"##)
+            if line.drawsMarkers {
+                svg += runs.joined().map { ##"<circle cx="\##($0.x.svg)" cy="\##($0.y.svg)" r="3" fill="\##(line.colour)"/>"## }
             }
-            if line.markers && line.points.count <= 60 { svg += dots }
         }
         svg.append("</g>")
         svg.append(legend())
@@ -127,14 +116,75 @@ struct SVGChart {
     }
 }
 
+extension SVGChart {
+    /// A plot's edges in pixels from the picture's top-left corner (`top` < `bottom`).
+    typealias PlotArea = (left: Double, right: Double, top: Double, bottom: Double)
+
+    /// The axes fitted to every series' points: x linear (ticked on whole
+    /// numbers when `integerX`), y logarithmic when `allowsLogY` and the values
+    /// span more than a decade (see ``ChartAxis/fitting(_:allowsLog:integers:)``).
+    var axes: (x: ChartAxis, y: ChartAxis) {
+        let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
+        return (ChartAxis.fitting(xs, allowsLog: false, integers: integerX), ChartAxis.fitting(ys, allowsLog: allowsLogY))
+    }
+
+    /// Where `point` is drawn in `plot`: x from `left` to `right`, y up from
+    /// `bottom` to `top`; nil where either axis cannot show it.
+    static func position(of point: (x: Double, y: Double), axes: (x: ChartAxis, y: ChartAxis),
+                         plot: PlotArea) -> (x: Double, y: Double)? {
+        guard let x = axes.x.position(point.x, from: plot.left, to: plot.right),
+              let y = axes.y.position(point.y, from: plot.bottom, to: plot.top)
+        else { return nil }
+        return (x, y)
+    }
+
+    /// The y axis's title: its label, and that the scale is logarithmic when it is.
+    func yAxisTitle(_ axis: ChartAxis) -> String {
+        yLabel + (axis.scale == .logarithmic ? ", log scale" : "")
+    }
+
+    /// The series in drawing order: references first, so models are drawn over them.
+    var drawingOrder: [ChartSeries] {
+        series.filter { if case .reference = $0.style { true } else { false } }
+            + series.filter { if case .reference = $0.style { false } else { true } }
+    }
+}
+
+extension ChartSeries {
+    /// The points as runs of drawing positions: `position` maps a point to
+    /// where it is drawn, or to nil where the axes cannot show it, which ends a
+    /// run. Empty runs are left out.
+    func runs(_ position: ((x: Double, y: Double)) -> (x: Double, y: Double)?) -> [[(x: Double, y: Double)]] {
+        var runs: [[(x: Double, y: Double)]] = [[]]
+        for point in points {
+            if let drawn = position(point) {
+                runs[runs.count - 1].append(drawn)
+            } else if !runs[runs.count - 1].isEmpty {
+                runs.append([])
+            }
+        }
+        return runs.filter { !$0.isEmpty }
+    }
+
+    /// Whether circles mark the points: asked for, and at most 60 points, where they stay apart.
+    var drawsMarkers: Bool { markers && points.count <= 60 }
+}
+
 extension ChartSeries.Style {
+    /// The dash pattern as SVG's `stroke-dasharray` takes it (lengths of dash
+    /// and gap in pixels, `8 4`); nil for a solid line.
+    var dashPattern: String? {
+        switch self {
+        case .solid: return nil
+        case .dotted: return "2 3"
+        case .reference(let dash): return dash
+        }
+    }
+
     /// Stroke width and dash pattern.
     var strokeAttributes: String {
-        switch self {
-        case .solid: return ##"stroke-width="2""##
-        case .dotted: return ##"stroke-width="2" stroke-dasharray="2 3""##
-        case .reference(let dash): return ##"stroke-width="1.6" stroke-dasharray="\##(dash)""##
-        }
+        let width = if case .reference = self { "1.6" } else { "2" }
+        return ##"stroke-width="\##(width)""## + (dashPattern.map { ##" stroke-dasharray="\##($0)""## } ?? "")
     }
 }
 

@@ -157,11 +157,13 @@ extension TrainCommand {
         record.history = log.epochRecords
         record.pictures = [PictureEntry(file: "forecast.png", caption: "truth (top) and \(steps) steps forecast "
             + "closed-loop (bottom) from frame \(count - held)")]
+        let drewHorizons = try record.addHorizonsPicture(in: output, at: 1)
         try writeRecord(record, to: output)
         console.print("\nHeld-out frames \(count - held)..<\(count) (values in model units, 0...1):")
         console.print(resultsTable(baselines + [model], steps: steps))
         console.print("Peak memory \(gibibytes(measurements.peakResidentBytes)) (estimated \(gibibytes(runPlan.footprint.peakBytes))).")
-        console.print("Wrote \(output)/report.html (open it in a browser), \(output)/model.safetensors, \(output)/metrics.json "
-            + "and \(output)/forecast.png (top: truth, bottom: \(steps) steps closed-loop).")
+        console.print("Wrote \(output)/report.html (open it in a browser), \(output)/model.safetensors, \(output)/metrics.json"
+            + (drewHorizons ? ", \(output)/\(ReportCharts.horizonsFile) (scores by steps ahead against the baselines)" : "")
+            + " and \(output)/forecast.png (top: truth, bottom: \(steps) steps closed-loop).")
     }
 }

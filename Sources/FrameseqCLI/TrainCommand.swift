@@ -24,7 +24,8 @@ struct TrainCommand {
                            (bytes are read as value/255; floats outside 0...1 are
                            scaled by the training frames' minimum and maximum)
       --output DIR         where to write checkpoint.safetensors, model.safetensors,
-                           metrics.json, report.html and forecast.png (default frameseq-train)
+                           metrics.json, report.html, forecast.png and horizons.png
+                           (default frameseq-train)
       --resume DIR         continue the run whose checkpoint is in DIR, with its model,
                            data and options (--epochs sets a new total; --frames names
                            the same frames elsewhere); writes into DIR

@@ -27,6 +27,10 @@ final class DemoCommandTests: XCTestCase {
         }
         let comparison = try PNG.read(contentsOf: output + "/comparison.png")
         XCTAssertEqual(comparison.shape.height, 2 + 5 * 20, "rows: truth, persistence and three models")
+        // MSE and SSIM (18 x 18 frames hold SSIM's window) by steps ahead, stacked, listed after the comparison.
+        let horizons = try PNG.read(contentsOf: output + "/horizons.png")
+        XCTAssertEqual(horizons.shape, try FrameShape(height: 2 * 330, width: 960, channels: 3))
+        XCTAssert(run.out.contains(output + "/horizons.png"), "the closing line names it")
 
         // The baselines recomputed here from the frames the demo saved.
         let frames = try NPY.read(contentsOf: output + "/frames.npy").frameStack(scale: 1.0 / 255)
@@ -47,6 +51,7 @@ final class DemoCommandTests: XCTestCase {
         // Per-step SSIM and losses for every model, and the report rendered from them.
         let record = try MetricsFile.read(output + "/metrics.json")
         XCTAssertEqual(record.status, .completed)
+        XCTAssertEqual(record.pictures.prefix(2).map(\.file), ["comparison.png", "horizons.png"])
         for (key, entry) in record.models.merging(record.baselines, uniquingKeysWith: { a, _ in a }) {
             XCTAssertEqual(entry.closedLoop?.ssimByStep?.count, 3, "\(key): SSIM at each of the 3 steps")
             XCTAssertNotNil(entry.ssim, "\(key): one-step SSIM")

@@ -30,6 +30,8 @@ final class TrainForecastCommandTests: XCTestCase {
             // 8 x 8 frames: too small for SSIM's 11 x 11 window, so no SSIM chart (the page says why).
             let page = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon"])
             XCTAssertFalse(page.chartIDs.contains("chart-ssim-horizon"))
+            // The same scores by steps ahead as a picture: the MSE chart alone.
+            XCTAssertEqual(try PNG.read(contentsOf: output + "/horizons.png").shape, try FrameShape(height: 330, width: 960, channels: 3))
 
             let forecast = CLIRun(["forecast", "--checkpoint", output + "/model.safetensors", "--frames", frames,
                                    "--steps", "4", "--output", output + "/forecast"])
