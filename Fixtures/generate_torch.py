@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Generate PyTorch reference fixtures for the FrameSequencing conformance tests.
 
-Writes two suites of safetensors files, following the contract in FIXTURES.md
+Writes three suites of safetensors files, following the contract in FIXTURES.md
+(``torch_rollout``'s contract is in Fixtures/README.md)
 (one case per file; ``__metadata__`` values are strings holding JSON), and, on
 request only (``--suites torch_layers``), one layer-interop reference file
 outside ``Fixtures/`` (described last):
@@ -38,6 +39,12 @@ outside ``Fixtures/`` (described last):
     tensors:  param.init (3, 4); grad.step<k> for k in 0..<steps, the gradient
               fed at step k BEFORE clipping; param.step<k>, the parameter after
               step k.
+
+* ``torch_rollout/<case>.safetensors``: closed-loop rollouts (an FC-LSTM of
+  ``nn.LSTM`` and ``nn.Linear``; ConvLSTM encoder-forecasters of Keras cells
+  written with ``nn.Conv2d``), the input at step s >= 1 mixing the true frame
+  and the prediction by ``feeds_truth``; predictions and every gradient of
+  sum(predictions * grad_output). See ``ROLLOUT_CASES``.
 
 * ``Tests/RecurrentTests/Data/torch_layers.safetensors`` (``--suites
   torch_layers``; not a fixture suite, so never in ``Fixtures/``, whose harness
