@@ -78,7 +78,7 @@ extension DemoCommand {
             let (settings, plan) = configuration(kind)
             let planner = Planner(kind: kind, header: header, heldOut: testFrames, context: context, windowStride: 1,
                                   steps: steps, kernelSize: settings.kernelSize, seed: seed, budget: budget,
-                                  rollout: plan.closedLoop?.horizon ?? 0)
+                                  horizon: settings.horizon, rollout: plan.closedLoop?.horizon ?? 0)
             let footprint = try planner.estimate(settings, batch: plan.batchSize)
             var planRecord = PlanRecord(RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                                                 footprint: footprint, evaluationBatch: 16), budget: budget)

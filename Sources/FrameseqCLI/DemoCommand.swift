@@ -39,6 +39,8 @@ struct DemoCommand {
                          context, with scheduled sampling (see `frameseq train --help`);
                          0 trains each window in one pass. Default: each model's own choice
       --sampling SCHEDULE, --reverse-sampling  as for `frameseq train`, with --closed-loop
+      --horizon K        the ConvLSTM's forecaster runs K frames a pass, trained on them
+                         directly (Shi et al.; default: its own choice)
       --seed N           data and initialization seed (default 1)
       --benchmark        instead of the above, the field's standard 10 -> 10 test (OpenSTL's
                          Moving MNIST protocol) on fresh sequences of moving digits: a
@@ -67,6 +69,8 @@ struct DemoCommand {
     var epochs: Int?
     /// `--benchmark` and its options; nil for the demo.
     var benchmark: BenchmarkPlan?
+    /// `--horizon`, when given: the ConvLSTM's.
+    var horizon: Int?
     /// `--closed-loop`, when given: every model's choice (nil inside: off).
     var closedLoop: ClosedLoopPlan??
     var seed: UInt64
@@ -101,6 +105,7 @@ struct DemoCommand {
             }
             benchmark = plan
         }
+        horizon = options.string("horizon") == nil ? nil : try options.integer("horizon", default: 1, in: 1 ... 1000)
         let givesClosedLoop = options.string("closed-loop") != nil
         let closedLoop = try TrainCommand.closedLoopPlan(&options)
         self.closedLoop = givesClosedLoop ? .some(closedLoop) : nil
@@ -147,6 +152,10 @@ struct DemoCommand {
             plan = makePlan(epochs: quick ? 2 : 8, batch: 4, rate: quick ? 5e-3 : 3e-3)
         }
         plan.closedLoop = closedLoop ?? nil
+        if kind == .convLSTM, let horizon {
+            settings.horizon = horizon
+            if horizon > 1 { plan.closedLoop = nil }
+        }
         return (settings, plan)
     }
 }

@@ -56,6 +56,11 @@ struct ModelSettings: Hashable, Sendable {
     /// the rest in backward (0: they keep every step's record).
     var recompute = 0
 
+    /// Frames the ConvLSTM's forecaster runs from the encoder's states in one
+    /// pass, trained on that many target frames directly (`--horizon`, Shi et
+    /// al.'s setting); 1 for the others.
+    var horizon = 1
+
     /// ``recompute`` as the layers' option.
     var recomputation: Recomputation { recompute > 0 ? .keepStatesEvery(recompute) : .none }
     /// LSTM units (FC-LSTM and CNN-LSTM).
@@ -82,6 +87,7 @@ struct ModelSettings: Hashable, Sendable {
          "model.hidden_size": String(hiddenSize),
          "model.filters": filters.map(String.init).joined(separator: ","),
          "model.kernel_size": String(kernelSize),
+         "model.horizon": String(horizon),
          "model.seed": String(seed)]
     }
 
@@ -121,7 +127,7 @@ struct ModelSettings: Hashable, Sendable {
                   hiddenSize: try integers("model.hidden_size")[0], filters: try integers("model.filters"),
                   kernelSize: try integers("model.kernel_size")[0], seed: seed)
         let optional = [("model.patch", \ModelSettings.patch, 1), ("model.embedding", \ModelSettings.embedding, 0),
-                        ("model.recompute", \ModelSettings.recompute, 0)]
+                        ("model.recompute", \ModelSettings.recompute, 0), ("model.horizon", \ModelSettings.horizon, 1)]
         for (key, field, minimum) in optional {
             guard let text = metadata[key] else { continue }           // checkpoints from before it have none
             guard let value = Int(text), value >= minimum else {
@@ -167,7 +173,7 @@ struct ModelSettings: Hashable, Sendable {
                                          hiddenSize: hiddenSize, outputActivation: .sigmoid, seed: seed)
         case .convLSTM:
             return try ConvLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
-                                          kernelSize: (kernelSize, kernelSize), horizon: 1, outputActivation: .sigmoid,
+                                          kernelSize: (kernelSize, kernelSize), horizon: horizon, outputActivation: .sigmoid,
                                           embeddingFilters: embedding > 0 ? embedding : nil, seed: seed)
         }
     }
@@ -204,7 +210,7 @@ struct ModelSettings: Hashable, Sendable {
     /// after every step learn from every step's next frame; the ConvLSTM
     /// encoder-forecaster predicts once, after the last.
     var trainingTarget: WindowTarget {
-        kind == .convLSTM ? .frameAfter(steps: 1) : .shifted
+        kind != .convLSTM ? .shifted : horizon > 1 ? .nextFrames(count: horizon) : .frameAfter(steps: 1)
     }
 }
 

@@ -47,6 +47,8 @@ struct Planner {
     var kernelSize: Int
     var seed: UInt64
     var budget: MemoryBudget
+    /// The ConvLSTM's forecast horizon (`--horizon`).
+    var horizon = 1
     /// Frames forecast after the context in closed-loop training (`--closed-loop K`); 0: off.
     var rollout = 0
     /// Estimates already made: a plan and its refusal compare dozens of candidates.
@@ -118,7 +120,7 @@ struct Planner {
         let recorded = rollout > 0 ? (context + rollout - 1) * (settings.kind == .convLSTM ? 2 : 1) : context
         let input = [batch, recorded, frame.height, frame.width, frame.channels]
         let (parameters, activation) = try settings.estimate(inputDimensions: input)
-        let targetSteps = rollout > 0 ? rollout : settings.trainingTarget == .shifted ? context : 1
+        let targetSteps = rollout > 0 ? rollout : settings.trainingTarget == .shifted ? context : settings.horizon
         let batchBytes = 4 * batch * (context + targetSteps) * frame.featureCount
         return TrainingFootprint(
             parameterCount: parameters, optimizerStateFloatsPerParameter: 2, clipsGradients: true, activation: activation,
@@ -133,12 +135,13 @@ struct Planner {
     /// Training windows of one epoch: `context` frames and the frame after
     /// (the `rollout` frames after, in closed-loop training), every
     /// `windowStride`-th start in the training frames.
-    var windowCount: Int { max(0, (header.count - heldOut - context - max(rollout, 1)) / windowStride + 1) }
+    var windowCount: Int { max(0, (header.count - heldOut - context - max(rollout, horizon)) / windowStride + 1) }
 
     func settings(hidden: Int, filters: [Int], patch: Int) -> ModelSettings {
         var settings = ModelSettings(kind: kind, frameShape: header.frame, hiddenSize: hidden, filters: filters,
                                      kernelSize: kernelSize, seed: seed)
         settings.patch = patch
+        settings.horizon = horizon
         // Patched frames have many channels (192 for 8 x 8 RGB patches): a 1 x 1
         // embedding to the first layer's filters spares the ConvLSTM's input
         // convolution most of its work.
@@ -245,7 +248,7 @@ struct Planner {
         if settings.kind != .convLSTM {
             let convLSTM = Planner(kind: .convLSTM, header: header, heldOut: heldOut, context: context,
                                    windowStride: windowStride, steps: steps, kernelSize: kernelSize, seed: seed, budget: budget,
-                                   rollout: rollout)
+                                   rollout: rollout)   // the ConvLSTM of the suggestion forecasts one frame a pass
             if let plan = try? convLSTM.plan(SizeOptions()) {
                 found.append(("--model convlstm" + (plan.settings.patch > 1 ? " --patch \(plan.settings.patch)" : "")
                                 + (plan.batchSize != ModelKind.convLSTM.defaultBatchSize ? " --batch-size \(plan.batchSize)" : ""), plan.footprint.peakBytes))

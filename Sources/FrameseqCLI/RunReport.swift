@@ -9,12 +9,17 @@ struct PatchedForecast {
     var model: any ForecastingModel
     var patch: SpaceToDepth?
 
-    /// `steps` frames (B, steps, H, W, C) forecast closed-loop after `contexts` (B, T, H, W, C).
+    /// `steps` frames (B, steps, H, W, C) forecast closed-loop after `contexts`
+    /// (B, T, H, W, C): a ConvLSTM encoder-forecaster forecasts its horizon at
+    /// a time (one frame for the default horizon of 1).
     func callAsFunction(_ contexts: Tensor, _ steps: Int) throws -> Tensor {
-        guard let patch else { return try model.forecastClosedLoop(context: contexts, steps: steps) }
+        func forecast(_ context: Tensor) throws -> Tensor {
+            if let convLSTM = model as? ConvLSTMForecaster { return try convLSTM.forecast(context: context, steps: steps) }
+            return try model.forecastClosedLoop(context: context, steps: steps)
+        }
+        guard let patch else { return try forecast(contexts) }
         let d = contexts.dimensions
-        let forecast = try model.forecastClosedLoop(context: try patch.apply(to: contexts), steps: steps)
-        return try patch.invert(forecast, height: d[2], width: d[3])
+        return try patch.invert(try forecast(try patch.apply(to: contexts)), height: d[2], width: d[3])
     }
 }
 

@@ -27,7 +27,7 @@ extension TrainCommand {
                 record.data.testFrames = held
                 let planner = Planner(kind: kind, header: header, heldOut: held, context: plan.contextLength,
                                       windowStride: plan.windowStride, steps: steps, kernelSize: kernelSize, seed: seed,
-                                      budget: budget, rollout: plan.closedLoop?.horizon ?? 0)
+                                      budget: budget, horizon: horizon, rollout: plan.closedLoop?.horizon ?? 0)
                 runPlan = try planner.plan(sizes)
                 for choice in runPlan.choices { console.print("chose " + choice) }
                 plan.batchSize = runPlan.batchSize

@@ -40,6 +40,9 @@ struct TrainCommand {
       --test-frames N      frames held out at the end (default an eighth, at least --steps)
       --steps K            closed-loop forecast length scored on them (default 10)
       --loss NAME          bce (binary cross-entropy, default) or mse; scores are MSE either way
+      --horizon K          convlstm: the forecaster runs K frames from the encoder's states
+                           and trains on the K frames after each window directly (Shi et
+                           al.); forecasts go K frames a pass (default 1)
       --closed-loop K      train on closed-loop rollouts: each window is its context and
                            the K frames after it; after the context the model is fed its
                            own predictions (the loss reaches back through them) or, by a
@@ -93,6 +96,8 @@ struct TrainCommand {
     var memoryLimit: String?
     var quiet: Bool
     var checkpointMinutes: Double?
+    /// `--horizon`: frames the ConvLSTM forecasts a pass.
+    var horizon = 1
     /// The run directory to continue, with the epochs given on the command line (nil: the stored total).
     var resume: (directory: String, epochs: Int?)?
 
@@ -144,6 +149,14 @@ struct TrainCommand {
         }
         plan.loss = loss
         plan.closedLoop = try Self.closedLoopPlan(&options)
+        horizon = try options.integer("horizon", default: 1, in: 1 ... 10_000)
+        if horizon > 1 && kind != .convLSTM {
+            throw CLIError.usage("--horizon is the ConvLSTM encoder-forecaster's (--model convlstm); \(kind.rawValue) predicts one frame a step")
+        }
+        if horizon > 1 && plan.closedLoop != nil {
+            throw CLIError.usage("--horizon \(horizon) trains the forecaster on \(horizon) frames directly and --closed-loop on frames fed "
+                + "back one at a time: choose one")
+        }
         testFrames = try optional("test-frames", 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)
         kernelSize = try options.integer("kernel-size", default: 3, in: 1 ... 31)
@@ -220,7 +233,8 @@ extension TrainCommand {
         }
         let planner = Planner(kind: settings.kind, header: header, heldOut: held, context: plan.contextLength,
                               windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
-                              seed: settings.seed, budget: budget, rollout: plan.closedLoop?.horizon ?? 0)
+                              seed: settings.seed, budget: budget, horizon: settings.horizon,
+                              rollout: plan.closedLoop?.horizon ?? 0)
         let footprint = try planner.estimate(settings, batch: plan.batchSize)
         let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
                               footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))
