@@ -173,6 +173,17 @@ func runReadme(_ setup: ReadmeSetup) throws {
     try PNG.write(try ByteImage(clampingUnitValues: nextFrame.reshaped(to: [64, 64, 1])), to: "next.png")   // (H, W, 1 or 3) in 0...1
     // README block 9 (end)
 
+    // README block 10 (begin)
+    let rollouts = try split.train.windows(WindowParameters(sequenceLength: 5, target: .nextFrames(count: 5)))
+    var closedLoop = try Trainer(model: try ConvLSTMForecaster(frameHeight: 64, frameWidth: 64, channels: 1, filters: [4], seed: 3),
+                                 optimizer: try Adam(learningRate: 1e-3), loss: BinaryCrossEntropy(),
+                                 closedLoop: try ClosedLoopTraining(sampling: try .linear(from: 1, to: 0, steps: 400),
+                                                                    reverseSampling: nil))   // PredRNN-V2's: .linear(from: 0.5, to: 1, ...)
+    try closedLoop.fit(rollouts, options: TrainingOptions(epochs: 1, batchSize: 8, layout: .spatial))
+    let direct = try ConvLSTMForecaster(frameHeight: 64, frameWidth: 64, channels: 1, filters: [4], horizon: 5, seed: 4)
+    let tenAhead = try direct.forecast(context: recent, steps: 10)     // (1, 10, 64, 64, 1): 5 frames a pass
+    // README block 10 (end)
+
     // What the comments above promise, checked (ReadmeChecks.swift).
     try checkReadme(
         trainFrames: split.train, restored: restored, latest: latest, batchInputs: batch.inputs,
