@@ -19,7 +19,7 @@ struct BenchmarkPlan: Hashable, Sendable {
     /// Sequences per draw; a new draw is made for every pass.
     var sequencesPerDraw = 2000
     var testSequences = 1000
-    var patch = 2
+    var patch = 4
     var filters = [32, 32]
     var batchSize = 8
     var learningRate = 2e-3

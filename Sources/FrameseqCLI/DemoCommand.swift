@@ -51,7 +51,7 @@ struct DemoCommand {
         --train-sequences N  sequences per pass (default 2000)
         --test-sequences N   held-out sequences scored (default 1000)
         --patch P, --filters LIST, --batch-size N, --learning-rate R
-                           the model's space-to-depth patch (default 2), ConvLSTM filters
+                           the model's space-to-depth patch (default 4), ConvLSTM filters
                            per layer (default 32,32), batch (8) and Adam's peak rate (0.002)
       --quiet            no progress bars
     """
