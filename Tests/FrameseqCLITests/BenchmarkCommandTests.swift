@@ -66,6 +66,18 @@ final class BenchmarkCommandTests: XCTestCase {
         XCTAssertNotNil(try? Checkpoint.read(contentsOf: output + "/benchmark.safetensors"))
     }
 
+    func testTheBudgetScheduleWarmsUpThenAnnealsOverTheClock() {
+        let at = SchedulePosition(epoch: 0, step: 0)
+        func rate(after fraction: Double) -> Double {
+            TimeBudgetSchedule(started: Date().addingTimeInterval(-fraction * 1000), seconds: 1000).learningRate(initial: 1, at: at)
+        }
+        XCTAssertEqual(rate(after: 0), 0.1, accuracy: 1e-3)
+        XCTAssertEqual(rate(after: 0.02), 1, accuracy: 1e-3)
+        XCTAssertEqual(rate(after: 0.51), 0.55, accuracy: 1e-3)      // half way through the cosine
+        XCTAssertEqual(rate(after: 1), 0.1, accuracy: 1e-6)
+        XCTAssertEqual(rate(after: 3), 0.1, accuracy: 1e-6, "past the budget the rate stays at a tenth")
+    }
+
     func testBenchmarkOptionsNeedTheBenchmark() {
         let run = CLIRun(["demo", "--minutes", "3"])
         XCTAssertNotEqual(run.status, 0)
