@@ -63,7 +63,7 @@ extension ClosedLoopTrainable {
         var (predictions, caches) = ([Tensor](), [StepCache]())
         for s in 0 ..< frames.dimensions[1] - 1 {
             if s > 0 { input = try mixedFrames(truth: try timestep(frames, s), prediction: predictions[s - 1], feedsTruth: mask[s - 1]) }
-            let step = try trainingStep(input, from: state, context: context)
+            let step = try trainingStep(input, from: state, context: Self.stepContext(context, s))
             try RecurrentError.requireShape(step.prediction, input.dimensions, "Prediction to feed back")
             (state, predictions) = (step.state, predictions + [step.prediction])
             caches.append(step.cache)
@@ -109,6 +109,14 @@ extension ClosedLoopTrainable {
             (state, predictions) = (next, predictions + [prediction])
         }
         return try stackTimesteps(predictions)
+    }
+
+    /// `context` for rollout step `s`: its own dropout seed, as each timestep
+    /// of a sequence pass draws its own masks.
+    private static func stepContext(_ context: LayerContext, _ s: Int) -> LayerContext {
+        var stepContext = context
+        stepContext.dropoutSeed = context.dropoutSeed &+ UInt64(s) &* 0x9E37_79B9_7F4A_7C15
+        return stepContext
     }
 
     /// The mask (B, S - 2) as one row of B values per input step, checked.

@@ -298,8 +298,6 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         return value
     }
 
-    /// The name of parameter `index`, for error messages only (``Trainable/namedParameters``
-    /// builds every name).
     /// The batch's loss, its gradients added into `gradients`: one pass over
     /// the windows, or a closed-loop rollout of each (``closedLoop``).
     /// `check` sees the loss before backward runs.
@@ -315,6 +313,8 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         return value.value
     }
 
+    /// The name of parameter `index`, for error messages only (``Trainable/namedParameters``
+    /// builds every name).
     private func parameterName(_ index: Int) -> String {
         model.namedParameters[index].name
     }
