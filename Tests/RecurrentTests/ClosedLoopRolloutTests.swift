@@ -97,6 +97,8 @@ final class ClosedLoopRolloutTests: XCTestCase {
         assertThrows(try model.rollout(frames, feedsTruth: try Tensor(shape: [2, 2], repeating: 2)), containing: "values in 0...1")
         assertThrows(try model.rollout(try frames.slice(0 ..< 1).reshaped(to: [4, 4, 4, 1]), feedsTruth: try Tensor(shape: [1, 2])),
                      containing: "steps >= 2")
+        assertThrows(try model.rolloutTrainingForward(frames, feedsTruth: try Tensor(shape: [2, 2]), context: LayerContext(lengths: [4, 4])),
+                     containing: "lengths")
         let (_, cache) = try model.rolloutTrainingForward(frames, feedsTruth: try Tensor(shape: [2, 2]))
         var gradients = model.zeroGradients()
         assertThrows(try model.rolloutBackward(predictionGradient: try Tensor(shape: [2, 2, 4, 4, 1]), cache: cache, into: &gradients),

@@ -54,11 +54,16 @@ extension ClosedLoopTrainable {
     /// ```
     ///
     /// - Throws: `shapeMismatch` for frames that are not (B, S >= 2, H, W, C),
-    ///   a mask that is not (B, S - 2) of values in 0...1, or predictions
-    ///   that do not have the frames' shape (they could not be fed back).
+    ///   a mask that is not (B, S - 2), or predictions that do not have the
+    ///   frames' shape (they could not be fed back); `invalidArgument` for mask
+    ///   values outside 0...1 or lengths in `context`.
     public func rolloutTrainingForward(_ frames: Tensor, feedsTruth: Tensor, context: LayerContext = LayerContext()) throws
         -> (predictions: Tensor, cache: RolloutCache<Self>) {
         let mask = try Self.rolloutMask(frames, feedsTruth)
+        guard context.lengths == nil else {
+            throw RecurrentError.invalidArgument(name: "Rollout context lengths", expected: "none (every sequence rolls over every frame)",
+                                                 actual: "\(context.lengths!.count) lengths")
+        }
         var (state, input) = (try zeroState(batch: frames.dimensions[0]), try timestep(frames, 0))
         var (predictions, caches) = ([Tensor](), [StepCache]())
         for s in 0 ..< frames.dimensions[1] - 1 {
