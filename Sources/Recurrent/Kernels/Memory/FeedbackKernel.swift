@@ -7,28 +7,24 @@ import FrameSequencing
 /// for (B, ...) frames of one shape.
 func mixedFrames(truth: Tensor, prediction: Tensor, feedsTruth: [Float]) throws -> Tensor {
     try RecurrentError.requireShape(prediction, truth.dimensions, "Fed-back prediction")
-    let per = truth.count / max(feedsTruth.count, 1)
-    return try uninitializedTensor(truth.shape) { y in
-        truth.withUnsafeBufferPointer { t in
-            prediction.withUnsafeBufferPointer { p in
-                for (b, m) in feedsTruth.enumerated() {
-                    for i in b * per ..< (b + 1) * per { y[i] = m * t[i] + (1 - m) * p[i] }
-                }
-            }
-        }
-    }
+    return try weightedRows(truth, feedsTruth, prediction, feedsTruth.map { 1 - $0 })
 }
 
 /// `gradient + (1 - m) * inputGradient` per sequence `b`: a prediction's loss
 /// gradient plus what flows back to it through the next step's mixed input.
 func addingFedBack(_ inputGradient: Tensor, to gradient: Tensor, feedsTruth: [Float]) throws -> Tensor {
     try RecurrentError.requireShape(inputGradient, gradient.dimensions, "Gradient of a fed-back prediction")
-    let per = gradient.count / max(feedsTruth.count, 1)
-    return try uninitializedTensor(gradient.shape) { y in
-        gradient.withUnsafeBufferPointer { g in
-            inputGradient.withUnsafeBufferPointer { d in
-                for (b, m) in feedsTruth.enumerated() {
-                    for i in b * per ..< (b + 1) * per { y[i] = g[i] + (1 - m) * d[i] }
+    return try weightedRows(gradient, [Float](repeating: 1, count: feedsTruth.count), inputGradient, feedsTruth.map { 1 - $0 })
+}
+
+/// `u[b] * x[b] + v[b] * y[b]` for each batch entry `b` of (B, ...) tensors of one shape.
+private func weightedRows(_ x: Tensor, _ u: [Float], _ y: Tensor, _ v: [Float]) throws -> Tensor {
+    let per = x.count / max(u.count, 1)
+    return try uninitializedTensor(x.shape) { out in
+        x.withUnsafeBufferPointer { x in
+            y.withUnsafeBufferPointer { y in
+                for b in u.indices {
+                    for i in b * per ..< (b + 1) * per { out[i] = u[b] * x[i] + v[b] * y[i] }
                 }
             }
         }
