@@ -26,7 +26,8 @@ final class DemoCommandTests: XCTestCase {
             XCTAssertEqual(picture.shape, try FrameShape(height: 2 + 2 * 20, width: 2 + 3 * 20, channels: 1))
         }
         let comparison = try PNG.read(contentsOf: output + "/comparison.png")
-        XCTAssertEqual(comparison.shape.height, 2 + 5 * 20, "rows: truth, persistence and three models")
+        XCTAssertEqual(comparison.shape.height, 2 + (2 + ModelKind.allCases.count) * 20, "rows: truth, persistence and every model")
+        XCTAssertEqual(ModelKind.allCases.map(\.rawValue), ["fc_lstm", "cnn_lstm", "unet", "convlstm"])
 
         // The baselines recomputed here from the frames the demo saved.
         let frames = try NPY.read(contentsOf: output + "/frames.npy").frameStack(scale: 1.0 / 255)
