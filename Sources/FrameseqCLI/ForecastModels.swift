@@ -45,9 +45,9 @@ enum ModelKind: String, CaseIterable, Sendable {
     var defaultHiddenSize: Int { self == .unet ? 32 : 256 }
 
     /// Adam's peak rate when `--learning-rate` is not given: 0.003 for the
-    /// ConvLSTM (the demo's), 0.002 for the LSTMs, whose 256-unit input
-    /// products are less forgiving.
-    var defaultLearningRate: Double { self == .convLSTM ? 3e-3 : 2e-3 }
+    /// convolutional recurrences (the ConvLSTM's and the U-Net's, the demo's),
+    /// 0.002 for the LSTMs, whose 256-unit input products are less forgiving.
+    var defaultLearningRate: Double { self == .convLSTM || self == .unet ? 3e-3 : 2e-3 }
 }
 
 /// Everything that fixes a model's architecture. It travels in the

@@ -40,8 +40,8 @@ struct TrainCommand {
       --test-frames N      frames held out at the end (default an eighth, at least --steps)
       --steps K            closed-loop forecast length scored on them (default 10)
       --loss NAME          bce (binary cross-entropy, default) or mse; scores are MSE either way
-      --learning-rate R    Adam's peak rate (default 0.003 for convlstm, 0.002 for the
-                           others), after a warm-up, cosine-annealed
+      --learning-rate R    Adam's peak rate (default 0.003 for convlstm and unet, 0.002 for
+                           the others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
       --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256); filters of
                            unet's bottleneck ConvLSTM (default 32)
