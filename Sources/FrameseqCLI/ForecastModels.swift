@@ -7,12 +7,15 @@ import Recurrent
 /// `NextFrameForecaster` that trains through its own predictions).
 typealias ForecastingModel = ClosedLoopTrainable
 
-/// The three encodings the demo compares.
+/// The encodings the demo compares.
 enum ModelKind: String, CaseIterable, Sendable {
     /// Flattened frames into an LSTM, a Dense back to a frame (Srivastava et al.'s FC-LSTM).
     case fcLSTM = "fc_lstm"
     /// A Conv2D encoder per frame, an LSTM, a Conv2DTranspose decoder.
     case cnnLSTM = "cnn_lstm"
+    /// A U-Net per frame whose encoder stages skip to its decoder, around a
+    /// ConvLSTM bottleneck (``UNetForecaster``).
+    case unet
     /// Shi et al.'s ConvLSTM encoder-forecaster.
     case convLSTM = "convlstm"
 
@@ -20,6 +23,7 @@ enum ModelKind: String, CaseIterable, Sendable {
         switch self {
         case .fcLSTM: return "FC-LSTM"
         case .cnnLSTM: return "CNN-LSTM"
+        case .unet: return "U-Net CNN-LSTM"
         case .convLSTM: return "ConvLSTM"
         }
     }
@@ -35,10 +39,16 @@ enum ModelKind: String, CaseIterable, Sendable {
     /// 0.45x at batch 4 and 0.003).
     var defaultBatchSize: Int { self == .convLSTM ? 4 : 8 }
 
+    /// `--hidden` when not given: the LSTMs' units, or the U-Net's bottleneck
+    /// ConvLSTM filters (32, as many as its last default stage's; a ConvLSTM's
+    /// state on the smallest grid needs far fewer channels than a vector
+    /// standing for the whole frame needs units).
+    var defaultHiddenSize: Int { self == .unet ? 32 : 256 }
+
     /// Adam's peak rate when `--learning-rate` is not given: 0.003 for the
-    /// ConvLSTM (the demo's), 0.002 for the LSTMs, whose 256-unit input
-    /// products are less forgiving.
-    var defaultLearningRate: Double { self == .convLSTM ? 3e-3 : 2e-3 }
+    /// convolutional recurrences (the ConvLSTM's and the U-Net's, the demo's),
+    /// 0.002 for the LSTMs, whose 256-unit input products are less forgiving.
+    var defaultLearningRate: Double { self == .convLSTM || self == .unet ? 3e-3 : 2e-3 }
 }
 
 /// Everything that fixes a model's architecture. It travels in the
@@ -63,11 +73,11 @@ struct ModelSettings: Hashable, Sendable {
 
     /// ``recompute`` as the layers' option.
     var recomputation: Recomputation { recompute > 0 ? .keepStatesEvery(recompute) : .none }
-    /// LSTM units (FC-LSTM and CNN-LSTM).
+    /// LSTM units (FC-LSTM and CNN-LSTM), or the U-Net's bottleneck ConvLSTM filters.
     var hiddenSize: Int
-    /// Conv2D filters per encoder stage (CNN-LSTM) or ConvLSTM filters per layer.
+    /// Conv2D filters per encoder stage (CNN-LSTM, U-Net) or ConvLSTM filters per layer.
     var filters: [Int]
-    /// The ConvLSTM kernel's height and width.
+    /// The ConvLSTM kernel's height and width (the ConvLSTM's layers, the U-Net's bottleneck).
     var kernelSize: Int
     var seed: UInt64
 
@@ -148,8 +158,11 @@ struct ModelSettings: Hashable, Sendable {
         case var forecaster as CNNLSTMForecaster:
             try forecaster.setRecomputation(recomputation)
             return forecaster
+        case var unet as UNetForecaster:
+            try unet.setRecomputation(recomputation)
+            return unet
         default:
-            preconditionFailure("every kind is one of the two forecasters")
+            preconditionFailure("every kind is one of the three forecasters")
         }
     }
 
@@ -171,6 +184,10 @@ struct ModelSettings: Hashable, Sendable {
         case .cnnLSTM:
             return try CNNLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
                                          hiddenSize: hiddenSize, outputActivation: .sigmoid, seed: seed)
+        case .unet:
+            return try UNetForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
+                                      bottleneckFilters: hiddenSize, bottleneckKernelSize: (kernelSize, kernelSize),
+                                      outputActivation: .sigmoid, seed: seed)
         case .convLSTM:
             return try ConvLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
                                           kernelSize: (kernelSize, kernelSize), horizon: horizon, outputActivation: .sigmoid,
@@ -199,9 +216,11 @@ struct ModelSettings: Hashable, Sendable {
             return try CNNLSTMForecaster.estimatedFootprint(
                 frameHeight: frame.height, frameWidth: frame.width, channels: frame.channels, filters: filters,
                 hiddenSize: hiddenSize, recomputation: recomputation, inputDimensions: inputDimensions)
-        case .convLSTM:
-            // Its weights do not grow with the frame: make it and ask it.
-            guard let model = try makeModel() as? ConvLSTMForecaster else { preconditionFailure("a ConvLSTM kind") }
+        case .convLSTM, .unet:
+            // Their weights do not grow with the frame: make it and ask it.
+            guard let model = try makeModel() as? any ForecastingModel & FootprintEstimating else {
+                preconditionFailure("a ConvLSTM or U-Net kind")
+            }
             return (model.scalarCount, try model.activationFootprint(inputDimensions: inputDimensions))
         }
     }
@@ -249,6 +268,14 @@ func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throw
     case var convLSTM as ConvLSTMForecaster:
         convLSTM.head.bias = try channelPrior(convLSTM.head.filters)
         return convLSTM
+    case var unet as UNetForecaster:
+        // Its layers are read-only; the bias goes in by name, shape-checked.
+        guard unet.outputActivation == .sigmoid, let index = unet.namedParameters.firstIndex(where: { $0.name == "head.bias" }) else {
+            return unet
+        }
+        let prior = try channelPrior(unet.channels)
+        try unet.updateParameters { i, parameter in if i == index { parameter = prior } }
+        return unet
     case var forecaster as CNNLSTMForecaster:
         var layers = forecaster.decoder.model.layers
         guard let last = layers.lastIndex(where: { $0 is Conv2DTranspose || $0 is Dense }) else { return forecaster }

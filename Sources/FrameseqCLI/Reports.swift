@@ -19,11 +19,12 @@ func resultsTable(_ rows: [ResultRow], steps: Int) -> String {
         return left ? text + space : space + text
     }
     func number(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
-    var lines = [pad("", 12, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("SSIM", 8)
+    let names = max(12, (rows.map(\.title.count).max() ?? 0) + 1)     // "U-Net CNN-LSTM" is longer than the others
+    var lines = [pad("", names, left: true) + pad("1-step MSE", 12) + pad("PSNR", 9) + pad("SSIM", 8)
         + pad("\(steps)-step MSE", 13) + pad("PSNR", 9) + pad("SSIM", 8) + pad("train", 9)]
     for row in rows {
         let (oneStep, closedLoop) = (row.evaluation.oneStep, row.evaluation.closedLoop)
-        lines.append(pad(row.title, 12, left: true)
+        lines.append(pad(row.title, names, left: true)
             + pad(number(oneStep.mse, "%.5f"), 12) + pad(number(oneStep.psnr, "%.2f dB"), 9) + pad(number(oneStep.ssim, "%.4f"), 8)
             + pad(number(closedLoop.mse, "%.5f"), 13) + pad(number(closedLoop.psnr, "%.2f dB"), 9)
             + pad(number(closedLoop.ssim, "%.4f"), 8) + pad(number(row.trainingSeconds, "%.0f s"), 9))

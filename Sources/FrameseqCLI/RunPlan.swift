@@ -54,14 +54,14 @@ struct Planner {
     /// Estimates already made: a plan and its refusal compare dozens of candidates.
     private let estimates = EstimateCache()
 
-    /// The state grid a ConvLSTM or CNN-LSTM is planned for when no patch is
+    /// The state grid a ConvLSTM, CNN-LSTM or U-Net is planned for when no patch is
     /// given: the smallest power-of-two patch that brings the frame within
     /// 128 x 128 pixels (785 x 785 -> 8, a 99 x 99 grid; 64 x 64 -> 1).
     static let targetGridPixels = 128 * 128
 
     func plan(_ given: SizeOptions) throws -> RunPlan {
         var choices: [String] = []
-        let hidden = given.hidden ?? 256
+        let hidden = given.hidden ?? kind.defaultHiddenSize
         let filters = given.filters ?? (kind == .convLSTM ? [16, 16] : [16, 32])
         var patch = given.patch ?? 1
         if given.patch == nil, kind != .fcLSTM {
@@ -204,7 +204,7 @@ struct Planner {
                 })
             })
         }
-        if settings.kind == .convLSTM || settings.kind == .cnnLSTM {
+        if settings.kind != .fcLSTM {
             let smallest = settings.filters.min() ?? 1
             let divisors = Array(sequence(first: 2) { $0 * 2 }.prefix { smallest / $0 >= 1 })
             sizes.append(divisors.map { divisor -> Change in

@@ -31,7 +31,8 @@ struct TrainCommand {
                            the same frames elsewhere); writes into DIR
       --checkpoint-minutes M  also save the run's state every M minutes (it is always
                            saved at the end of every epoch)
-      --model NAME         convlstm (default), cnn_lstm or fc_lstm
+      --model NAME         convlstm (default), unet (a U-Net with a ConvLSTM bottleneck),
+                           cnn_lstm or fc_lstm
       --epochs N           passes over the training windows (default 10)
       --batch-size N       windows per optimizer step (default 4 for convlstm, 8 for
                            the others)
@@ -54,19 +55,21 @@ struct TrainCommand {
                            linear:N (over N steps), exponential:BASE, inverse-sigmoid:K, none
       --reverse-sampling   with --closed-loop, also feed predictions in the context, by a
                            chance falling from 0.5 to 0 (PredRNN-V2's reverse sampling)
-      --learning-rate R    Adam's peak rate (default 0.003 for convlstm, 0.002 for the
-                           others), after a warm-up, cosine-annealed
+      --learning-rate R    Adam's peak rate (default 0.003 for convlstm and unet, 0.002 for
+                           the others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
-      --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256)
-      --filters LIST       cnn_lstm encoder filters (default 16,32) or convlstm layers' filters
-                           (default 16,16), comma-separated
-      --kernel-size N      convlstm kernel height and width (default 3)
+      --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256); filters of
+                           unet's bottleneck ConvLSTM (default 32)
+      --filters LIST       cnn_lstm and unet encoder filters, one per stage (default 16,32),
+                           or convlstm layers' filters (default 16,16), comma-separated
+      --kernel-size N      convlstm and unet bottleneck kernel height and width (default 3)
       --patch P            space-to-depth patches of P x P pixels: the model sees frames
                            P times smaller on each side with P*P times the channels
                            (frames not divisible by P are padded with zeros at the
                            bottom and right; forecasts are cropped back). Default: the
                            smallest power of two that brings a frame within 128x128
-                           pixels for convlstm and cnn_lstm (8 for 785x785), none for fc_lstm
+                           pixels for convlstm, unet and cnn_lstm (8 for 785x785), none
+                           for fc_lstm
       --recompute K        the recurrent layers keep their states every K steps and
                            recompute the rest in backward: the training record shrinks
                            to a few states for about a third more time a step (gradients

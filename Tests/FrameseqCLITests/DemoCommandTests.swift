@@ -26,7 +26,8 @@ final class DemoCommandTests: XCTestCase {
             XCTAssertEqual(picture.shape, try FrameShape(height: 2 + 2 * 20, width: 2 + 3 * 20, channels: 1))
         }
         let comparison = try PNG.read(contentsOf: output + "/comparison.png")
-        XCTAssertEqual(comparison.shape.height, 2 + 5 * 20, "rows: truth, persistence and three models")
+        XCTAssertEqual(comparison.shape.height, 2 + (2 + ModelKind.allCases.count) * 20, "rows: truth, persistence and every model")
+        XCTAssertEqual(ModelKind.allCases.map(\.rawValue), ["fc_lstm", "cnn_lstm", "unet", "convlstm"])
         // MSE and SSIM (18 x 18 frames hold SSIM's window) by steps ahead, stacked, listed after the comparison.
         let horizons = try PNG.read(contentsOf: output + "/horizons.png")
         XCTAssertEqual(horizons.shape, try FrameShape(height: 2 * 330, width: 960, channels: 3))

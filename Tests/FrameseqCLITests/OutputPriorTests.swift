@@ -16,10 +16,10 @@ final class OutputPriorTests: XCTestCase {
         // A dark mean frame whose channels differ: 0.02, 0.05, 0.10 (and 0 clamped to 0.001 at one pixel).
         var mean: [Float] = (0 ..< 8 * 8).flatMap { _ -> [Float] in [0.02, 0.05, 0.10] }
         mean[0] = 0
-        for (kind, patch) in [(ModelKind.convLSTM, 1), (.convLSTM, 2), (.cnnLSTM, 1), (.fcLSTM, 1)] {
+        for (kind, patch) in [(ModelKind.convLSTM, 1), (.convLSTM, 2), (.cnnLSTM, 1), (.fcLSTM, 1), (.unet, 1), (.unet, 2)] {
             var settings = ModelSettings(kind: kind, frameShape: shape, hiddenSize: 8, filters: [4, 4], kernelSize: 3, seed: 3)
             settings.patch = patch
-            if patch > 1 { settings.embedding = 4 }
+            if patch > 1 && kind == .convLSTM { settings.embedding = 4 }
             let modelMean = patch > 1 ? try SpaceToDepth(blockSize: patch).apply(to: try Tensor(shape: [8, 8, 3], scalars: mean)).scalars
                                       : mean
             let fresh = try settings.makeModel()
@@ -38,15 +38,19 @@ final class OutputPriorTests: XCTestCase {
             }
             XCTAssertGreaterThan(distance(before), 0.05, "\(kind) patch \(patch): a zero bias starts near 0.5")
             XCTAssertLessThan(distance(after), 0.01, "\(kind) patch \(patch): the prior starts near the mean frame")
+            // One bias per (patched) channel: the channel's mean over the frame's positions.
+            func checkChannels(_ bias: Tensor?) {
+                for c in 0 ..< frame.channels {
+                    let values = stride(from: c, to: modelMean.count, by: frame.channels).map { modelMean[$0] }
+                    let expected = logit(max(values.reduce(0, +) / Float(values.count), 1e-3))
+                    XCTAssertEqual(bias?.scalars[c] ?? .nan, expected, accuracy: 1e-5, "\(kind) patch \(patch) channel \(c)")
+                }
+            }
             switch primed {
             case let model as ConvLSTMForecaster:
-                // One bias per (patched) channel: the channel's mean over the frame's positions.
-                let channels = frame.channels
-                for c in 0 ..< channels {
-                    let values = stride(from: c, to: modelMean.count, by: channels).map { modelMean[$0] }
-                    let expected = logit(max(values.reduce(0, +) / Float(values.count), 1e-3))
-                    XCTAssertEqual(model.head.bias!.scalars[c], expected, accuracy: 1e-5, "\(kind) patch \(patch) channel \(c)")
-                }
+                checkChannels(model.head.bias)
+            case let model as UNetForecaster:
+                checkChannels(model.head.bias)
             case let model as CNNLSTMForecaster:
                 guard let last = model.decoder.model.layers.last(where: { $0 is Conv2DTranspose || $0 is Dense }) else {
                     return XCTFail("\(kind): no output layer")

@@ -66,7 +66,7 @@ final class TrainPlanTests: XCTestCase {
     func testEveryModelIsRefusedWithTheOptionsThatFit() throws {
         let folder = try temporaryFolder(self)
         let frames = try writeMovingSquareNPY(in: folder, count: 40, size: 96)
-        for (kind, limit) in [(ModelKind.fcLSTM, "150M"), (.cnnLSTM, "200M"), (.convLSTM, "300M")] {
+        for (kind, limit) in [(ModelKind.fcLSTM, "150M"), (.cnnLSTM, "200M"), (.unet, "100M"), (.convLSTM, "300M")] {
             let started = threadSeconds()
             let run = CLIRun(["train", "--frames", frames, "--model", kind.rawValue, "--output", folder + "/" + kind.rawValue,
                               "--memory-limit", limit, "--batch-size", "8", "--quiet"])

@@ -9,7 +9,7 @@ import XCTest
 func checkReadme(
     trainFrames: FrameStack, restored: Tensor, latest: Tensor?, batchInputs: Tensor,
     dInputs: Tensor, h: Tensor, fromTorch: LSTM, lstmFromKeras: LSTM, clips: Tensor, dClips: Tensor,
-    codes: Tensor, next: Tensor, state: LSTMState, conv: Conv2D, up: Conv2DTranspose, optimizerState: OptimizerState,
+    codes: Tensor, next: Tensor, state: LSTMState, unetNext: Tensor, bottleneckState: ConvLSTMState, conv: Conv2D, up: Conv2DTranspose, optimizerState: OptimizerState,
     result: ConvLSTMResult, convLSTM: ConvLSTM2D, fromKeras: ConvLSTM2D, history: [EpochSummary], future: Tensor,
     ssim: [Double], nextFrame: Tensor, folder: FrameStack, file: StaticString = #filePath, line: UInt = #line
 ) throws {
@@ -27,6 +27,8 @@ func checkReadme(
     XCTAssertEqual(codes.dimensions, [5, 10, 32 * 32 * 16], file: file, line: line)
     XCTAssertEqual(next.dimensions, [5, 10, 64, 64, 1], file: file, line: line)
     XCTAssertEqual(state.hidden.dimensions.first, 1, "one layer's final h", file: file, line: line)
+    XCTAssertEqual(unetNext.dimensions, [5, 10, 64, 64, 1], file: file, line: line)
+    XCTAssertEqual(bottleneckState.hidden.dimensions, [5, 16, 16, 32], "the ConvLSTM's h on the 16 x 16 grid", file: file, line: line)
     XCTAssertEqual(conv.kernel.dimensions, [3, 3, 1, 8], "nn.Conv2d's (8, 1, 3, 3) weight in Keras's layout", file: file, line: line)
     XCTAssertEqual(up.kernel.dimensions, [3, 3, 4, 8], file: file, line: line)
     XCTAssertNotNil(optimizerState.tensors["adam.exp_avg.0"], file: file, line: line)

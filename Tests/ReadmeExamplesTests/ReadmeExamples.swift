@@ -119,6 +119,8 @@ func runReadme(_ setup: ReadmeSetup) throws {
 
     let forecaster = try CNNLSTMForecaster(frameHeight: 64, frameWidth: 64, channels: 1, seed: 3)
     let (next, state) = try forecaster.forward(clips)                // (B, T, 64, 64, 1): step t predicts frame t + 1
+    let unet = try UNetForecaster(frameHeight: 64, frameWidth: 64, channels: 1, filters: [16, 32], seed: 4)
+    let (unetNext, bottleneckState) = try unet.forward(clips, from: nil)   // skips around a ConvLSTM on the 16 x 16 grid
 
     let conv = try Conv2D(pytorchWeight: weight, bias: bias, padding: .valid)   // nn.Conv2d's (F, C, KH, KW) and (F)
     let up = try Conv2DTranspose(kernel: kerasKernel, bias: kerasBias, strides: (2, 2), padding: .same)   // (KH, KW, F, C)
@@ -188,7 +190,8 @@ func runReadme(_ setup: ReadmeSetup) throws {
     try checkReadme(
         trainFrames: split.train, restored: restored, latest: latest, batchInputs: batch.inputs,
         dInputs: dInputs, h: h, fromTorch: fromTorch, lstmFromKeras: lstmFromKeras, clips: clips,
-        dClips: dClips, codes: codes, next: next, state: state, conv: conv, up: up,
-        optimizerState: optimizerState, result: result, convLSTM: convLSTM, fromKeras: fromKeras,
-        history: trainer.history, future: future, ssim: ssim, nextFrame: nextFrame, folder: folder)
+        dClips: dClips, codes: codes, next: next, state: state, unetNext: unetNext,
+        bottleneckState: bottleneckState, conv: conv, up: up, optimizerState: optimizerState, result: result,
+        convLSTM: convLSTM, fromKeras: fromKeras, history: trainer.history, future: future, ssim: ssim,
+        nextFrame: nextFrame, folder: folder)
 }

@@ -32,7 +32,8 @@ MUTABLE_SETUP = ["dense"]
 # Values the README's comments describe, handed to ReadmeChecks.swift's checkReadme after the last block.
 CHECKS = ["trainFrames: split.train", "restored: restored", "latest: latest", "batchInputs: batch.inputs",
           "dInputs: dInputs", "h: h", "fromTorch: fromTorch", "lstmFromKeras: lstmFromKeras",
-          "clips: clips", "dClips: dClips", "codes: codes", "next: next", "state: state", "conv: conv", "up: up",
+          "clips: clips", "dClips: dClips", "codes: codes", "next: next", "state: state",
+          "unetNext: unetNext", "bottleneckState: bottleneckState", "conv: conv", "up: up",
           "optimizerState: optimizerState", "result: result", "convLSTM: convLSTM", "fromKeras: fromKeras",
           "history: trainer.history", "future: future", "ssim: ssim", "nextFrame: nextFrame", "folder: folder"]
 

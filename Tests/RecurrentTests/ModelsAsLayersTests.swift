@@ -35,6 +35,13 @@ final class ModelsAsLayersTests: XCTestCase {
         try check("CNNLSTMForecaster", cnnForecaster, input: [2, 3, 16, 16, 1]) {
             (try cnnForecaster.forward($0).frames, try cnnForecaster.trainingForward($0).output)
         }
+        for downsampling in UNetDownsampling.allCases {
+            let unet = try UNetForecaster(frameHeight: 9, frameWidth: 6, channels: 2, filters: [3, 4], bottleneckFilters: 3,
+                                          downsampling: downsampling, seed: 4)
+            try check("UNetForecaster \(downsampling)", unet, input: [2, 3, 9, 6, 2]) {
+                (try unet.forward($0, from: nil).output, try unet.trainingForward($0, from: nil).output)
+            }
+        }
         for embedding in [nil, 3] as [Int?] {
             let convLSTM = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 2, filters: [3, 2], horizon: 2,
                                                   embeddingFilters: embedding, seed: 3)
@@ -47,8 +54,10 @@ final class ModelsAsLayersTests: XCTestCase {
     func testOutputDimensionsRefuseWhatForwardRefuses() throws {
         let convLSTM = try ConvLSTMForecaster(frameHeight: 6, frameWidth: 5, channels: 2, filters: [3], horizon: 2, seed: 3)
         let cnnLSTM = try CNNLSTM(frameHeight: 9, frameWidth: 8, channels: 2, filters: [3], hiddenSize: 5, outputs: 2, seed: 1)
+        let unet = try UNetForecaster(frameHeight: 6, frameWidth: 5, channels: 2, filters: [3], bottleneckFilters: 2, seed: 3)
         for (name, model, input) in [("ConvLSTMForecaster", convLSTM as any Layer, [2, 3, 6, 5, 1]),
-                                     ("CNNLSTM", cnnLSTM as any Layer, [2, 3, 9, 8, 1])] {
+                                     ("CNNLSTM", cnnLSTM as any Layer, [2, 3, 9, 8, 1]),
+                                     ("UNetForecaster", unet as any Layer, [2, 3, 6, 5, 1])] {
             let x = try randomTensor(input, seed: 4)
             XCTAssertThrowsError(try model.forward(x, context: LayerContext()), "\(name) forward on the wrong channels")
             XCTAssertThrowsError(try model.outputDimensions(forInput: input), "\(name) dimensions of the wrong channels")

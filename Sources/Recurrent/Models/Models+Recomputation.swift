@@ -34,3 +34,13 @@ extension CNNLSTMForecaster {
         lstm.recomputation = recomputation
     }
 }
+
+extension UNetForecaster {
+    /// Sets ``ConvLSTM2D/recomputation`` on the model's bottleneck.
+    ///
+    /// - Throws: `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
+    public mutating func setRecomputation(_ recomputation: Recomputation) throws {
+        try recomputation.validate()
+        bottleneck.recomputation = recomputation
+    }
+}
