@@ -129,5 +129,10 @@ func settingsDescription(_ settings: ModelSettings, _ plan: TrainingPlan) -> [St
     if settings.kind == .convLSTM || settings.kind == .unet { description["kernel"] = "\(settings.kernelSize)x\(settings.kernelSize)" }
     if settings.patch > 1 { description["patch"] = "\(settings.patch)" }
     if plan.windowStride > 1 { description["window stride"] = "\(plan.windowStride)" }
+    if settings.horizon > 1 { description["horizon"] = "\(settings.horizon)" }
+    if let closedLoop = plan.closedLoop {
+        description["closed loop"] = "\(closedLoop.horizon) frames, sampling \(closedLoop.sampling)"
+            + (closedLoop.reverse ? ", reverse sampling" : "")
+    }
     return description
 }

@@ -106,12 +106,12 @@ final class ClosedLoopRolloutTests: XCTestCase {
     }
 }
 
-private extension Tensor {
+extension Tensor {
     /// Every value plus `offset`.
-    func shifted(by offset: Float) throws -> Tensor { try Tensor(shape: shape, scalars: scalars.map { $0 + offset }) }
+    fileprivate func shifted(by offset: Float) throws -> Tensor { try Tensor(shape: shape, scalars: scalars.map { $0 + offset }) }
 
     /// The first `steps` timesteps of (B, T, ...).
-    func firstSteps(_ steps: Int) throws -> Tensor {
+    fileprivate func firstSteps(_ steps: Int) throws -> Tensor {
         let (batch, total) = (dimensions[0], dimensions[1])
         let per = count / (batch * total)
         return try Tensor(shape: Shape([batch, steps] + dimensions.dropFirst(2)), scalars: (0 ..< batch).flatMap { b in
