@@ -71,7 +71,8 @@ extension ClosedLoopTrainable {
             if s > 0 { input = try mixedFrames(truth: try timestep(frames, s), prediction: predictions[s - 1], feedsTruth: mask[s - 1]) }
             let step = try trainingStep(input, from: state, context: Self.stepContext(context, s))
             try RecurrentError.requireShape(step.prediction, input.dimensions, "Prediction to feed back")
-            (state, predictions) = (step.state, predictions + [step.prediction])
+            state = step.state
+            predictions.append(step.prediction)
             caches.append(step.cache)
         }
         return (try stackTimesteps(predictions), RolloutCache(steps: caches, feedsTruth: mask, framesShape: frames.dimensions))
@@ -112,7 +113,8 @@ extension ClosedLoopTrainable {
             if s > 0 { input = try mixedFrames(truth: try timestep(frames, s), prediction: predictions[s - 1], feedsTruth: mask[s - 1]) }
             let (prediction, next) = try step(input, from: state)
             try RecurrentError.requireShape(prediction, input.dimensions, "Prediction to feed back")
-            (state, predictions) = (next, predictions + [prediction])
+            state = next
+            predictions.append(prediction)
         }
         return try stackTimesteps(predictions)
     }

@@ -74,18 +74,30 @@ private func rolloutFrames(_ batch: WindowBatch) throws -> (frames: Tensor, cont
                                            expected: ShapeRequirement([.size(inputs.dimensions[0]), .any("K")] + frame.map { .size($0) }),
                                            actual: targets.dimensions)
     }
-    let steps = inputs.dimensions[1]
-    let all = try (0 ..< steps).map { try timestep(inputs, $0) } + (0 ..< future.dimensions[1]).map { try timestep(future, $0) }
-    return (try stackTimesteps(all), steps)
+    return (try joinedTimesteps(inputs, future), inputs.dimensions[1])
+}
+
+// Sequences (B, T, ...) are rows of T frames: joining and cutting them along
+// time is the last-axis concatenation of (B, T * frame) views, one copy.
+
+/// `a` (B, T, ...) then `b` (B, K, ...) along time: (B, T + K, ...).
+private func joinedTimesteps(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    let batch = a.dimensions[0], frame = Array(a.dimensions.dropFirst(2))
+    let rows = try [a, b].map { try $0.reshaped(to: Shape([batch, $0.count / max(batch, 1)])) }
+    let steps = a.dimensions[1] + b.dimensions[1]
+    return try concatenatedAlongLastAxis(rows).reshaped(to: Shape([batch, steps] + frame))
 }
 
 /// Timesteps `range` of (B, T, ...).
 private func timesteps(_ x: Tensor, _ range: Range<Int>) throws -> Tensor {
-    try stackTimesteps(try range.map { try timestep(x, $0) })
+    let batch = x.dimensions[0], steps = x.dimensions[1], frame = Array(x.dimensions.dropFirst(2))
+    let per = x.count / max(batch * steps, 1)
+    let widths = [range.lowerBound, range.count, steps - range.upperBound].map { $0 * per }
+    let parts = try splitAlongLastAxis(try x.reshaped(to: Shape([batch, steps * per])), widths)
+    return try parts[1].reshaped(to: Shape([batch, range.count] + frame))
 }
 
 /// (B, K, ...) after `before` timesteps of zeros: (B, before + K, ...).
 private func paddedTimesteps(_ x: Tensor, before: Int) throws -> Tensor {
-    let zero = try Tensor(shape: Shape([x.dimensions[0]] + x.dimensions.dropFirst(2)))
-    return try stackTimesteps([Tensor](repeating: zero, count: before) + (0 ..< x.dimensions[1]).map { try timestep(x, $0) })
+    try joinedTimesteps(try Tensor(shape: Shape([x.dimensions[0], before] + x.dimensions.dropFirst(2))), x)
 }
