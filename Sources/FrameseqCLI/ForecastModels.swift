@@ -248,7 +248,8 @@ struct ModelSettings: Hashable, Sendable {
 /// epochs that way, with the gates saturated and the gradients gone. Started
 /// at the mean, the loss has only the motion left to learn. This is the usual
 /// initialization of a sigmoid output to the data's prior (as for classifiers
-/// of rare classes).
+/// of rare classes). The FC-LSTM's Dense head also gets a zero kernel: it
+/// starts as the mean-frame baseline itself.
 func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throws -> any ForecastingModel {
     func logit(_ p: Float) -> Float {
         let q = min(max(p, 1e-3), 1 - 1e-3)
@@ -284,6 +285,13 @@ func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throw
             layers[last] = layer
         } else if var layer = layers[last] as? Dense, layer.activation == .sigmoid, layer.outputSize == mean.count {
             layer.bias = try Tensor(shape: [mean.count], scalars: mean.map(logit))
+            // The FC-LSTM's head starts at zero, so the untrained model forecasts the
+            // mean frame exactly rather than the mean plus the noise of a random
+            // kernel on the LSTM's state. Its gradient is not zero (the state is
+            // not), and the LSTM's follows from the first step on. Fed its own
+            // forecasts, a random head adds that noise at states it never saw
+            // (10-step error 1.029x the mean frame's after 4 epochs; 1.013x so).
+            layer.weight = Tensor(zerosLike: layer.weight)
             layers[last] = layer
         } else {
             return forecaster

@@ -58,6 +58,9 @@ final class OutputPriorTests: XCTestCase {
                 if let dense = last as? Dense {
                     XCTAssertEqual(dense.bias.scalars[0], logit(1e-3), accuracy: 1e-5, "the clamped pixel")
                     XCTAssertEqual(dense.bias.scalars[4], logit(0.05), accuracy: 1e-5, "per pixel")
+                    XCTAssert(dense.weight.scalars.allSatisfy { $0 == 0 }, "the FC-LSTM's head starts at zero")
+                    // (but for the pixel whose mean 0 was clamped to 0.001: 6 of 1152 outputs off by 0.001, 5.2e-9)
+                    XCTAssertEqual(distance(after), 0, accuracy: 1e-8, "so it forecasts the mean frame itself")
                 } else if let layer = last as? Conv2DTranspose {
                     XCTAssertEqual(layer.bias!.scalars[2], logit(0.10), accuracy: 1e-5, "per channel")
                 }
