@@ -19,12 +19,61 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// The parameters the windows were made with.
     public let parameters: WindowParameters
     let plan: WindowPlan
+    // Declared after `plan`: declared before it (right after `parameters`), the
+    // Swift 6.3.1 debug build crashed in WindowBatches.init destroying a copy of
+    // FrameWindows, reading a frame target's payload as a pointer (not reduced yet).
+    /// The targets array of ``init(frames:parameters:targets:)``, (frames N, ...):
+    /// row `s` is the target of the window whose first frame is `s`. `nil` when
+    /// the targets, if any, are frames (``WindowParameters/target``).
+    public let targetArray: Tensor?
 
     /// Windows over `frames`; throws for invalid parameters (non-positive sizes,
     /// indices outside the series) and `windowLongerThanData` when no window fits.
     public init(frames: FrameStack, parameters: WindowParameters) throws {
         self.frames = frames
         self.parameters = parameters
+        self.targetArray = nil
+        self.plan = try WindowPlan(parameters, frameCount: frames.count)
+    }
+
+    /// Windows over `frames` paired with rows of a separate `targets` array,
+    /// Keras's `timeseries_dataset_from_array(data, targets, ...)`: the target of
+    /// the window whose first frame is `s` is `targets[s]`, whatever the sampling
+    /// rate, start and end (Keras slices `targets[start_index:end_index]` and
+    /// takes the window's relative start; the absolute start is the same row).
+    ///
+    /// A row may have any shape: a scalar (`targets` (N)), a label vector (N, K),
+    /// an image (N, H, W, C). Batches and ``targets(layout:limits:)`` hold
+    /// (B, ...) rows in every layout. With ``ShortWindowPolicy/padAndMask(value:)``
+    /// a padded window's target is the row of its first frame.
+    ///
+    /// Unlike Keras, the array must have exactly one row per frame: Keras takes
+    /// another length, counts windows only up to it, and fails while iterating
+    /// when `start_index` moves a window's row past its end. For targets that
+    /// are the series' own later frames, use ``WindowTarget/offset(_:)``.
+    ///
+    /// - Parameters:
+    ///   - targets: (frames N, ...) with N = `frames.count`; shared, not copied.
+    /// - Throws: `shapeMismatch` when `targets` has rank 0 or a first axis other
+    ///   than `frames.count`; `invalidArgument` when `parameters.target` is not
+    ///   `.none` (the array replaces frame targets); what
+    ///   ``init(frames:parameters:)`` throws.
+    /// - Complexity: O(1); the array is shared until someone writes to it.
+    public init(frames: FrameStack, parameters: WindowParameters, targets: Tensor) throws {
+        guard targets.shape.rank >= 1, targets.dimensions[0] == frames.count else {
+            throw FrameSequencingError.shapeMismatch(
+                name: "The targets array (one row per frame, as Keras's targets=)",
+                expected: ShapeRequirement([.size(frames.count)] + targets.dimensions.dropFirst().map { .size($0) }),
+                actual: targets.dimensions)
+        }
+        guard parameters.target == .none else {
+            throw FrameSequencingError.invalidArgument(
+                name: "parameters.target", expected: ".none when a targets array is given (its rows are the targets)",
+                actual: "\(parameters.target)")
+        }
+        self.frames = frames
+        self.parameters = parameters
+        self.targetArray = targets
         self.plan = try WindowPlan(parameters, frameCount: frames.count)
     }
 
@@ -52,8 +101,8 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     public var sequenceLength: Int { plan.length }
     /// Values per timestep (`height * width * channels`).
     public var featureCount: Int { frames.featureCount }
-    /// Whether windows are paired with targets.
-    public var hasTargets: Bool { plan.targetSteps > 0 }
+    /// Whether windows are paired with targets (frames or a targets array).
+    public var hasTargets: Bool { plan.targetSteps > 0 || targetArray != nil }
     /// Whether some windows are padded (`.padAndMask` with a short last window).
     public var hasPadding: Bool { plan.count > plan.fullCount }
 
@@ -72,11 +121,19 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
 
     /// All windows' targets materialized in `layout`, or `nil` without a target.
     /// Single-frame targets are (B, F), or (B, H, W, C) when spatial; sequence targets
-    /// are (B, S, F), (S, B, F) or (B, S, H, W, C).
+    /// are (B, S, F), (S, B, F) or (B, S, H, W, C); rows of a ``targetArray`` of
+    /// shape (N, ...) are (B, ...) in every layout.
     ///
     /// - Throws: as ``inputs(layout:limits:)``.
     public func targets(layout: SequenceLayout = .batchMajor, limits: FileReadLimits = .default) throws -> Tensor? {
         guard hasTargets else { return nil }
+        if let targetArray {
+            let all = Array(indices)
+            return try Tensor(shape: rowShape(of: targetArray, batch: all.count), limits: limits,
+                              hint: materializingHint(all.count)) { destination in
+                fillRows(windows: all, plan: plan, rows: targetArray, destination: destination)
+            }
+        }
         return try materialize(Array(indices), selection: .targets(plan), layout: layout, steps: targetSteps, limits: limits)
     }
 
@@ -149,7 +206,14 @@ public struct FrameWindow: Sendable {
         return (0 ..< plan.validLength(index)).map { start + $0 * plan.rate }
     }
 
-    /// The absolute frame indices of the target, empty without a target.
+    /// The row of ``FrameWindows/targetArray`` paired with the window: its first
+    /// frame, Keras's alignment. `nil` without a targets array.
+    public var targetRow: Int? {
+        windows.targetArray == nil ? nil : windows.plan.windowStart(index)
+    }
+
+    /// The absolute frame indices of the target, empty without a target or when
+    /// the target is a row of a targets array (see ``targetRow``).
     public var targetFrameIndices: [Int] {
         let plan = windows.plan
         let first = plan.windowStart(index) + plan.targetFirst
@@ -166,10 +230,15 @@ public struct FrameWindow: Sendable {
                                        layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.plan.length))
     }
 
-    /// The window's target: (F) or (S, F); for `.spatial`, (H, W, C) or (S, H, W, C).
-    /// `nil` without a target.
+    /// The window's target: (F) or (S, F); for `.spatial`, (H, W, C) or (S, H, W, C);
+    /// its row of a targets array, of the row's shape (a view, no copy), in
+    /// every layout. `nil` without a target.
     public func target(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
         guard windows.hasTargets else { return nil }
+        if let array = windows.targetArray, let row = targetRow {
+            let view = try array.slice(row ..< row + 1)
+            return try view.reshaped(to: Shape(Array(array.dimensions.dropFirst()), names: array.shape.names.map { Array($0.dropFirst()) }))
+        }
         return try single(windows.materialize([index], selection: .targets(windows.plan),
                                               layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.targetSteps))
     }
@@ -192,6 +261,13 @@ extension FrameStack {
     /// Windows over these frames (see ``WindowParameters``).
     public func windows(_ parameters: WindowParameters) throws -> FrameWindows {
         try FrameWindows(frames: self, parameters: parameters)
+    }
+
+    /// Windows over these frames paired with rows of `targets` (N, ...), as
+    /// Keras's `timeseries_dataset_from_array(data, targets, ...)`: see
+    /// ``FrameWindows/init(frames:parameters:targets:)``.
+    public func windows(_ parameters: WindowParameters, targets: Tensor) throws -> FrameWindows {
+        try FrameWindows(frames: self, parameters: parameters, targets: targets)
     }
 
     /// The whole series as one sequence: N frames give one window of N timesteps,

@@ -114,7 +114,8 @@ public struct WindowBatch: Sendable {
     /// (B, T, F), (T, B, F) or (B, T, H, W, C).
     public private(set) var inputs: Tensor
     /// (B, F) / (B, H, W, C) for single-frame targets; (B, S, F), (S, B, F) or
-    /// (B, S, H, W, C) for sequence targets; `nil` without targets.
+    /// (B, S, H, W, C) for sequence targets; (B, ...) in every layout for rows of
+    /// a targets array (``FrameWindows/targetArray``); `nil` without targets.
     public private(set) var targets: Tensor?
     /// (B, T): 1 where a timestep holds a frame, 0 where it is padding; `nil` when
     /// the windows are never padded.
@@ -128,8 +129,9 @@ public struct WindowBatch: Sendable {
     static func shapes(capacity: Int, windows: FrameWindows, layout: SequenceLayout)
         -> (inputs: Shape, targets: Shape?, mask: Shape?) {
         let frame = windows.frames.frameShape
-        return (layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame),
-                windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil,
+        let targets = windows.targetArray.map { rowShape(of: $0, batch: capacity) }
+            ?? (windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil)
+        return (layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame), targets,
                 windows.hasPadding ? Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"]) : nil)
     }
 
@@ -169,7 +171,15 @@ public struct WindowBatch: Sendable {
                               layout: layout, destination: destination)
             }
         }
-        if windows.hasTargets {
+        if let array = windows.targetArray {
+            var t = try targets ?? Tensor(shape: [0])
+            targets = nil  // keep the storage uniquely referenced while filling
+            try t.reuse(shape: rowShape(of: array, batch: selected.count))
+            if t.count > 0 {  // rows of no values: nothing to write, and no pointer into shared empty storage
+                t.withReusedStorage { fillRows(windows: selected, plan: plan, rows: array, destination: $0) }
+            }
+            targets = t
+        } else if windows.hasTargets {
             var t = try targets ?? Tensor(shape: [0])
             targets = nil  // keep the storage uniquely referenced while filling
             try t.reuse(shape: layout.shape(batch: selected.count, steps: windows.targetSteps, frame: frame))
