@@ -145,9 +145,16 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// - Parameters:
     ///   - size: windows per batch, at least 1.
     ///   - shuffleSeed: when given, the window order is a seeded permutation
-    ///     (the same seed gives the same order on every platform).
+    ///     (the same seed gives the same order on every platform), the same for
+    ///     every pass over the batches; for a new order each pass, use
+    ///     ``batches(size:shuffleSeed:pass:keepShortLastBatch:)``.
     ///   - keepShortLastBatch: keep (default, as Keras does) or drop a last batch
     ///     with fewer than `size` windows.
+    /// - Throws: `invalidArgument` for a size below 1, and when dropping the
+    ///   short last batch leaves no batch (fewer windows than `size`): an epoch
+    ///   of no batch trains nothing and has no mean loss, so it is refused where
+    ///   PyTorch's `DataLoader(drop_last=True)` silently yields nothing. No
+    ///   batch is ever empty.
     public func batches(size: Int, shuffleSeed: UInt64? = nil, keepShortLastBatch: Bool = true) throws -> WindowBatches {
         try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch)
     }
@@ -155,12 +162,51 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// Batches of only the windows numbered `subset` (for example the last fifth
     /// as a validation split), otherwise as ``batches(size:shuffleSeed:keepShortLastBatch:)``.
     ///
-    /// - Throws: `indexOutOfRange` for a range outside `0 ..< count`; what the
-    ///   other form throws (an empty range has no batches: `invalidArgument`).
+    /// - Throws: `indexOutOfRange` for a range outside `0 ..< count`;
+    ///   `invalidArgument` for an empty range (it has no batches; PyTorch's
+    ///   shuffling sampler refuses an empty dataset too); what the other form throws.
     public func batches(of subset: Range<Int>, size: Int, shuffleSeed: UInt64? = nil,
                         keepShortLastBatch: Bool = true) throws -> WindowBatches {
         try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch,
                           subset: subset)
+    }
+
+    /// The batches of pass (epoch) `pass` when every pass is shuffled anew, as
+    /// Keras's dataset with `shuffle=True` and PyTorch's `DataLoader(shuffle=True)`
+    /// reshuffle each time they are iterated: the order is the permutation
+    /// seeded by ``SeededGenerator/passSeed(_:pass:)`` of `(shuffleSeed, pass)`.
+    ///
+    /// Each pass holds every window exactly once (with `keepShortLastBatch`),
+    /// passes differ from each other, and the same `(shuffleSeed, pass)` gives
+    /// the same order on every platform, with no state carried from pass to
+    /// pass: a run resumed at pass `k` makes pass `k`'s order again.
+    ///
+    /// ```swift
+    /// for pass in 0 ..< epochs {
+    ///     let batches = try windows.batches(size: 8, shuffleSeed: 42, pass: pass)
+    ///     // fill and train as with any batches
+    /// }
+    /// ```
+    ///
+    /// - Throws: `invalidArgument` for a negative `pass`; what
+    ///   ``batches(size:shuffleSeed:keepShortLastBatch:)`` throws.
+    /// - Complexity: O(count) for the order.
+    public func batches(size: Int, shuffleSeed: UInt64, pass: Int, keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try FrameSequencingError.requireNonNegative(pass, "pass")
+        return try batches(size: size, shuffleSeed: SeededGenerator.passSeed(shuffleSeed, pass: pass),
+                           keepShortLastBatch: keepShortLastBatch)
+    }
+
+    /// The batches of pass `pass` over only the windows numbered `subset`, as
+    /// ``batches(size:shuffleSeed:pass:keepShortLastBatch:)``.
+    ///
+    /// - Throws: `invalidArgument` for a negative `pass`; what
+    ///   ``batches(of:size:shuffleSeed:keepShortLastBatch:)`` throws.
+    public func batches(of subset: Range<Int>, size: Int, shuffleSeed: UInt64, pass: Int,
+                        keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try FrameSequencingError.requireNonNegative(pass, "pass")
+        return try batches(of: subset, size: size, shuffleSeed: SeededGenerator.passSeed(shuffleSeed, pass: pass),
+                           keepShortLastBatch: keepShortLastBatch)
     }
 
     /// Steps per target: nil for a single-frame target, else the sequence length of the target.

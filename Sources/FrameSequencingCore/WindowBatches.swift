@@ -12,6 +12,9 @@
 /// ```
 ///
 /// Memory stays at the frames plus one buffer whatever the number of windows.
+/// For a new order on every pass (epoch), make each pass's batches with
+/// ``FrameWindows/batches(size:shuffleSeed:pass:keepShortLastBatch:)``; the
+/// buffer of one pass fits every other.
 ///
 /// - Complexity: making the batches is O(window count) for the order; each fill is
 ///   O(batch size * timesteps * features), split over both cores when large.
@@ -29,6 +32,11 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
         if let subset, subset.lowerBound < 0 || subset.upperBound > windows.count {
             throw FrameSequencingError.indexOutOfRange(name: "Window range \(subset)",
                 index: subset.lowerBound < 0 ? subset.lowerBound : subset.upperBound, count: windows.count)
+        }
+        if let subset, subset.isEmpty {
+            throw FrameSequencingError.invalidArgument(
+                name: "window range", expected: "a non-empty range of 0..<\(windows.count) (an empty one has no batches)",
+                actual: "\(subset)")
         }
         var order = Array(subset ?? windows.indices)
         if let seed = shuffleSeed {
