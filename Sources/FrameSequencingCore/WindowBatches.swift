@@ -132,6 +132,9 @@ public struct WindowBatch: Sendable {
     public private(set) var lengths: [Int]
     /// The window number of each batch entry.
     public private(set) var windowIndices: [Int]
+    /// Whether `targets` is time-major, (S, B, F): sequence targets in a
+    /// `.timeMajor` batch. Rows of a targets array are batch-first in every layout.
+    package private(set) var targetsAreTimeMajor = false
 
     /// The shapes of a buffer for `capacity` windows in `layout`.
     static func shapes(capacity: Int, windows: FrameWindows, layout: SequenceLayout)
@@ -187,6 +190,7 @@ public struct WindowBatch: Sendable {
                 t.withReusedStorage { fillRows(windows: selected, plan: plan, rows: array, destination: $0) }
             }
             targets = t
+            targetsAreTimeMajor = false
         } else if windows.hasTargets {
             var t = try targets ?? Tensor(shape: [0])
             targets = nil  // keep the storage uniquely referenced while filling
@@ -198,6 +202,7 @@ public struct WindowBatch: Sendable {
                 }
             }
             targets = t
+            targetsAreTimeMajor = layout == .timeMajor && windows.targetSteps != nil
         } else {
             targets = nil
         }
