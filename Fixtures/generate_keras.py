@@ -12,6 +12,11 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
               windows (B, T, H*W*C) F32: every batch of the dataset, concatenated
               targets (B, H*W*C) F32: only when target_offset is not null; Keras
               was called with targets = frames_flat[target_offset:]
+    a separate targets array (cases with ``targets_shape``): metadata also
+              targets ("array", a JSON string; target_offset is null);
+              tensors targets_array (N, *row) F32, any row shape (a scalar row
+              gives (N,)), passed to Keras as targets=; targets (B, *row) F32,
+              what it yielded: row s for the window starting at frame s
 
 * ``pad_sequences/<case>.safetensors``: ``keras.utils.pad_sequences``
     metadata: maxlen (int or null), padding, truncating ("pre"|"post" as JSON
@@ -225,6 +230,20 @@ WINDOW_CASES = [
     # up to 25, so it is dropped (frames 21, 22 never appear)
     dict(name="drop_partial_last", n=23, hwc=(2, 3, 1), T=6, stride=4, rate=1, fill="index", seed=116),
     dict(name="len1_stride2", n=9, hwc=(2, 2, 1), T=1, stride=2, rate=1, fill="index", seed=117),
+    # targets=: a separate array of another row shape, row s for the window starting at s
+    dict(name="targets_array_k3", n=16, hwc=(3, 3, 1), T=4, stride=1, rate=1,
+         targets_shape=(3,), fill="index", seed=118),
+    # start/end/rate: Keras slices targets[start:end] and indexes the relative start
+    dict(name="targets_array_start3_end25_stride3_rate2", n=30, hwc=(2, 2, 1), T=4, stride=3, rate=2,
+         start=3, end=25, targets_shape=(5,), fill="index", seed=119),
+    # a scalar per window: targets (N,) -> (B,)
+    dict(name="targets_array_scalar_start2_rate3", n=24, hwc=(2, 3, 1), T=3, stride=2, rate=3,
+         start=2, targets_shape=(), fill="index", seed=120),
+    # a rank-2 row and the largest end_index Keras accepts
+    dict(name="targets_array_2x3_end_max", n=15, hwc=(2, 2, 1), T=5, stride=1, rate=1,
+         start=0, end=14, targets_shape=(2, 3), fill="index", seed=121),
+    dict(name="targets_array_c3_k7", n=10, hwc=(4, 4, 3), T=3, stride=2, rate=1,
+         targets_shape=(7,), fill="random", seed=122),
 ]
 
 # lengths: T_i of each sequence; all non-zero (no empty sequences).
@@ -443,8 +462,19 @@ def make_frames(case):
     return rng.integers(0, 256, size=(n, h, w, c)).astype(np.float32)
 
 
-def reference_windows(frames_flat, T, stride, rate, start, end, offset):
-    """Independent NumPy statement of the Keras semantics, used to check files."""
+def make_targets_array(case, n):
+    """(N, *targets_shape) with distinct values: 1e6 + row * 100 + element, exact in
+    float32 and never a frame value (frames stay below 1e5)."""
+    shape = tuple(case["targets_shape"])
+    size = int(np.prod(shape, dtype=np.int64))
+    values = 1_000_000 + np.arange(n)[:, None] * 100 + np.arange(size)[None, :]
+    assert values.max() < 2 ** 24
+    return values.reshape((n,) + shape).astype(np.float32)
+
+
+def reference_windows(frames_flat, T, stride, rate, start, end, offset, targets_array=None):
+    """Independent NumPy statement of the Keras semantics, used to check files.
+    With a targets array, the window starting at frame a gets targets_array[a]."""
     n = len(frames_flat)
     s = 0 if start is None else start
     e = n if end is None else end
@@ -457,6 +487,8 @@ def reference_windows(frames_flat, T, stride, rate, start, end, offset):
     tgt = None
     if offset is not None:
         tgt = np.stack([frames_flat[a + offset] for a in starts])
+    if targets_array is not None:
+        tgt = np.stack([targets_array[a] for a in starts])
     return win, tgt
 
 
@@ -728,8 +760,10 @@ def gen_window_case(case, out_dir: Path) -> Path:
     flat = frames.reshape(n, -1)
     T, stride, rate = case["T"], case["stride"], case["rate"]
     start, end, offset = case.get("start"), case.get("end"), case.get("offset")
+    targets_array = make_targets_array(case, n) if "targets_shape" in case else None
+    assert offset is None or targets_array is None, "a case has frame targets or a targets array"
 
-    targets_in = None if offset is None else flat[offset:]
+    targets_in = targets_array if targets_array is not None else (None if offset is None else flat[offset:])
     ds = keras.utils.timeseries_dataset_from_array(
         flat, targets_in, sequence_length=T, sequence_stride=stride,
         sampling_rate=rate, batch_size=BATCH_SIZE, shuffle=False,
@@ -737,7 +771,7 @@ def gen_window_case(case, out_dir: Path) -> Path:
     )
     win_batches, tgt_batches = [], []
     for batch in ds:
-        if offset is None:
+        if targets_in is None:
             win_batches.append(batch.numpy())
         else:
             x, y = batch
@@ -750,8 +784,10 @@ def gen_window_case(case, out_dir: Path) -> Path:
         "frames": np.ascontiguousarray(frames, dtype=np.float32),
         "windows": np.ascontiguousarray(np.concatenate(win_batches), dtype=np.float32),
     }
-    if offset is not None:
+    if targets_in is not None:
         tensors["targets"] = np.ascontiguousarray(np.concatenate(tgt_batches), dtype=np.float32)
+    if targets_array is not None:
+        tensors["targets_array"] = np.ascontiguousarray(targets_array)
 
     meta = base_metadata("windows", case["seed"])
     meta.update({
@@ -763,6 +799,8 @@ def gen_window_case(case, out_dir: Path) -> Path:
         "target_offset": jint(offset),
         "batch_size": jint(BATCH_SIZE),
     })
+    if targets_array is not None:
+        meta["targets"] = json.dumps("array")
     path = out_dir / "windows" / f"{case['name']}.safetensors"
     write_safetensors(path, tensors, meta)
     return path
@@ -1152,16 +1190,27 @@ def verify_window_file(path: Path) -> str:
     win = t["windows"]
     check(win.ndim == 3 and win.shape[1:] == (T, d), path, f"windows shape {win.shape}")
     offset = m["target_offset"]
-    check(("targets" in t) == (offset is not None), path, "targets present iff target_offset")
+    kind = m.get("targets")
+    check(kind in (None, "array"), path, f"targets metadata {kind!r}")
+    array = t.get("targets_array")
+    check((array is not None) == (kind == "array"), path, "targets_array present iff targets is \"array\"")
+    check(kind is None or offset is None, path, "a targets array and a target_offset")
+    check(("targets" in t) == (offset is not None or kind == "array"), path,
+          "targets present iff target_offset or a targets array")
+    check(set(t) <= {"frames", "windows", "targets", "targets_array"}, path, f"unexpected tensors {sorted(t)}")
+    if array is not None:
+        check(array.ndim >= 1 and array.shape[0] == n, path, f"targets_array shape {array.shape}, frames {n}")
     exp_w, exp_t = reference_windows(frames.reshape(n, d), T, m["sequence_stride"],
-                                     m["sampling_rate"], m["start_index"], m["end_index"], offset)
+                                     m["sampling_rate"], m["start_index"], m["end_index"], offset, array)
     check(np.array_equal(win, exp_w), path, "windows differ from NumPy reference")
-    if offset is not None:
-        check(t["targets"].shape == (win.shape[0], d), path, f"targets shape {t['targets'].shape}")
+    if "targets" in t:
+        row = array.shape[1:] if array is not None else (d,)
+        check(t["targets"].shape == (win.shape[0],) + row, path, f"targets shape {t['targets'].shape}")
         check(np.array_equal(t["targets"], exp_t), path, "targets differ from NumPy reference")
+    target = f"offset={offset}" if array is None else f"targets_array {tuple(array.shape)}"
     return (f"windows/{path.stem}: frames {tuple(frames.shape)} T={T} "
             f"stride={m['sequence_stride']} rate={m['sampling_rate']} "
-            f"start={m['start_index']} end={m['end_index']} offset={offset} "
+            f"start={m['start_index']} end={m['end_index']} {target} "
             f"-> B={win.shape[0]} ({path.stat().st_size} bytes)")
 
 

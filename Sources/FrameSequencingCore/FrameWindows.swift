@@ -19,12 +19,61 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// The parameters the windows were made with.
     public let parameters: WindowParameters
     let plan: WindowPlan
+    // Declared after `plan`: declared before it (right after `parameters`), the
+    // Swift 6.3.1 debug build crashed in WindowBatches.init destroying a copy of
+    // FrameWindows, reading a frame target's payload as a pointer (not reduced yet).
+    /// The targets array of ``init(frames:parameters:targets:)``, (frames N, ...):
+    /// row `s` is the target of the window whose first frame is `s`. `nil` when
+    /// the targets, if any, are frames (``WindowParameters/target``).
+    public let targetArray: Tensor?
 
     /// Windows over `frames`; throws for invalid parameters (non-positive sizes,
     /// indices outside the series) and `windowLongerThanData` when no window fits.
     public init(frames: FrameStack, parameters: WindowParameters) throws {
         self.frames = frames
         self.parameters = parameters
+        self.targetArray = nil
+        self.plan = try WindowPlan(parameters, frameCount: frames.count)
+    }
+
+    /// Windows over `frames` paired with rows of a separate `targets` array,
+    /// Keras's `timeseries_dataset_from_array(data, targets, ...)`: the target of
+    /// the window whose first frame is `s` is `targets[s]`, whatever the sampling
+    /// rate, start and end (Keras slices `targets[start_index:end_index]` and
+    /// takes the window's relative start; the absolute start is the same row).
+    ///
+    /// A row may have any shape: a scalar (`targets` (N)), a label vector (N, K),
+    /// an image (N, H, W, C). Batches and ``targets(layout:limits:)`` hold
+    /// (B, ...) rows in every layout. With ``ShortWindowPolicy/padAndMask(value:)``
+    /// a padded window's target is the row of its first frame.
+    ///
+    /// Unlike Keras, the array must have exactly one row per frame: Keras takes
+    /// another length, counts windows only up to it, and fails while iterating
+    /// when `start_index` moves a window's row past its end. For targets that
+    /// are the series' own later frames, use ``WindowTarget/offset(_:)``.
+    ///
+    /// - Parameters:
+    ///   - targets: (frames N, ...) with N = `frames.count`; shared, not copied.
+    /// - Throws: `shapeMismatch` when `targets` has rank 0 or a first axis other
+    ///   than `frames.count`; `invalidArgument` when `parameters.target` is not
+    ///   `.none` (the array replaces frame targets); what
+    ///   ``init(frames:parameters:)`` throws.
+    /// - Complexity: O(1); the array is shared until someone writes to it.
+    public init(frames: FrameStack, parameters: WindowParameters, targets: Tensor) throws {
+        guard targets.shape.rank >= 1, targets.dimensions[0] == frames.count else {
+            throw FrameSequencingError.shapeMismatch(
+                name: "The targets array (one row per frame, as Keras's targets=)",
+                expected: ShapeRequirement([.size(frames.count)] + targets.dimensions.dropFirst().map { .size($0) }),
+                actual: targets.dimensions)
+        }
+        guard parameters.target == .none else {
+            throw FrameSequencingError.invalidArgument(
+                name: "parameters.target", expected: ".none when a targets array is given (its rows are the targets)",
+                actual: "\(parameters.target)")
+        }
+        self.frames = frames
+        self.parameters = parameters
+        self.targetArray = targets
         self.plan = try WindowPlan(parameters, frameCount: frames.count)
     }
 
@@ -52,8 +101,8 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     public var sequenceLength: Int { plan.length }
     /// Values per timestep (`height * width * channels`).
     public var featureCount: Int { frames.featureCount }
-    /// Whether windows are paired with targets.
-    public var hasTargets: Bool { plan.targetSteps > 0 }
+    /// Whether windows are paired with targets (frames or a targets array).
+    public var hasTargets: Bool { plan.targetSteps > 0 || targetArray != nil }
     /// Whether some windows are padded (`.padAndMask` with a short last window).
     public var hasPadding: Bool { plan.count > plan.fullCount }
 
@@ -72,11 +121,19 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
 
     /// All windows' targets materialized in `layout`, or `nil` without a target.
     /// Single-frame targets are (B, F), or (B, H, W, C) when spatial; sequence targets
-    /// are (B, S, F), (S, B, F) or (B, S, H, W, C).
+    /// are (B, S, F), (S, B, F) or (B, S, H, W, C); rows of a ``targetArray`` of
+    /// shape (N, ...) are (B, ...) in every layout.
     ///
     /// - Throws: as ``inputs(layout:limits:)``.
     public func targets(layout: SequenceLayout = .batchMajor, limits: FileReadLimits = .default) throws -> Tensor? {
         guard hasTargets else { return nil }
+        if let targetArray {
+            let all = Array(indices)
+            return try Tensor(shape: rowShape(of: targetArray, batch: all.count), limits: limits,
+                              hint: materializingHint(all.count)) { destination in
+                fillRows(windows: all, plan: plan, rows: targetArray, destination: destination)
+            }
+        }
         return try materialize(Array(indices), selection: .targets(plan), layout: layout, steps: targetSteps, limits: limits)
     }
 
@@ -88,9 +145,16 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// - Parameters:
     ///   - size: windows per batch, at least 1.
     ///   - shuffleSeed: when given, the window order is a seeded permutation
-    ///     (the same seed gives the same order on every platform).
+    ///     (the same seed gives the same order on every platform), the same for
+    ///     every pass over the batches; for a new order each pass, use
+    ///     ``batches(size:shuffleSeed:pass:keepShortLastBatch:)``.
     ///   - keepShortLastBatch: keep (default, as Keras does) or drop a last batch
     ///     with fewer than `size` windows.
+    /// - Throws: `invalidArgument` for a size below 1, and when dropping the
+    ///   short last batch leaves no batch (fewer windows than `size`): an epoch
+    ///   of no batch trains nothing and has no mean loss, so it is refused where
+    ///   PyTorch's `DataLoader(drop_last=True)` silently yields nothing. No
+    ///   batch is ever empty.
     public func batches(size: Int, shuffleSeed: UInt64? = nil, keepShortLastBatch: Bool = true) throws -> WindowBatches {
         try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch)
     }
@@ -98,12 +162,51 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     /// Batches of only the windows numbered `subset` (for example the last fifth
     /// as a validation split), otherwise as ``batches(size:shuffleSeed:keepShortLastBatch:)``.
     ///
-    /// - Throws: `indexOutOfRange` for a range outside `0 ..< count`; what the
-    ///   other form throws (an empty range has no batches: `invalidArgument`).
+    /// - Throws: `indexOutOfRange` for a range outside `0 ..< count`;
+    ///   `invalidArgument` for an empty range (it has no batches; PyTorch's
+    ///   shuffling sampler refuses an empty dataset too); what the other form throws.
     public func batches(of subset: Range<Int>, size: Int, shuffleSeed: UInt64? = nil,
                         keepShortLastBatch: Bool = true) throws -> WindowBatches {
         try WindowBatches(windows: self, size: size, shuffleSeed: shuffleSeed, keepShortLastBatch: keepShortLastBatch,
                           subset: subset)
+    }
+
+    /// The batches of pass (epoch) `pass` when every pass is shuffled anew, as
+    /// Keras's dataset with `shuffle=True` and PyTorch's `DataLoader(shuffle=True)`
+    /// reshuffle each time they are iterated: the order is the permutation
+    /// seeded by ``SeededGenerator/passSeed(_:pass:)`` of `(shuffleSeed, pass)`.
+    ///
+    /// Each pass holds every window exactly once (with `keepShortLastBatch`),
+    /// passes differ from each other, and the same `(shuffleSeed, pass)` gives
+    /// the same order on every platform, with no state carried from pass to
+    /// pass: a run resumed at pass `k` makes pass `k`'s order again.
+    ///
+    /// ```swift
+    /// for pass in 0 ..< epochs {
+    ///     let batches = try windows.batches(size: 8, shuffleSeed: 42, pass: pass)
+    ///     // fill and train as with any batches
+    /// }
+    /// ```
+    ///
+    /// - Throws: `invalidArgument` for a negative `pass`; what
+    ///   ``batches(size:shuffleSeed:keepShortLastBatch:)`` throws.
+    /// - Complexity: O(count) for the order.
+    public func batches(size: Int, shuffleSeed: UInt64, pass: Int, keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try FrameSequencingError.requireNonNegative(pass, "pass")
+        return try batches(size: size, shuffleSeed: SeededGenerator.passSeed(shuffleSeed, pass: pass),
+                           keepShortLastBatch: keepShortLastBatch)
+    }
+
+    /// The batches of pass `pass` over only the windows numbered `subset`, as
+    /// ``batches(size:shuffleSeed:pass:keepShortLastBatch:)``.
+    ///
+    /// - Throws: `invalidArgument` for a negative `pass`; what
+    ///   ``batches(of:size:shuffleSeed:keepShortLastBatch:)`` throws.
+    public func batches(of subset: Range<Int>, size: Int, shuffleSeed: UInt64, pass: Int,
+                        keepShortLastBatch: Bool = true) throws -> WindowBatches {
+        try FrameSequencingError.requireNonNegative(pass, "pass")
+        return try batches(of: subset, size: size, shuffleSeed: SeededGenerator.passSeed(shuffleSeed, pass: pass),
+                           keepShortLastBatch: keepShortLastBatch)
     }
 
     /// Steps per target: nil for a single-frame target, else the sequence length of the target.
@@ -149,7 +252,14 @@ public struct FrameWindow: Sendable {
         return (0 ..< plan.validLength(index)).map { start + $0 * plan.rate }
     }
 
-    /// The absolute frame indices of the target, empty without a target.
+    /// The row of ``FrameWindows/targetArray`` paired with the window: its first
+    /// frame, Keras's alignment. `nil` without a targets array.
+    public var targetRow: Int? {
+        windows.targetArray == nil ? nil : windows.plan.windowStart(index)
+    }
+
+    /// The absolute frame indices of the target, empty without a target or when
+    /// the target is a row of a targets array (see ``targetRow``).
     public var targetFrameIndices: [Int] {
         let plan = windows.plan
         let first = plan.windowStart(index) + plan.targetFirst
@@ -166,10 +276,15 @@ public struct FrameWindow: Sendable {
                                        layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.plan.length))
     }
 
-    /// The window's target: (F) or (S, F); for `.spatial`, (H, W, C) or (S, H, W, C).
-    /// `nil` without a target.
+    /// The window's target: (F) or (S, F); for `.spatial`, (H, W, C) or (S, H, W, C);
+    /// its row of a targets array, of the row's shape (a view, no copy), in
+    /// every layout. `nil` without a target.
     public func target(layout: SequenceLayout = .batchMajor) throws -> Tensor? {
         guard windows.hasTargets else { return nil }
+        if let array = windows.targetArray, let row = targetRow {
+            let view = try array.slice(row ..< row + 1)
+            return try view.reshaped(to: Shape(Array(array.dimensions.dropFirst()), names: array.shape.names.map { Array($0.dropFirst()) }))
+        }
         return try single(windows.materialize([index], selection: .targets(windows.plan),
                                               layout: layout == .spatial ? .spatial : .batchMajor, steps: windows.targetSteps))
     }
@@ -192,6 +307,13 @@ extension FrameStack {
     /// Windows over these frames (see ``WindowParameters``).
     public func windows(_ parameters: WindowParameters) throws -> FrameWindows {
         try FrameWindows(frames: self, parameters: parameters)
+    }
+
+    /// Windows over these frames paired with rows of `targets` (N, ...), as
+    /// Keras's `timeseries_dataset_from_array(data, targets, ...)`: see
+    /// ``FrameWindows/init(frames:parameters:targets:)``.
+    public func windows(_ parameters: WindowParameters, targets: Tensor) throws -> FrameWindows {
+        try FrameWindows(frames: self, parameters: parameters, targets: targets)
     }
 
     /// The whole series as one sequence: N frames give one window of N timesteps,

@@ -21,6 +21,24 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
+    /// The seed of pass (epoch) `pass` of a run seeded with `seed`: the
+    /// `(pass + 1)`-th value of `SeededGenerator(seed: seed)`, reached in O(1)
+    /// (SplitMix64's state advances by a constant per value, so it jumps there).
+    ///
+    /// The mixing is part of the API: the same `(seed, pass)` gives the same
+    /// value on every platform and in every release. Passes of one seed get
+    /// unrelated seeds, and runs with neighbouring seeds share no pass (with
+    /// `seed + pass`, run `s` pass `k + 1` would be run `s + 1` pass `k`).
+    /// Every `Int` is a pass; a negative one wraps to its bit pattern.
+    ///
+    /// ```swift
+    /// let seed = SeededGenerator.passSeed(42, pass: 3)   // SeededGenerator(seed: 42)'s 4th value
+    /// ```
+    public static func passSeed(_ seed: UInt64, pass: Int) -> UInt64 {
+        var generator = SeededGenerator(seed: seed &+ UInt64(truncatingIfNeeded: pass) &* 0x9E37_79B9_7F4A_7C15)
+        return generator.next()
+    }
+
     /// A uniform integer in `0..<bound` (Lemire's multiply-shift with rejection, so
     /// no modulo bias); 0 when `bound` is 1 or less.
     public mutating func next(below bound: Int) -> Int {

@@ -12,6 +12,9 @@
 /// ```
 ///
 /// Memory stays at the frames plus one buffer whatever the number of windows.
+/// For a new order on every pass (epoch), make each pass's batches with
+/// ``FrameWindows/batches(size:shuffleSeed:pass:keepShortLastBatch:)``; the
+/// buffer of one pass fits every other.
 ///
 /// - Complexity: making the batches is O(window count) for the order; each fill is
 ///   O(batch size * timesteps * features), split over both cores when large.
@@ -29,6 +32,11 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
         if let subset, subset.lowerBound < 0 || subset.upperBound > windows.count {
             throw FrameSequencingError.indexOutOfRange(name: "Window range \(subset)",
                 index: subset.lowerBound < 0 ? subset.lowerBound : subset.upperBound, count: windows.count)
+        }
+        if let subset, subset.isEmpty {
+            throw FrameSequencingError.invalidArgument(
+                name: "window range", expected: "a non-empty range of 0..<\(windows.count) (an empty one has no batches)",
+                actual: "\(subset)")
         }
         var order = Array(subset ?? windows.indices)
         if let seed = shuffleSeed {
@@ -114,7 +122,8 @@ public struct WindowBatch: Sendable {
     /// (B, T, F), (T, B, F) or (B, T, H, W, C).
     public private(set) var inputs: Tensor
     /// (B, F) / (B, H, W, C) for single-frame targets; (B, S, F), (S, B, F) or
-    /// (B, S, H, W, C) for sequence targets; `nil` without targets.
+    /// (B, S, H, W, C) for sequence targets; (B, ...) in every layout for rows of
+    /// a targets array (``FrameWindows/targetArray``); `nil` without targets.
     public private(set) var targets: Tensor?
     /// (B, T): 1 where a timestep holds a frame, 0 where it is padding; `nil` when
     /// the windows are never padded.
@@ -123,13 +132,17 @@ public struct WindowBatch: Sendable {
     public private(set) var lengths: [Int]
     /// The window number of each batch entry.
     public private(set) var windowIndices: [Int]
+    /// Whether `targets` is time-major, (S, B, F): sequence targets in a
+    /// `.timeMajor` batch. Rows of a targets array are batch-first in every layout.
+    package private(set) var targetsAreTimeMajor = false
 
     /// The shapes of a buffer for `capacity` windows in `layout`.
     static func shapes(capacity: Int, windows: FrameWindows, layout: SequenceLayout)
         -> (inputs: Shape, targets: Shape?, mask: Shape?) {
         let frame = windows.frames.frameShape
-        return (layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame),
-                windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil,
+        let targets = windows.targetArray.map { rowShape(of: $0, batch: capacity) }
+            ?? (windows.hasTargets ? layout.shape(batch: capacity, steps: windows.targetSteps, frame: frame) : nil)
+        return (layout.shape(batch: capacity, steps: windows.sequenceLength, frame: frame), targets,
                 windows.hasPadding ? Shape([capacity, windows.sequenceLength], names: ["batch", "timesteps"]) : nil)
     }
 
@@ -169,7 +182,16 @@ public struct WindowBatch: Sendable {
                               layout: layout, destination: destination)
             }
         }
-        if windows.hasTargets {
+        if let array = windows.targetArray {
+            var t = try targets ?? Tensor(shape: [0])
+            targets = nil  // keep the storage uniquely referenced while filling
+            try t.reuse(shape: rowShape(of: array, batch: selected.count))
+            if t.count > 0 {  // rows of no values: nothing to write, and no pointer into shared empty storage
+                t.withReusedStorage { fillRows(windows: selected, plan: plan, rows: array, destination: $0) }
+            }
+            targets = t
+            targetsAreTimeMajor = false
+        } else if windows.hasTargets {
             var t = try targets ?? Tensor(shape: [0])
             targets = nil  // keep the storage uniquely referenced while filling
             try t.reuse(shape: layout.shape(batch: selected.count, steps: windows.targetSteps, frame: frame))
@@ -180,6 +202,7 @@ public struct WindowBatch: Sendable {
                 }
             }
             targets = t
+            targetsAreTimeMajor = layout == .timeMajor && windows.targetSteps != nil
         } else {
             targets = nil
         }

@@ -117,3 +117,24 @@ func fillMask(windows: [Int], plan: WindowPlan, destination: UnsafeMutablePointe
         }
     }
 }
+
+/// The shape of `batch` rows of a targets array (N, ...): (B, ...), the row's
+/// axis names kept after "batch".
+func rowShape(of targets: Tensor, batch: Int) -> Shape {
+    Shape([batch] + targets.dimensions.dropFirst(), names: targets.shape.names.map { ["batch"] + $0.dropFirst() })
+}
+
+/// Copies the targets-array row of each of `windows` (window numbers of `plan`;
+/// the row of a window is its first frame) into `destination`, one after the
+/// other. Overwrites `destination[0 ..< windows.count * rowSize]`.
+///
+/// Rows are small (a label, a frame at most), so this runs on the calling thread.
+func fillRows(windows: [Int], plan: WindowPlan, rows: Tensor, destination: UnsafeMutablePointer<Float>) {
+    let rowSize = rows.dimensions[0] == 0 ? 0 : rows.count / rows.dimensions[0]
+    guard rowSize > 0 else { return }
+    rows.withUnsafeBufferPointer { source in
+        for (b, window) in windows.enumerated() {
+            (destination + b * rowSize).update(from: source.baseAddress! + plan.windowStart(window) * rowSize, count: rowSize)
+        }
+    }
+}

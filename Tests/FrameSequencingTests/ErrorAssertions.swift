@@ -4,7 +4,7 @@ import XCTest
 /// The kinds of `FrameSequencingError` the file readers and writers throw.
 enum ErrorKind {
     case malformed, truncated, unsupported, fileSystem, sizeOverflow, memoryLimit, elementCount, invalidArgument
-    case frameShapeMismatch, imageShapeMismatch, nonFinite
+    case frameShapeMismatch, imageShapeMismatch, nonFinite, shapeMismatch, windowLongerThanData
 }
 
 extension XCTestCase {
@@ -31,6 +31,8 @@ extension XCTestCase {
             case .frameShapeMismatch: actual = .frameShapeMismatch
             case .imageShapeMismatch: actual = .imageShapeMismatch
             case .nonFinite: actual = .nonFinite
+            case .shapeMismatch: actual = .shapeMismatch
+            case .windowLongerThanData: actual = .windowLongerThanData
             default: actual = nil
             }
             XCTAssertEqual(actual, kind, "wrong error: \(error)", file: file, line: line)

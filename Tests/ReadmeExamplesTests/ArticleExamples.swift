@@ -52,12 +52,28 @@ func runWindowsAndBatches() throws {
     // WindowsAndBatches.md block 1 (end)
 
     // WindowsAndBatches.md block 2 (begin)
+    let speeds = try Tensor(shape: [50, 2], scalars: (0 ..< 100).map { Float($0) })   // (50, 2): one row per frame
+    let labelled = try frames.windows(.overlapping(length: 10, overlap: 5), targets: speeds)
+    let speed = try labelled[1].target()                    // [10.0, 11.0]: row 5, where window 1 starts
+    // WindowsAndBatches.md block 2 (end)
+
+    // WindowsAndBatches.md block 3 (begin)
     let windows = try frames.windows(.overlapping(length: 10, overlap: 9))
     let batches = try windows.batches(size: 16, shuffleSeed: nil, keepShortLastBatch: true)
     var batch = try batches.makeBuffer(layout: .spatial)
     try batches.fill(batches.indices.last!, into: &batch)
     let lastBatchSize = batch.count                            // 41 windows: 16, 16 and 9
-    // WindowsAndBatches.md block 2 (end)
+    // WindowsAndBatches.md block 3 (end)
+
+    // WindowsAndBatches.md block 4 (begin)
+    var labels = try labelled.batches(size: 4).makeBuffer()    // fits every pass's batches
+    for pass in 0 ..< 3 {
+        let epoch = try labelled.batches(size: 4, shuffleSeed: 7, pass: pass)
+        for index in epoch.indices {
+            try epoch.fill(index, into: &labels)                // labels.targets: (4, 2), then (1, 2)
+        }
+    }
+    // WindowsAndBatches.md block 4 (end)
 
 }
 

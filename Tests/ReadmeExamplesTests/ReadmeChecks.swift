@@ -7,12 +7,19 @@ import XCTest
 /// checked after they ran (sync_readme.py passes them in), so an example that
 /// runs but no longer does what its comment says fails too.
 func checkReadme(
+    frameLabels: Tensor, labelled: FrameWindows, row: Tensor?, batches: WindowBatches, pass3: WindowBatches,
     trainFrames: FrameStack, restored: Tensor, latest: Tensor?, batchInputs: Tensor,
     dInputs: Tensor, h: Tensor, fromTorch: LSTM, lstmFromKeras: LSTM, clips: Tensor, dClips: Tensor,
     codes: Tensor, next: Tensor, state: LSTMState, unetNext: Tensor, bottleneckState: ConvLSTMState, conv: Conv2D, up: Conv2DTranspose, optimizerState: OptimizerState,
     result: ConvLSTMResult, convLSTM: ConvLSTM2D, fromKeras: ConvLSTM2D, history: [EpochSummary], future: Tensor,
     ssim: [Double], nextFrame: Tensor, folder: FrameStack, file: StaticString = #filePath, line: UInt = #line
 ) throws {
+    // The targets array: window 3 starts at frame 3 and gets frameLabels' row 3.
+    XCTAssertEqual(labelled.count, 41, file: file, line: line)
+    XCTAssertEqual(row, try frameLabels.slice(3 ..< 4).reshaped(to: [3]), file: file, line: line)
+    // Pass 3 holds every window once, in an order of its own.
+    XCTAssertEqual(pass3.order.sorted(), batches.order.sorted(), file: file, line: line)
+    XCTAssertNotEqual(pass3.order, batches.order, file: file, line: line)
     // Normalizing and inverting gives the training frames back.
     let comparison = compare("restored", actual: restored.scalars, expected: try trainFrames.tensor().scalars, atol: 1e-4)
     XCTAssertTrue(comparison.passed, "\(comparison)", file: file, line: line)

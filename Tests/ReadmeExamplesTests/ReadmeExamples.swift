@@ -23,6 +23,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
     let recent = setup.recent
     let predicted = setup.predicted
     let actual = setup.actual
+    let frameLabels = setup.frameLabels
     var dense = setup.dense
 
     // README block 1 (begin)
@@ -42,6 +43,8 @@ func runReadme(_ setup: ReadmeSetup) throws {
         target: .frameAfter(steps: 1)))       // or .offset(k) (Keras's targets=data[k:]), .nextFrames(count: k), .shifted
     windows[0].frameIndices                   // [0, 1, ..., 9]: a view, nothing copied
     windows[0].targetFrameIndices             // [10]
+    let labelled = try frames.windows(WindowParameters(sequenceLength: 10), targets: frameLabels)   // frameLabels (50, 3): Keras's targets=
+    let row = try labelled[3].target()        // frameLabels' row 3, (3): the row of the window's first frame
     // README block 2 (end)
 
     // README block 3 (begin)
@@ -51,6 +54,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
         try batches.fill(index, into: &batch)                 // no allocation; both cores for large batches
         // batch.inputs, batch.targets, batch.mask, batch.lengths
     }
+    let pass3 = try windows.batches(size: 8, shuffleSeed: 42, pass: 3)   // a new order each pass (epoch), from (42, 3) alone
     // README block 3 (end)
 
     // README block 4 (begin)
@@ -188,6 +192,7 @@ func runReadme(_ setup: ReadmeSetup) throws {
 
     // What the comments above promise, checked (ReadmeChecks.swift).
     try checkReadme(
+        frameLabels: frameLabels, labelled: labelled, row: row, batches: batches, pass3: pass3,
         trainFrames: split.train, restored: restored, latest: latest, batchInputs: batch.inputs,
         dInputs: dInputs, h: h, fromTorch: fromTorch, lstmFromKeras: lstmFromKeras, clips: clips,
         dClips: dClips, codes: codes, next: next, state: state, unetNext: unetNext,

@@ -28,6 +28,7 @@ struct ReadmeSetup {
     let recent: Tensor                    // (1, 5, 64, 64, 1): context frames for a forecast
     let predicted: Tensor                 // (2, 64, 64, 1)
     let actual: Tensor                    // (2, 64, 64, 1)
+    let frameLabels: Tensor               // (50, 3): one row per frame, a targets array
 
     /// Makes the data, writes the files and changes into the directory.
     static func enter() throws -> ReadmeSetup {
@@ -67,7 +68,8 @@ struct ReadmeSetup {
             x: x, t: try Tensor(shape: [16, 1], scalars: sums),
             recent: try TestData.randomTensor([1, 5, 64, 64, 1], seed: 16, range: 0 ... 1),
             predicted: try TestData.randomTensor([2, 64, 64, 1], seed: 17, range: 0 ... 1),
-            actual: try TestData.randomTensor([2, 64, 64, 1], seed: 18, range: 0 ... 1))
+            actual: try TestData.randomTensor([2, 64, 64, 1], seed: 18, range: 0 ... 1),
+            frameLabels: try TestData.randomTensor([50, 3], seed: 19))
         guard FileManager.default.changeCurrentDirectoryPath(directory) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: directory])
         }

@@ -27,10 +27,11 @@ ARTICLES = [
 
 # Names ReadmeSetup provides, bound before the first block.
 SETUP = ["pixels", "sequences", "image", "frame", "frameFeatures", "tensors", "labels", "weight", "bias",
-         "kerasKernel", "kerasBias", "x", "t", "recent", "predicted", "actual"]
+         "kerasKernel", "kerasBias", "x", "t", "recent", "predicted", "actual", "frameLabels"]
 MUTABLE_SETUP = ["dense"]
 # Values the README's comments describe, handed to ReadmeChecks.swift's checkReadme after the last block.
-CHECKS = ["trainFrames: split.train", "restored: restored", "latest: latest", "batchInputs: batch.inputs",
+CHECKS = ["frameLabels: frameLabels", "labelled: labelled", "row: row", "batches: batches", "pass3: pass3",
+          "trainFrames: split.train", "restored: restored", "latest: latest", "batchInputs: batch.inputs",
           "dInputs: dInputs", "h: h", "fromTorch: fromTorch", "lstmFromKeras: lstmFromKeras",
           "clips: clips", "dClips: dClips", "codes: codes", "next: next", "state: state",
           "unetNext: unetNext", "bottleneckState: bottleneckState", "conv: conv", "up: up",

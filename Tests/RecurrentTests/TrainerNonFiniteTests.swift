@@ -57,6 +57,26 @@ final class TrainerNonFiniteTests: XCTestCase {
         if steps == 0 { XCTAssertEqual(trainer.model.namedParameters.map(\.tensor), before, file: file, line: line) }
     }
 
+    /// Rows of a targets array stay batch-first in a time-major batch, whatever
+    /// their rank: the window named is the row's, not one read as (S, B, F).
+    func testAnInfiniteRowOfATargetsArrayIsNamedWithItsWindowInTimeMajorBatches() throws {
+        let frames = try FrameStack(stacked: finite, frameShape: try FrameShape(height: 1, width: 1, channels: 1))
+        var rows = (0 ..< 40 * 6).map { Float($0 % 5) / 5 }
+        rows[1 * 6 + 5] = .infinity   // row 1, element (1, 2): window 1, the second of the first batch (read as
+                                      // (S, B, F), flat index 11 would be window 3's)
+        let windows = try frames.windows(WindowParameters(sequenceLength: 5),
+                                         targets: try Tensor(shape: [40, 2, 3], scalars: rows))
+        var trainer = try Trainer(model: try Dense(inputSize: 1, outputSize: 6, seed: 1), optimizer: try SGD(learningRate: 0.1),
+                                  loss: MeanSquaredError())
+        XCTAssertThrowsError(try trainer.fit(windows, options: TrainingOptions(epochs: 1, batchSize: 4, shuffleSeed: nil,
+                                                                               layout: .timeMajor))) { error in
+            guard case let .nonFinite(name, index, value)? = error as? RecurrentError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "target of window 1 at epoch 1, step 1")
+            XCTAssertEqual(index, 11)
+            XCTAssertEqual(value, .infinity)
+        }
+    }
+
     func testAnInfiniteTargetIsNamedWithItsWindow() throws {
         var values = finite
         values[39] = .infinity   // the target of the last window (34) only, the third of step 9's batch

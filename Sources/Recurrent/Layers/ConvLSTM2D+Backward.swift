@@ -51,6 +51,9 @@ extension ConvLSTM2D {
     ///   - cache: from ``trainingForward(_:initialState:lengths:returnSequences:)``
     ///     of a layer of this configuration.
     ///   - gradients: every parameter's gradient, added to.
+    /// For a cache of 0 sequences it returns empty gradients of the input's and
+    /// state's shapes and leaves `gradients` as they are, as PyTorch does.
+    ///
     /// - Throws: `shapeMismatch` for gradients of the wrong shape, `cacheMismatch`
     ///   for a cache or gradients made by a layer of another configuration.
     /// - Complexity: about twice the forward pass's flops.
@@ -59,7 +62,7 @@ extension ConvLSTM2D {
     ) throws -> ConvLSTMInputGradients {
         try validateParameters()
         let g = cache.geometry
-        guard (try? geometry(cache.input.dimensions)) == g, cache.hasPeepholes == (peepholes != nil) else {
+        guard (try? geometryAllowingEmptyBatch(cache.input.dimensions)) == g, cache.hasPeepholes == (peepholes != nil) else {
             throw RecurrentError.cacheMismatch(
                 reason: "it was recorded by a ConvLSTM2D of another kernel, stride, dilation, padding, direction or peepholes")
         }
@@ -73,6 +76,17 @@ extension ConvLSTM2D {
         }
         if let peepholes {
             try gradients.peepholes!.validate(filters: filters, grid: (peepholes.input.dimensions[0], peepholes.input.dimensions[1]))
+        }
+        if g.batch == 0 {
+            // A batch of 0 sequences: nothing flows, no parameter gradient changes,
+            // and no kernel runs.
+            let stateShape = [0, g.state.height, g.state.width, filters]
+            if let finalStateGradient {
+                try RecurrentError.requireShape(finalStateGradient.hidden, stateShape, "ConvLSTM2D final hidden state gradient")
+                try RecurrentError.requireShape(finalStateGradient.cell, stateShape, "ConvLSTM2D final cell state gradient")
+            }
+            return (try Tensor(shape: cache.input.shape),
+                    try ConvLSTMState.zeros(batch: 0, height: g.state.height, width: g.state.width, filters: filters))
         }
         return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
                                   into: &gradients)

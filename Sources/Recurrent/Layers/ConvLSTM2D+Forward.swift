@@ -45,8 +45,12 @@ extension ConvLSTM2D {
     ///     `0 ..< T - length` are the zero outputs of the padding (Keras's
     ///     `go_backwards` with a mask). Masks convert with ``LSTM/lengths(fromMask:)``.
     ///   - returnSequences: every timestep, or only the final hidden state.
+    /// - Returns: for a batch of 0 sequences, as PyTorch's recurrent layers, an
+    ///   empty output ((0, T, H', W', F) or (0, H', W', F)) and an empty final
+    ///   state (0, H', W', F), without running a kernel.
     /// - Throws: `shapeMismatch` for an input, state or peephole shape that does
-    ///   not fit; `invalidArgument` for bad lengths or a frame the kernel does not fit.
+    ///   not fit; `invalidArgument` for bad lengths, 0 timesteps or a frame the
+    ///   kernel does not fit.
     /// - Complexity: `2 * B * T * H' * W' * (KH * KW * (C + F) + 1) * 4F` flops.
     public func forward(
         _ input: Tensor, initialState: ConvLSTMState? = nil, lengths: [Int]? = nil, returnSequences: Bool = true
@@ -87,8 +91,20 @@ extension ConvLSTM2D {
         _ input: Tensor, initialState: ConvLSTMState?, lengths: [Int]?, returnSequences: Bool, training: Bool
     ) throws -> (result: ConvLSTMResult, cache: Cache?) {
         try validateParameters()
-        let g = try geometry(input.dimensions)
+        let g = try geometryAllowingEmptyBatch(input.dimensions)
         let state = try validate(g, initialState: initialState, lengths: lengths)
+        if g.batch == 0 {
+            // No sequence: empty outputs of the right shapes, and no kernel call (the
+            // kernels assume at least one sequence).
+            if training { try recomputation.validate() }
+            let grid = [g.state.height, g.state.width, filters]
+            let output = try Tensor(shape: Shape(returnSequences ? [0, g.timesteps] + grid : [0] + grid))
+            let result = ConvLSTMResult(output: output, finalState: state)
+            guard training else { return (result, nil) }
+            return (result, Cache(geometry: g, input: input, initialState: state, lengths: lengths,
+                                  returnSequences: returnSequences, outputShape: output.dimensions,
+                                  hasPeepholes: peepholes != nil, record: nil, checkpoints: nil))
+        }
         return try forwardKernel(input, geometry: g, state: state, lengths: lengths, returnSequences: returnSequences,
                                  training: training)
     }

@@ -176,7 +176,7 @@ public struct ConvLSTM2D: Sendable {
     ///
     /// - Throws: as ``forward(_:initialState:lengths:returnSequences:)`` does for a bad input shape.
     public func outputDimensions(forInput dimensions: [Int], returnSequences: Bool) throws -> [Int] {
-        let g = try geometry(dimensions)
+        let g = try geometryAllowingEmptyBatch(dimensions)
         let grid = [g.state.height, g.state.width, filters]
         return returnSequences ? [g.batch, g.timesteps] + grid : [g.batch] + grid
     }
@@ -194,6 +194,15 @@ public struct ConvLSTM2D: Sendable {
     func inputGeometry(_ frames: [Int]) throws -> ConvolutionGeometry {
         try ConvolutionGeometry(layer: "ConvLSTM2D", input: frames, channels: inputChannels, kernel: kernelSize,
                                 strides: strides, dilation: dilation, padding: padding)
+    }
+
+    /// ``geometry(_:)`` that also takes a batch of 0 sequences: the shapes of a
+    /// batch of one with the batch set to 0. Only for the empty-batch path of
+    /// forward and backward, which return before any kernel would read it.
+    func geometryAllowingEmptyBatch(_ input: [Int]) throws -> ConvLSTMGeometry {
+        guard input.count == 5, input[0] == 0 else { return try geometry(input) }
+        let one = try geometry([1] + input.dropFirst())
+        return ConvLSTMGeometry(batch: 0, timesteps: one.timesteps, input: one.input, filters: filters, reversed: isReversed)
     }
 
     /// Both convolutions for an input (B, T, H, W, C).

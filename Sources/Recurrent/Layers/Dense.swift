@@ -83,6 +83,8 @@ public struct Dense: Sendable {
     }
 
     /// `activation(x W^T + b)` for `input` (..., input) giving (..., output).
+    /// An input of no rows ((0, input), (B, 0, input)) gives an empty output of
+    /// its shape, as PyTorch's `nn.Linear`, without a kernel call.
     ///
     /// - Throws: `shapeMismatch` for an input whose last axis is not `inputSize`,
     ///   or a `weight` or `bias` replaced with a tensor of another shape.
@@ -91,6 +93,7 @@ public struct Dense: Sendable {
         guard let last = input.dimensions.last, input.shape.rank >= 1, last == inputSize else {
             throw RecurrentError.shapeMismatch(name: "Dense input", expected: [.any("batch..."), .size(inputSize)], actual: input.dimensions)
         }
+        if input.count == 0 { return try Tensor(shape: Shape(input.dimensions.dropLast() + [outputSize])) }
         return try denseForwardKernel(input)
     }
 
@@ -116,6 +119,8 @@ public struct Dense: Sendable {
         try RecurrentError.requireShape(outputGradient, cache.output.dimensions, "Dense output gradient")
         try RecurrentError.requireShape(gradients.weight, [outputSize, inputSize], "Dense weight gradient")
         try RecurrentError.requireShape(gradients.bias, [outputSize], "Dense bias gradient")
+        // No rows: nothing flows and no parameter gradient changes (PyTorch's empty batch).
+        if cache.input.count == 0 { return try Tensor(shape: cache.input.shape) }
         return try denseBackwardKernel(outputGradient: outputGradient, cache: cache, into: &gradients)
     }
 }

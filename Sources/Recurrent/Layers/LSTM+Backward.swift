@@ -20,6 +20,9 @@ extension LSTM {
     ///   - cache: from ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
     ///     of this LSTM with the same weights.
     ///   - gradients: every layer's and direction's parameter gradients, added to.
+    /// For a cache of 0 sequences it returns empty gradients of the input's and
+    /// state's shapes and leaves `gradients` as they are, as PyTorch does.
+    ///
     /// - Throws: `shapeMismatch` for gradients of the wrong shape (every
     ///   tensor of `gradients` is checked before any is written), or weights
     ///   changed as ``forward(_:initialState:lengths:layout:returnSequences:)``
@@ -41,6 +44,16 @@ extension LSTM {
             throw RecurrentError.cacheMismatch(reason: "layer \(layer)'s input was recorded with another input size")
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
+        if cache.batch == 0 {
+            // A batch of 0 sequences (PyTorch's empty batch): nothing flows, no parameter
+            // gradient changes, and no kernel runs.
+            let stateShape = [entries, 0, hiddenSize]
+            if let finalStateGradient {
+                try RecurrentError.requireShape(finalStateGradient.hidden, stateShape, "Final hidden state gradient")
+                try RecurrentError.requireShape(finalStateGradient.cell, stateShape, "Final cell state gradient")
+            }
+            return (try Tensor(shape: Shape(cache.inputShape)), try LSTMState.zeros(for: self, batch: 0))
+        }
         return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
                                   into: &gradients)
     }

@@ -40,9 +40,13 @@ extension LSTM {
     ///     state is taken at the last valid step, in both directions.
     ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
-    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
-    ///   or for ``layers`` or ``dropout`` changed since the LSTM was made
-    ///   (a tensor of another shape, another number of entries).
+    /// - Returns: for a batch of 0 sequences, as PyTorch's `nn.LSTM`, an empty
+    ///   output ((0, T, D*H), (T, 0, D*H) or (0, D*H)) and an empty final state
+    ///   (L*D, 0, H), without running a kernel.
+    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit
+    ///   (0 timesteps included, as PyTorch refuses them), or for ``layers`` or
+    ///   ``dropout`` changed since the LSTM was made (a tensor of another shape,
+    ///   another number of entries).
     public func forward(
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
@@ -103,7 +107,6 @@ extension LSTM {
         }
         let timeMajor = layout == .timeMajor
         let (batch, steps) = timeMajor ? (input.dimensions[1], input.dimensions[0]) : (input.dimensions[0], input.dimensions[1])
-        try RecurrentError.requirePositive(batch, "batch size")
         try RecurrentError.requirePositive(steps, "timesteps")
         if let lengths {
             guard lengths.count == batch, lengths.allSatisfy({ $0 >= 0 && $0 <= steps }) else {
@@ -115,8 +118,39 @@ extension LSTM {
         let state = try initialState ?? LSTMState.zeros(for: self, batch: batch)
         try RecurrentError.requireShape(state.hidden, stateShape, "Initial hidden state")
         try RecurrentError.requireShape(state.cell, stateShape, "Initial cell state")
+        if batch == 0 {
+            return try emptyBatch(input, steps: steps, lengths: lengths, timeMajor: timeMajor,
+                                  returnSequences: returnSequences, training: training)
+        }
 
         return try forwardKernel(input, state: state, stateShape: stateShape, batch: batch, steps: steps, lengths: lengths,
                                  timeMajor: timeMajor, returnSequences: returnSequences, training: training, dropoutSeed: dropoutSeed)
+    }
+}
+
+extension LSTM {
+    /// The result of a batch of 0 sequences, as PyTorch's `nn.LSTM` returns it:
+    /// empty outputs and final states of the right shapes. Returns before any
+    /// kernel runs, as the kernels assume at least one sequence.
+    func emptyBatch(
+        _ input: Tensor, steps: Int, lengths: [Int]?, timeMajor: Bool, returnSequences: Bool,
+        training: Bool
+    ) throws -> (result: LSTMResult, cache: LSTMCache?) {
+        if training { try recomputation.validate() }
+        let features = directionCount * hiddenSize
+        let output: Tensor = returnSequences
+            ? try Tensor(shape: timeMajor ? Shape([steps, 0, features], names: ["timesteps", "batch", "features"])
+                                          : Shape([0, steps, features], names: ["batch", "timesteps", "features"]))
+            : try Tensor(shape: Shape([0, features], names: ["batch", "features"]))
+        let finalState = try LSTMState.zeros(for: self, batch: 0)
+        let result = LSTMResult(output: output, finalState: finalState)
+        guard training else { return (result, nil) }
+        // Empty records of the right count, so backward's checks of the cache hold.
+        return (result, LSTMCache(batch: 0, timesteps: steps, timeMajor: timeMajor, returnSequences: returnSequences,
+                                  lengths: lengths, layerInputs: Array(repeating: [], count: layerCount),
+                                  dropoutMasks: Array(repeating: nil, count: layerCount),
+                                  records: Array(repeating: [], count: layerCount * directionCount),
+                                  segments: nil, checkpoints: [], outputShape: output.dimensions,
+                                  inputShape: input.dimensions))
     }
 }

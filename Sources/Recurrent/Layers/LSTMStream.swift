@@ -23,8 +23,9 @@ public struct LSTMStream: Sendable {
 
     /// A stream for `batch` sequences starting from `initialState` (zeros when `nil`).
     ///
-    /// - Throws: `invalidArgument` for a bidirectional LSTM; `shapeMismatch` for a
-    ///   state of the wrong shape.
+    /// - Throws: `invalidArgument` for a bidirectional LSTM or a batch below 1 (a
+    ///   stream carries the state of live sequences; unlike ``LSTM/forward(_:initialState:lengths:layout:returnSequences:)``
+    ///   it takes no empty batch); `shapeMismatch` for a state of the wrong shape.
     public init(_ lstm: LSTM, batch: Int, initialState: LSTMState? = nil) throws {
         guard !lstm.isBidirectional else {
             throw RecurrentError.invalidArgument(name: "LSTM to stream", expected: "a unidirectional LSTM",

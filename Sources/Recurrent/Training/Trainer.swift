@@ -240,9 +240,13 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     mutating func trainingStep(_ batch: WindowBatch, gradients: inout Model.Gradients, learningRate: Double,
                                clipping: GradientClipping?) throws -> Float {
         let position = "at epoch \(epoch + 1), step \(step + 1)"
-        try requireFinite(batch.inputs) { "inputs of window \(Self.window(holding: $0, of: batch.inputs, in: batch)) \(position)" }
+        try requireFinite(batch.inputs) {
+            "inputs of window \(Self.window(holding: $0, of: batch.inputs, timeMajor: batch.layout == .timeMajor, in: batch)) \(position)"
+        }
         if let targets = batch.targets {
-            try requireFinite(targets) { "target of window \(Self.window(holding: $0, of: targets, in: batch)) \(position)" }
+            try requireFinite(targets) {
+                "target of window \(Self.window(holding: $0, of: targets, timeMajor: batch.targetsAreTimeMajor, in: batch)) \(position)"
+            }
         }
         gradients.zero()
         let context = LayerContext(lengths: batch.mask == nil ? nil : batch.lengths, dropoutSeed: Self.dropoutSeed(step: step))
@@ -352,9 +356,10 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     }
 
     /// The window number of flat element `index` of `tensor`, the batch's inputs
-    /// or targets: (T, B, F) and (S, B, F) in time-major batches, else batch first.
-    private static func window(holding index: Int, of tensor: Tensor, in batch: WindowBatch) -> Int {
-        let entry = batch.layout == .timeMajor && tensor.shape.rank == 3
+    /// or targets: (T, B, F) or (S, B, F) when `timeMajor`, else batch first
+    /// (rows of a targets array, whatever their rank, are batch first).
+    private static func window(holding index: Int, of tensor: Tensor, timeMajor: Bool, in batch: WindowBatch) -> Int {
+        let entry = timeMajor
             ? (index / tensor.dimensions[2]) % batch.count
             : index / (tensor.count / batch.count)
         return batch.windowIndices[entry]

@@ -31,6 +31,12 @@ final class DocumentationExampleTests: XCTestCase {
             XCTAssertNil(batch.mask)
             XCTAssertEqual(batch.lengths, [Int](repeating: 10, count: batch.count))
         }
+        let perFrame = try TestData.randomTensor([50, 3], seed: 19)
+        let labelled = try frames.windows(WindowParameters(sequenceLength: 10), targets: perFrame)
+        XCTAssertEqual(try labelled[3].target(), try perFrame.slice(3 ..< 4).reshaped(to: [3]))
+        let pass3 = try windows.batches(size: 8, shuffleSeed: 42, pass: 3)
+        XCTAssertEqual(pass3.order.sorted(), batches.order.sorted())
+        XCTAssertNotEqual(pass3.order, batches.order)
 
         let series = try TestData.labelledFrames(count: 400, height: 2, width: 2, channels: 3)
         let split = try series.split(trainCount: 350, testContext: 10)
@@ -76,6 +82,22 @@ final class DocumentationExampleTests: XCTestCase {
         let series53 = try TestData.labelledFrames(count: 53, height: 1, width: 1, channels: 1)
         XCTAssertEqual(try series53.windows(.nonOverlapping(length: 10)).count, 5)
         XCTAssertEqual(try series53.windows(.nonOverlapping(length: 10, shortWindows: .padAndMask(value: 0))).count, 6)
+        // SeededGenerator.passSeed: the generator's (pass + 1)-th value
+        var generator = SeededGenerator(seed: 42)
+        let fourth = (0 ..< 4).map { _ in generator.next() }.last!
+        XCTAssertEqual(SeededGenerator.passSeed(42, pass: 3), fourth)
+        // WindowsAndBatches.md: the targets array and the passes (the article runs in ReadmeExamplesTests)
+        let ramp = try FrameStack(frames: (0 ..< 50).map { [Float](repeating: Float($0), count: 64) },
+                                  shape: FrameShape(height: 8, width: 8, channels: 1))
+        let speeds = try Tensor(shape: [50, 2], scalars: (0 ..< 100).map { Float($0) })
+        let labelled = try ramp.windows(.overlapping(length: 10, overlap: 5), targets: speeds)
+        XCTAssertEqual(try labelled[1].target()?.scalars, [10, 11])
+        let epoch = try labelled.batches(size: 4, shuffleSeed: 7, pass: 2)
+        var labels = try labelled.batches(size: 4).makeBuffer()
+        try epoch.fill(0, into: &labels)
+        XCTAssertEqual(labels.targets?.dimensions, [4, 2])
+        try epoch.fill(2, into: &labels)
+        XCTAssertEqual(labels.targets?.dimensions, [1, 2])
         // Split by fraction: 400 frames, 0.125 -> 350 / 50
         let split = try TestData.labelledFrames(count: 400, height: 1, width: 1, channels: 1).split(testFraction: 0.125)
         XCTAssertEqual([split.train.count, split.test.count], [350, 50])
