@@ -20,15 +20,17 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
               padded (count, T, F) F32
 
 * ``keras_lstm/<case>.safetensors``: ``keras.layers.LSTM(units,
-  return_sequences=..., go_backwards=False)``, float32, default activations
-  (tanh; recurrent sigmoid), use_bias=True, unit_forget_bias=True (which only
-  affects the initializer: every weight is then overwritten with seeded random
-  values). The initial state is zero (Keras has no h0/c0 tensor here).
-    metadata: units, return_sequences, go_backwards (false), input_size,
-              activation ("tanh"), recurrent_activation ("sigmoid"), use_bias
-              (true) (the last four informational), suite, source, seed
+  return_sequences=..., go_backwards=..., zero_output_for_mask=...,
+  use_bias=...)``, float32, default activations (tanh; recurrent sigmoid),
+  unit_forget_bias=True (which only affects the initializer: every weight is
+  then overwritten with seeded random values). The initial state is zero
+  (Keras has no h0/c0 tensor here).
+    metadata: units, return_sequences, go_backwards, zero_output_for_mask,
+              use_bias, input_size, activation ("tanh"), recurrent_activation
+              ("sigmoid") (the last three informational), suite, source, seed
     tensors:  input (B, T, I); kernel (I, 4U); recurrent_kernel (U, 4U);
-              bias (4U), gate blocks in the order i, f, c, o;
+              bias (4U) unless use_bias is false, gate blocks in the order i, f, c, o;
+              mask (B, T) I64 of 0/1 when the layer was called with a mask;
               output (B, T, U) if return_sequences else (B, U);
               grad_output (random, shape of output);
               grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
@@ -263,6 +265,34 @@ KERAS_LSTM_CASES = [
     dict(name="batch1_t1_last", B=1, T=1, I=3, U=4, seq=False, seed=506),
     # gradients through a longer recurrence
     dict(name="long_t20_last", B=2, T=20, I=3, U=4, seq=False, seed=507),
+    # Masks: "post" and "pre" pad the given lengths after or before the data
+    # (Keras pad_sequences' padding); a list of lists is the mask itself.
+    # zero: zero_output_for_mask; back: go_backwards; bias: use_bias.
+    dict(name="mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, mask=("post", [5, 3, 1]), seed=508),
+    dict(name="mask_post_zero_output", B=3, T=5, I=3, U=4, seq=True, mask=("post", [5, 3, 1]), zero=True,
+         seed=509),
+    # a fully masked sequence: zero output and state in both conventions
+    dict(name="mask_pre_last_valid", B=3, T=5, I=3, U=4, seq=True, mask=("pre", [2, 5, 0]), seed=510),
+    dict(name="mask_pre_zero_output", B=3, T=5, I=3, U=4, seq=True, mask=("pre", [2, 5, 4]), zero=True,
+         seed=511),
+    # the last step: each sequence's final h (its last step is valid)
+    dict(name="mask_pre_last", B=3, T=6, I=3, U=4, seq=False, mask=("pre", [3, 6, 1]), seed=512),
+    # the last step of post-padded data with Keras's default: the last valid output
+    dict(name="mask_post_last", B=3, T=6, I=3, U=4, seq=False, mask=("post", [3, 6, 1]), seed=513),
+    # padding on both sides of one run of valid steps
+    dict(name="mask_both_sides_last_valid", B=2, T=6, I=3, U=4, seq=True,
+         mask=[[0, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], seed=514),
+    dict(name="go_backwards", B=2, T=5, I=4, U=3, seq=True, back=True, seed=515),
+    dict(name="go_backwards_last", B=3, T=6, I=4, U=6, seq=False, back=True, seed=516),
+    # reversed with the mask: post-padding is met first, before any valid step (zero output)
+    dict(name="go_backwards_mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, back=True,
+         mask=("post", [5, 3, 1]), seed=517),
+    dict(name="go_backwards_mask_pre_zero_output", B=3, T=5, I=3, U=4, seq=True, back=True,
+         mask=("pre", [5, 2, 4]), zero=True, seed=518),
+    dict(name="go_backwards_mask_pre_last", B=3, T=5, I=3, U=4, seq=False, back=True,
+         mask=("pre", [5, 2, 4]), seed=519),
+    dict(name="no_bias", B=2, T=5, I=4, U=3, seq=True, bias=False, seed=520),
+    dict(name="no_bias_last", B=2, T=4, I=7, U=5, seq=False, bias=False, seed=521),
 ]
 WEIGHT_STD = 0.5
 
@@ -477,29 +507,60 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences):
+def case_mask(case):
+    """The (B, T) 0/1 mask of a case, or None."""
+    spec = case.get("mask")
+    if spec is None:
+        return None
+    if isinstance(spec, tuple):
+        side, lengths = spec
+        mask = np.zeros((case["B"], case["T"]), np.int64)
+        for b, n in enumerate(lengths):
+            if n:
+                mask[b, :n] = 1 if side == "post" else 0
+                if side == "pre":
+                    mask[b, case["T"] - n:] = 1
+        return mask
+    return np.asarray(spec, np.int64)
+
+
+def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences, mask=None,
+                         go_backwards=False, zero_output=False):
     """Keras LSTM forward, float64, from zero initial state. Gate blocks of the
     4U axis in the order i, f, c, o:
-        z = x_t @ kernel + h @ recurrent_kernel + bias
+        z = x_t @ kernel + h @ recurrent_kernel + bias   (no bias: None)
         i = sigmoid(z_i); f = sigmoid(z_f); o = sigmoid(z_o)
         c' = f * c + i * tanh(z_c);  h' = o * tanh(c')
-    Returns every h (B, T, U), or the last one (B, U)."""
+    With go_backwards, the input and the mask are read from the last step to
+    the first and the outputs stay in that order. With a mask (B, T), as
+    keras.src.backend.tensorflow.rnn's loop (the CPU path): a masked step keeps
+    h and c and outputs zero (zero_output) or the previous step's output
+    (zeros before the first step). The last output is the last step's.
+    Returns every output (B, T, U), or the last one (B, U)."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
     r = np.asarray(recurrent_kernel, np.float64)
-    b = np.asarray(bias, np.float64)
+    b = 0.0 if bias is None else np.asarray(bias, np.float64)
     B, T, _ = x.shape
     U = r.shape[0]
+    m = np.ones((B, T), bool) if mask is None else np.asarray(mask) != 0
+    if go_backwards:
+        x, m = x[:, ::-1], m[:, ::-1]
     h = np.zeros((B, U))
     c = np.zeros((B, U))
-    hs = []
+    out = np.zeros((B, U))
+    outs = []
     for t in range(T):
         z = x[:, t] @ k + h @ r + b
         zi, zf, zc, zo = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
-        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
-        h = _sigmoid(zo) * np.tanh(c)
-        hs.append(h)
-    return np.stack(hs, axis=1) if return_sequences else h
+        c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h_new = _sigmoid(zo) * np.tanh(c_new)
+        valid = m[:, t][:, None]
+        out = np.where(valid, h_new, 0.0 if zero_output else out)
+        h = np.where(valid, h_new, h)
+        c = np.where(valid, c_new, c)
+        outs.append(out)
+    return np.stack(outs, axis=1) if return_sequences else out
 
 
 DENSE_ACTIVATIONS = {
@@ -839,6 +900,8 @@ def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Pa
 
 def gen_keras_lstm_case(case, out_dir: Path) -> Path:
     B, T, I, U, seq = case["B"], case["T"], case["I"], case["U"], case["seq"]
+    back, zero, use_bias = case.get("back", False), case.get("zero", False), case.get("bias", True)
+    mask = case_mask(case)
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((B, T, I)).astype(np.float32)
     values = {
@@ -846,33 +909,49 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
         "recurrent_kernel": (WEIGHT_STD * rng.standard_normal((U, 4 * U))).astype(np.float32),
         "bias": (WEIGHT_STD * rng.standard_normal(4 * U)).astype(np.float32),
     }
+    if not use_bias:
+        del values["bias"]  # drawn all the same, so the other draws match a case with a bias
     out_shape = (B, T, U) if seq else (B, U)
     g_out = rng.standard_normal(out_shape).astype(np.float32)
 
     layer = keras.layers.LSTM(
-        U, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+        U, activation="tanh", recurrent_activation="sigmoid", use_bias=use_bias,
         unit_forget_bias=True, return_sequences=seq, return_state=False,
-        go_backwards=False, stateful=False, unroll=False, dtype="float32")
+        go_backwards=back, stateful=False, unroll=False, zero_output_for_mask=zero, dtype="float32")
     layer.build((B, T, I))
-    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel,
-                 "bias": layer.cell.bias}
-    assert len(layer.weights) == 3, [w.path for w in layer.weights]
+    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel}
+    if use_bias:
+        cell_vars["bias"] = layer.cell.bias
+    assert len(layer.weights) == len(cell_vars), [w.path for w in layer.weights]
     for name, var in cell_vars.items():
         assert tuple(var.shape) == values[name].shape, (name, var.shape)
         var.assign(values[name])
-    out, grads = keras_grads(layer, x, g_out, cell_vars)
+    assert layer.zero_output_for_mask == zero and layer.go_backwards == back
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt) if mask is None else layer(xt, mask=tf.constant(mask.astype(bool)))
+        loss = tf.reduce_sum(y * tf.constant(g_out))
+    names = list(cell_vars)
+    grads = tape.gradient(loss, [xt] + [cell_vars[n].value for n in names])
+    assert all(g is not None for g in grads), "missing gradient"
+    out = f32(y)
     assert out.shape == out_shape, out.shape
 
-    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, "grad.input": f32(grads[0]),
+               **{f"grad.{n}": f32(g) for n, g in zip(names, grads[1:])}}
+    if mask is not None:
+        tensors["mask"] = mask
     meta = base_metadata("keras_lstm", case["seed"])
     meta.update({
         "units": json.dumps(U),
         "return_sequences": jbool(seq),
-        "go_backwards": jbool(False),
+        "go_backwards": jbool(back),
+        "zero_output_for_mask": jbool(zero),
         "input_size": json.dumps(I),
         "activation": json.dumps("tanh"),
         "recurrent_activation": json.dumps("sigmoid"),
-        "use_bias": jbool(True),
+        "use_bias": jbool(use_bias),
     })
     path = out_dir / "keras_lstm" / f"{case['name']}.safetensors"
     write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
@@ -1196,30 +1275,42 @@ def verify_keras_lstm_file(path: Path) -> str:
     t = load_file(str(path))
     m = read_metadata(path)
     check(m["suite"] == "keras_lstm", path, "suite")
-    check(m["go_backwards"] is False and m["use_bias"] is True, path, "go_backwards/use_bias")
     check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid", path, "activations")
     U, seq, I = m["units"], m["return_sequences"], m["input_size"]
+    back, zero, use_bias = m["go_backwards"], m.get("zero_output_for_mask", False), m["use_bias"]
     x = t["input"]
     check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
     B, T = x.shape[:2]
     out_shape = (B, T, U) if seq else (B, U)
-    params = {"kernel": (I, 4 * U), "recurrent_kernel": (U, 4 * U), "bias": (4 * U,)}
+    params = {"kernel": (I, 4 * U), "recurrent_kernel": (U, 4 * U)}
+    if use_bias:
+        params["bias"] = (4 * U,)
     expected = {"input": (B, T, I), "output": out_shape, "grad_output": out_shape,
                 "grad.input": (B, T, I), **params}
     expected.update({f"grad.{k}": s for k, s in params.items()})
+    mask = t.pop("mask", None)
+    if mask is not None:
+        check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
+              path, "mask must be (B, T) I64 of 0/1")
     check_tensor_set(path, t, expected)
 
-    ref = reference_keras_lstm(x, t["kernel"], t["recurrent_kernel"], t["bias"], seq)
+    def model(v):
+        return reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v.get("bias"), seq,
+                                    mask, back, zero)
+
+    ref = model(t)
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
     check(fwd_err <= 1e-5, path, f"output differs from NumPy LSTM by {fwd_err:.3g}")
 
     def loss(v):
-        o = reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq)
-        return float(np.sum(o * v["grad_output"]))
+        return float(np.sum(model(v) * v["grad_output"]))
 
     grad_err = finite_difference_check(path, t, loss)
+    options = "".join([" go_backwards" if back else "", " zero_output_for_mask" if zero else "",
+                       "" if use_bias else " use_bias=false",
+                       "" if mask is None else f" mask={mask.tolist()}"])
     return (f"keras_lstm/{path.stem}: B={B} T={T} I={I} U={U} "
-            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"return_sequences={str(seq).lower()}{options} -> output {out_shape}, "
             f"max |output| {np.max(np.abs(t['output'])):.2f}; "
             f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
             f"({path.stat().st_size} bytes)")

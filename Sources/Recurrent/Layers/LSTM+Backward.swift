@@ -41,8 +41,19 @@ extension LSTM {
             throw RecurrentError.cacheMismatch(reason: "layer \(layer)'s input was recorded with another input size")
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
-        return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
-                                  into: &gradients)
+        guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
+            return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                      into: &gradients)
+        }
+        let kernelGradient = cache.returnSequences && plan.movesOutput
+            ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: outputSize))
+            : outputGradient
+        var result = try backwardKernel(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                        into: &gradients)
+        if plan.movesInput {
+            result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: inputSize))
+        }
+        return result
     }
 
     func checkRecord(_ cache: LSTMCache, rows: Int, index: Int) throws {

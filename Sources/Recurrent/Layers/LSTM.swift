@@ -32,6 +32,10 @@ public struct LSTM: Sendable {
     public let layerCount: Int
     /// Whether each layer also runs backwards in time (D = 2).
     public let isBidirectional: Bool
+    /// Whether the gates have biases (PyTorch's `bias`, Keras's `use_bias`).
+    /// Without them ``namedParameters``, the state dict and the Keras weights
+    /// hold none, and each direction's bias tensors are empty.
+    public let hasBias: Bool
     /// Probability of zeroing an input of layers after the first during training
     /// (PyTorch's `dropout`), in `0 ..< 1`.
     public var dropout: Float
@@ -76,18 +80,29 @@ public struct LSTM: Sendable {
     /// Keras's `return_sequences=False`. The LSTM's own methods take
     /// `returnSequences:` per call instead.
     public var returnSequences = true
+    /// What a padded step outputs (see ``MaskedOutput``): zero by default, as
+    /// PyTorch's packed sequences; ``MaskedOutput/lastValid`` for Keras's
+    /// default. Not a weight. Applies to the returned sequence; the last-step
+    /// output (`returnSequences` false) is always each sequence's final hidden state.
+    public var maskedOutput: MaskedOutput = .zero
+    /// Keras's `go_backwards`: the LSTM reads each batch with its time axis
+    /// reversed (mask or lengths included, so post-padding is met first) and
+    /// returns the sequence in that processing order: output step s belongs to
+    /// input step T - 1 - s. Equal to running the LSTM on the reversed input.
+    /// Not a weight; false by default.
+    public var goBackwards = false
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }
     /// Features per timestep of the output: `directionCount * hiddenSize`.
     public var outputSize: Int { directionCount * hiddenSize }
 
-    /// A new LSTM with seeded initial weights.
+    /// A new LSTM with seeded initial weights; without biases when `bias` is false.
     ///
     /// - Throws: `invalidArgument` for non-positive sizes or a dropout outside `0 ..< 1`.
     public init(
-        inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, dropout: Float = 0,
-        initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
+        inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, bias: Bool = true,
+        dropout: Float = 0, initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
     ) throws {
         try RecurrentError.requirePositive(inputSize, "inputSize")
         try RecurrentError.requirePositive(hiddenSize, "hiddenSize")
@@ -100,25 +115,29 @@ public struct LSTM: Sendable {
         for layer in 0 ..< layerCount {
             for _ in 0 ..< (bidirectional ? 2 : 1) {
                 let input = layer == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize
-                layers.append(try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize, generator: &generator))
+                var weights = try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize, generator: &generator)
+                if !bias { (weights.inputBias, weights.recurrentBias) = (try Tensor(shape: [0]), try Tensor(shape: [0])) }
+                layers.append(weights)
             }
         }
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
         self.isBidirectional = bidirectional
+        self.hasBias = bias
         self.dropout = dropout
         self.layers = layers
     }
 
-    /// An LSTM with the given weights (index `layer * directions + direction`).
+    /// An LSTM with the given weights (index `layer * directions + direction`);
+    /// with `bias` false, every entry's biases must be empty (0).
     ///
     /// - Throws: `invalidArgument` for the wrong number of entries; `shapeMismatch`
     ///   naming the first tensor whose shape does not fit the sizes.
-    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
+    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, bias: Bool = true,
                 dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
         try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
-                      bidirectional: bidirectional, dropout: dropout)
+                      bidirectional: bidirectional, bias: bias, dropout: dropout)
         try validateShapes(of: weights, "LSTM weights")
         layers = weights
     }
@@ -146,7 +165,7 @@ public struct LSTM: Sendable {
                 actual: "\(entries.count)")
         }
         for (index, entry) in entries.enumerated() {
-            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize) { property, name in
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize, bias: hasBias) { property, name in
                 "\(owner) layers[\(index)].\(property) (\(name)\(parameterSuffix(index)))"
             }
         }
@@ -188,12 +207,12 @@ public struct LSTM: Sendable {
     /// Input features of `layer`: the LSTM's input size, then the previous layer's output.
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
 
-    /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
+    /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...),
+    /// in the state dict's order; no biases without ``hasBias``.
     public var namedParameters: [(name: String, tensor: Tensor)] {
         layers.enumerated().flatMap { index, weights -> [(name: String, tensor: Tensor)] in
             let suffix = parameterSuffix(index)
-            return [("weight_ih" + suffix, weights.inputWeights), ("weight_hh" + suffix, weights.recurrentWeights),
-                    ("bias_ih" + suffix, weights.inputBias), ("bias_hh" + suffix, weights.recurrentBias)]
+            return LSTMDirectionWeights.parameterKeyPaths(bias: hasBias).map { ($0.name + suffix, weights[keyPath: $0.keyPath]) }
         }
     }
 }

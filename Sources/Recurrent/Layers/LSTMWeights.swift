@@ -5,33 +5,53 @@ import FrameSequencing
 ///
 /// Keras's single bias maps to `inputBias` with a zero `recurrentBias`; its
 /// `(input, 4 * units)` kernels are the transposes of these (see `Interop/`).
+/// An LSTM without biases (PyTorch's `bias=False`, Keras's `use_bias=False`)
+/// holds both biases empty, shape (0): they are not parameters then.
 public struct LSTMDirectionWeights: Sendable, Equatable {
     /// (4 * hidden, input): PyTorch `weight_ih_l<k>`.
     public var inputWeights: Tensor
     /// (4 * hidden, hidden): PyTorch `weight_hh_l<k>`.
     public var recurrentWeights: Tensor
-    /// (4 * hidden): PyTorch `bias_ih_l<k>`.
+    /// (4 * hidden): PyTorch `bias_ih_l<k>`; (0) without biases.
     public var inputBias: Tensor
-    /// (4 * hidden): PyTorch `bias_hh_l<k>`.
+    /// (4 * hidden): PyTorch `bias_hh_l<k>`; (0) without biases.
     public var recurrentBias: Tensor
 
-    /// Weights of the given sizes, every value zero.
-    public static func zeros(inputSize: Int, hiddenSize: Int) throws -> LSTMDirectionWeights {
+    init(inputWeights: Tensor, recurrentWeights: Tensor, inputBias: Tensor, recurrentBias: Tensor) {
+        self.inputWeights = inputWeights
+        self.recurrentWeights = recurrentWeights
+        self.inputBias = inputBias
+        self.recurrentBias = recurrentBias
+    }
+
+    /// Weights of the given sizes, every value zero; the biases empty (0)
+    /// when `bias` is false.
+    public static func zeros(inputSize: Int, hiddenSize: Int, bias: Bool = true) throws -> LSTMDirectionWeights {
         LSTMDirectionWeights(
             inputWeights: try Tensor(shape: [4 * hiddenSize, inputSize]),
             recurrentWeights: try Tensor(shape: [4 * hiddenSize, hiddenSize]),
-            inputBias: try Tensor(shape: [4 * hiddenSize]),
-            recurrentBias: try Tensor(shape: [4 * hiddenSize]))
+            inputBias: try Tensor(shape: [bias ? 4 * hiddenSize : 0]),
+            recurrentBias: try Tensor(shape: [bias ? 4 * hiddenSize : 0]))
+    }
+
+    /// The tensors that are parameters, with their property and PyTorch names
+    /// (`weight_ih`, `bias_hh`), in PyTorch's order: the biases only with `bias`
+    /// (the LSTM's, not read from the tensors, which an optimizer may have moved out).
+    static func parameterKeyPaths(bias: Bool) -> [(keyPath: WritableKeyPath<LSTMDirectionWeights, Tensor>, name: String)] {
+        [(\.inputWeights, "weight_ih"), (\.recurrentWeights, "weight_hh")]
+            + (bias ? [(\.inputBias, "bias_ih"), (\.recurrentBias, "bias_hh")] : [])
     }
 
     /// Throws `shapeMismatch` unless every tensor has the shape of a layer with
     /// these sizes; `name(property, pytorchName)` labels the error
     /// (`"inputBias"`, `"bias_ih"`).
-    func validate(inputSize: Int, hiddenSize: Int, name: (_ property: String, _ pytorchName: String) -> String) throws {
+    func validate(inputSize: Int, hiddenSize: Int, bias: Bool,
+                  name: (_ property: String, _ pytorchName: String) -> String) throws {
         try RecurrentError.requireShape(inputWeights, [4 * hiddenSize, inputSize], name("inputWeights", "weight_ih"))
         try RecurrentError.requireShape(recurrentWeights, [4 * hiddenSize, hiddenSize], name("recurrentWeights", "weight_hh"))
-        try RecurrentError.requireShape(inputBias, [4 * hiddenSize], name("inputBias", "bias_ih"))
-        try RecurrentError.requireShape(recurrentBias, [4 * hiddenSize], name("recurrentBias", "bias_hh"))
+        let biasShape = [bias ? 4 * hiddenSize : 0]
+        try RecurrentError.requireShape(inputBias, biasShape, name("inputBias", "bias_ih"))
+        try RecurrentError.requireShape(recurrentBias, biasShape, name("recurrentBias", "bias_hh"))
     }
 
     /// Every tensor with its values set to zero (shapes kept).
@@ -58,7 +78,8 @@ public struct LSTMGradients: Sendable, Equatable {
     @available(*, deprecated, message: "use lstm.zeroGradients(), which cannot fail")
     public init(zerosFor lstm: LSTM) throws {
         layers = try (0 ..< lstm.layerCount * lstm.directionCount).map {
-            try LSTMDirectionWeights.zeros(inputSize: lstm.layerInputSize($0 / lstm.directionCount), hiddenSize: lstm.hiddenSize)
+            try LSTMDirectionWeights.zeros(inputSize: lstm.layerInputSize($0 / lstm.directionCount), hiddenSize: lstm.hiddenSize,
+                                           bias: lstm.hasBias)
         }
     }
 
