@@ -427,6 +427,19 @@ KERAS_CONVLSTM2D_CASES = [
     # effective input kernel 5x3: out 4x5
     dict(name="dilation2_valid_k3x2_last", B=2, T=3, hwc=(8, 7, 2), F=2, k=(3, 2), s=(1, 1),
          padding="valid", d=(2, 2), seq=False, seed=1109),
+    # masks (as in KERAS_LSTM_CASES: "pre"/"post" lengths), zero_output_for_mask, go_backwards
+    dict(name="mask_pre_last_valid", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, mask=("pre", [2, 4]), seed=1110),
+    dict(name="mask_post_zero_output", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, mask=("post", [3, 1]), zero=True, seed=1111),
+    dict(name="mask_pre_last", B=2, T=4, hwc=(5, 4, 2), F=2, k=(3, 3), s=(1, 1), padding="valid",
+         d=(1, 1), seq=False, mask=("pre", [1, 3]), seed=1112),
+    dict(name="go_backwards_mask_post_last_valid", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1),
+         padding="same", d=(1, 1), seq=True, back=True, mask=("post", [4, 2]), seed=1113),
+    dict(name="go_backwards_mask_pre_zero_output", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1),
+         padding="same", d=(1, 1), seq=True, back=True, mask=("pre", [3, 1]), zero=True, seed=1114),
+    dict(name="go_backwards", B=2, T=3, hwc=(6, 6, 2), F=3, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, back=True, seed=1115),
 ]
 
 # shapes: the inputs' Keras shapes, equal but on axis; axis: as passed to
@@ -724,31 +737,40 @@ def conv2d_by_taps(x, kernel, bias, strides, padding, dilation):
 
 
 def reference_keras_convlstm2d(x, kernel, recurrent_kernel, bias, strides, padding, dilation,
-                               return_sequences, conv=reference_conv2d):
+                               return_sequences, conv=reference_conv2d, mask=None, go_backwards=False,
+                               zero_output=False):
     """Keras ConvLSTM2D forward, float64, from zero h and c (B, H', W', F); the
     Keras LSTM step with convolutions (one over all 4F columns = the four gate
     convolutions side by side; gate blocks i, f, c, o):
         z = conv(x_t, kernel, bias; strides, padding, dilation)
             + conv(h, recurrent_kernel; stride 1, "same", dilation 1)
-    Returns (every h (B, T, H', W', F) or the last one, z (B, T, H', W', 4F))."""
+    go_backwards, mask and zero_output as in reference_keras_lstm.
+    Returns (every output (B, T, H', W', F) or the last one, z (B, T, H', W', 4F))."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
     r = np.asarray(recurrent_kernel, np.float64)
     b = np.asarray(bias, np.float64)
     F = r.shape[3] // 4
-    h = c = None
+    m = np.ones(x.shape[:2], bool) if mask is None else np.asarray(mask) != 0
+    if go_backwards:
+        x, m = x[:, ::-1], m[:, ::-1]
+    h = c = out = None
     hs, zs = [], []
     for t in range(x.shape[1]):
         z = conv(x[:, t], k, b, strides, padding, dilation)
         if h is None:
-            h = c = np.zeros(z.shape[:3] + (F,))
+            h = c = out = np.zeros(z.shape[:3] + (F,))
         z = z + conv(h, r, 0.0, (1, 1), "same", (1, 1))
         zi, zf, zc, zo = (z[..., g * F:(g + 1) * F] for g in range(4))
-        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
-        h = _sigmoid(zo) * np.tanh(c)
-        hs.append(h)
+        c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h_new = _sigmoid(zo) * np.tanh(c_new)
+        valid = m[:, t][:, None, None, None]
+        out = np.where(valid, h_new, 0.0 if zero_output else out)
+        h = np.where(valid, h_new, h)
+        c = np.where(valid, c_new, c)
+        hs.append(out)
         zs.append(z)
-    return (np.stack(hs, axis=1) if return_sequences else h), np.stack(zs, axis=1)
+    return (np.stack(hs, axis=1) if return_sequences else out), np.stack(zs, axis=1)
 
 
 def finite_difference_check(path, t, loss, eps=1e-6, tol=1e-5):
@@ -864,13 +886,14 @@ def gen_pad_case(case, out_dir: Path) -> Path:
     return path
 
 
-def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
-    """Run ``layer`` on x; return output and the gradients of
-    L = sum(output * g_out) with respect to x and each named weight variable."""
+def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict, mask=None):
+    """Run ``layer`` on x (with ``mask`` (B, T) when given); return output and
+    the gradients of L = sum(output * g_out) with respect to x and each named
+    weight variable."""
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
-        out = layer(xt)
+        out = layer(xt) if mask is None else layer(xt, mask=tf.constant(mask.astype(bool)))
         loss = tf.reduce_sum(out * tf.constant(g_out))
     names = list(weights)
     grads = tape.gradient(loss, [xt] + [weights[n].value for n in names])
@@ -880,17 +903,20 @@ def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
     return f32(out), result
 
 
-def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Path, fields: dict) -> Path:
-    """Loads `values` into `layer_vars`, runs `layer` on `x` with a random
-    grad_output (the last draw from `rng`) and writes the case: input, the
-    weights, output, grad_output and every gradient, with `fields` added to
-    the metadata."""
+def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Path, fields: dict,
+                     mask=None) -> Path:
+    """Loads `values` into `layer_vars`, runs `layer` on `x` (with `mask`,
+    then stored as `mask`) with a random grad_output (the last draw from
+    `rng`) and writes the case: input, the weights, output, grad_output and
+    every gradient, with `fields` added to the metadata."""
     assign_weights(layer_vars, values)
     out_shape = tuple(layer.compute_output_shape(x.shape))
     g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    out, grads = keras_grads(layer, x, g_out, layer_vars, mask)
     assert out.shape == out_shape, out.shape
     tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    if mask is not None:
+        tensors["mask"] = mask
     meta = base_metadata(suite, case["seed"])
     meta.update(fields)
     path = out_dir / suite / f"{case['name']}.safetensors"
@@ -1164,8 +1190,11 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
               "recurrent_kernel": rng.standard_normal(k + (F, 4 * F)) / np.sqrt(k[0] * k[1] * F),
               "bias": WEIGHT_STD * rng.standard_normal(4 * F)}
     values = {n: v.astype(np.float32) for n, v in values.items()}
+    back, zero, mask = case.get("back", False), case.get("zero", False), case_mask(case)
     layer = keras.layers.ConvLSTM2D(F, k, strides=s, padding=padding, data_format="channels_last",
-                                    dilation_rate=d, return_sequences=seq, dtype="float32")
+                                    dilation_rate=d, return_sequences=seq, go_backwards=back,
+                                    zero_output_for_mask=zero, dtype="float32")
+    assert layer.go_backwards == back and layer.zero_output_for_mask == zero
     layer.build((B, T, H, W, C))
     cell = layer.cell
     assert (cell.kernel_size, cell.strides, cell.dilation_rate, cell.padding) == (k, s, d, padding)
@@ -1179,10 +1208,12 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
         "padding": json.dumps(padding),
         "dilation_rate": jlist(d),
         "return_sequences": jbool(seq),
+        "go_backwards": jbool(back),
+        "zero_output_for_mask": jbool(zero),
         "activation": json.dumps("tanh"),
         "recurrent_activation": json.dumps("sigmoid"),
         "use_bias": jbool(True),
-    })
+    }, mask)
 
 
 def gen_keras_concatenate_case(case, out_dir: Path) -> Path:
@@ -1524,25 +1555,34 @@ def verify_keras_convlstm2d_file(path: Path) -> str:
     expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
                 "grad.input": x.shape, **params}
     expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    mask = t.pop("mask", None)
+    if mask is not None:
+        check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
+              path, "mask must be (B, T) I64 of 0/1")
     check_tensor_set(path, t, expected)
 
     args = (s, padding, d, seq)
-    ref, z = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args)
+    options = dict(mask=mask, go_backwards=m.get("go_backwards", False),
+                   zero_output=m.get("zero_output_for_mask", False))
+    ref, z = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args, **options)
     fast = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args,
-                                      conv=conv2d_by_taps)[0]
+                                      conv=conv2d_by_taps, **options)[0]
     check(np.max(np.abs(fast - ref)) <= 1e-12, path, "conv2d_by_taps differs from the loops")
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
     check(fwd_err <= 1e-5, path, f"output differs from NumPy ConvLSTM2D by {fwd_err:.3g}")
 
     def loss(v):
         o = reference_keras_convlstm2d(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"],
-                                       *args, conv=conv2d_by_taps)[0]
+                                       *args, conv=conv2d_by_taps, **options)[0]
         return float(np.sum(o * v["grad_output"]))
 
     grad_err = finite_difference_check(path, t, loss)
     return (f"keras_convlstm2d/{path.stem}: input {tuple(x.shape)} F={F} k={k} s={s} d={d} "
             f"{padding} ({pads_text(H, W, k, s, d, padding)}) "
-            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"return_sequences={str(seq).lower()}"
+            f"{' go_backwards' if options['go_backwards'] else ''}"
+            f"{' zero_output_for_mask' if options['zero_output'] else ''}"
+            f"{'' if mask is None else f' mask={mask.tolist()}'} -> output {out_shape}, "
             f"max |pre-activation| {np.max(np.abs(z)):.2f}; numpy fwd max err {fwd_err:.1e}, "
             f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 

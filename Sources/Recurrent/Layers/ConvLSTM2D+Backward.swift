@@ -74,7 +74,19 @@ extension ConvLSTM2D {
         if let peepholes {
             try gradients.peepholes!.validate(filters: filters, grid: (peepholes.input.dimensions[0], peepholes.input.dimensions[1]))
         }
-        return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
-                                  into: &gradients)
+        guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
+            return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                      into: &gradients)
+        }
+        let kernelGradient = cache.returnSequences && plan.movesOutput
+            ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: g.stateLength))
+            : outputGradient
+        var result = try backwardKernel(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                        into: &gradients)
+        if plan.movesInput {
+            let width = result.input.count / (g.batch * g.timesteps)
+            result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: width))
+        }
+        return result
     }
 }
