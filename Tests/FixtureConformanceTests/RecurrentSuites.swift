@@ -6,15 +6,14 @@ import TestSupport
 /// Suite `lstm`: PyTorch `nn.LSTM(batch_first=True)`, forward and every gradient.
 enum LSTMSuite {
     static func check(_ fixture: FixtureCase) throws -> [Comparison] {
-        if let projection = try fixture.int("proj_size"), projection > 0 {
-            print("fixture lstm/\(fixture.name): skipped (proj_size \(projection): projections are not supported yet)")
-            return fixture.file.names.map { _ = try? fixture.array($0); return compare($0, actual: [], expected: []) }
-        }
         var parameters: [String: Tensor] = [:]
         for name in fixture.file.names where name.hasPrefix("weight_") || name.hasPrefix("bias_") {
             parameters[name] = try fixture.tensor(name)
         }
         let lstm = try LSTM(pytorchStateDict: parameters)
+        guard lstm.projectionSize == (try fixture.int("proj_size") ?? 0), lstm.hasBias == (try fixture.metadataBool("bias")) else {
+            throw FixtureError.badMetadata(fixture.path, "proj_size/bias", "the state dict says \(lstm.projectionSize)/\(lstm.hasBias)")
+        }
         let initial = LSTMState(hidden: try fixture.tensor("h0"), cell: try fixture.tensor("c0"))
         let lengths: [Int]? = try fixture.metadataBool("has_lengths") ? try fixture.int64("lengths") : nil
         let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), initialState: initial, lengths: lengths)
@@ -32,8 +31,9 @@ enum LSTMSuite {
             try fixture.check("grad.h0", inputGradients.initialState.hidden, Tolerance.gradient),
             try fixture.check("grad.c0", inputGradients.initialState.cell, Tolerance.gradient),
         ]
-        let gradientLSTM = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, layerCount: lstm.layerCount,
-                                    bidirectional: lstm.isBidirectional, weights: gradients.layers)
+        let gradientLSTM = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, projectionSize: lstm.projectionSize,
+                                    layerCount: lstm.layerCount, bidirectional: lstm.isBidirectional, bias: lstm.hasBias,
+                                    weights: gradients.layers)
         for (name, tensor) in gradientLSTM.namedParameters {
             results.append(try fixture.check("grad." + name, tensor, Tolerance.gradient))
         }

@@ -119,4 +119,37 @@ final class LSTMMaskingTests: XCTestCase {
         XCTAssertEqual(keras.names.sorted(), ["kernel", "recurrent_kernel"])
         XCTAssertFalse(try LSTM(keras: keras).hasBias)
     }
+
+    func testProjectionsAsParametersAndTheirErrors() throws {
+        XCTAssertThrowsError(try LSTM(inputSize: input, hiddenSize: hidden, projectionSize: hidden)) { error in
+            guard case .invalidArgument(let name, _, _) = error as? RecurrentError else { return XCTFail("\(error)") }
+            XCTAssertEqual(name, "projectionSize")
+        }
+        let lstm = try LSTM(inputSize: input, hiddenSize: hidden, projectionSize: 2, bidirectional: true, seed: 8)
+        XCTAssertEqual(lstm.outputSize, 4)
+        XCTAssertEqual(lstm.namedParameters.map(\.name), ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                                                          "weight_hr_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse",
+                                                          "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_hr_l0_reverse"])
+        XCTAssertEqual(lstm.layers[0].recurrentWeights.dimensions, [4 * hidden, 2])
+        XCTAssertEqual(lstm.zeroGradients().tensors.map(\.dimensions), lstm.namedParameters.map(\.tensor.dimensions))
+        let imported = try LSTM(pytorchStateDict: Dictionary(uniqueKeysWithValues: lstm.namedParameters.map { ($0.name, $0.tensor) }))
+        XCTAssertEqual(imported.projectionSize, 2)
+        let x = try randomTensor([batch, steps, input], seed: 9)
+        let result = try lstm.forward(x)
+        XCTAssertEqual(result.output.dimensions, [batch, steps, 4])
+        XCTAssertEqual(result.finalState.hidden.dimensions, [2, batch, 2])
+        XCTAssertEqual(result.finalState.cell.dimensions, [2, batch, hidden])
+        assertClose(try imported.forward(x).output.scalars, result.output.scalars, "imported")
+        XCTAssertThrowsError(try lstm.kerasWeights())
+        // A state of the cell's width where h's belongs.
+        let wide = LSTMState(hidden: try Tensor(shape: [2, batch, hidden]), cell: try Tensor(shape: [2, batch, hidden]))
+        XCTAssertThrowsError(try lstm.forward(x, initialState: wide)) { error in
+            XCTAssertEqual(error as? RecurrentError, .shapeMismatch(name: "Initial hidden state",
+                                                                    expected: ShapeRequirement(exactly: [2, batch, 2]),
+                                                                    actual: [2, batch, hidden]))
+        }
+        var missing = lstm
+        missing.layers[1].projectionWeights = nil
+        XCTAssertThrowsError(try missing.forward(x))
+    }
 }

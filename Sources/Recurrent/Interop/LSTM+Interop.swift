@@ -3,21 +3,17 @@ import FrameSequencing
 extension LSTM {
     /// An LSTM holding a PyTorch `nn.LSTM` state dict (`weight_ih_l0`,
     /// `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`, `..._l1`, ...).
-    /// Sizes, layer count, direction and biases (`bias=False` has no `bias_*`)
-    /// are read from the tensors.
+    /// Sizes, layer count, direction, biases (`bias=False` has no `bias_*`) and
+    /// projections (`proj_size > 0` adds `weight_hr_l<k>`, (P, H)) are read from the tensors.
     ///
     /// - Throws: `missingParameter` naming the first absent tensor, `shapeMismatch`
-    ///   for inconsistent shapes, `invalidArgument` for projections (`weight_hr`).
+    ///   for inconsistent shapes.
     public init(pytorchStateDict tensors: [String: Tensor], dropout: Float = 0) throws {
         func tensor(_ name: String) throws -> Tensor {
             guard let value = tensors[name] else {
                 throw RecurrentError.missingParameter(name: name, available: Array(tensors.keys))
             }
             return value
-        }
-        guard tensors.keys.allSatisfy({ !$0.hasPrefix("weight_hr") }) else {
-            throw RecurrentError.invalidArgument(name: "state dict", expected: "an LSTM without projections (proj_size 0)",
-                                                 actual: "weight_hr tensors")
         }
         let first = try tensor("weight_ih_l0")
         guard first.shape.rank == 2, first.dimensions[0] % 4 == 0, first.dimensions[0] > 0 else {
@@ -28,6 +24,11 @@ extension LSTM {
         while tensors["weight_ih_l\(layerCount)"] != nil { layerCount += 1 }
         let bidirectional = tensors["weight_ih_l0_reverse"] != nil
         let bias = tensors["bias_ih_l0"] != nil
+        let projection = tensors["weight_hr_l0"]
+        if let projection, projection.shape.rank != 2 || projection.dimensions[1] * 4 != first.dimensions[0] {
+            throw RecurrentError.shapeMismatch(name: "weight_hr_l0", expected: [.any("proj_size"), .size(first.dimensions[0] / 4)],
+                                               actual: projection.dimensions)
+        }
         var weights: [LSTMDirectionWeights] = []
         for layer in 0 ..< layerCount {
             for suffix in bidirectional ? ["", "_reverse"] : [""] {
@@ -35,10 +36,12 @@ extension LSTM {
                 weights.append(LSTMDirectionWeights(
                     inputWeights: try tensor("weight_ih" + name), recurrentWeights: try tensor("weight_hh" + name),
                     inputBias: bias ? try tensor("bias_ih" + name) : try Tensor(shape: [0]),
-                    recurrentBias: bias ? try tensor("bias_hh" + name) : try Tensor(shape: [0])))
+                    recurrentBias: bias ? try tensor("bias_hh" + name) : try Tensor(shape: [0]),
+                    projectionWeights: projection == nil ? nil : try tensor("weight_hr" + name)))
             }
         }
-        try self.init(inputSize: first.dimensions[1], hiddenSize: first.dimensions[0] / 4, layerCount: layerCount,
+        try self.init(inputSize: first.dimensions[1], hiddenSize: first.dimensions[0] / 4,
+                      projectionSize: projection?.dimensions[0] ?? 0, layerCount: layerCount,
                       bidirectional: bidirectional, bias: bias, dropout: dropout, weights: weights)
     }
 
@@ -85,12 +88,14 @@ extension LSTM {
     /// summed into Keras's single one, `nil` for an LSTM without biases.
     ///
     /// - Throws: `invalidArgument` for a stacked or bidirectional LSTM (Keras keeps
-    ///   those as separate layers); what ``forward(_:initialState:lengths:layout:returnSequences:)``
-    ///   throws for weights replaced with tensors of other shapes.
+    ///   those as separate layers) or one with projections (Keras has none); what
+    ///   ``forward(_:initialState:lengths:layout:returnSequences:)`` throws for
+    ///   weights replaced with tensors of other shapes.
     public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor?) {
-        guard layerCount == 1, !isBidirectional else {
-            throw RecurrentError.invalidArgument(name: "LSTM for Keras export", expected: "one unidirectional layer",
-                                                 actual: "\(layerCount) layers, \(directionCount) directions")
+        guard layerCount == 1, !isBidirectional, projectionSize == 0 else {
+            throw RecurrentError.invalidArgument(
+                name: "LSTM for Keras export", expected: "one unidirectional layer without projections",
+                actual: "\(layerCount) layers, \(directionCount) directions, projection size \(projectionSize)")
         }
         try validateParameters()
         let w = layers[0]

@@ -42,18 +42,30 @@ extension LSTM {
         }
         try RecurrentError.requireShape(outputGradient, cache.outputShape, "Output gradient")
         guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
-            return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
-                                      into: &gradients)
+            return try timeLoopsBackward(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                         into: &gradients)
         }
         let kernelGradient = cache.returnSequences && plan.movesOutput
             ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: outputSize))
             : outputGradient
-        var result = try backwardKernel(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
-                                        into: &gradients)
+        var result = try timeLoopsBackward(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                           into: &gradients)
         if plan.movesInput {
             result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: inputSize))
         }
         return result
+    }
+
+    /// The backward time loops of this LSTM's route: projected, or the fused ones.
+    private func timeLoopsBackward(
+        outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache, into gradients: inout LSTMGradients
+    ) throws -> LSTMInputGradients {
+        if projectionSize > 0 {
+            return try projectedBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
+                                               cache: cache, into: &gradients)
+        }
+        return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                  into: &gradients)
     }
 
     func checkRecord(_ cache: LSTMCache, rows: Int, index: Int) throws {

@@ -151,19 +151,23 @@ extension LSTM {
         let spans = try SequenceSpans(lengths: lengths, mask: mask, batch: batch, timesteps: steps, layer: "LSTM")
         let stateShape = [layerCount * directionCount, batch, hiddenSize]
         let state = try initialState ?? LSTMState.zeros(for: self, batch: batch)
-        try RecurrentError.requireShape(state.hidden, stateShape, "Initial hidden state")
+        try RecurrentError.requireShape(state.hidden, [layerCount * directionCount, batch, hiddenStateSize], "Initial hidden state")
         try RecurrentError.requireShape(state.cell, stateShape, "Initial cell state")
 
         let plan = MaskedSequencePlan.lstm(
             spans: spans, batch: batch, timesteps: steps, timeMajor: timeMajor, reversed: goBackwards,
             maskedOutput: maskedOutput, directions: (0 ..< directionCount).map {
-                MaskedSequencePlan.Direction(columns: $0 * hiddenSize ..< ($0 + 1) * hiddenSize, backward: $0 == 1)
+                MaskedSequencePlan.Direction(columns: $0 * hiddenStateSize ..< ($0 + 1) * hiddenStateSize, backward: $0 == 1)
             })
         let kernelInput = plan.movesInput
             ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: inputSize)) : input
-        var (result, cache) = try forwardKernel(
-            kernelInput, state: state, stateShape: stateShape, batch: batch, steps: steps, lengths: plan.kernelLengths,
-            timeMajor: timeMajor, returnSequences: returnSequences, training: training, dropoutSeed: dropoutSeed)
+        var (result, cache) = projectionSize > 0
+            ? try projectedForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
+                                         timeMajor: timeMajor, returnSequences: returnSequences, training: training,
+                                         dropoutSeed: dropoutSeed)
+            : try forwardKernel(kernelInput, state: state, stateShape: stateShape, batch: batch, steps: steps,
+                                lengths: plan.kernelLengths, timeMajor: timeMajor, returnSequences: returnSequences,
+                                training: training, dropoutSeed: dropoutSeed)
         if returnSequences && plan.movesOutput {
             result.output = try Tensor(shape: result.output.shape, scalars: plan.output(result.output.scalars, width: outputSize))
         }

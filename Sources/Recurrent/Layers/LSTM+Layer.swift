@@ -48,7 +48,7 @@ extension LSTM: Layer {
 extension LSTM: Trainable {
     public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
         var position = 0
-        let keyPaths = LSTMDirectionWeights.parameterKeyPaths(bias: hasBias)
+        let keyPaths = LSTMDirectionWeights.parameterKeyPaths(bias: hasBias, projection: projectionSize > 0)
         for index in layers.indices {
             for (keyPath, _) in keyPaths {
                 try body(position, &layers[index][keyPath: keyPath])
@@ -61,7 +61,8 @@ extension LSTM: Trainable {
     public func zeroGradients() -> LSTMGradients {
         LSTMGradients(layers: layers.map {
             LSTMDirectionWeights(inputWeights: Tensor(zerosLike: $0.inputWeights), recurrentWeights: Tensor(zerosLike: $0.recurrentWeights),
-                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias))
+                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias),
+                                 projectionWeights: $0.projectionWeights.map { Tensor(zerosLike: $0) })
         })
     }
 }
@@ -69,7 +70,10 @@ extension LSTM: Trainable {
 extension LSTMGradients: GradientSet {
     public var tensors: [Tensor] {
         // Empty biases are those of an LSTM without biases: not parameters.
-        layers.flatMap { [$0.inputWeights, $0.recurrentWeights] + ($0.inputBias.count > 0 ? [$0.inputBias, $0.recurrentBias] : []) }
+        layers.flatMap {
+            [$0.inputWeights, $0.recurrentWeights] + ($0.inputBias.count > 0 ? [$0.inputBias, $0.recurrentBias] : [])
+                + ($0.projectionWeights.map { [$0] } ?? [])
+        }
     }
 }
 
