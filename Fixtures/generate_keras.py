@@ -25,15 +25,17 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
               padded (count, T, F) F32
 
 * ``keras_lstm/<case>.safetensors``: ``keras.layers.LSTM(units,
-  return_sequences=..., go_backwards=False)``, float32, default activations
-  (tanh; recurrent sigmoid), use_bias=True, unit_forget_bias=True (which only
-  affects the initializer: every weight is then overwritten with seeded random
-  values). The initial state is zero (Keras has no h0/c0 tensor here).
-    metadata: units, return_sequences, go_backwards (false), input_size,
-              activation ("tanh"), recurrent_activation ("sigmoid"), use_bias
-              (true) (the last four informational), suite, source, seed
+  return_sequences=..., go_backwards=..., zero_output_for_mask=...,
+  use_bias=...)``, float32, default activations (tanh; recurrent sigmoid),
+  unit_forget_bias=True (which only affects the initializer: every weight is
+  then overwritten with seeded random values). The initial state is zero
+  (Keras has no h0/c0 tensor here).
+    metadata: units, return_sequences, go_backwards, zero_output_for_mask,
+              use_bias, input_size, activation ("tanh"), recurrent_activation
+              ("sigmoid") (the last three informational), suite, source, seed
     tensors:  input (B, T, I); kernel (I, 4U); recurrent_kernel (U, 4U);
-              bias (4U), gate blocks in the order i, f, c, o;
+              bias (4U) unless use_bias is false, gate blocks in the order i, f, c, o;
+              mask (B, T) I64 of 0/1 when the layer was called with a mask;
               output (B, T, U) if return_sequences else (B, U);
               grad_output (random, shape of output);
               grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
@@ -282,6 +284,34 @@ KERAS_LSTM_CASES = [
     dict(name="batch1_t1_last", B=1, T=1, I=3, U=4, seq=False, seed=506),
     # gradients through a longer recurrence
     dict(name="long_t20_last", B=2, T=20, I=3, U=4, seq=False, seed=507),
+    # Masks: "post" and "pre" pad the given lengths after or before the data
+    # (Keras pad_sequences' padding); a list of lists is the mask itself.
+    # zero: zero_output_for_mask; back: go_backwards; bias: use_bias.
+    dict(name="mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, mask=("post", [5, 3, 1]), seed=508),
+    dict(name="mask_post_zero_output", B=3, T=5, I=3, U=4, seq=True, mask=("post", [5, 3, 1]), zero=True,
+         seed=509),
+    # a fully masked sequence: zero output and state in both conventions
+    dict(name="mask_pre_last_valid", B=3, T=5, I=3, U=4, seq=True, mask=("pre", [2, 5, 0]), seed=510),
+    dict(name="mask_pre_zero_output", B=3, T=5, I=3, U=4, seq=True, mask=("pre", [2, 5, 4]), zero=True,
+         seed=511),
+    # the last step: each sequence's final h (its last step is valid)
+    dict(name="mask_pre_last", B=3, T=6, I=3, U=4, seq=False, mask=("pre", [3, 6, 1]), seed=512),
+    # the last step of post-padded data with Keras's default: the last valid output
+    dict(name="mask_post_last", B=3, T=6, I=3, U=4, seq=False, mask=("post", [3, 6, 1]), seed=513),
+    # padding on both sides of one run of valid steps
+    dict(name="mask_both_sides_last_valid", B=2, T=6, I=3, U=4, seq=True,
+         mask=[[0, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], seed=514),
+    dict(name="go_backwards", B=2, T=5, I=4, U=3, seq=True, back=True, seed=515),
+    dict(name="go_backwards_last", B=3, T=6, I=4, U=6, seq=False, back=True, seed=516),
+    # reversed with the mask: post-padding is met first, before any valid step (zero output)
+    dict(name="go_backwards_mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, back=True,
+         mask=("post", [5, 3, 1]), seed=517),
+    dict(name="go_backwards_mask_pre_zero_output", B=3, T=5, I=3, U=4, seq=True, back=True,
+         mask=("pre", [5, 2, 4]), zero=True, seed=518),
+    dict(name="go_backwards_mask_pre_last", B=3, T=5, I=3, U=4, seq=False, back=True,
+         mask=("pre", [5, 2, 4]), seed=519),
+    dict(name="no_bias", B=2, T=5, I=4, U=3, seq=True, bias=False, seed=520),
+    dict(name="no_bias_last", B=2, T=4, I=7, U=5, seq=False, bias=False, seed=521),
 ]
 WEIGHT_STD = 0.5
 
@@ -416,6 +446,19 @@ KERAS_CONVLSTM2D_CASES = [
     # effective input kernel 5x3: out 4x5
     dict(name="dilation2_valid_k3x2_last", B=2, T=3, hwc=(8, 7, 2), F=2, k=(3, 2), s=(1, 1),
          padding="valid", d=(2, 2), seq=False, seed=1109),
+    # masks (as in KERAS_LSTM_CASES: "pre"/"post" lengths), zero_output_for_mask, go_backwards
+    dict(name="mask_pre_last_valid", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, mask=("pre", [2, 4]), seed=1110),
+    dict(name="mask_post_zero_output", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, mask=("post", [3, 1]), zero=True, seed=1111),
+    dict(name="mask_pre_last", B=2, T=4, hwc=(5, 4, 2), F=2, k=(3, 3), s=(1, 1), padding="valid",
+         d=(1, 1), seq=False, mask=("pre", [1, 3]), seed=1112),
+    dict(name="go_backwards_mask_post_last_valid", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1),
+         padding="same", d=(1, 1), seq=True, back=True, mask=("post", [4, 2]), seed=1113),
+    dict(name="go_backwards_mask_pre_zero_output", B=2, T=4, hwc=(5, 5, 1), F=2, k=(3, 3), s=(1, 1),
+         padding="same", d=(1, 1), seq=True, back=True, mask=("pre", [3, 1]), zero=True, seed=1114),
+    dict(name="go_backwards", B=2, T=3, hwc=(6, 6, 2), F=3, k=(3, 3), s=(1, 1), padding="same",
+         d=(1, 1), seq=True, back=True, seed=1115),
 ]
 
 # shapes: the inputs' Keras shapes, equal but on axis; axis: as passed to
@@ -509,29 +552,60 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences):
+def case_mask(case):
+    """The (B, T) 0/1 mask of a case, or None."""
+    spec = case.get("mask")
+    if spec is None:
+        return None
+    if isinstance(spec, tuple):
+        side, lengths = spec
+        mask = np.zeros((case["B"], case["T"]), np.int64)
+        for b, n in enumerate(lengths):
+            if n:
+                mask[b, :n] = 1 if side == "post" else 0
+                if side == "pre":
+                    mask[b, case["T"] - n:] = 1
+        return mask
+    return np.asarray(spec, np.int64)
+
+
+def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences, mask=None,
+                         go_backwards=False, zero_output=False):
     """Keras LSTM forward, float64, from zero initial state. Gate blocks of the
     4U axis in the order i, f, c, o:
-        z = x_t @ kernel + h @ recurrent_kernel + bias
+        z = x_t @ kernel + h @ recurrent_kernel + bias   (no bias: None)
         i = sigmoid(z_i); f = sigmoid(z_f); o = sigmoid(z_o)
         c' = f * c + i * tanh(z_c);  h' = o * tanh(c')
-    Returns every h (B, T, U), or the last one (B, U)."""
+    With go_backwards, the input and the mask are read from the last step to
+    the first and the outputs stay in that order. With a mask (B, T), as
+    keras.src.backend.tensorflow.rnn's loop (the CPU path): a masked step keeps
+    h and c and outputs zero (zero_output) or the previous step's output
+    (zeros before the first step). The last output is the last step's.
+    Returns every output (B, T, U), or the last one (B, U)."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
     r = np.asarray(recurrent_kernel, np.float64)
-    b = np.asarray(bias, np.float64)
+    b = 0.0 if bias is None else np.asarray(bias, np.float64)
     B, T, _ = x.shape
     U = r.shape[0]
+    m = np.ones((B, T), bool) if mask is None else np.asarray(mask) != 0
+    if go_backwards:
+        x, m = x[:, ::-1], m[:, ::-1]
     h = np.zeros((B, U))
     c = np.zeros((B, U))
-    hs = []
+    out = np.zeros((B, U))
+    outs = []
     for t in range(T):
         z = x[:, t] @ k + h @ r + b
         zi, zf, zc, zo = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
-        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
-        h = _sigmoid(zo) * np.tanh(c)
-        hs.append(h)
-    return np.stack(hs, axis=1) if return_sequences else h
+        c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h_new = _sigmoid(zo) * np.tanh(c_new)
+        valid = m[:, t][:, None]
+        out = np.where(valid, h_new, 0.0 if zero_output else out)
+        h = np.where(valid, h_new, h)
+        c = np.where(valid, c_new, c)
+        outs.append(out)
+    return np.stack(outs, axis=1) if return_sequences else out
 
 
 DENSE_ACTIVATIONS = {
@@ -695,31 +769,40 @@ def conv2d_by_taps(x, kernel, bias, strides, padding, dilation):
 
 
 def reference_keras_convlstm2d(x, kernel, recurrent_kernel, bias, strides, padding, dilation,
-                               return_sequences, conv=reference_conv2d):
+                               return_sequences, conv=reference_conv2d, mask=None, go_backwards=False,
+                               zero_output=False):
     """Keras ConvLSTM2D forward, float64, from zero h and c (B, H', W', F); the
     Keras LSTM step with convolutions (one over all 4F columns = the four gate
     convolutions side by side; gate blocks i, f, c, o):
         z = conv(x_t, kernel, bias; strides, padding, dilation)
             + conv(h, recurrent_kernel; stride 1, "same", dilation 1)
-    Returns (every h (B, T, H', W', F) or the last one, z (B, T, H', W', 4F))."""
+    go_backwards, mask and zero_output as in reference_keras_lstm.
+    Returns (every output (B, T, H', W', F) or the last one, z (B, T, H', W', 4F))."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
     r = np.asarray(recurrent_kernel, np.float64)
     b = np.asarray(bias, np.float64)
     F = r.shape[3] // 4
-    h = c = None
+    m = np.ones(x.shape[:2], bool) if mask is None else np.asarray(mask) != 0
+    if go_backwards:
+        x, m = x[:, ::-1], m[:, ::-1]
+    h = c = out = None
     hs, zs = [], []
     for t in range(x.shape[1]):
         z = conv(x[:, t], k, b, strides, padding, dilation)
         if h is None:
-            h = c = np.zeros(z.shape[:3] + (F,))
+            h = c = out = np.zeros(z.shape[:3] + (F,))
         z = z + conv(h, r, 0.0, (1, 1), "same", (1, 1))
         zi, zf, zc, zo = (z[..., g * F:(g + 1) * F] for g in range(4))
-        c = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
-        h = _sigmoid(zo) * np.tanh(c)
-        hs.append(h)
+        c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
+        h_new = _sigmoid(zo) * np.tanh(c_new)
+        valid = m[:, t][:, None, None, None]
+        out = np.where(valid, h_new, 0.0 if zero_output else out)
+        h = np.where(valid, h_new, h)
+        c = np.where(valid, c_new, c)
+        hs.append(out)
         zs.append(z)
-    return (np.stack(hs, axis=1) if return_sequences else h), np.stack(zs, axis=1)
+    return (np.stack(hs, axis=1) if return_sequences else out), np.stack(zs, axis=1)
 
 
 def finite_difference_check(path, t, loss, eps=1e-6, tol=1e-5):
@@ -841,13 +924,14 @@ def gen_pad_case(case, out_dir: Path) -> Path:
     return path
 
 
-def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
-    """Run ``layer`` on x; return output and the gradients of
-    L = sum(output * g_out) with respect to x and each named weight variable."""
+def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict, mask=None):
+    """Run ``layer`` on x (with ``mask`` (B, T) when given); return output and
+    the gradients of L = sum(output * g_out) with respect to x and each named
+    weight variable."""
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
-        out = layer(xt)
+        out = layer(xt) if mask is None else layer(xt, mask=tf.constant(mask.astype(bool)))
         loss = tf.reduce_sum(out * tf.constant(g_out))
     names = list(weights)
     grads = tape.gradient(loss, [xt] + [weights[n].value for n in names])
@@ -857,17 +941,20 @@ def keras_grads(layer, x: np.ndarray, g_out: np.ndarray, weights: dict):
     return f32(out), result
 
 
-def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Path, fields: dict) -> Path:
-    """Loads `values` into `layer_vars`, runs `layer` on `x` with a random
-    grad_output (the last draw from `rng`) and writes the case: input, the
-    weights, output, grad_output and every gradient, with `fields` added to
-    the metadata."""
+def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Path, fields: dict,
+                     mask=None) -> Path:
+    """Loads `values` into `layer_vars`, runs `layer` on `x` (with `mask`,
+    then stored as `mask`) with a random grad_output (the last draw from
+    `rng`) and writes the case: input, the weights, output, grad_output and
+    every gradient, with `fields` added to the metadata."""
     assign_weights(layer_vars, values)
     out_shape = tuple(layer.compute_output_shape(x.shape))
     g_out = rng.standard_normal(out_shape).astype(np.float32)
-    out, grads = keras_grads(layer, x, g_out, layer_vars)
+    out, grads = keras_grads(layer, x, g_out, layer_vars, mask)
     assert out.shape == out_shape, out.shape
     tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    if mask is not None:
+        tensors["mask"] = mask
     meta = base_metadata(suite, case["seed"])
     meta.update(fields)
     path = out_dir / suite / f"{case['name']}.safetensors"
@@ -877,6 +964,8 @@ def write_layer_case(layer, x, values, layer_vars, rng, suite, case, out_dir: Pa
 
 def gen_keras_lstm_case(case, out_dir: Path) -> Path:
     B, T, I, U, seq = case["B"], case["T"], case["I"], case["U"], case["seq"]
+    back, zero, use_bias = case.get("back", False), case.get("zero", False), case.get("bias", True)
+    mask = case_mask(case)
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((B, T, I)).astype(np.float32)
     values = {
@@ -884,33 +973,49 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
         "recurrent_kernel": (WEIGHT_STD * rng.standard_normal((U, 4 * U))).astype(np.float32),
         "bias": (WEIGHT_STD * rng.standard_normal(4 * U)).astype(np.float32),
     }
+    if not use_bias:
+        del values["bias"]  # drawn all the same, so the other draws match a case with a bias
     out_shape = (B, T, U) if seq else (B, U)
     g_out = rng.standard_normal(out_shape).astype(np.float32)
 
     layer = keras.layers.LSTM(
-        U, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+        U, activation="tanh", recurrent_activation="sigmoid", use_bias=use_bias,
         unit_forget_bias=True, return_sequences=seq, return_state=False,
-        go_backwards=False, stateful=False, unroll=False, dtype="float32")
+        go_backwards=back, stateful=False, unroll=False, zero_output_for_mask=zero, dtype="float32")
     layer.build((B, T, I))
-    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel,
-                 "bias": layer.cell.bias}
-    assert len(layer.weights) == 3, [w.path for w in layer.weights]
+    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel}
+    if use_bias:
+        cell_vars["bias"] = layer.cell.bias
+    assert len(layer.weights) == len(cell_vars), [w.path for w in layer.weights]
     for name, var in cell_vars.items():
         assert tuple(var.shape) == values[name].shape, (name, var.shape)
         var.assign(values[name])
-    out, grads = keras_grads(layer, x, g_out, cell_vars)
+    assert layer.zero_output_for_mask == zero and layer.go_backwards == back
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt) if mask is None else layer(xt, mask=tf.constant(mask.astype(bool)))
+        loss = tf.reduce_sum(y * tf.constant(g_out))
+    names = list(cell_vars)
+    grads = tape.gradient(loss, [xt] + [cell_vars[n].value for n in names])
+    assert all(g is not None for g in grads), "missing gradient"
+    out = f32(y)
     assert out.shape == out_shape, out.shape
 
-    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, "grad.input": f32(grads[0]),
+               **{f"grad.{n}": f32(g) for n, g in zip(names, grads[1:])}}
+    if mask is not None:
+        tensors["mask"] = mask
     meta = base_metadata("keras_lstm", case["seed"])
     meta.update({
         "units": json.dumps(U),
         "return_sequences": jbool(seq),
-        "go_backwards": jbool(False),
+        "go_backwards": jbool(back),
+        "zero_output_for_mask": jbool(zero),
         "input_size": json.dumps(I),
         "activation": json.dumps("tanh"),
         "recurrent_activation": json.dumps("sigmoid"),
-        "use_bias": jbool(True),
+        "use_bias": jbool(use_bias),
     })
     path = out_dir / "keras_lstm" / f"{case['name']}.safetensors"
     write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
@@ -1123,8 +1228,11 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
               "recurrent_kernel": rng.standard_normal(k + (F, 4 * F)) / np.sqrt(k[0] * k[1] * F),
               "bias": WEIGHT_STD * rng.standard_normal(4 * F)}
     values = {n: v.astype(np.float32) for n, v in values.items()}
+    back, zero, mask = case.get("back", False), case.get("zero", False), case_mask(case)
     layer = keras.layers.ConvLSTM2D(F, k, strides=s, padding=padding, data_format="channels_last",
-                                    dilation_rate=d, return_sequences=seq, dtype="float32")
+                                    dilation_rate=d, return_sequences=seq, go_backwards=back,
+                                    zero_output_for_mask=zero, dtype="float32")
+    assert layer.go_backwards == back and layer.zero_output_for_mask == zero
     layer.build((B, T, H, W, C))
     cell = layer.cell
     assert (cell.kernel_size, cell.strides, cell.dilation_rate, cell.padding) == (k, s, d, padding)
@@ -1138,10 +1246,12 @@ def gen_keras_convlstm2d_case(case, out_dir: Path) -> Path:
         "padding": json.dumps(padding),
         "dilation_rate": jlist(d),
         "return_sequences": jbool(seq),
+        "go_backwards": jbool(back),
+        "zero_output_for_mask": jbool(zero),
         "activation": json.dumps("tanh"),
         "recurrent_activation": json.dumps("sigmoid"),
         "use_bias": jbool(True),
-    })
+    }, mask)
 
 
 def gen_keras_concatenate_case(case, out_dir: Path) -> Path:
@@ -1245,30 +1355,42 @@ def verify_keras_lstm_file(path: Path) -> str:
     t = load_file(str(path))
     m = read_metadata(path)
     check(m["suite"] == "keras_lstm", path, "suite")
-    check(m["go_backwards"] is False and m["use_bias"] is True, path, "go_backwards/use_bias")
     check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid", path, "activations")
     U, seq, I = m["units"], m["return_sequences"], m["input_size"]
+    back, zero, use_bias = m["go_backwards"], m.get("zero_output_for_mask", False), m["use_bias"]
     x = t["input"]
     check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
     B, T = x.shape[:2]
     out_shape = (B, T, U) if seq else (B, U)
-    params = {"kernel": (I, 4 * U), "recurrent_kernel": (U, 4 * U), "bias": (4 * U,)}
+    params = {"kernel": (I, 4 * U), "recurrent_kernel": (U, 4 * U)}
+    if use_bias:
+        params["bias"] = (4 * U,)
     expected = {"input": (B, T, I), "output": out_shape, "grad_output": out_shape,
                 "grad.input": (B, T, I), **params}
     expected.update({f"grad.{k}": s for k, s in params.items()})
+    mask = t.pop("mask", None)
+    if mask is not None:
+        check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
+              path, "mask must be (B, T) I64 of 0/1")
     check_tensor_set(path, t, expected)
 
-    ref = reference_keras_lstm(x, t["kernel"], t["recurrent_kernel"], t["bias"], seq)
+    def model(v):
+        return reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v.get("bias"), seq,
+                                    mask, back, zero)
+
+    ref = model(t)
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
     check(fwd_err <= 1e-5, path, f"output differs from NumPy LSTM by {fwd_err:.3g}")
 
     def loss(v):
-        o = reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq)
-        return float(np.sum(o * v["grad_output"]))
+        return float(np.sum(model(v) * v["grad_output"]))
 
     grad_err = finite_difference_check(path, t, loss)
+    options = "".join([" go_backwards" if back else "", " zero_output_for_mask" if zero else "",
+                       "" if use_bias else " use_bias=false",
+                       "" if mask is None else f" mask={mask.tolist()}"])
     return (f"keras_lstm/{path.stem}: B={B} T={T} I={I} U={U} "
-            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"return_sequences={str(seq).lower()}{options} -> output {out_shape}, "
             f"max |output| {np.max(np.abs(t['output'])):.2f}; "
             f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
             f"({path.stat().st_size} bytes)")
@@ -1482,25 +1604,34 @@ def verify_keras_convlstm2d_file(path: Path) -> str:
     expected = {"input": x.shape, "output": out_shape, "grad_output": out_shape,
                 "grad.input": x.shape, **params}
     expected.update({f"grad.{n}": sh for n, sh in params.items()})
+    mask = t.pop("mask", None)
+    if mask is not None:
+        check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
+              path, "mask must be (B, T) I64 of 0/1")
     check_tensor_set(path, t, expected)
 
     args = (s, padding, d, seq)
-    ref, z = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args)
+    options = dict(mask=mask, go_backwards=m.get("go_backwards", False),
+                   zero_output=m.get("zero_output_for_mask", False))
+    ref, z = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args, **options)
     fast = reference_keras_convlstm2d(x, t["kernel"], t["recurrent_kernel"], t["bias"], *args,
-                                      conv=conv2d_by_taps)[0]
+                                      conv=conv2d_by_taps, **options)[0]
     check(np.max(np.abs(fast - ref)) <= 1e-12, path, "conv2d_by_taps differs from the loops")
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
     check(fwd_err <= 1e-5, path, f"output differs from NumPy ConvLSTM2D by {fwd_err:.3g}")
 
     def loss(v):
         o = reference_keras_convlstm2d(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"],
-                                       *args, conv=conv2d_by_taps)[0]
+                                       *args, conv=conv2d_by_taps, **options)[0]
         return float(np.sum(o * v["grad_output"]))
 
     grad_err = finite_difference_check(path, t, loss)
     return (f"keras_convlstm2d/{path.stem}: input {tuple(x.shape)} F={F} k={k} s={s} d={d} "
             f"{padding} ({pads_text(H, W, k, s, d, padding)}) "
-            f"return_sequences={str(seq).lower()} -> output {out_shape}, "
+            f"return_sequences={str(seq).lower()}"
+            f"{' go_backwards' if options['go_backwards'] else ''}"
+            f"{' zero_output_for_mask' if options['zero_output'] else ''}"
+            f"{'' if mask is None else f' mask={mask.tolist()}'} -> output {out_shape}, "
             f"max |pre-activation| {np.max(np.abs(z)):.2f}; numpy fwd max err {fwd_err:.1e}, "
             f"grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 

@@ -8,7 +8,9 @@ request only (``--suites torch_layers``), one layer-interop reference file
 outside ``Fixtures/`` (described last):
 
 * ``lstm/<case>.safetensors``: ``torch.nn.LSTM(batch_first=True)``, float32,
-  dropout 0, bias true, proj_size 0
+  dropout 0; bias true and proj_size 0 except in the proj_* and no_bias_*
+  cases (then h0, h_n, grad_h_n, grad.h0 are (L*D, B, P), output (B, T, D*P),
+  weight_hh_l<k> (4H, P) and weight_hr_l<k> (P, H); bias=False has no bias_*)
     metadata: input_size, hidden_size, num_layers, bidirectional, bias,
               proj_size, has_lengths, batch_first, dropout (informational),
               suite, source, seed
@@ -144,6 +146,17 @@ LSTM_CASES = [
     dict(name="odd_sizes_i7_h9", B=2, T=4, I=7, H=9, layers=1, bidir=False, seed=309),
     dict(name="odd_sizes_i17_h5", B=2, T=3, I=17, H=5, layers=2, bidir=True, seed=310),
     dict(name="batch1", B=1, T=6, I=5, H=6, layers=1, bidir=False, seed=311),
+    # projections (proj_size P: h has P units, weight_hr_l<k> (P, H)) and bias=False
+    dict(name="proj_single_layer", B=2, T=5, I=4, H=5, P=3, layers=1, bidir=False, seed=312),
+    dict(name="proj_stacked_bidirectional", B=2, T=4, I=3, H=4, P=2, layers=2, bidir=True, seed=313),
+    dict(name="proj_lengths_bidirectional", B=3, T=5, I=3, H=5, P=3, layers=1, bidir=True,
+         lengths=[5, 2, 4], seed=314),
+    dict(name="proj_lengths_stacked", B=3, T=6, I=3, H=4, P=3, layers=2, bidir=False,
+         lengths=[3, 1, 6], seed=315),
+    dict(name="no_bias_stacked_bidirectional", B=2, T=4, I=3, H=4, layers=2, bidir=True, bias=False,
+         seed=316),
+    dict(name="no_bias_proj_lengths", B=3, T=5, I=4, H=5, P=2, layers=1, bidir=True, bias=False,
+         lengths=[2, 5, 3], seed=317),
 ]
 
 # grad_scale: per-step factor on the random gradient (so that clip_norm cases
@@ -206,16 +219,18 @@ def gen_lstm_case(case, out_dir: Path) -> Path:
     torch.manual_seed(case["seed"])
     B, T, I, H = case["B"], case["T"], case["I"], case["H"]
     L, D = case["layers"], 2 if case["bidir"] else 1
+    P, bias = case.get("P", 0), case.get("bias", True)
+    R = P or H  # units of h
     lengths = case.get("lengths")
 
-    lstm = torch.nn.LSTM(input_size=I, hidden_size=H, num_layers=L, bias=True,
+    lstm = torch.nn.LSTM(input_size=I, hidden_size=H, num_layers=L, bias=bias,
                          batch_first=True, dropout=0.0, bidirectional=case["bidir"],
-                         proj_size=0, dtype=torch.float32)
+                         proj_size=P, dtype=torch.float32)
     x = torch.randn(B, T, I, dtype=torch.float32, requires_grad=True)
-    h0 = torch.randn(L * D, B, H, dtype=torch.float32, requires_grad=True)
+    h0 = torch.randn(L * D, B, R, dtype=torch.float32, requires_grad=True)
     c0 = torch.randn(L * D, B, H, dtype=torch.float32, requires_grad=True)
-    g_out = torch.randn(B, T, D * H, dtype=torch.float32)
-    g_hn = torch.randn(L * D, B, H, dtype=torch.float32)
+    g_out = torch.randn(B, T, D * R, dtype=torch.float32)
+    g_hn = torch.randn(L * D, B, R, dtype=torch.float32)
     g_cn = torch.randn(L * D, B, H, dtype=torch.float32)
 
     if lengths is None:
@@ -228,7 +243,7 @@ def gen_lstm_case(case, out_dir: Path) -> Path:
         out_p, (hn, cn) = lstm(packed, (h0, c0))
         out, _ = torch.nn.utils.rnn.pad_packed_sequence(
             out_p, batch_first=True, total_length=T)
-    assert out.shape == (B, T, D * H) and hn.shape == (L * D, B, H)
+    assert out.shape == (B, T, D * R) and hn.shape == (L * D, B, R)
 
     loss = (out * g_out).sum() + (hn * g_hn).sum() + (cn * g_cn).sum()
     loss.backward()
@@ -253,8 +268,8 @@ def gen_lstm_case(case, out_dir: Path) -> Path:
         "hidden_size": json.dumps(H),
         "num_layers": json.dumps(L),
         "bidirectional": jbool(case["bidir"]),
-        "bias": jbool(True),
-        "proj_size": json.dumps(0),
+        "bias": jbool(bias),
+        "proj_size": json.dumps(P),
         "has_lengths": jbool(lengths is not None),
         "batch_first": jbool(True),
         "dropout": jnum(0.0),
@@ -335,7 +350,7 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None):
+def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None, bias=True, proj=0):
     """LSTM forward from the PyTorch equations, in float64.
 
     weights: name -> array with PyTorch's names and layouts (W_ih (4H, I),
@@ -343,6 +358,8 @@ def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None):
         i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)   (f, o likewise)
         g = tanh(W_ig x + b_ig + W_hg h + b_hg)
         c' = f * c + i * g;  h' = o * tanh(c')
+    Without bias, no b terms; with proj > 0, h' = W_hr (o * tanh(c')) has proj
+    units (W_hr (proj, H), W_hh (4H, proj)).
     With lengths, sequence b is run over steps 0..len_b-1 only: forward from 0
     upward, reverse from len_b-1 downward (both starting from h0/c0); outputs
     past len_b are 0 and h_n/c_n are the states after the last step run.
@@ -351,19 +368,21 @@ def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None):
     x = np.asarray(x, np.float64)
     B, T, _ = x.shape
     D = 2 if bidirectional else 1
-    H = h0.shape[2]
+    H = c0.shape[2]
+    R = h0.shape[2]
     lens = [T] * B if lengths is None else [int(n) for n in lengths]
-    h_n = np.zeros((num_layers * D, B, H))
+    h_n = np.zeros((num_layers * D, B, R))
     c_n = np.zeros((num_layers * D, B, H))
     layer_in = x
     for layer in range(num_layers):
-        layer_out = np.zeros((B, T, D * H))
+        layer_out = np.zeros((B, T, D * R))
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
             w_ih = np.asarray(weights["weight_ih" + sfx], np.float64)
             w_hh = np.asarray(weights["weight_hh" + sfx], np.float64)
             b = np.asarray(weights["bias_ih" + sfx], np.float64) + \
-                np.asarray(weights["bias_hh" + sfx], np.float64)
+                np.asarray(weights["bias_hh" + sfx], np.float64) if bias else 0.0
+            w_hr = np.asarray(weights["weight_hr" + sfx], np.float64) if proj else None
             k = layer * D + d
             for bi in range(B):
                 h = np.asarray(h0[k, bi], np.float64)
@@ -374,7 +393,9 @@ def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None):
                     i, f, g, o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
                     c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
                     h = _sigmoid(o) * np.tanh(c)
-                    layer_out[bi, t, d * H:(d + 1) * H] = h
+                    if w_hr is not None:
+                        h = w_hr @ h
+                    layer_out[bi, t, d * R:(d + 1) * R] = h
                 h_n[k, bi] = h
                 c_n[k, bi] = c
         layer_in = layer_out
@@ -428,16 +449,20 @@ def reference_optim(meta, init, grads):
 # Verification (reads the files back; does not trust in-memory values)
 # --------------------------------------------------------------------------
 
-def lstm_param_shapes(I, H, L, D):
+def lstm_param_shapes(I, H, L, D, bias=True, P=0):
+    R = P or H
     shapes = {}
     for layer in range(L):
-        in_size = I if layer == 0 else D * H
+        in_size = I if layer == 0 else D * R
         for d in range(D):
             sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
             shapes["weight_ih" + sfx] = (4 * H, in_size)
-            shapes["weight_hh" + sfx] = (4 * H, H)
-            shapes["bias_ih" + sfx] = (4 * H,)
-            shapes["bias_hh" + sfx] = (4 * H,)
+            shapes["weight_hh" + sfx] = (4 * H, R)
+            if bias:
+                shapes["bias_ih" + sfx] = (4 * H,)
+                shapes["bias_hh" + sfx] = (4 * H,)
+            if P:
+                shapes["weight_hr" + sfx] = (P, H)
     return shapes
 
 
@@ -445,19 +470,20 @@ def verify_lstm_file(path: Path) -> str:
     t = load_file(str(path))
     m = read_metadata(path)
     check(m["suite"] == "lstm", path, "suite")
-    check(m["bias"] is True and m["proj_size"] == 0 and m["batch_first"] is True, path,
-          "bias/proj_size/batch_first")
+    check(m["batch_first"] is True and 0 <= m["proj_size"] < m["hidden_size"], path, "proj_size/batch_first")
     I, H, L = m["input_size"], m["hidden_size"], m["num_layers"]
+    bias, P = m["bias"], m["proj_size"]
+    R = P or H
     D = 2 if m["bidirectional"] else 1
     x = t["input"]
     check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
     B, T = x.shape[:2]
-    params = lstm_param_shapes(I, H, L, D)
-    state = (L * D, B, H)
-    expected = {"input": (B, T, I), "h0": state, "c0": state, "output": (B, T, D * H),
-                "h_n": state, "c_n": state, "grad_output": (B, T, D * H),
-                "grad_h_n": state, "grad_c_n": state, "grad.input": (B, T, I),
-                "grad.h0": state, "grad.c0": state}
+    params = lstm_param_shapes(I, H, L, D, bias, P)
+    state, cell = (L * D, B, R), (L * D, B, H)
+    expected = {"input": (B, T, I), "h0": state, "c0": cell, "output": (B, T, D * R),
+                "h_n": state, "c_n": cell, "grad_output": (B, T, D * R),
+                "grad_h_n": state, "grad_c_n": cell, "grad.input": (B, T, I),
+                "grad.h0": state, "grad.c0": cell}
     expected.update(params)
     expected.update({f"grad.{k}": s for k, s in params.items()})
     if m["has_lengths"]:
@@ -473,7 +499,7 @@ def verify_lstm_file(path: Path) -> str:
         check(np.all((lengths >= 1) & (lengths <= T)), path, "lengths out of range")
 
     # forward, against the independent NumPy LSTM
-    out, hn, cn = reference_lstm(x, t["h0"], t["c0"], t, L, D == 2, lengths)
+    out, hn, cn = reference_lstm(x, t["h0"], t["c0"], t, L, D == 2, lengths, bias, P)
     fwd = {"output": out, "h_n": hn, "c_n": cn}
     worst_fwd = max(float(np.max(np.abs(t[k] - v))) for k, v in fwd.items())
     for k, v in fwd.items():
@@ -487,7 +513,7 @@ def verify_lstm_file(path: Path) -> str:
     # gradients: central differences of the float64 NumPy loss along a random
     # direction per gradient tensor, against sum(grad * direction)
     def loss(v):
-        o, h, c = reference_lstm(v["input"], v["h0"], v["c0"], v, L, D == 2, lengths)
+        o, h, c = reference_lstm(v["input"], v["h0"], v["c0"], v, L, D == 2, lengths, bias, P)
         return float(np.sum(o * t["grad_output"]) + np.sum(h * t["grad_h_n"])
                      + np.sum(c * t["grad_c_n"]))
 
@@ -509,6 +535,8 @@ def verify_lstm_file(path: Path) -> str:
         check(rel <= 1e-5, path, f"{gname}: finite difference {fd:.8g} vs stored {an:.8g}")
 
     lens = "" if lengths is None else f" lengths={lengths.tolist()}"
+    lens += "" if bias else " bias=false"
+    lens += f" proj_size={P}" if P else ""
     return (f"lstm/{path.stem}: B={B} T={T} I={I} H={H} layers={L} "
             f"bidirectional={str(D == 2).lower()}{lens}; {len(t)} tensors; "
             f"numpy fwd max err {worst_fwd:.1e}, grad fd rel err {worst_grad:.1e} "

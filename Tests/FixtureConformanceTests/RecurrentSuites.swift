@@ -6,15 +6,14 @@ import TestSupport
 /// Suite `lstm`: PyTorch `nn.LSTM(batch_first=True)`, forward and every gradient.
 enum LSTMSuite {
     static func check(_ fixture: FixtureCase) throws -> [Comparison] {
-        if let projection = try fixture.int("proj_size"), projection > 0 {
-            print("fixture lstm/\(fixture.name): skipped (proj_size \(projection): projections are not supported yet)")
-            return fixture.file.names.map { _ = try? fixture.array($0); return compare($0, actual: [], expected: []) }
-        }
         var parameters: [String: Tensor] = [:]
         for name in fixture.file.names where name.hasPrefix("weight_") || name.hasPrefix("bias_") {
             parameters[name] = try fixture.tensor(name)
         }
         let lstm = try LSTM(pytorchStateDict: parameters)
+        guard lstm.projectionSize == (try fixture.int("proj_size") ?? 0), lstm.hasBias == (try fixture.metadataBool("bias")) else {
+            throw FixtureError.badMetadata(fixture.path, "proj_size/bias", "the state dict says \(lstm.projectionSize)/\(lstm.hasBias)")
+        }
         let initial = LSTMState(hidden: try fixture.tensor("h0"), cell: try fixture.tensor("c0"))
         let lengths: [Int]? = try fixture.metadataBool("has_lengths") ? try fixture.int64("lengths") : nil
         let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), initialState: initial, lengths: lengths)
@@ -32,8 +31,9 @@ enum LSTMSuite {
             try fixture.check("grad.h0", inputGradients.initialState.hidden, Tolerance.gradient),
             try fixture.check("grad.c0", inputGradients.initialState.cell, Tolerance.gradient),
         ]
-        let gradientLSTM = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, layerCount: lstm.layerCount,
-                                    bidirectional: lstm.isBidirectional, weights: gradients.layers)
+        let gradientLSTM = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, projectionSize: lstm.projectionSize,
+                                    layerCount: lstm.layerCount, bidirectional: lstm.isBidirectional, bias: lstm.hasBias,
+                                    weights: gradients.layers)
         for (name, tensor) in gradientLSTM.namedParameters {
             results.append(try fixture.check("grad." + name, tensor, Tolerance.gradient))
         }
@@ -41,29 +41,37 @@ enum LSTMSuite {
     }
 }
 
-/// Suite `keras_lstm`: `keras.layers.LSTM`, forward and every gradient.
+/// Suite `keras_lstm`: `keras.layers.LSTM`, forward and every gradient, with
+/// `go_backwards`, `zero_output_for_mask`, `use_bias` and a `mask` when the case has them.
 enum KerasLSTMSuite {
     static func check(_ fixture: FixtureCase) throws -> [Comparison] {
-        let lstm = try LSTM(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
-                            bias: fixture.tensor("bias"))
-        guard try !fixture.metadataBool("go_backwards") else {
-            throw FixtureError.badMetadata(fixture.path, "go_backwards", "true is not checked by this suite yet")
-        }
+        let hasBias = fixture.has("bias")
+        var lstm = try LSTM(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
+                            bias: hasBias ? fixture.tensor("bias") : nil)
+        lstm.goBackwards = try fixture.metadataBool("go_backwards")
+        lstm.maskedOutput = try fixture.metadataBool("zero_output_for_mask") ? .zero : .lastValid
         let returnSequences = try fixture.metadataBool("return_sequences")
-        let (result, cache) = try lstm.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
+        let input = try fixture.tensor("input")
+        let (result, cache) = fixture.has("mask")
+            ? try lstm.trainingForward(input, mask: try fixture.maskTensor("mask"), returnSequences: returnSequences)
+            : try lstm.trainingForward(input, returnSequences: returnSequences)
         var gradients = lstm.zeroGradients()
         let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), finalStateGradient: nil, cache: cache, into: &gradients)
-        let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, weights: gradients.layers).kerasWeights()
-        // Keras has one bias; dL/db equals our input-bias gradient (kerasWeights would
-        // sum the two bias gradients, which are equal, giving twice the value).
-        let biasGradient = try Tensor(shape: asKeras.bias.shape, scalars: gradients.layers[0].inputBias.scalars)
-        return [
+        let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, bias: hasBias,
+                               weights: gradients.layers).kerasWeights()
+        var results = [
             try fixture.check("output", result.output, Tolerance.forward),
             try fixture.check("grad.input", inputGradients.input, Tolerance.gradient),
             try fixture.check("grad.kernel", asKeras.kernel, Tolerance.gradient),
             try fixture.check("grad.recurrent_kernel", asKeras.recurrentKernel, Tolerance.gradient),
-            try fixture.check("grad.bias", biasGradient, Tolerance.gradient),
         ]
+        if hasBias {
+            // Keras has one bias; dL/db equals our input-bias gradient (kerasWeights would
+            // sum the two bias gradients, which are equal, giving twice the value).
+            let biasGradient = try Tensor(shape: [4 * lstm.hiddenSize], scalars: gradients.layers[0].inputBias.scalars)
+            results.append(try fixture.check("grad.bias", biasGradient, Tolerance.gradient))
+        }
+        return results
     }
 }
 
@@ -103,6 +111,13 @@ extension FixtureCase {
         if let text = value as? String { return text == "true" }
         if let number = value as? NSNumber { return number.boolValue }
         throw FixtureError.badMetadata(path, key, "\(value)")
+    }
+
+    /// An I64 (B, T) mask as a Float tensor of 0 and 1.
+    func maskTensor(_ name: String) throws -> Tensor {
+        let values = try int64(name)
+        let dimensions = try array(name).shape
+        return try Tensor(shape: Shape(dimensions), scalars: values.map { Float($0) })
     }
 
     /// An I64 tensor as Swift integers.

@@ -10,6 +10,8 @@ final class ConvLSTMGradientTests: XCTestCase {
     struct Case {
         var reversed = false, peepholes = true, lengths: [Int]? = nil, returnSequences = true
         var kernel = (3, 2), strides = (1, 1), padding = ConvolutionPadding.same, frame = (3, 3)
+        /// (B, T) rows of 0 and 1, given as `mask:` instead of lengths.
+        var mask: [Float]? = nil, maskedOutput = MaskedOutput.zero
     }
 
     func check(_ c: Case, line: UInt = #line) throws {
@@ -19,10 +21,12 @@ final class ConvLSTMGradientTests: XCTestCase {
         var layer = try smallConvLSTM(channels: 1, kernel: c.kernel, strides: c.strides, padding: c.padding,
                                       reversed: c.reversed, peepholeGrid: c.peepholes ? (grid.height, grid.width) : nil,
                                       seed: 70)
+        layer.maskedOutput = c.maskedOutput
         let x = try randomTensor(input, seed: 71)
         let state = try randomState(layer, input: input, seed: 72)
-        let (reference, cache) = try layer.trainingForward(x, initialState: state, lengths: c.lengths,
-                                                           returnSequences: c.returnSequences)
+        let mask = try c.mask.map { try Tensor(shape: [2, 3], scalars: $0) }
+        let (reference, cache) = try mask.map { try layer.trainingForward(x, initialState: state, mask: $0, returnSequences: c.returnSequences) }
+            ?? layer.trainingForward(x, initialState: state, lengths: c.lengths, returnSequences: c.returnSequences)
         let g = try randomTensor(reference.output.dimensions, seed: 74)
         let gh = try randomTensor(state.hidden.dimensions, seed: 75)
         let gc = try randomTensor(state.cell.dimensions, seed: 76)
@@ -31,8 +35,9 @@ final class ConvLSTMGradientTests: XCTestCase {
                                         cache: cache, into: &gradients)
 
         func loss(_ model: ConvLSTM2D, _ x: Tensor, _ h0: Tensor, _ c0: Tensor) throws -> Double {
-            let r = try model.forward(x, initialState: ConvLSTMState(hidden: h0, cell: c0), lengths: c.lengths,
-                                      returnSequences: c.returnSequences)
+            let initial = ConvLSTMState(hidden: h0, cell: c0)
+            let r = try mask.map { try model.forward(x, initialState: initial, mask: $0, returnSequences: c.returnSequences) }
+                ?? model.forward(x, initialState: initial, lengths: c.lengths, returnSequences: c.returnSequences)
             return dot(r.output, g) + dot(r.finalState.hidden, gh) + dot(r.finalState.cell, gc)
         }
         var results = [
@@ -70,6 +75,12 @@ final class ConvLSTMGradientTests: XCTestCase {
 
     func testForwardWithPeepholesAndLengths() throws { try check(Case(lengths: [3, 1])) }
     func testReversedWithPeepholesAndLengths() throws { try check(Case(reversed: true, lengths: [2, 3])) }
+    func testPrePaddingLastValid() throws {
+        try check(Case(peepholes: false, mask: [0, 1, 1, 0, 0, 1], maskedOutput: .lastValid))
+    }
+    func testReversedPrePaddingLastValid() throws {
+        try check(Case(reversed: true, mask: [0, 1, 1, 1, 1, 0], maskedOutput: .lastValid))
+    }
     func testStridedValidLastStepOnly() throws {
         try check(Case(peepholes: false, returnSequences: false, kernel: (3, 3), strides: (2, 2), padding: .valid,
                        frame: (5, 6)))

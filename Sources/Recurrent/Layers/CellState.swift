@@ -21,9 +21,12 @@ public typealias LSTMState = CellState
 public typealias ConvLSTMState = CellState
 
 extension CellState {
-    /// The zero state of `lstm` for `batch` sequences.
+    /// The zero state of `lstm` for `batch` sequences: h (L*D, B, hiddenStateSize), c (L*D, B, hiddenSize).
     public static func zeros(for lstm: LSTM, batch: Int) throws -> LSTMState {
-        try zeros([lstm.layerCount * lstm.directionCount, batch, lstm.hiddenSize], names: ["layers*directions", "batch", "hidden"])
+        let names = ["layers*directions", "batch", "hidden"]
+        let entries = lstm.layerCount * lstm.directionCount
+        return CellState(hidden: try Tensor(shape: Shape([entries, batch, lstm.hiddenStateSize], names: names)),
+                         cell: try Tensor(shape: Shape([entries, batch, lstm.hiddenSize], names: names)))
     }
 
     /// The zero state of `batch` sequences on a (height, width) grid of `filters` channels.

@@ -88,7 +88,19 @@ extension ConvLSTM2D {
             return (try Tensor(shape: cache.input.shape),
                     try ConvLSTMState.zeros(batch: 0, height: g.state.height, width: g.state.width, filters: filters))
         }
-        return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
-                                  into: &gradients)
+        guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
+            return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                      into: &gradients)
+        }
+        let kernelGradient = cache.returnSequences && plan.movesOutput
+            ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: g.stateLength))
+            : outputGradient
+        var result = try backwardKernel(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                        into: &gradients)
+        if plan.movesInput {
+            let width = result.input.count / (g.batch * g.timesteps)
+            result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: width))
+        }
+        return result
     }
 }

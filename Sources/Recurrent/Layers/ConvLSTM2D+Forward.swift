@@ -26,6 +26,9 @@ extension ConvLSTM2D {
         let returnSequences: Bool
         let outputShape: [Int]
         let hasPeepholes: Bool
+        /// How the input was moved for the time loop and its output for the
+        /// caller (masks with padding before the data, ``maskedOutput``).
+        var plan: MaskedSequencePlan? = nil
         /// Every step's record, or nil when the states were kept instead.
         let record: ConvLSTMRecordStorage?
         /// The state every k steps, with ``Recomputation/keepStatesEvery(_:)``.
@@ -43,7 +46,8 @@ extension ConvLSTM2D {
     ///     step. A reversed layer starts each sequence at its last valid step and
     ///     writes its output in processing order, so output positions
     ///     `0 ..< T - length` are the zero outputs of the padding (Keras's
-    ///     `go_backwards` with a mask). Masks convert with ``LSTM/lengths(fromMask:)``.
+    ///     `go_backwards` with a mask). Padded outputs follow ``maskedOutput``.
+    ///     Padding before the data: ``forward(_:initialState:mask:returnSequences:)``.
     ///   - returnSequences: every timestep, or only the final hidden state.
     /// - Returns: for a batch of 0 sequences, as PyTorch's recurrent layers, an
     ///   empty output ((0, T, H', W', F) or (0, H', W', F)) and an empty final
@@ -55,7 +59,27 @@ extension ConvLSTM2D {
     public func forward(
         _ input: Tensor, initialState: ConvLSTMState? = nil, lengths: [Int]? = nil, returnSequences: Bool = true
     ) throws -> ConvLSTMResult {
-        try run(input, initialState: initialState, lengths: lengths, returnSequences: returnSequences,
+        try run(input, initialState: initialState, lengths: lengths, mask: nil, returnSequences: returnSequences,
+                training: false).result
+    }
+
+    /// Runs the layer for inference over a batch padded as a (B, T) `mask`
+    /// says, Keras's `mask` argument: 0 marks padding, anything else data. Each
+    /// row's valid steps must be one run, with padding before it (Keras's
+    /// `pad_sequences(padding="pre")`), after it, or both. A padded step leaves
+    /// the state unchanged; its output follows ``maskedOutput``; a reversed
+    /// layer meets the steps after the run first, as Keras's `go_backwards`.
+    ///
+    /// - Parameters:
+    ///   - mask: (B, T).
+    ///   - input, initialState, returnSequences: as in ``forward(_:initialState:lengths:returnSequences:)``.
+    /// - Throws: what ``forward(_:initialState:lengths:returnSequences:)`` throws;
+    ///   `shapeMismatch` for a mask that is not (B, T), `invalidArgument` for a
+    ///   row with a gap inside its valid steps.
+    public func forward(
+        _ input: Tensor, initialState: ConvLSTMState? = nil, mask: Tensor, returnSequences: Bool = true
+    ) throws -> ConvLSTMResult {
+        try run(input, initialState: initialState, lengths: nil, mask: mask, returnSequences: returnSequences,
                 training: false).result
     }
 
@@ -67,7 +91,20 @@ extension ConvLSTM2D {
     public func trainingForward(
         _ input: Tensor, initialState: ConvLSTMState? = nil, lengths: [Int]? = nil, returnSequences: Bool = true
     ) throws -> (result: ConvLSTMResult, cache: Cache) {
-        let (result, cache) = try run(input, initialState: initialState, lengths: lengths,
+        let (result, cache) = try run(input, initialState: initialState, lengths: lengths, mask: nil,
+                                      returnSequences: returnSequences, training: true)
+        return (result, cache!)
+    }
+
+    /// ``trainingForward(_:initialState:lengths:returnSequences:)`` over a batch
+    /// padded as a (B, T) `mask` says, as ``forward(_:initialState:mask:returnSequences:)`` reads it.
+    ///
+    /// - Throws: as ``forward(_:initialState:mask:returnSequences:)``, and
+    ///   `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
+    public func trainingForward(
+        _ input: Tensor, initialState: ConvLSTMState? = nil, mask: Tensor, returnSequences: Bool = true
+    ) throws -> (result: ConvLSTMResult, cache: Cache) {
+        let (result, cache) = try run(input, initialState: initialState, lengths: nil, mask: mask,
                                       returnSequences: returnSequences, training: true)
         return (result, cache!)
     }
@@ -87,8 +124,9 @@ extension ConvLSTM2D {
         return state
     }
 
-    private func run(
-        _ input: Tensor, initialState: ConvLSTMState?, lengths: [Int]?, returnSequences: Bool, training: Bool
+    func run(
+        _ input: Tensor, initialState: ConvLSTMState?, lengths: [Int]?, mask: Tensor?, returnSequences: Bool,
+        training: Bool
     ) throws -> (result: ConvLSTMResult, cache: Cache?) {
         try validateParameters()
         let g = try geometryAllowingEmptyBatch(input.dimensions)
@@ -105,8 +143,19 @@ extension ConvLSTM2D {
                                   returnSequences: returnSequences, outputShape: output.dimensions,
                                   hasPeepholes: peepholes != nil, record: nil, checkpoints: nil))
         }
-        return try forwardKernel(input, geometry: g, state: state, lengths: lengths, returnSequences: returnSequences,
-                                 training: training)
+        let spans = try SequenceSpans(lengths: lengths, mask: mask, batch: g.batch, timesteps: g.timesteps, layer: "ConvLSTM2D")
+        let plan = MaskedSequencePlan.convLSTM(spans: spans, batch: g.batch, timesteps: g.timesteps, reversed: isReversed,
+                                               maskedOutput: maskedOutput, columns: g.stateLength)
+        let kernelInput = plan.movesInput
+            ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: input.count / (g.batch * g.timesteps)))
+            : input
+        var (result, cache) = try forwardKernel(kernelInput, geometry: g, state: state, lengths: plan.kernelLengths,
+                                                returnSequences: returnSequences, training: training)
+        if returnSequences && plan.movesOutput {
+            result.output = try Tensor(shape: result.output.shape, scalars: plan.output(result.output.scalars, width: g.stateLength))
+        }
+        cache?.plan = plan
+        return (result, cache)
     }
 }
 

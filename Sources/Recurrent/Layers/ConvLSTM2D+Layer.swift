@@ -1,7 +1,7 @@
 import FrameSequencing
 
 /// As a ``Layer``, a ConvLSTM2D reads (B, T, H, W, C) from zero initial states and
-/// returns every timestep, (B, T, H', W', F); the context's lengths mark padded steps.
+/// returns every timestep, (B, T, H', W', F); the context's lengths or mask mark padded steps.
 extension ConvLSTM2D: Layer {
     /// (B, T, H, W, C) to (B, T, H', W', F).
     public func outputDimensions(forInput dimensions: [Int]) throws -> [Int] {
@@ -9,12 +9,14 @@ extension ConvLSTM2D: Layer {
     }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try forward(input, lengths: context.lengths).output
+        try run(input, initialState: nil, lengths: context.lengths, mask: context.mask, returnSequences: true,
+                training: false).result.output
     }
 
     public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: Cache) {
-        let (result, cache) = try trainingForward(input, lengths: context.lengths)
-        return (result.output, cache)
+        let (result, cache) = try run(input, initialState: nil, lengths: context.lengths, mask: context.mask,
+                                      returnSequences: true, training: true)
+        return (result.output, cache!)
     }
 
     /// dL/dinput (B, T, H, W, C); no gradient reaches the final state.
@@ -56,14 +58,16 @@ extension ConvLSTM2D.Gradients: GradientSet {
 extension ConvLSTM2D: RecurrentLayer {
     public func forward(_ input: Tensor, from state: ConvLSTMState?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: ConvLSTMState) {
-        let result = try forward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
+        let result = try run(input, initialState: state, lengths: context.lengths, mask: context.mask,
+                             returnSequences: returnSequences, training: false).result
         return (result.output, result.finalState)
     }
 
     public func trainingForward(_ input: Tensor, from state: ConvLSTMState?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: ConvLSTMState, cache: Cache) {
-        let (result, cache) = try trainingForward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
-        return (result.output, result.finalState, cache)
+        let (result, cache) = try run(input, initialState: state, lengths: context.lengths, mask: context.mask,
+                                      returnSequences: returnSequences, training: true)
+        return (result.output, result.finalState, cache!)
     }
 
     public var inputFeatures: Int { inputChannels }

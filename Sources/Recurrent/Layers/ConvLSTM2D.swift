@@ -62,6 +62,11 @@ public struct ConvLSTM2D: Sendable {
     /// belongs to input timestep `T - 1 - s`), as Keras returns it. Running a
     /// reversed layer equals running the forward layer on the time-reversed input.
     public let isReversed: Bool
+    /// What a padded step outputs (see ``MaskedOutput``): zero by default;
+    /// ``MaskedOutput/lastValid`` for Keras's default (`zero_output_for_mask=False`).
+    /// Applies to the returned sequence, in processing order; the last-step
+    /// output is always each sequence's final hidden state. Not a weight.
+    public var maskedOutput: MaskedOutput = .zero
     /// What ``trainingForward(_:initialState:lengths:returnSequences:)`` keeps
     /// for backward (``Recomputation/none`` by default). Not a weight: two layers
     /// that differ only here compute the same numbers.

@@ -47,12 +47,35 @@ extension LSTM {
         if cache.batch == 0 {
             // A batch of 0 sequences (PyTorch's empty batch): nothing flows, no parameter
             // gradient changes, and no kernel runs.
-            let stateShape = [entries, 0, hiddenSize]
+            let stateShape = [entries, 0, hiddenStateSize]
             if let finalStateGradient {
                 try RecurrentError.requireShape(finalStateGradient.hidden, stateShape, "Final hidden state gradient")
-                try RecurrentError.requireShape(finalStateGradient.cell, stateShape, "Final cell state gradient")
+                try RecurrentError.requireShape(finalStateGradient.cell, [entries, 0, hiddenSize], "Final cell state gradient")
             }
             return (try Tensor(shape: Shape(cache.inputShape)), try LSTMState.zeros(for: self, batch: 0))
+        }
+        guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
+            return try timeLoopsBackward(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                         into: &gradients)
+        }
+        let kernelGradient = cache.returnSequences && plan.movesOutput
+            ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: outputSize))
+            : outputGradient
+        var result = try timeLoopsBackward(outputGradient: kernelGradient, finalStateGradient: finalStateGradient, cache: cache,
+                                           into: &gradients)
+        if plan.movesInput {
+            result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: inputSize))
+        }
+        return result
+    }
+
+    /// The backward time loops of this LSTM's route: projected, or the fused ones.
+    private func timeLoopsBackward(
+        outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache, into gradients: inout LSTMGradients
+    ) throws -> LSTMInputGradients {
+        if projectionSize > 0 {
+            return try projectedBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
+                                               cache: cache, into: &gradients)
         }
         return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,
                                   into: &gradients)

@@ -27,6 +27,9 @@ public struct LSTMCache: Sendable {
     let checkpoints: [[Float]]      // when recomputing, per layer*D + d: [S, 2, B, H] (h, c) at each segment's start
     let outputShape: [Int]
     let inputShape: [Int]
+    /// How the input was moved for the time loops and their output for the
+    /// caller (masks, pre-padding, ``LSTM/goBackwards``), undone in backward.
+    var plan: MaskedSequencePlan? = nil
 }
 
 extension LSTM {
@@ -36,8 +39,10 @@ extension LSTM {
     ///   - input: (B, T, I) for `.batchMajor`, (T, B, I) for `.timeMajor`.
     ///   - initialState: (L*D, B, H) each; zeros when `nil`.
     ///   - lengths: valid timesteps per sequence (each in `0...T`), with PyTorch's
-    ///     packed-sequence semantics: outputs past a length are zero and the final
-    ///     state is taken at the last valid step, in both directions.
+    ///     packed-sequence semantics: a padded step neither reads its input nor
+    ///     changes the state, its output is set by ``maskedOutput`` (zero by
+    ///     default), and the final state is taken at the last valid step, in both
+    ///     directions. Padding before the data: ``forward(_:initialState:mask:layout:returnSequences:)``.
     ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
     /// - Returns: for a batch of 0 sequences, as PyTorch's `nn.LSTM`, an empty
@@ -51,7 +56,30 @@ extension LSTM {
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
     ) throws -> LSTMResult {
-        try run(input, initialState: initialState, lengths: lengths, layout: layout,
+        try run(input, initialState: initialState, lengths: lengths, mask: nil, layout: layout,
+                returnSequences: returnSequences, training: false, dropoutSeed: 0).result
+    }
+
+    /// Runs the LSTM for inference over a batch padded as a (B, T) `mask`
+    /// says, Keras's `mask` argument: 0 marks padding, anything else data.
+    /// Each row's valid steps must be one run, with padding before it
+    /// (Keras's `pad_sequences(padding="pre")`), after it, or both. A
+    /// padded step neither reads its input nor changes the state; its output
+    /// is set by ``maskedOutput``; the final state is the one after the last
+    /// valid step processed. A reverse direction starts at the run's last step.
+    ///
+    /// - Parameters:
+    ///   - mask: (B, T) in either layout.
+    ///   - input, initialState, layout, returnSequences: as in
+    ///     ``forward(_:initialState:lengths:layout:returnSequences:)``.
+    /// - Throws: what ``forward(_:initialState:lengths:layout:returnSequences:)``
+    ///   throws; `shapeMismatch` for a mask that is not (B, T) and
+    ///   `invalidArgument` for a row with a gap inside its valid steps.
+    public func forward(
+        _ input: Tensor, initialState: LSTMState? = nil, mask: Tensor, layout: SequenceLayout = .batchMajor,
+        returnSequences: Bool = true
+    ) throws -> LSTMResult {
+        try run(input, initialState: initialState, lengths: nil, mask: mask, layout: layout,
                 returnSequences: returnSequences, training: false, dropoutSeed: 0).result
     }
 
@@ -65,7 +93,22 @@ extension LSTM {
         _ input: Tensor, initialState: LSTMState? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true, dropoutSeed: UInt64 = 0
     ) throws -> (result: LSTMResult, cache: LSTMCache) {
-        let (result, cache) = try run(input, initialState: initialState, lengths: lengths, layout: layout,
+        let (result, cache) = try run(input, initialState: initialState, lengths: lengths, mask: nil, layout: layout,
+                                      returnSequences: returnSequences, training: true, dropoutSeed: dropoutSeed)
+        return (result, cache!)
+    }
+
+    /// ``trainingForward(_:initialState:lengths:layout:returnSequences:dropoutSeed:)``
+    /// over a batch padded as a (B, T) `mask` says, as
+    /// ``forward(_:initialState:mask:layout:returnSequences:)`` reads it.
+    ///
+    /// - Throws: as ``forward(_:initialState:mask:layout:returnSequences:)``,
+    ///   and `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
+    public func trainingForward(
+        _ input: Tensor, initialState: LSTMState? = nil, mask: Tensor, layout: SequenceLayout = .batchMajor,
+        returnSequences: Bool = true, dropoutSeed: UInt64 = 0
+    ) throws -> (result: LSTMResult, cache: LSTMCache) {
+        let (result, cache) = try run(input, initialState: initialState, lengths: nil, mask: mask, layout: layout,
                                       returnSequences: returnSequences, training: true, dropoutSeed: dropoutSeed)
         return (result, cache!)
     }
@@ -92,7 +135,7 @@ extension LSTM {
     // MARK: The shared forward pass
 
     func run(
-        _ input: Tensor, initialState: LSTMState?, lengths: [Int]?, layout: SequenceLayout,
+        _ input: Tensor, initialState: LSTMState?, lengths: [Int]?, mask: Tensor?, layout: SequenceLayout,
         returnSequences: Bool, training: Bool, dropoutSeed: UInt64
     ) throws -> (result: LSTMResult, cache: LSTMCache?) {
         try validateParameters()
@@ -108,23 +151,35 @@ extension LSTM {
         let timeMajor = layout == .timeMajor
         let (batch, steps) = timeMajor ? (input.dimensions[1], input.dimensions[0]) : (input.dimensions[0], input.dimensions[1])
         try RecurrentError.requirePositive(steps, "timesteps")
-        if let lengths {
-            guard lengths.count == batch, lengths.allSatisfy({ $0 >= 0 && $0 <= steps }) else {
-                throw RecurrentError.invalidArgument(
-                    name: "lengths", expected: "\(batch) values in 0...\(steps)", actual: "\(lengths)")
-            }
-        }
+        let spans = try SequenceSpans(lengths: lengths, mask: mask, batch: batch, timesteps: steps, layer: "LSTM")
         let stateShape = [layerCount * directionCount, batch, hiddenSize]
         let state = try initialState ?? LSTMState.zeros(for: self, batch: batch)
-        try RecurrentError.requireShape(state.hidden, stateShape, "Initial hidden state")
+        try RecurrentError.requireShape(state.hidden, [layerCount * directionCount, batch, hiddenStateSize], "Initial hidden state")
         try RecurrentError.requireShape(state.cell, stateShape, "Initial cell state")
         if batch == 0 {
             return try emptyBatch(input, steps: steps, lengths: lengths, timeMajor: timeMajor,
                                   returnSequences: returnSequences, training: training)
         }
 
-        return try forwardKernel(input, state: state, stateShape: stateShape, batch: batch, steps: steps, lengths: lengths,
-                                 timeMajor: timeMajor, returnSequences: returnSequences, training: training, dropoutSeed: dropoutSeed)
+        let plan = MaskedSequencePlan.lstm(
+            spans: spans, batch: batch, timesteps: steps, timeMajor: timeMajor, reversed: goBackwards,
+            maskedOutput: maskedOutput, directions: (0 ..< directionCount).map {
+                MaskedSequencePlan.Direction(columns: $0 * hiddenStateSize ..< ($0 + 1) * hiddenStateSize, backward: $0 == 1)
+            })
+        let kernelInput = plan.movesInput
+            ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: inputSize)) : input
+        var (result, cache) = projectionSize > 0
+            ? try projectedForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
+                                         timeMajor: timeMajor, returnSequences: returnSequences, training: training,
+                                         dropoutSeed: dropoutSeed)
+            : try forwardKernel(kernelInput, state: state, stateShape: stateShape, batch: batch, steps: steps,
+                                lengths: plan.kernelLengths, timeMajor: timeMajor, returnSequences: returnSequences,
+                                training: training, dropoutSeed: dropoutSeed)
+        if returnSequences && plan.movesOutput {
+            result.output = try Tensor(shape: result.output.shape, scalars: plan.output(result.output.scalars, width: outputSize))
+        }
+        cache?.plan = plan
+        return (result, cache)
     }
 }
 

@@ -2,7 +2,7 @@ import FrameSequencing
 
 /// As a ``Layer``, an LSTM reads (B, T, I) batch-major from zero initial states
 /// and returns every timestep, (B, T, D * H), or with ``returnSequences`` false
-/// the last valid one, (B, D * H); the context's lengths mark padded steps and
+/// the last valid one, (B, D * H); the context's lengths or mask mark padded steps and
 /// its seed draws the dropout masks between layers. States, layouts and
 /// the last step alone are what ``forward(_:initialState:lengths:layout:returnSequences:)``
 /// and its training and backward twins take.
@@ -28,13 +28,15 @@ extension LSTM: Layer {
     }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try forward(input, lengths: context.lengths, returnSequences: returnSequences).output
+        try run(input, initialState: nil, lengths: context.lengths, mask: context.mask, layout: .batchMajor,
+                returnSequences: returnSequences, training: false, dropoutSeed: 0).result.output
     }
 
     public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: LSTMCache) {
-        let (result, cache) = try trainingForward(input, lengths: context.lengths, returnSequences: returnSequences,
-                                               dropoutSeed: context.dropoutSeed)
-        return (result.output, cache)
+        let (result, cache) = try run(input, initialState: nil, lengths: context.lengths, mask: context.mask,
+                                      layout: .batchMajor, returnSequences: returnSequences, training: true,
+                                      dropoutSeed: context.dropoutSeed)
+        return (result.output, cache!)
     }
 
     /// dL/dinput (B, T, I); no gradient reaches the final state.
@@ -45,11 +47,13 @@ extension LSTM: Layer {
 
 extension LSTM: Trainable {
     public mutating func visitParameters(_ body: (Int, inout Tensor) throws -> Void) rethrows {
+        var position = 0
+        let keyPaths = LSTMDirectionWeights.parameterKeyPaths(bias: hasBias, projection: projectionSize > 0)
         for index in layers.indices {
-            try body(4 * index, &layers[index].inputWeights)
-            try body(4 * index + 1, &layers[index].recurrentWeights)
-            try body(4 * index + 2, &layers[index].inputBias)
-            try body(4 * index + 3, &layers[index].recurrentBias)
+            for (keyPath, _) in keyPaths {
+                try body(position, &layers[index][keyPath: keyPath])
+                position += 1
+            }
         }
     }
 
@@ -57,29 +61,36 @@ extension LSTM: Trainable {
     public func zeroGradients() -> LSTMGradients {
         LSTMGradients(layers: layers.map {
             LSTMDirectionWeights(inputWeights: Tensor(zerosLike: $0.inputWeights), recurrentWeights: Tensor(zerosLike: $0.recurrentWeights),
-                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias))
+                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias),
+                                 projectionWeights: $0.projectionWeights.map { Tensor(zerosLike: $0) })
         })
     }
 }
 
 extension LSTMGradients: GradientSet {
     public var tensors: [Tensor] {
-        layers.flatMap { [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias] }
+        // Empty biases are those of an LSTM without biases: not parameters.
+        layers.flatMap {
+            [$0.inputWeights, $0.recurrentWeights] + ($0.inputBias.count > 0 ? [$0.inputBias, $0.recurrentBias] : [])
+                + ($0.projectionWeights.map { [$0] } ?? [])
+        }
     }
 }
 
 extension LSTM: RecurrentLayer {
     public func forward(_ input: Tensor, from state: LSTMState?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: LSTMState) {
-        let result = try forward(input, initialState: state, lengths: context.lengths, returnSequences: returnSequences)
+        let result = try run(input, initialState: state, lengths: context.lengths, mask: context.mask, layout: .batchMajor,
+                             returnSequences: returnSequences, training: false, dropoutSeed: 0).result
         return (result.output, result.finalState)
     }
 
     public func trainingForward(_ input: Tensor, from state: LSTMState?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: LSTMState, cache: LSTMCache) {
-        let (result, cache) = try trainingForward(input, initialState: state, lengths: context.lengths,
-                                                  returnSequences: returnSequences, dropoutSeed: context.dropoutSeed)
-        return (result.output, result.finalState, cache)
+        let (result, cache) = try run(input, initialState: state, lengths: context.lengths, mask: context.mask,
+                                      layout: .batchMajor, returnSequences: returnSequences, training: true,
+                                      dropoutSeed: context.dropoutSeed)
+        return (result.output, result.finalState, cache!)
     }
 
     public var inputFeatures: Int { inputSize }

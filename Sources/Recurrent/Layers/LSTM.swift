@@ -32,6 +32,15 @@ public struct LSTM: Sendable {
     public let layerCount: Int
     /// Whether each layer also runs backwards in time (D = 2).
     public let isBidirectional: Bool
+    /// PyTorch's `proj_size`: the units of h (and of the output, per
+    /// direction) when above 0, projected from the H cell units by each
+    /// direction's ``LSTMDirectionWeights/projectionWeights``; 0 for none. Runs
+    /// on a plain route (per-step products) rather than the fused kernels.
+    public let projectionSize: Int
+    /// Whether the gates have biases (PyTorch's `bias`, Keras's `use_bias`).
+    /// Without them ``namedParameters``, the state dict and the Keras weights
+    /// hold none, and each direction's bias tensors are empty.
+    public let hasBias: Bool
     /// Probability of zeroing an input of layers after the first during training
     /// (PyTorch's `dropout`), in `0 ..< 1`.
     public var dropout: Float
@@ -76,22 +85,46 @@ public struct LSTM: Sendable {
     /// Keras's `return_sequences=False`. The LSTM's own methods take
     /// `returnSequences:` per call instead.
     public var returnSequences = true
+    /// What a padded step outputs (see ``MaskedOutput``): zero by default, as
+    /// PyTorch's packed sequences; ``MaskedOutput/lastValid`` for Keras's
+    /// default. Not a weight. Applies to the returned sequence; the last-step
+    /// output (`returnSequences` false) is always each sequence's final hidden state.
+    public var maskedOutput: MaskedOutput = .zero
+    /// Keras's `go_backwards`: the LSTM reads each batch with its time axis
+    /// reversed (mask or lengths included, so post-padding is met first) and
+    /// returns the sequence in that processing order: output step s belongs to
+    /// input step T - 1 - s. Equal to running the LSTM on the reversed input.
+    /// Not a weight; false by default.
+    public var goBackwards = false
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }
-    /// Features per timestep of the output: `directionCount * hiddenSize`.
-    public var outputSize: Int { directionCount * hiddenSize }
+    /// Units of h per direction: ``projectionSize`` with projections, else ``hiddenSize``.
+    public var hiddenStateSize: Int { projectionSize > 0 ? projectionSize : hiddenSize }
+    /// Features per timestep of the output: `directionCount * hiddenStateSize`.
+    public var outputSize: Int { directionCount * hiddenStateSize }
 
-    /// A new LSTM with seeded initial weights.
+    /// A new LSTM with seeded initial weights; without biases when `bias` is
+    /// false; with projections to `projectionSize` units when it is above 0
+    /// (PyTorch's `proj_size`, below `hiddenSize`; PyTorch's initialization only).
     ///
-    /// - Throws: `invalidArgument` for non-positive sizes or a dropout outside `0 ..< 1`.
+    /// - Throws: `invalidArgument` for non-positive sizes, a dropout outside
+    ///   `0 ..< 1`, a projection size outside `0 ..< hiddenSize` or with `.keras`.
     public init(
-        inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, dropout: Float = 0,
-        initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
+        inputSize: Int, hiddenSize: Int, projectionSize: Int = 0, layerCount: Int = 1, bidirectional: Bool = false,
+        bias: Bool = true, dropout: Float = 0, initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
     ) throws {
         try RecurrentError.requirePositive(inputSize, "inputSize")
         try RecurrentError.requirePositive(hiddenSize, "hiddenSize")
         try RecurrentError.requirePositive(layerCount, "layerCount")
+        guard projectionSize >= 0 && projectionSize < hiddenSize else {
+            throw RecurrentError.invalidArgument(name: "projectionSize", expected: "0 (none) or 1..<\(hiddenSize) (below hiddenSize, as PyTorch requires)",
+                                                 actual: "\(projectionSize)")
+        }
+        guard projectionSize == 0 || initialization == .pytorch else {
+            throw RecurrentError.invalidArgument(name: "initialization", expected: ".pytorch with projections (Keras has none)",
+                                                 actual: ".keras")
+        }
         guard dropout >= 0 && dropout < 1 else {
             throw RecurrentError.invalidArgument(name: "dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
         }
@@ -99,26 +132,35 @@ public struct LSTM: Sendable {
         var layers: [LSTMDirectionWeights] = []
         for layer in 0 ..< layerCount {
             for _ in 0 ..< (bidirectional ? 2 : 1) {
-                let input = layer == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize
-                layers.append(try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize, generator: &generator))
+                let state = projectionSize > 0 ? projectionSize : hiddenSize
+                let input = layer == 0 ? inputSize : (bidirectional ? 2 : 1) * state
+                var weights = try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize,
+                                                             projectionSize: projectionSize, generator: &generator)
+                if !bias { (weights.inputBias, weights.recurrentBias) = (try Tensor(shape: [0]), try Tensor(shape: [0])) }
+                layers.append(weights)
             }
         }
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         self.layerCount = layerCount
         self.isBidirectional = bidirectional
+        self.projectionSize = projectionSize
+        self.hasBias = bias
         self.dropout = dropout
         self.layers = layers
     }
 
-    /// An LSTM with the given weights (index `layer * directions + direction`).
+    /// An LSTM with the given weights (index `layer * directions + direction`);
+    /// with `bias` false, every entry's biases must be empty (0); with a
+    /// `projectionSize` above 0, every entry needs projection weights.
     ///
-    /// - Throws: `invalidArgument` for the wrong number of entries; `shapeMismatch`
-    ///   naming the first tensor whose shape does not fit the sizes.
-    public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false,
-                dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
-        try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount,
-                      bidirectional: bidirectional, dropout: dropout)
+    /// - Throws: `invalidArgument` for the wrong number of entries or projection
+    ///   weights that are missing or not expected; `shapeMismatch` naming the
+    ///   first tensor whose shape does not fit the sizes.
+    public init(inputSize: Int, hiddenSize: Int, projectionSize: Int = 0, layerCount: Int = 1, bidirectional: Bool = false,
+                bias: Bool = true, dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
+        try self.init(inputSize: inputSize, hiddenSize: hiddenSize, projectionSize: projectionSize, layerCount: layerCount,
+                      bidirectional: bidirectional, bias: bias, dropout: dropout)
         try validateShapes(of: weights, "LSTM weights")
         layers = weights
     }
@@ -146,7 +188,8 @@ public struct LSTM: Sendable {
                 actual: "\(entries.count)")
         }
         for (index, entry) in entries.enumerated() {
-            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize) { property, name in
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize,
+                               projectionSize: projectionSize, bias: hasBias) { property, name in
                 "\(owner) layers[\(index)].\(property) (\(name)\(parameterSuffix(index)))"
             }
         }
@@ -188,27 +231,34 @@ public struct LSTM: Sendable {
     /// Input features of `layer`: the LSTM's input size, then the previous layer's output.
     func layerInputSize(_ layer: Int) -> Int { layer == 0 ? inputSize : outputSize }
 
-    /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...).
+    /// Every parameter tensor with PyTorch's name (`weight_ih_l0`, `bias_hh_l1_reverse`, ...),
+    /// in the state dict's order; no biases without ``hasBias``.
     public var namedParameters: [(name: String, tensor: Tensor)] {
         layers.enumerated().flatMap { index, weights -> [(name: String, tensor: Tensor)] in
             let suffix = parameterSuffix(index)
-            return [("weight_ih" + suffix, weights.inputWeights), ("weight_hh" + suffix, weights.recurrentWeights),
-                    ("bias_ih" + suffix, weights.inputBias), ("bias_hh" + suffix, weights.recurrentBias)]
+            return LSTMDirectionWeights.parameterKeyPaths(bias: hasBias, projection: projectionSize > 0).map { ($0.name + suffix, weights[keyPath: $0.keyPath]) }
         }
     }
 }
 
 extension LSTMInitialization {
-    func makeWeights(inputSize: Int, hiddenSize: Int, generator: inout SeededGenerator) throws -> LSTMDirectionWeights {
-        var weights = try LSTMDirectionWeights.zeros(inputSize: inputSize, hiddenSize: hiddenSize)
+    func makeWeights(inputSize: Int, hiddenSize: Int, projectionSize: Int = 0, generator: inout SeededGenerator) throws
+        -> LSTMDirectionWeights {
+        var weights = try LSTMDirectionWeights.zeros(inputSize: inputSize, hiddenSize: hiddenSize, projectionSize: projectionSize)
         switch self {
         case .pytorch:
             let bound = 1 / Float(hiddenSize).squareRoot()
+            let state = projectionSize > 0 ? projectionSize : hiddenSize
             weights.withMutablePointers { wi, wh, bi, bh in
-                for (pointer, count) in [(wi, 4 * hiddenSize * inputSize), (wh, 4 * hiddenSize * hiddenSize),
+                for (pointer, count) in [(wi, 4 * hiddenSize * inputSize), (wh, 4 * hiddenSize * state),
                                          (bi, 4 * hiddenSize), (bh, 4 * hiddenSize)] {
                     for i in 0 ..< count { pointer[i] = (2 * generator.nextUnitFloat() - 1) * bound }
                 }
+            }
+            if projectionSize > 0 {   // PyTorch draws weight_hr from the same bound
+                weights.projectionWeights = try Tensor(shape: [projectionSize, hiddenSize], scalars: (0 ..< projectionSize * hiddenSize).map { _ in
+                    (2 * generator.nextUnitFloat() - 1) * bound
+                })
             }
         case .keras:
             // Glorot uniform over Keras's (input, 4 * units) kernel: fan in I, fan out 4H.

@@ -33,9 +33,8 @@ public struct LSTMStream: Sendable {
         }
         try RecurrentError.requirePositive(batch, "batch")
         let state = try initialState ?? LSTMState.zeros(for: lstm, batch: batch)
-        let shape = [lstm.layerCount, batch, lstm.hiddenSize]
-        try RecurrentError.requireShape(state.hidden, shape, "Initial hidden state")
-        try RecurrentError.requireShape(state.cell, shape, "Initial cell state")
+        try RecurrentError.requireShape(state.hidden, [lstm.layerCount, batch, lstm.hiddenStateSize], "Initial hidden state")
+        try RecurrentError.requireShape(state.cell, [lstm.layerCount, batch, lstm.hiddenSize], "Initial cell state")
         self.lstm = lstm
         self.state = state
         self.initialState = state
@@ -48,7 +47,7 @@ public struct LSTMStream: Sendable {
                                                actual: input.dimensions)
         }
         let chunk = try input.reshaped(to: [input.dimensions[0], 1, input.dimensions[1]])
-        return try advance(chunk).reshaped(to: [input.dimensions[0], lstm.hiddenSize])
+        return try advance(chunk).reshaped(to: [input.dimensions[0], lstm.hiddenStateSize])
     }
 
     /// Advances over a chunk (B, T, I), returning (B, T, H).

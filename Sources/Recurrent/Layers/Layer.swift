@@ -6,10 +6,15 @@ public struct LayerContext: Sendable {
     public var lengths: [Int]?
     /// The seed of a training pass's dropout masks (layers without dropout ignore it).
     public var dropoutSeed: UInt64
+    /// Keras's `mask`: (B, T), 0 at padded steps, for a batch whose padding is
+    /// not (only) after the data (`pad_sequences(padding="pre")`); give it or
+    /// `lengths`, not both. The recurrent layers read it; others ignore it.
+    public var mask: Tensor?
 
-    public init(lengths: [Int]? = nil, dropoutSeed: UInt64 = 0) {
+    public init(lengths: [Int]? = nil, dropoutSeed: UInt64 = 0, mask: Tensor? = nil) {
         self.lengths = lengths
         self.dropoutSeed = dropoutSeed
+        self.mask = mask
     }
 }
 
