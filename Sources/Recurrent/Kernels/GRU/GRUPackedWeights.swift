@@ -5,6 +5,7 @@
 //
 // Legend as in GRUSequence.swift: I input features, H hidden units, G = 3H.
 
+internal import CFrameKernels
 import FrameSequencing
 import Synchronization
 
@@ -36,6 +37,13 @@ final class GRUPackedDirection: @unchecked Sendable {
         biases = GRUStepBiases(g, weights: w)
         inputWeights = forReuse ? PackedMatrixB(b: w.inputWeights, ldb: g.inputSize, transposed: true, k: g.inputSize,
                                                 n: width, maximumRows: 1, path: path) : nil
+        if fused, let lanes = path.lstmLanes {
+            let packed = alignedFloats(fsk_gru_forward_packed_count(hidden, lanes))
+            _ = fsk_gru_pack_forward(w.recurrentWeights, hidden, lanes, packed)
+            stepWeights = packed
+            recurrent = (nil, nil, nil)
+            return
+        }
         stepWeights = nil
         func packed(_ rows: Int, from first: Int) -> PackedMatrixB {
             PackedMatrixB(b: w.recurrentWeights + first * hidden, ldb: hidden, transposed: true, k: hidden, n: rows,

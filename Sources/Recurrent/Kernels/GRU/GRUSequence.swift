@@ -28,7 +28,8 @@
 // Packed-sequence semantics as the LSTM's: a row at or past its length reads
 // nothing, changes no state and outputs zero; its dA is zero.
 //
-// The Swift loops here run on every path for now.
+// The Swift loops here are the reference twin of the fused C steps
+// (GRUFusedSequence.swift) and the path of padded batches and of arm64.
 
 import FrameSequencing
 internal import FrameSequencingRuntime
@@ -120,6 +121,10 @@ func gruSequenceForward(
     let packed = cached ?? GRUPackedDirection(g, weights: w, path: path, forReuse: false, fused: lengths == nil)
     // a = X W_ih^T for every row at once (beta 0; the biases join in the step).
     packed.inputProduct(g, input: input, inputStride: inputStride, weights: w, gates: gates)
+    if lengths == nil, packed.stepWeights != nil {
+        return gruFusedForward(g, packed: packed, initialHidden: initialHidden, output: output, outputStride: outputStride,
+                               finalHidden: h, gates: gates, record: record)
+    }
     gruReferenceForwardLoop(g, packed: packed, lengths: lengths, initialHidden: initialHidden, output: output,
                             outputStride: outputStride, finalHidden: h, gates: gates, record: record)
 }
@@ -259,9 +264,15 @@ func gruSequenceBackward(
     let (hidden, width) = (g.hiddenSize, g.gateWidth)
     let dA = workspace                                     // [rows, G]: (dr, dz, dn)
     let dAHidden = dA + g.rows * width                     // [rows, G]: (dr, dz, dn r), resetAfter
-    gruReferenceBackwardLoop(g, weights: w, lengths: lengths, record: record, outputGradient: outputGradient,
-                             outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
-                             initialHiddenGradient: dh, workspace: workspace, path: path)
+    if lengths == nil && path.lstmLanes != nil {
+        gruFusedBackward(g, path: path, weights: w, record: record, outputGradient: outputGradient,
+                         outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                         initialHiddenGradient: dh, workspace: workspace)
+    } else {
+        gruReferenceBackwardLoop(g, weights: w, lengths: lengths, record: record, outputGradient: outputGradient,
+                                 outputGradientStride: outputGradientStride, finalHiddenGradient: finalHiddenGradient,
+                                 initialHiddenGradient: dh, workspace: workspace, path: path)
+    }
     let layout = GRURecordLayout(rows: g.rows, hidden: hidden)
     let previousHidden = record + layout.previousHidden
     gemm(transposeA: true, transposeB: false, m: width, n: g.inputSize, k: g.rows,
