@@ -34,6 +34,7 @@ final class FixtureConformance: XCTestCase {
         "torch_rollout": TorchRolloutSuite.check,
         "keras_concatenate": KerasConcatenateSuite.check,
         "gru": GRUSuite.check,
+        "keras_gru": KerasGRUSuite.check,
     ]
 
     func testEveryFixtureCase() throws {

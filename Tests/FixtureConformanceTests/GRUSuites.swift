@@ -33,3 +33,34 @@ enum GRUSuite {
         return results
     }
 }
+
+/// Suite `keras_gru`: `keras.layers.GRU`, both `reset_after` forms, forward and every gradient.
+enum KerasGRUSuite {
+    static func check(_ fixture: FixtureCase) throws -> [Comparison] {
+        let gru = try GRU(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
+                          bias: fixture.tensor("bias"))
+        guard gru.resetsAfterProduct == (try fixture.metadataBool("reset_after")) else {
+            throw FixtureError.badMetadata(fixture.path, "reset_after", "disagrees with the bias's shape")
+        }
+        guard try !fixture.metadataBool("go_backwards") else {
+            throw FixtureError.badMetadata(fixture.path, "go_backwards", "true is not supported by the GRU layer")
+        }
+        let returnSequences = try fixture.metadataBool("return_sequences")
+        let (result, cache) = try gru.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
+        var gradients = gru.zeroGradients()
+        let inputGradient = try gru.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
+        // Keras's bias gradient: with reset_after the two biases side by side; without, its one
+        // bias is our input bias (the recurrent bias's gradient equals it, and the export sums them).
+        var layers = gradients.layers
+        if !gru.resetsAfterProduct { layers[0].recurrentBias = Tensor(zerosLike: layers[0].recurrentBias) }
+        let asKeras = try GRU(inputSize: gru.inputSize, hiddenSize: gru.hiddenSize, resetAfter: gru.resetsAfterProduct,
+                              weights: layers).kerasWeights()
+        return [
+            try fixture.check("output", result.output, Tolerance.forward),
+            try fixture.check("grad.input", inputGradient, Tolerance.gradient),
+            try fixture.check("grad.kernel", asKeras.kernel, Tolerance.gradient),
+            try fixture.check("grad.recurrent_kernel", asKeras.recurrentKernel, Tolerance.gradient),
+            try fixture.check("grad.bias", asKeras.bias, Tolerance.gradient),
+        ]
+    }
+}

@@ -54,6 +54,24 @@ final class GRUParameterValidationTests: XCTestCase {
         }
     }
 
+    func testRefusesAKerasLayoutKernelOnImportAndExport() throws {
+        var gru = try GRU(inputSize: 4, hiddenSize: 3, seed: 1)
+        gru.layers[0].inputWeights = try randomTensor([4, 9], seed: 2)
+        let error = RecurrentError.shapeMismatch(name: "GRU layers[0].inputWeights (weight_ih_l0)", expected: [9, 4], actual: [4, 9])
+        assertThrows(error, "forward") { try gru.forward(try randomTensor([1, 3, 4], seed: 3)) }
+        assertThrows(error, "Keras export") { try gru.kerasWeights() }
+        assertThrows(error, "PyTorch export") { try gru.pytorchSafeTensors() }
+        assertThrows(.shapeMismatch(name: "Keras recurrent kernel", expected: [3, 9], actual: [9, 3]), "Keras import") {
+            try GRU(kerasKernel: try randomTensor([4, 9], seed: 1), recurrentKernel: try randomTensor([9, 3], seed: 2),
+                    bias: try randomTensor([2, 9], seed: 3))
+        }
+        assertThrows(.shapeMismatch(name: "Keras bias ((2, 3 units) with reset_after, (3 units) without)", expected: [2, 9],
+                                    actual: [2, 3]), "Keras bias") {
+            try GRU(kerasKernel: try randomTensor([4, 9], seed: 1), recurrentKernel: try randomTensor([3, 9], seed: 2),
+                    bias: try randomTensor([2, 3], seed: 3))
+        }
+    }
+
     func testRefusesAnotherLayerCountDropoutOrNonZeroBiasWithoutBias() throws {
         let gru = try stackedGRU()
         let x = try randomTensor([2, 5, 4], seed: 2)

@@ -58,6 +58,79 @@ extension GRU {
         return try SafeTensors(namedParameters.map { SafeTensors.Entry(name: $0.name, array: NumericArray($0.tensor)) },
                                metadata: metadata)
     }
+
+    /// A one-layer unidirectional GRU holding Keras `GRU` weights: `kernel`
+    /// (input, 3 units), `recurrentKernel` (units, 3 units), gate order z, r, h,
+    /// and `bias`: (2, 3 units), input then recurrent, for `reset_after=True`
+    /// (Keras's default), or (3 units) for `reset_after=False`; the bias's rank
+    /// picks the form.
+    ///
+    /// - Throws: `shapeMismatch` for tensors that do not fit each other.
+    public init(kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) throws {
+        guard kernel.shape.rank == 2, kernel.dimensions[1] % 3 == 0, kernel.dimensions[1] > 0 else {
+            throw RecurrentError.shapeMismatch(name: "Keras kernel",
+                expected: [.any("input"), .multiple(of: 3, "3 * units")], actual: kernel.dimensions)
+        }
+        let (input, units) = (kernel.dimensions[0], kernel.dimensions[1] / 3)
+        try RecurrentError.requireShape(recurrentKernel, [units, 3 * units], "Keras recurrent kernel")
+        let resetAfter = bias.shape.rank == 2
+        try RecurrentError.requireShape(bias, resetAfter ? [2, 3 * units] : [3 * units],
+                                        "Keras bias ((2, 3 units) with reset_after, (3 units) without)")
+        let biases = bias.scalars
+        let weights = GRUDirectionWeights(
+            inputWeights: try kernel.transposed2D().swappingGateBlocks(units),
+            recurrentWeights: try recurrentKernel.transposed2D().swappingGateBlocks(units),
+            inputBias: try Tensor(shape: [3 * units], scalars: Array(biases[0 ..< 3 * units])).swappingGateBlocks(units),
+            recurrentBias: resetAfter ? try Tensor(shape: [3 * units], scalars: Array(biases[3 * units ..< 6 * units]))
+                .swappingGateBlocks(units) : try Tensor(shape: [3 * units]))
+        try self.init(inputSize: input, hiddenSize: units, resetAfter: resetAfter, weights: [weights])
+    }
+
+    /// A one-layer GRU from a file holding Keras's `kernel`, `recurrent_kernel`
+    /// and `bias` (each name preceded by `prefix`, for example `"gru."`).
+    public init(keras file: SafeTensors, prefix: String = "") throws {
+        func tensor(_ name: String) throws -> Tensor {
+            guard let array = file[prefix + name] else {
+                throw RecurrentError.missingParameter(name: prefix + name, available: file.names)
+            }
+            return try array.tensor()
+        }
+        try self.init(kerasKernel: tensor("kernel"), recurrentKernel: tensor("recurrent_kernel"), bias: tensor("bias"))
+    }
+
+    /// Keras `GRU` weights of a one-layer unidirectional GRU, gate order z, r,
+    /// h: the bias is (2, 3 units) when it resets after the product (Keras's
+    /// `reset_after=True`), else (3 units), the two biases summed (both add
+    /// outside the reset there).
+    ///
+    /// - Throws: `invalidArgument` for a stacked or bidirectional GRU (Keras
+    ///   keeps those as separate layers); what forward throws for weights
+    ///   replaced with tensors of other shapes.
+    public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) {
+        guard layerCount == 1, !isBidirectional else {
+            throw RecurrentError.invalidArgument(name: "GRU for Keras export", expected: "one unidirectional layer",
+                                                 actual: "\(layerCount) layers, \(directionCount) directions")
+        }
+        try validateParameters()
+        let w = layers[0]
+        let (h, input) = (hiddenSize, try w.inputBias.swappingGateBlocks(hiddenSize).scalars)
+        let recurrent = try w.recurrentBias.swappingGateBlocks(h).scalars
+        let bias = resetsAfterProduct ? try Tensor(shape: [2, 3 * h], scalars: input + recurrent)
+                                      : try Tensor(shape: [3 * h], scalars: zip(input, recurrent).map(+))
+        return (try w.inputWeights.swappingGateBlocks(h).transposed2D(),
+                try w.recurrentWeights.swappingGateBlocks(h).transposed2D(), bias)
+    }
+
+    /// Keras `GRU` weights as a file: `kernel`, `recurrent_kernel` and `bias`,
+    /// each name preceded by `prefix`; read back with ``init(keras:prefix:)``.
+    public func kerasSafeTensors(prefix: String = "", metadata: [String: String] = [:]) throws -> SafeTensors {
+        let weights = try kerasWeights()
+        return try SafeTensors([
+            .init(name: prefix + "kernel", array: NumericArray(weights.kernel)),
+            .init(name: prefix + "recurrent_kernel", array: NumericArray(weights.recurrentKernel)),
+            .init(name: prefix + "bias", array: NumericArray(weights.bias)),
+        ], metadata: metadata)
+    }
 }
 
 extension Tensor {
