@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Side-by-side timings: frameseq-bench against NumPy (and, as later workloads
-land, PyTorch and Keras) on the workloads of shared/BENCHMARKS.md.
+"""Side-by-side timings: frameseq-bench against NumPy, PyTorch (nn.LSTM, nn.GRU, a
+CNN-LSTM) and Keras on the workloads of shared/BENCHMARKS.md.
 
     python3 Benchmarks/compare.py [--only PREFIX] [--quick] [--rounds N] [--isa avx2|avx512] [--json PATH]
 
@@ -247,6 +247,36 @@ def torch_lstm(name, train):
     return {"torch nn.LSTM forward+backward": step}
 
 
+GRU_SHAPES = {  # name: (batch, timesteps, input, hidden, layers): the LSTM workloads' shapes
+    "gru.rows.seed1": (64, 28, 84, 128, 1),
+    "gru.stacked": (32, 50, 256, 256, 2),
+}
+
+
+def torch_gru(name, train):
+    """torch.nn.GRU(batch_first=True) on 2 threads, as torch_lstm times nn.LSTM."""
+    import torch
+    torch.set_num_threads(2)
+    batch, steps, inputs, hidden, layers = GRU_SHAPES[name]
+    torch.manual_seed(0)
+    gru = torch.nn.GRU(inputs, hidden, layers, batch_first=True)
+    x = torch.rand(batch, steps, inputs) - 0.5
+    g = torch.rand(batch, steps, hidden) - 0.5
+    if not train:
+        def forward():
+            with torch.no_grad():
+                gru(x)
+        return {"torch nn.GRU forward (no_grad)": forward}
+    x.requires_grad_(True)
+
+    def step():
+        gru.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = gru(x)
+        (out * g).sum().backward()
+    return {"torch nn.GRU forward+backward": step}
+
+
 def torch_cnnlstm(train):
     """cnnlstm.seed2 in PyTorch: frames folded into the batch for the CNN (PyTorch
     has no TimeDistributed), channels-first as PyTorch convolutions expect."""
@@ -327,6 +357,9 @@ PEERS["convlstm.seed2.train"] = lambda quick: keras_peer(
 for _name in LSTM_SHAPES:
     PEERS[_name + ".forward"] = lambda quick, n=_name: torch_lstm(n, train=False)
     PEERS[_name + ".train"] = lambda quick, n=_name: torch_lstm(n, train=True)
+for _name in GRU_SHAPES:
+    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_gru(n, train=False)
+    PEERS[_name + ".train"] = lambda quick, n=_name: torch_gru(n, train=True)
 
 
 def ours(name, quick):

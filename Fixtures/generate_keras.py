@@ -41,6 +41,22 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
               grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
               L = sum(output * grad_output), from tf.GradientTape
 
+* ``keras_gru/<case>.safetensors``: ``keras.layers.GRU(units,
+  return_sequences=..., go_backwards=False, reset_after=...)``, float32,
+  default activations (tanh; recurrent sigmoid), use_bias=True, zero
+  initial state; every weight overwritten with seeded random values.
+    metadata: units, return_sequences, reset_after, go_backwards (false),
+              input_size, activation ("tanh"), recurrent_activation
+              ("sigmoid"), use_bias (true) (the last four informational),
+              suite, source, seed
+    tensors:  input (B, T, I); kernel (I, 3U); recurrent_kernel (U, 3U);
+              bias (2, 3U) (input bias, then recurrent) when reset_after,
+              else (3U); gate blocks in the order z, r, h;
+              output (B, T, U) if return_sequences else (B, U);
+              grad_output (random, shape of output);
+              grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
+              L = sum(output * grad_output), from tf.GradientTape
+
 * ``keras_dense/<case>.safetensors``: ``keras.layers.Dense(units,
   activation=...)``, float32, use_bias=True; applied to the last axis of a
   (B, I) or (B, T, I) input
@@ -314,6 +330,23 @@ KERAS_LSTM_CASES = [
     dict(name="no_bias_last", B=2, T=4, I=7, U=5, seq=False, bias=False, seed=521),
 ]
 WEIGHT_STD = 0.5
+
+# As KERAS_LSTM_CASES, for keras.layers.GRU; ra: reset_after (Keras's default
+# True, PyTorch's form; False applies r to h before the recurrent product).
+KERAS_GRU_CASES = [
+    dict(name="return_sequences", B=2, T=5, I=4, U=3, seq=True, ra=True, seed=511),
+    dict(name="last_output", B=3, T=6, I=4, U=6, seq=False, ra=True, seed=512),
+    dict(name="reset_before_sequences", B=2, T=5, I=4, U=3, seq=True, ra=False, seed=513),
+    dict(name="reset_before_last", B=3, T=6, I=4, U=6, seq=False, ra=False, seed=514),
+    # sizes that are not multiples of a vector width
+    dict(name="odd_sizes_i7_u5", B=2, T=4, I=7, U=5, seq=True, ra=True, seed=515),
+    dict(name="odd_sizes_i17_u9_last_reset_before", B=2, T=3, I=17, U=9, seq=False, ra=False, seed=516),
+    dict(name="batch1_t1", B=1, T=1, I=3, U=4, seq=True, ra=True, seed=517),
+    dict(name="batch1_t1_last_reset_before", B=1, T=1, I=3, U=4, seq=False, ra=False, seed=518),
+    # gradients through a longer recurrence
+    dict(name="long_t20_last", B=2, T=20, I=3, U=4, seq=False, ra=True, seed=519),
+    dict(name="long_t20_reset_before", B=2, T=20, I=3, U=4, seq=True, ra=False, seed=520),
+]
 
 # shape: input shape (B, I) or (B, T, I); U: units. Same random draws as above.
 KERAS_DENSE_CASES = [
@@ -733,6 +766,39 @@ CNN_WEIGHTS = ("conv.kernel", "conv.bias", "lstm.kernel", "lstm.recurrent_kernel
                "lstm.bias", "dense.kernel", "dense.bias")
 
 
+def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, reset_after):
+    """Keras GRU forward, float64, from zero initial state. Gate blocks of the
+    3U axis in the order z, r, h; bias (2, 3U) = (input, recurrent) with
+    reset_after, else (3U):
+        x_z, x_r, x_h = x_t @ kernel + b_in
+        z = sigmoid(x_z + h @ U_z + b_rec_z);  r likewise
+        reset_after:  hh = tanh(x_h + r * (h @ U_h + b_rec_h))
+        otherwise:    hh = tanh(x_h + (r * h) @ U_h)
+        h' = z * h + (1 - z) * hh
+    Returns every h (B, T, U), or the last one (B, U)."""
+    x = np.asarray(x, np.float64)
+    k = np.asarray(kernel, np.float64)
+    u = np.asarray(recurrent_kernel, np.float64)
+    b = np.asarray(bias, np.float64)
+    b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
+    B, T, _ = x.shape
+    U = u.shape[0]
+    h = np.zeros((B, U))
+    hs = []
+    for t in range(T):
+        xz = x[:, t] @ k + b_in
+        rec = h @ u[:, :2 * U] + b_rec[:2 * U]
+        z = _sigmoid(xz[:, :U] + rec[:, :U])
+        r = _sigmoid(xz[:, U:2 * U] + rec[:, U:])
+        if reset_after:
+            hh = np.tanh(xz[:, 2 * U:] + r * (h @ u[:, 2 * U:] + b_rec[2 * U:]))
+        else:
+            hh = np.tanh(xz[:, 2 * U:] + (r * h) @ u[:, 2 * U:])
+        h = z * h + (1 - z) * hh
+        hs.append(h)
+    return np.stack(hs, axis=1) if return_sequences else h
+
+
 def reference_cnn_lstm(x, w, conv_activation, pool):
     """The keras_cnn_lstm model, float64: per frame Conv2D (stride 1, valid) +
     activation, MaxPooling2D (strides = pool, valid), row-major flatten over
@@ -1149,6 +1215,48 @@ def cnn_frame_ok(frame, kernel, bias, act, pool) -> bool:
     return bool(np.min(pool_gaps(DENSE_ACTIVATIONS[act](z), pool)) >= POOL_GAP)
 
 
+def gen_keras_gru_case(case, out_dir: Path) -> Path:
+    B, T, I, U, seq, ra = case["B"], case["T"], case["I"], case["U"], case["seq"], case["ra"]
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((B, T, I)).astype(np.float32)
+    values = {
+        "kernel": (WEIGHT_STD * rng.standard_normal((I, 3 * U))).astype(np.float32),
+        "recurrent_kernel": (WEIGHT_STD * rng.standard_normal((U, 3 * U))).astype(np.float32),
+        "bias": (WEIGHT_STD * rng.standard_normal((2, 3 * U) if ra else (3 * U,))).astype(np.float32),
+    }
+    out_shape = (B, T, U) if seq else (B, U)
+    g_out = rng.standard_normal(out_shape).astype(np.float32)
+
+    layer = keras.layers.GRU(
+        U, activation="tanh", recurrent_activation="sigmoid", use_bias=True, return_sequences=seq,
+        return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=ra, dtype="float32")
+    layer.build((B, T, I))
+    cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel,
+                 "bias": layer.cell.bias}
+    assert len(layer.weights) == 3, [w.path for w in layer.weights]
+    for name, var in cell_vars.items():
+        assert tuple(var.shape) == values[name].shape, (name, var.shape)
+        var.assign(values[name])
+    out, grads = keras_grads(layer, x, g_out, cell_vars)
+    assert out.shape == out_shape, out.shape
+
+    tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    meta = base_metadata("keras_gru", case["seed"])
+    meta.update({
+        "units": json.dumps(U),
+        "return_sequences": jbool(seq),
+        "reset_after": jbool(ra),
+        "go_backwards": jbool(False),
+        "input_size": json.dumps(I),
+        "activation": json.dumps("tanh"),
+        "recurrent_activation": json.dumps("sigmoid"),
+        "use_bias": jbool(True),
+    })
+    path = out_dir / "keras_gru" / f"{case['name']}.safetensors"
+    write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
+    return path
+
+
 def gen_keras_cnn_lstm_case(case, out_dir: Path) -> Path:
     B, T, (H, W, C) = case["B"], case["T"], tuple(case["hwc"])
     F, k, act, pool = case["F"], tuple(case["k"]), case["act"], tuple(case["pool"])
@@ -1394,6 +1502,37 @@ def verify_keras_lstm_file(path: Path) -> str:
             f"max |output| {np.max(np.abs(t['output'])):.2f}; "
             f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} "
             f"({path.stat().st_size} bytes)")
+
+
+def verify_keras_gru_file(path: Path) -> str:
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "keras_gru", path, "suite")
+    check(m["go_backwards"] is False and m["use_bias"] is True, path, "go_backwards/use_bias")
+    check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid", path, "activations")
+    U, seq, I, ra = m["units"], m["return_sequences"], m["input_size"], m["reset_after"]
+    x = t["input"]
+    check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
+    B, T = x.shape[:2]
+    out_shape = (B, T, U) if seq else (B, U)
+    params = {"kernel": (I, 3 * U), "recurrent_kernel": (U, 3 * U), "bias": (2, 3 * U) if ra else (3 * U,)}
+    expected = {"input": (B, T, I), "output": out_shape, "grad_output": out_shape,
+                "grad.input": (B, T, I), **params}
+    expected.update({f"grad.{k}": s for k, s in params.items()})
+    check_tensor_set(path, t, expected)
+
+    ref = reference_keras_gru(x, t["kernel"], t["recurrent_kernel"], t["bias"], seq, ra)
+    fwd_err = float(np.max(np.abs(t["output"] - ref)))
+    check(fwd_err <= 1e-5, path, f"output differs from NumPy GRU by {fwd_err:.3g}")
+
+    def loss(v):
+        o = reference_keras_gru(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq, ra)
+        return float(np.sum(o * v["grad_output"]))
+
+    grad_err = finite_difference_check(path, t, loss)
+    return (f"keras_gru/{path.stem}: B={B} T={T} I={I} U={U} return_sequences={str(seq).lower()} "
+            f"reset_after={str(ra).lower()} -> output {out_shape}, max |output| {np.max(np.abs(t['output'])):.2f}; "
+            f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 
 
 def verify_keras_dense_file(path: Path) -> str:
@@ -1682,6 +1821,7 @@ SUITES = {
     "windows": (WINDOW_CASES, gen_window_case, verify_window_file),
     "pad_sequences": (PAD_CASES, gen_pad_case, verify_pad_file),
     "keras_lstm": (KERAS_LSTM_CASES, gen_keras_lstm_case, verify_keras_lstm_file),
+    "keras_gru": (KERAS_GRU_CASES, gen_keras_gru_case, verify_keras_gru_file),
     "keras_dense": (KERAS_DENSE_CASES, gen_keras_dense_case, verify_keras_dense_file),
     "keras_conv2d": (KERAS_CONV2D_CASES, gen_keras_conv2d_case, verify_keras_conv2d_file),
     "keras_conv2d_transpose": (KERAS_CONV2D_TRANSPOSE_CASES, gen_keras_conv2d_transpose_case,
@@ -1707,7 +1847,7 @@ def parse_suites(text: str) -> list:
 
 # Suites the Swift test harness checks (committed under Fixtures/); the others
 # are written only when asked for with --suites, until their layers land.
-CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_dense", "keras_conv2d",
+CHECKED_SUITES = ("windows", "pad_sequences", "keras_lstm", "keras_gru", "keras_dense", "keras_conv2d",
                   "keras_conv2d_transpose", "keras_maxpool2d", "keras_cnn_lstm", "keras_convlstm2d",
                   "keras_concatenate")
 

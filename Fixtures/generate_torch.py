@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate PyTorch reference fixtures for the FrameSequencing conformance tests.
 
-Writes three suites of safetensors files, following the contract in FIXTURES.md
+Writes four suites of safetensors files, following the contract in FIXTURES.md
 (``torch_rollout``'s contract is in Fixtures/README.md)
 (one case per file; ``__metadata__`` values are strings holding JSON), and, on
 request only (``--suites torch_layers``), one layer-interop reference file
@@ -26,6 +26,14 @@ outside ``Fixtures/`` (described last):
               enforce_sorted=False) and pad_packed_sequence(..., batch_first=True,
               total_length=T). grad_output is random at every step, also past
               a sequence's length, where it must have no effect.
+
+* ``gru/<case>.safetensors``: ``torch.nn.GRU(batch_first=True)``, float32,
+  dropout 0, bias true except in ``bias_false``; as ``lstm`` without ``c0``,
+  ``c_n``, ``grad_c_n``, ``grad.c0`` (weights' gate order r, z, n), and
+  without bias tensors (nor their gradients) when ``bias`` is false
+    metadata: input_size, hidden_size, num_layers, bidirectional, bias,
+              has_lengths, batch_first, dropout (informational), suite,
+              source, seed
 
 * ``torch_optim/<case>.safetensors``: ``torch.optim.Adam``/``AdamW``/``SGD``
   on one parameter tensor, ``steps`` steps, each fed a fixed random gradient
@@ -159,6 +167,27 @@ LSTM_CASES = [
          lengths=[2, 5, 3], seed=317),
 ]
 
+# As LSTM_CASES, for torch.nn.GRU; bias: PyTorch's `bias` (default true).
+GRU_CASES = [
+    dict(name="single_layer", B=2, T=5, I=4, H=3, layers=1, bidir=False, seed=501),
+    dict(name="stacked", B=2, T=5, I=4, H=3, layers=2, bidir=False, seed=502),
+    dict(name="stacked_bidirectional", B=2, T=4, I=3, H=4, layers=2, bidir=True, seed=503),
+    # longest sequence == T
+    dict(name="lengths_bidirectional", B=3, T=5, I=3, H=4, layers=1, bidir=True,
+         lengths=[5, 2, 4], seed=504),
+    # longest sequence < T: the last output step is padding for every sequence
+    dict(name="lengths_unidirectional", B=3, T=6, I=3, H=4, layers=1, bidir=False,
+         lengths=[3, 1, 4], seed=505),
+    dict(name="lengths_stacked_bidirectional", B=4, T=5, I=3, H=3, layers=2, bidir=True,
+         lengths=[2, 5, 1, 3], seed=506),
+    dict(name="seq_len_1", B=3, T=1, I=4, H=3, layers=1, bidir=True, seed=507),
+    # sizes that are not multiples of a vector width
+    dict(name="odd_sizes_i7_h9", B=2, T=4, I=7, H=9, layers=1, bidir=False, seed=508),
+    dict(name="odd_sizes_i17_h5", B=2, T=3, I=17, H=5, layers=2, bidir=True, seed=509),
+    dict(name="bias_false", B=2, T=4, I=5, H=6, layers=2, bidir=True, bias=False, seed=510),
+    dict(name="batch1", B=1, T=6, I=5, H=6, layers=1, bidir=False, seed=511),
+]
+
 # grad_scale: per-step factor on the random gradient (so that clip_norm cases
 # contain steps both above and below the threshold); default all 1.
 OPTIM_CASES = [
@@ -275,6 +304,62 @@ def gen_lstm_case(case, out_dir: Path) -> Path:
         "dropout": jnum(0.0),
     })
     path = out_dir / "lstm" / f"{case['name']}.safetensors"
+    write_safetensors(path, tensors, meta)
+    return path
+
+
+def gen_gru_case(case, out_dir: Path) -> Path:
+    torch.manual_seed(case["seed"])
+    B, T, I, H = case["B"], case["T"], case["I"], case["H"]
+    L, D = case["layers"], 2 if case["bidir"] else 1
+    lengths = case.get("lengths")
+    bias = case.get("bias", True)
+
+    gru = torch.nn.GRU(input_size=I, hidden_size=H, num_layers=L, bias=bias, batch_first=True,
+                       dropout=0.0, bidirectional=case["bidir"], dtype=torch.float32)
+    x = torch.randn(B, T, I, dtype=torch.float32, requires_grad=True)
+    h0 = torch.randn(L * D, B, H, dtype=torch.float32, requires_grad=True)
+    g_out = torch.randn(B, T, D * H, dtype=torch.float32)
+    g_hn = torch.randn(L * D, B, H, dtype=torch.float32)
+
+    if lengths is None:
+        out, hn = gru(x, h0)
+    else:
+        assert len(lengths) == B and all(1 <= n <= T for n in lengths)
+        lens = torch.tensor(lengths, dtype=torch.int64)
+        packed = torch.nn.utils.rnn.pack_padded_sequence(x, lens, batch_first=True, enforce_sorted=False)
+        out_p, hn = gru(packed, h0)
+        out, _ = torch.nn.utils.rnn.pad_packed_sequence(out_p, batch_first=True, total_length=T)
+    assert out.shape == (B, T, D * H) and hn.shape == (L * D, B, H)
+
+    loss = (out * g_out).sum() + (hn * g_hn).sum()
+    loss.backward()
+
+    tensors = {
+        "input": f32(x), "h0": f32(h0), "output": f32(out), "h_n": f32(hn),
+        "grad_output": f32(g_out), "grad_h_n": f32(g_hn),
+        "grad.input": f32(x.grad), "grad.h0": f32(h0.grad),
+    }
+    for name, value in gru.state_dict().items():
+        tensors[name] = f32(value)
+    for name, p in gru.named_parameters():
+        assert name in tensors, name
+        tensors[f"grad.{name}"] = f32(p.grad)
+    if lengths is not None:
+        tensors["lengths"] = np.asarray(lengths, dtype=np.int64)
+
+    meta = base_metadata("gru", case["seed"])
+    meta.update({
+        "input_size": json.dumps(I),
+        "hidden_size": json.dumps(H),
+        "num_layers": json.dumps(L),
+        "bidirectional": jbool(case["bidir"]),
+        "bias": jbool(bias),
+        "has_lengths": jbool(lengths is not None),
+        "batch_first": jbool(True),
+        "dropout": jnum(0.0),
+    })
+    path = out_dir / "gru" / f"{case['name']}.safetensors"
     write_safetensors(path, tensors, meta)
     return path
 
@@ -400,6 +485,49 @@ def reference_lstm(x, h0, c0, weights, num_layers, bidirectional, lengths=None, 
                 c_n[k, bi] = c
         layer_in = layer_out
     return layer_in, h_n, c_n
+
+
+def reference_gru(x, h0, weights, num_layers, bidirectional, lengths=None):
+    """GRU forward from the PyTorch equations, in float64.
+
+    weights: name -> array with PyTorch's names and layouts (W_ih (3H, I),
+    W_hh (3H, H), b_ih, b_hh (3H); biases absent for bias=False), gate rows
+    in the order r, z, n:
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)   (z likewise)
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+        h' = (1 - z) * n + z * h
+    Lengths as reference_lstm. Returns output (B, T, D*H), h_n (L*D, B, H).
+    """
+    x = np.asarray(x, np.float64)
+    B, T, _ = x.shape
+    D = 2 if bidirectional else 1
+    H = h0.shape[2]
+    lens = [T] * B if lengths is None else [int(n) for n in lengths]
+    h_n = np.zeros((num_layers * D, B, H))
+    layer_in = x
+    for layer in range(num_layers):
+        layer_out = np.zeros((B, T, D * H))
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
+            w_ih = np.asarray(weights["weight_ih" + sfx], np.float64)
+            w_hh = np.asarray(weights["weight_hh" + sfx], np.float64)
+            b_ih = np.asarray(weights["bias_ih" + sfx], np.float64) if "bias_ih" + sfx in weights else np.zeros(3 * H)
+            b_hh = np.asarray(weights["bias_hh" + sfx], np.float64) if "bias_hh" + sfx in weights else np.zeros(3 * H)
+            k = layer * D + d
+            for bi in range(B):
+                h = np.asarray(h0[k, bi], np.float64)
+                steps = range(lens[bi]) if d == 0 else range(lens[bi] - 1, -1, -1)
+                for t in steps:
+                    gi = w_ih @ layer_in[bi, t] + b_ih
+                    gh = w_hh @ h + b_hh
+                    r = _sigmoid(gi[:H] + gh[:H])
+                    z = _sigmoid(gi[H:2 * H] + gh[H:2 * H])
+                    n = np.tanh(gi[2 * H:] + r * gh[2 * H:])
+                    h = (1 - z) * n + z * h
+                    layer_out[bi, t, d * H:(d + 1) * H] = h
+                h_n[k, bi] = h
+        layer_in = layer_out
+    return layer_in, h_n
 
 
 def reference_optim(meta, init, grads):
@@ -539,6 +667,86 @@ def verify_lstm_file(path: Path) -> str:
     lens += f" proj_size={P}" if P else ""
     return (f"lstm/{path.stem}: B={B} T={T} I={I} H={H} layers={L} "
             f"bidirectional={str(D == 2).lower()}{lens}; {len(t)} tensors; "
+            f"numpy fwd max err {worst_fwd:.1e}, grad fd rel err {worst_grad:.1e} "
+            f"({path.stat().st_size} bytes)")
+
+
+def gru_param_shapes(I, H, L, D, bias):
+    shapes = {}
+    for layer in range(L):
+        in_size = I if layer == 0 else D * H
+        for d in range(D):
+            sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
+            shapes["weight_ih" + sfx] = (3 * H, in_size)
+            shapes["weight_hh" + sfx] = (3 * H, H)
+            if bias:
+                shapes["bias_ih" + sfx] = (3 * H,)
+                shapes["bias_hh" + sfx] = (3 * H,)
+    return shapes
+
+
+def verify_gru_file(path: Path) -> str:
+    """As verify_lstm_file, against reference_gru."""
+    t = load_file(str(path))
+    m = read_metadata(path)
+    check(m["suite"] == "gru", path, "suite")
+    check(m["batch_first"] is True, path, "batch_first")
+    I, H, L = m["input_size"], m["hidden_size"], m["num_layers"]
+    D = 2 if m["bidirectional"] else 1
+    x = t["input"]
+    check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
+    B, T = x.shape[:2]
+    params = gru_param_shapes(I, H, L, D, m["bias"])
+    state = (L * D, B, H)
+    expected = {"input": (B, T, I), "h0": state, "output": (B, T, D * H), "h_n": state,
+                "grad_output": (B, T, D * H), "grad_h_n": state, "grad.input": (B, T, I), "grad.h0": state}
+    expected.update(params)
+    expected.update({f"grad.{k}": s for k, s in params.items()})
+    if m["has_lengths"]:
+        expected["lengths"] = (B,)
+    check(set(t) == set(expected), path, f"tensor names {sorted(set(t) ^ set(expected))}")
+    for name, shape in expected.items():
+        check(t[name].shape == shape, path, f"{name} shape {t[name].shape} != {shape}")
+        want = np.int64 if name == "lengths" else np.float32
+        check(t[name].dtype == want, path, f"{name} dtype {t[name].dtype}")
+    check(np.all(t["h0"] != 0), path, "h0 must be non-zero")
+    lengths = t["lengths"] if m["has_lengths"] else None
+
+    out, hn = reference_gru(x, t["h0"], t, L, D == 2, lengths)
+    fwd = {"output": out, "h_n": hn}
+    worst_fwd = max(float(np.max(np.abs(t[k] - v))) for k, v in fwd.items())
+    for k, v in fwd.items():
+        err = float(np.max(np.abs(t[k] - v)))
+        check(err <= 1e-5, path, f"{k} differs from NumPy GRU by {err:.3g}")
+    if lengths is not None:
+        for b, n in enumerate(lengths):
+            check(np.all(t["output"][b, n:] == 0), path, f"output past length {n} not zero")
+            check(np.all(t["grad.input"][b, n:] == 0), path, f"grad.input past length {n} not zero")
+
+    def loss(v):
+        o, h = reference_gru(v["input"], v["h0"], v, L, D == 2, lengths)
+        return float(np.sum(o * t["grad_output"]) + np.sum(h * t["grad_h_n"]))
+
+    base = {k: np.asarray(v, np.float64) for k, v in t.items() if k != "lengths"}
+    rng = np.random.default_rng(m["seed"])
+    eps = 1e-6
+    worst_grad = 0.0
+    for gname in sorted(k for k in t if k.startswith("grad.")):
+        target = gname[len("grad."):]
+        direction = rng.standard_normal(base[target].shape)
+        plus, minus = dict(base), dict(base)
+        plus[target] = base[target] + eps * direction
+        minus[target] = base[target] - eps * direction
+        fd = (loss(plus) - loss(minus)) / (2 * eps)
+        an = float(np.sum(base[gname] * direction))
+        scale = 1.0 + float(np.sum(np.abs(base[gname] * direction)))
+        rel = abs(fd - an) / scale
+        worst_grad = max(worst_grad, rel)
+        check(rel <= 1e-5, path, f"{gname}: finite difference {fd:.8g} vs stored {an:.8g}")
+
+    lens = "" if lengths is None else f" lengths={lengths.tolist()}"
+    return (f"gru/{path.stem}: B={B} T={T} I={I} H={H} layers={L} "
+            f"bidirectional={str(D == 2).lower()} bias={str(m['bias']).lower()}{lens}; {len(t)} tensors; "
             f"numpy fwd max err {worst_fwd:.1e}, grad fd rel err {worst_grad:.1e} "
             f"({path.stat().st_size} bytes)")
 
@@ -1035,8 +1243,8 @@ def main(argv=None) -> int:
     ap.add_argument("--clean", action="store_true",
                     help="first delete existing *.safetensors in the selected suite "
                          "folders (other suites are untouched)")
-    ap.add_argument("--suites", default="lstm,torch_optim,torch_rollout",
-                    help="comma-separated suites to write (default: lstm,torch_optim,torch_rollout); "
+    ap.add_argument("--suites", default="lstm,gru,torch_optim,torch_rollout",
+                    help="comma-separated suites to write (default: lstm,gru,torch_optim,torch_rollout); "
                          "torch_layers writes the single file --torch-layers-file instead")
     ap.add_argument("--torch-layers-file", type=Path, default=TORCH_LAYERS_FILE,
                     help="where --suites torch_layers writes (default: "
@@ -1045,6 +1253,7 @@ def main(argv=None) -> int:
     out: Path = args.out
 
     suites = {"lstm": (LSTM_CASES, gen_lstm_case, verify_lstm_file),
+              "gru": (GRU_CASES, gen_gru_case, verify_gru_file),
               "torch_optim": (OPTIM_CASES, gen_optim_case, verify_optim_file),
               "torch_rollout": (ROLLOUT_CASES, gen_rollout_case, verify_rollout_file)}
     selected = [name.strip() for name in args.suites.split(",") if name.strip()]

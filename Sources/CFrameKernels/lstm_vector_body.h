@@ -73,6 +73,9 @@ TARGET static inline void FN(store)(float *p, V v, long n) {
 }
 
 // ---------------------------------------------------------------- activations alone (tests)
+// Defined once, by lstm_kernels.c: other includers (gru_kernels.c) define
+// FSK_VECTOR_BODY_INTERNAL_ONLY to leave them out.
+#ifndef FSK_VECTOR_BODY_INTERNAL_ONLY
 
 TARGET void FN(fsk_sigmoid)(const float *x, float *y, long count) {
     for (long i = 0; i < count; i += L) {
@@ -87,3 +90,4 @@ TARGET void FN(fsk_tanh)(const float *x, float *y, long count) {
         FN(store)(y + i, FN(tanh)(FN(load)(x + i, n)), n);
     }
 }
+#endif

@@ -37,7 +37,7 @@ let workloads: [Workload] = [
     WindowWorkloads.overlap(),
     WindowWorkloads.batches(quick: quick),
     GEMMWorkloads.square1024(),
-] + LSTMWorkloads.all() + ModelWorkloads.cnnLSTM() + ConvLSTMWorkloads.all() + [TrainingWorkloads.seed3(quick: quick)]
+] + LSTMWorkloads.all() + GRUWorkloads.all() + ModelWorkloads.cnnLSTM() + ConvLSTMWorkloads.all() + [TrainingWorkloads.seed3(quick: quick)]
     + GEMMWorkloads.fmaPeak()
 let selected = workloads.filter { only == nil || $0.name.hasPrefix(only!) }
 if selected.isEmpty {

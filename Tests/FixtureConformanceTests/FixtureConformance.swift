@@ -13,7 +13,7 @@ final class FixtureConformance: XCTestCase {
     static let contractSuites: Set<String> = [
         "windows", "pad_sequences", "lstm", "keras_lstm", "keras_convlstm2d", "keras_conv2d",
         "keras_conv2d_transpose", "keras_maxpool2d", "keras_dense", "keras_cnn_lstm", "torch_optim",
-        "space_to_depth", "ssim", "torch_rollout", "keras_concatenate",
+        "space_to_depth", "ssim", "torch_rollout", "keras_concatenate", "gru", "keras_gru",
     ]
 
     /// The suites this package checks so far.
@@ -33,6 +33,8 @@ final class FixtureConformance: XCTestCase {
         "ssim": SSIMSuite.check,
         "torch_rollout": TorchRolloutSuite.check,
         "keras_concatenate": KerasConcatenateSuite.check,
+        "gru": GRUSuite.check,
+        "keras_gru": KerasGRUSuite.check,
     ]
 
     func testEveryFixtureCase() throws {

@@ -128,6 +128,32 @@ final class TimeLoopAllocationTests: XCTestCase {
         }
     }
 
+    func testGRUForwardAndBackward() throws {
+        // As the LSTM's: two layers, B 16, I = H = 64; both reset placements
+        // (one fused call per step, or two), unpadded and padded.
+        for resetAfter in [true, false] {
+            let gru = try GRU(inputSize: 64, hiddenSize: 64, layerCount: 2, resetAfter: resetAfter, seed: 1)
+            for lengths in [false, true] {
+                let name = "GRU\(resetAfter ? "" : " resetting before")\(lengths ? " with lengths" : "")"
+                try assertIndependentOfTimesteps("\(name) forward", many: 16) { steps in
+                    let x = try randomTensor([16, steps, 64], seed: 2)
+                    let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
+                    return { _ = try gru.forward(x, lengths: valid) }
+                }
+                try assertIndependentOfTimesteps("\(name) forward and backward", many: 16) { steps in
+                    let x = try randomTensor([16, steps, 64], seed: 2)
+                    let g = try randomTensor([16, steps, 64], seed: 3)
+                    let valid = lengths ? (0 ..< 16).map { $0 % steps + 1 } : nil
+                    var gradients = gru.zeroGradients()
+                    return {
+                        let (_, cache) = try gru.trainingForward(x, lengths: valid)
+                        _ = try gru.backward(outputGradient: g, cache: cache, into: &gradients)
+                    }
+                }
+            }
+        }
+    }
+
     func testConvLSTMForwardAndBackward() throws {
         // 3 x 3 runs the recurrent convolution as Winograd, 3 x 2 as one fused
         // im2col product; two sequences so each step's phases are split over the pool.

@@ -79,6 +79,7 @@ float fsk_fma_peak_avx2(long steps);
 #endif
 
 #include "CFrameKernelsLSTM.h"
+#include "CFrameKernelsGRU.h"
 #include "CFrameKernelsConvLSTM.h"
 #include "CFrameKernelsOptim.h"
 

@@ -206,14 +206,20 @@ func lstmReferenceForwardSteps(
 /// kernel's row tile (a chunk's last tile may still be partial on the other
 /// paths, whose tiles are 3, 6 or 8 rows).
 func forEachBatchChunk(_ g: LSTMSequenceGeometry, _ body: (Range<Int>) -> Void) {
+    // The recurrent products of all steps.
+    forEachBatchChunk(batch: g.batch, flops: 2 * g.rows * g.hiddenSize * g.gateWidth, body)
+}
+
+/// `forEachBatchChunk` for `batch` rows whose time loop does `flops` of recurrent work
+/// (shared by the LSTM's and the GRU's loops).
+func forEachBatchChunk(batch: Int, flops: Int, _ body: (Range<Int>) -> Void) {
     let alignment = 4
-    let flops = 2 * g.rows * g.hiddenSize * g.gateWidth   // the recurrent products of all steps
-    let blocks = (g.batch + alignment - 1) / alignment
+    let blocks = (batch + alignment - 1) / alignment
     let parts = flops >= gemmThreadingThreshold ? min(blocks, WorkerPool.shared.threadCount) : 1
-    if parts <= 1 { return body(0 ..< g.batch) }
+    if parts <= 1 { return body(0 ..< batch) }
     WorkerPool.shared.run(parts: parts) { part in
         let range = chunk(part, of: parts, count: blocks)
-        body(range.lowerBound * alignment ..< min(g.batch, range.upperBound * alignment))
+        body(range.lowerBound * alignment ..< min(batch, range.upperBound * alignment))
     }
 }
 

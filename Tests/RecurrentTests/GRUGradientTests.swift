@@ -1,0 +1,68 @@
+import FrameSequencing
+import Recurrent
+import TestSupport
+import XCTest
+
+/// Finite differences of `L = sum(output * g) + sum(h_n * gh)` against backward,
+/// for the input, h0 and every parameter of the GRU layer (the active kernel path).
+final class GRUGradientTests: XCTestCase {
+    struct Case {
+        var layers = 1, bidirectional = false, lengths: [Int]? = nil, timeMajor = false
+        var returnSequences = true, dropout: Float = 0, resetAfter = true, bias = true
+    }
+
+    func check(_ c: Case, line: UInt = #line) throws {
+        let (batch, steps, input, hidden) = (2, 3, 3, 2)
+        var gru = try GRU(inputSize: input, hiddenSize: hidden, layerCount: c.layers, bidirectional: c.bidirectional,
+                          bias: c.bias, resetAfter: c.resetAfter, dropout: c.dropout, seed: 11)
+        let layout: SequenceLayout = c.timeMajor ? .timeMajor : .batchMajor
+        let x = try randomTensor(c.timeMajor ? [steps, batch, input] : [batch, steps, input], seed: 1)
+        let stateShape = [c.layers * gru.directionCount, batch, hidden]
+        let h0 = try randomTensor(stateShape, seed: 2, scale: 0.5)
+        let (reference, cache) = try gru.trainingForward(x, initialHidden: h0, lengths: c.lengths, layout: layout,
+                                                         returnSequences: c.returnSequences, dropoutSeed: 9)
+        let g = try randomTensor(reference.output.dimensions, seed: 4)
+        let gh = try randomTensor(stateShape, seed: 5)
+        var gradients = gru.zeroGradients()
+        let inputs = try gru.backward(outputGradient: g, finalHiddenGradient: gh, cache: cache, into: &gradients)
+
+        func loss(_ model: GRU, _ x: Tensor, _ h0: Tensor) throws -> Double {
+            // Same dropout seed: the same mask, so the loss is a smooth function of the inputs.
+            let r = try model.trainingForward(x, initialHidden: h0, lengths: c.lengths, layout: layout,
+                                              returnSequences: c.returnSequences, dropoutSeed: 9).result
+            return dot(r.output, g) + dot(r.finalHidden, gh)
+        }
+        var results = [
+            try finiteDifferenceCheck("input", x, analytic: inputs.input) { try loss(gru, $0, h0) },
+            try finiteDifferenceCheck("h0", h0, analytic: inputs.initialHidden) { try loss(gru, x, $0) },
+        ]
+        let original = gru.layers
+        let paths: [(String, WritableKeyPath<GRUDirectionWeights, Tensor>)] =
+            [("inputWeights", \.inputWeights), ("recurrentWeights", \.recurrentWeights)]
+            + (c.bias ? [("inputBias", \.inputBias), ("recurrentBias", \.recurrentBias)] : [])
+        for index in original.indices {
+            for (label, path) in paths {
+                results.append(try finiteDifferenceCheck("layer \(index) \(label)", original[index][keyPath: path],
+                                                         analytic: gradients.layers[index][keyPath: path]) { value in
+                    gru.layers = original
+                    gru.layers[index][keyPath: path] = value
+                    defer { gru.layers = original }
+                    return try loss(gru, x, h0)
+                })
+            }
+        }
+        let worst = results.max { $0.worstError < $1.worstError }!
+        print("GRU finite differences \(c): worst \(worst.name) \(worst.worstError)")
+        for result in results where !result.passed { XCTFail("\(c): \(result)", line: line) }
+    }
+
+    func testSingleLayer() throws { try check(Case()) }
+    func testResetBeforeProduct() throws { try check(Case(resetAfter: false)) }
+    func testStackedBidirectional() throws { try check(Case(layers: 2, bidirectional: true)) }
+    func testStackedBidirectionalResetBefore() throws { try check(Case(layers: 2, bidirectional: true, resetAfter: false)) }
+    func testLengthsBothDirections() throws { try check(Case(layers: 2, bidirectional: true, lengths: [3, 1])) }
+    func testLengthsResetBefore() throws { try check(Case(bidirectional: true, lengths: [2, 3], resetAfter: false)) }
+    func testTimeMajorLastStepOnly() throws { try check(Case(bidirectional: true, timeMajor: true, returnSequences: false)) }
+    func testDropoutBetweenLayers() throws { try check(Case(layers: 2, dropout: 0.4)) }
+    func testWithoutBiases() throws { try check(Case(layers: 2, bias: false)) }
+}
