@@ -74,7 +74,7 @@ extension LSTM {
         outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache, into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
         if projectionSize > 0 {
-            return try projectedBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
+            return try plainBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
                                                cache: cache, into: &gradients)
         }
         return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,

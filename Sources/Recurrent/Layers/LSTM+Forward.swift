@@ -169,7 +169,7 @@ extension LSTM {
         let kernelInput = plan.movesInput
             ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: inputSize)) : input
         var (result, cache) = projectionSize > 0
-            ? try projectedForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
+            ? try plainForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
                                          timeMajor: timeMajor, returnSequences: returnSequences, training: training,
                                          dropoutSeed: dropoutSeed)
             : try forwardKernel(kernelInput, state: state, stateShape: stateShape, batch: batch, steps: steps,

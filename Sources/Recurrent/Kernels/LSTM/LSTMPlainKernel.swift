@@ -1,6 +1,6 @@
 import FrameSequencing
 
-// The time loops of an LSTM with projections (LSTMProjectedSequence.swift) on
+// The time loops of an LSTM with projections (LSTMPlainSequence.swift) on
 // parameters, inputs and states the layer has validated: the one place their
 // pointers are taken. Stacking, directions, dropout between layers and the
 // last-step output as LSTMForwardKernel.swift and LSTMBackwardKernel.swift
@@ -12,7 +12,7 @@ import FrameSequencing
 extension LSTM {
     /// Every layer and direction over `input` from `state` (h (L*D, B, P), c
     /// (L*D, B, H)): the result, and with `training` what backward needs.
-    func projectedForwardKernel(
+    func plainForwardKernel(
         _ input: Tensor, state: LSTMState, batch: Int, steps: Int, lengths: [Int]?, timeMajor: Bool,
         returnSequences: Bool, training: Bool, dropoutSeed: UInt64
     ) throws -> (result: LSTMResult, cache: LSTMCache?) {
@@ -25,7 +25,7 @@ extension LSTM {
         var layerInput = input.scalars
         var layerInputs: [[Float]] = [], masks: [[Float]?] = [], records: [[Float]] = []
         var dropoutGenerator = SeededGenerator(seed: dropoutSeed)
-        let recordCount = LSTMProjectedRecordLayout(rows: rows, hidden: hidden, projection: p).count
+        let recordCount = LSTMPlainRecordLayout(rows: rows, hidden: hidden, projection: p).count
         for layer in 0 ..< layerCount {
             let width = layerInputSize(layer)
             var mask: [Float]? = nil
@@ -51,7 +51,7 @@ extension LSTM {
                                             initialCell.withUnsafeBufferPointer { c in
                                                 record.withUnsafeMutableBufferPointer { saved in
                                                     withOptionalPointer(lengths) { lengthPointer in
-                                                        lstmProjectedForward(
+                                                        lstmPlainForward(
                                                             geometry, projectionSize: p, input: x.baseAddress!, inputStride: width,
                                                             weights: weights, projection: projection.baseAddress!,
                                                             initialHidden: h.baseAddress! + h0, initialCell: c.baseAddress! + c0,
@@ -105,7 +105,7 @@ extension LSTM {
 
     /// Backpropagation through time of an LSTM with projections into validated
     /// `gradients`: dL/dinput and dL/d(h0, c0).
-    func projectedBackwardKernel(
+    func plainBackwardKernel(
         outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache, into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
         let (batch, steps, hidden, p, directions) = (cache.batch, cache.timesteps, hiddenSize, projectionSize, directionCount)
@@ -119,7 +119,7 @@ extension LSTM {
             finalHiddenGradient = finalStateGradient.hidden.scalars
             finalCellGradient = finalStateGradient.cell.scalars
         }
-        let recordCount = LSTMProjectedRecordLayout(rows: rows, hidden: hidden, projection: p).count
+        let recordCount = LSTMPlainRecordLayout(rows: rows, hidden: hidden, projection: p).count
         guard cache.segments == nil, cache.records.allSatisfy({ $0.count == recordCount }) else {
             throw RecurrentError.cacheMismatch(reason: "it was recorded by an LSTM of other sizes or without projections")
         }
@@ -164,7 +164,7 @@ extension LSTM {
                                                         initialHiddenGradient.withUnsafeMutableBufferPointer { dh0 in
                                                             initialCellGradient.withUnsafeMutableBufferPointer { dc0 in
                                                                 withOptionalPointer(cache.lengths) { lengths in
-                                                                    lstmProjectedBackward(
+                                                                    lstmPlainBackward(
                                                                         geometry, projectionSize: p, input: x.baseAddress!,
                                                                         inputStride: width, weights: weights,
                                                                         projection: projection.baseAddress!, lengths: lengths,

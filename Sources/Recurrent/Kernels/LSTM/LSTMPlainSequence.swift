@@ -28,7 +28,7 @@ import FrameSequencing
 /// Where one projected direction's forward pass saves what backward needs, in
 /// one buffer of `count` floats: per row the activated gates, c_t, c_{t-1},
 /// m_t and h_{t-1} (saved for backward). Zero on padded rows.
-struct LSTMProjectedRecordLayout {
+struct LSTMPlainRecordLayout {
     let rows: Int, hidden: Int, projection: Int
     var count: Int { rows * (7 * hidden + projection) }
     var gates: Int { 0 }                                  // [rows, G]
@@ -41,10 +41,10 @@ struct LSTMProjectedRecordLayout {
 /// The projected forward pass of one direction. Overwrites `output` (row r at
 /// `output + r * outputStride`, P values, zero on padded rows), `finalHidden`
 /// ([B, P]) and `finalCell` ([B, H]); with `record` (an
-/// `LSTMProjectedRecordLayout` buffer, zeroed by the caller) saves every valid
+/// `LSTMPlainRecordLayout` buffer, zeroed by the caller) saves every valid
 /// row's activations. `projection` is W_hr ([P, H]); `w.recurrentWeights` is
 /// [G, P]. Allocates before the time loop only.
-func lstmProjectedForward(
+func lstmPlainForward(
     _ g: LSTMSequenceGeometry, projectionSize p: Int, input: UnsafePointer<Float>, inputStride: Int,
     weights w: LSTMWeightPointers, projection: UnsafePointer<Float>,
     initialHidden: UnsafePointer<Float>, initialCell: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
@@ -53,7 +53,7 @@ func lstmProjectedForward(
     record: UnsafeMutablePointer<Float>?
 ) {
     let (batch, hidden, width) = (g.batch, g.hiddenSize, g.gateWidth)
-    let layout = LSTMProjectedRecordLayout(rows: g.rows, hidden: hidden, projection: p)
+    let layout = LSTMPlainRecordLayout(rows: g.rows, hidden: hidden, projection: p)
     let gates = record ?? UnsafeMutablePointer<Float>.allocate(capacity: g.rows * width)   // [rows, G]
     let h = UnsafeMutablePointer<Float>.allocate(capacity: batch * p)        // h_{t-1} [B, P]
     let c = UnsafeMutablePointer<Float>.allocate(capacity: batch * hidden)   // c_{t-1} [B, H]
@@ -112,7 +112,7 @@ func lstmProjectedForward(
 /// ([B, P] and [B, H]). Overwrites `inputGradient` ([rows, I]) unless
 /// `accumulateInput`, then adds; accumulates into the five parameter
 /// gradients; overwrites `initialHiddenGradient` ([B, P]) and `initialCellGradient` ([B, H]).
-func lstmProjectedBackward(
+func lstmPlainBackward(
     _ g: LSTMSequenceGeometry, projectionSize p: Int, input: UnsafePointer<Float>, inputStride: Int,
     weights w: LSTMWeightPointers, projection: UnsafePointer<Float>, lengths: UnsafePointer<Int>?,
     record: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, outputGradientStride: Int,
@@ -124,7 +124,7 @@ func lstmProjectedBackward(
     initialHiddenGradient dh: UnsafeMutablePointer<Float>, initialCellGradient dc: UnsafeMutablePointer<Float>
 ) {
     let (batch, hidden, width) = (g.batch, g.hiddenSize, g.gateWidth)
-    let layout = LSTMProjectedRecordLayout(rows: g.rows, hidden: hidden, projection: p)
+    let layout = LSTMPlainRecordLayout(rows: g.rows, hidden: hidden, projection: p)
     let dA = UnsafeMutablePointer<Float>.allocate(capacity: g.rows * width)   // [rows, G], zero on padded rows
     let total = UnsafeMutablePointer<Float>.allocate(capacity: batch * p)     // dh of step t [B, P]
     let dm = UnsafeMutablePointer<Float>.allocate(capacity: batch * hidden)   // [B, H]
