@@ -100,6 +100,11 @@ public struct LSTM: Sendable {
     /// mask), the output, the gradients, and forward's [B * T, 4H] scratch for
     /// inputs too large for the fused steps. Recomputation costs one more
     /// forward pass of the time loop in backward (measured in the README's "Measured" section).
+    ///
+    /// With projections (P units of h) or ``recurrentDropout``, training runs
+    /// the plain route, which keeps every row whatever this says:
+    /// 4 * B * T * (7H + P) bytes per layer and direction (m_t too), and with
+    /// recurrent dropout its four (B, P) masks (``estimatedFootprint(inputSize:hiddenSize:projectionSize:layerCount:bidirectional:dropout:recurrentDropout:inputDimensions:returnSequences:recomputation:)``).
     public var recomputation: Recomputation = .none
     /// As a ``Layer``, whether the output is every timestep (B, T, D * H), true
     /// by default as PyTorch's `nn.LSTM`, or the last valid one (B, D * H), as
