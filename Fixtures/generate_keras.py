@@ -36,6 +36,10 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
     tensors:  input (B, T, I); kernel (I, 4U); recurrent_kernel (U, 4U);
               bias (4U) unless use_bias is false, gate blocks in the order i, f, c, o;
               mask (B, T) I64 of 0/1 when the layer was called with a mask;
+              recurrent_dropout_mask (4, B, U) F32 when metadata recurrent_dropout
+              (the rate) is present: the layer ran with training=True and these
+              per-gate masks (i, f, c, o; 0 or 1/(1-rate)) in place of the
+              cell's random ones;
               output (B, T, U) if return_sequences else (B, U);
               grad_output (random, shape of output);
               grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
@@ -328,6 +332,12 @@ KERAS_LSTM_CASES = [
          mask=("pre", [5, 2, 4]), seed=519),
     dict(name="no_bias", B=2, T=5, I=4, U=3, seq=True, bias=False, seed=520),
     dict(name="no_bias_last", B=2, T=4, I=7, U=5, seq=False, bias=False, seed=521),
+    # recurrent_dropout (rdrop: the rate) in training mode, with the four per-gate
+    # masks drawn here (after every other draw) and handed to the cell in place
+    # of its own random ones, then stored as recurrent_dropout_mask (4, B, U)
+    dict(name="recurrent_dropout", B=3, T=5, I=3, U=4, seq=True, rdrop=0.4, seed=522),
+    dict(name="recurrent_dropout_mask_pre_go_backwards_last", B=3, T=6, I=4, U=5, seq=False, back=True,
+         mask=("pre", [6, 2, 4]), rdrop=0.5, seed=523),
 ]
 WEIGHT_STD = 0.5
 
@@ -603,7 +613,7 @@ def case_mask(case):
 
 
 def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences, mask=None,
-                         go_backwards=False, zero_output=False):
+                         go_backwards=False, zero_output=False, recurrent_masks=None):
     """Keras LSTM forward, float64, from zero initial state. Gate blocks of the
     4U axis in the order i, f, c, o:
         z = x_t @ kernel + h @ recurrent_kernel + bias   (no bias: None)
@@ -614,6 +624,9 @@ def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences, ma
     keras.src.backend.tensorflow.rnn's loop (the CPU path): a masked step keeps
     h and c and outputs zero (zero_output) or the previous step's output
     (zeros before the first step). The last output is the last step's.
+    With recurrent_masks (4, B, U), Keras's recurrent dropout (LSTMCell with
+    implementation=1 in training): gate block g reads (h * recurrent_masks[g])
+    @ recurrent_kernel[:, g], the same masks at every step.
     Returns every output (B, T, U), or the last one (B, U)."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
@@ -628,8 +641,13 @@ def reference_keras_lstm(x, kernel, recurrent_kernel, bias, return_sequences, ma
     c = np.zeros((B, U))
     out = np.zeros((B, U))
     outs = []
+    rm = None if recurrent_masks is None else np.asarray(recurrent_masks, np.float64)
     for t in range(T):
-        z = x[:, t] @ k + h @ r + b
+        if rm is None:
+            z = x[:, t] @ k + h @ r + b
+        else:
+            z = x[:, t] @ k + b + np.concatenate(
+                [(h * rm[g]) @ r[:, g * U:(g + 1) * U] for g in range(4)], axis=1)
         zi, zf, zc, zo = z[:, :U], z[:, U:2 * U], z[:, 2 * U:3 * U], z[:, 3 * U:]
         c_new = _sigmoid(zf) * c + _sigmoid(zi) * np.tanh(zc)
         h_new = _sigmoid(zo) * np.tanh(c_new)
@@ -1043,12 +1061,23 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
         del values["bias"]  # drawn all the same, so the other draws match a case with a bias
     out_shape = (B, T, U) if seq else (B, U)
     g_out = rng.standard_normal(out_shape).astype(np.float32)
+    rate = case.get("rdrop", 0.0)
+    # Keras's backend.random.dropout on ones: 0 with probability rate, else 1 / (1 - rate)
+    rec_masks = None if rate == 0 else \
+        ((rng.random((4, B, U)) >= rate) / (1 - rate)).astype(np.float32)
 
     layer = keras.layers.LSTM(
         U, activation="tanh", recurrent_activation="sigmoid", use_bias=use_bias,
         unit_forget_bias=True, return_sequences=seq, return_state=False,
-        go_backwards=back, stateful=False, unroll=False, zero_output_for_mask=zero, dtype="float32")
+        go_backwards=back, stateful=False, unroll=False, zero_output_for_mask=zero,
+        recurrent_dropout=rate, dtype="float32")
     layer.build((B, T, I))
+    if rec_masks is not None:
+        # The cell's own draw replaced by ours (the one random step); all else is
+        # Keras's training path: implementation=1, h_tm1 * mask[g] @ U_g per gate.
+        assert layer.cell.implementation == 1 and layer.cell.dropout == 0
+        fixed = [tf.constant(m) for m in rec_masks]
+        layer.cell.get_recurrent_dropout_mask = lambda step_input: fixed
     cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel}
     if use_bias:
         cell_vars["bias"] = layer.cell.bias
@@ -1060,7 +1089,9 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
     xt = tf.constant(x)
     with tf.GradientTape() as tape:
         tape.watch(xt)
-        y = layer(xt) if mask is None else layer(xt, mask=tf.constant(mask.astype(bool)))
+        training = rec_masks is not None   # recurrent dropout acts in training only
+        y = layer(xt, training=training) if mask is None else \
+            layer(xt, mask=tf.constant(mask.astype(bool)), training=training)
         loss = tf.reduce_sum(y * tf.constant(g_out))
     names = list(cell_vars)
     grads = tape.gradient(loss, [xt] + [cell_vars[n].value for n in names])
@@ -1072,6 +1103,8 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
                **{f"grad.{n}": f32(g) for n, g in zip(names, grads[1:])}}
     if mask is not None:
         tensors["mask"] = mask
+    if rec_masks is not None:
+        tensors["recurrent_dropout_mask"] = rec_masks
     meta = base_metadata("keras_lstm", case["seed"])
     meta.update({
         "units": json.dumps(U),
@@ -1083,6 +1116,8 @@ def gen_keras_lstm_case(case, out_dir: Path) -> Path:
         "recurrent_activation": json.dumps("sigmoid"),
         "use_bias": jbool(use_bias),
     })
+    if rec_masks is not None:
+        meta["recurrent_dropout"] = json.dumps(rate)
     path = out_dir / "keras_lstm" / f"{case['name']}.safetensors"
     write_safetensors(path, {k: np.ascontiguousarray(v) for k, v in tensors.items()}, meta)
     return path
@@ -1480,11 +1515,18 @@ def verify_keras_lstm_file(path: Path) -> str:
     if mask is not None:
         check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
               path, "mask must be (B, T) I64 of 0/1")
+    rate = m.get("recurrent_dropout", 0.0)
+    rec_masks = t.pop("recurrent_dropout_mask", None)
+    check((rec_masks is None) == (rate == 0), path, "recurrent_dropout_mask with recurrent_dropout only")
+    if rec_masks is not None:
+        check(rec_masks.shape == (4, B, U) and rec_masks.dtype == np.float32
+              and np.all((rec_masks == 0) | (rec_masks == np.float32(1 / (1 - rate)))),
+              path, "recurrent_dropout_mask must be (4, B, U) F32 of 0 and 1/(1-rate)")
     check_tensor_set(path, t, expected)
 
     def model(v):
         return reference_keras_lstm(v["input"], v["kernel"], v["recurrent_kernel"], v.get("bias"), seq,
-                                    mask, back, zero)
+                                    mask, back, zero, rec_masks)
 
     ref = model(t)
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
@@ -1496,7 +1538,8 @@ def verify_keras_lstm_file(path: Path) -> str:
     grad_err = finite_difference_check(path, t, loss)
     options = "".join([" go_backwards" if back else "", " zero_output_for_mask" if zero else "",
                        "" if use_bias else " use_bias=false",
-                       "" if mask is None else f" mask={mask.tolist()}"])
+                       "" if mask is None else f" mask={mask.tolist()}",
+                       "" if rec_masks is None else f" recurrent_dropout={rate} (given masks)"])
     return (f"keras_lstm/{path.stem}: B={B} T={T} I={I} U={U} "
             f"return_sequences={str(seq).lower()}{options} -> output {out_shape}, "
             f"max |output| {np.max(np.abs(t['output'])):.2f}; "

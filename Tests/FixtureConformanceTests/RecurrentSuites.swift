@@ -1,7 +1,7 @@
 import Foundation
 import FrameSequencing
-import Recurrent
 import TestSupport
+@testable import Recurrent   // the LSTM's hook for given recurrent dropout masks
 
 /// Suite `lstm`: PyTorch `nn.LSTM(batch_first=True)`, forward and every gradient.
 enum LSTMSuite {
@@ -42,7 +42,8 @@ enum LSTMSuite {
 }
 
 /// Suite `keras_lstm`: `keras.layers.LSTM`, forward and every gradient, with
-/// `go_backwards`, `zero_output_for_mask`, `use_bias` and a `mask` when the case has them.
+/// `go_backwards`, `zero_output_for_mask`, `use_bias`, a `mask` and
+/// `recurrent_dropout` with its given masks when the case has them.
 enum KerasLSTMSuite {
     static func check(_ fixture: FixtureCase) throws -> [Comparison] {
         let hasBias = fixture.has("bias")
@@ -50,11 +51,19 @@ enum KerasLSTMSuite {
                             bias: hasBias ? fixture.tensor("bias") : nil)
         lstm.goBackwards = try fixture.metadataBool("go_backwards")
         lstm.maskedOutput = try fixture.metadataBool("zero_output_for_mask") ? .zero : .lastValid
+        lstm.recurrentDropout = try fixture.float("recurrent_dropout") ?? 0
         let returnSequences = try fixture.metadataBool("return_sequences")
         let input = try fixture.tensor("input")
-        let (result, cache) = fixture.has("mask")
-            ? try lstm.trainingForward(input, mask: try fixture.maskTensor("mask"), returnSequences: returnSequences)
-            : try lstm.trainingForward(input, returnSequences: returnSequences)
+        // Keras ran in training mode with these (4, B, U) masks in place of its
+        // draw; the LSTM takes them the same way, through its internal hook.
+        let recurrentMasks = fixture.has("recurrent_dropout_mask") ? [try fixture.tensor("recurrent_dropout_mask").scalars] : nil
+        guard (recurrentMasks == nil) == (lstm.recurrentDropout == 0) else {
+            throw FixtureError.badMetadata(fixture.path, "recurrent_dropout", "\(lstm.recurrentDropout) with masks: \(recurrentMasks != nil)")
+        }
+        let (result, optionalCache) = try lstm.run(
+            input, initialState: nil, lengths: nil, mask: fixture.has("mask") ? try fixture.maskTensor("mask") : nil,
+            layout: .batchMajor, returnSequences: returnSequences, training: true, dropoutSeed: 0, recurrentMasks: recurrentMasks)
+        let cache = optionalCache!
         var gradients = lstm.zeroGradients()
         let inputGradients = try lstm.backward(outputGradient: try fixture.tensor("grad_output"), finalStateGradient: nil, cache: cache, into: &gradients)
         let asKeras = try LSTM(inputSize: lstm.inputSize, hiddenSize: lstm.hiddenSize, bias: hasBias,

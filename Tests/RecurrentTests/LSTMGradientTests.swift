@@ -12,6 +12,8 @@ final class LSTMGradientTests: XCTestCase {
         /// (B, T) rows of 0 and 1, given as `mask:` instead of lengths.
         var mask: [[Float]]? = nil
         var goBackwards = false, maskedOutput = MaskedOutput.zero, bias = true, projection = 0
+        /// Keras's recurrent dropout (masks drawn from the same seed on every call).
+        var recurrentDropout: Float = 0
     }
 
     func check(_ c: Case, line: UInt = #line) throws {
@@ -20,6 +22,7 @@ final class LSTMGradientTests: XCTestCase {
                             bidirectional: c.bidirectional, bias: c.bias, dropout: c.dropout, seed: 11)
         lstm.goBackwards = c.goBackwards
         lstm.maskedOutput = c.maskedOutput
+        lstm.recurrentDropout = c.recurrentDropout
         let mask = try c.mask.map { try Tensor(shape: [batch, steps], scalars: $0.flatMap { $0 }) }
         let layout: SequenceLayout = c.timeMajor ? .timeMajor : .batchMajor
         let x = try randomTensor(c.timeMajor ? [steps, batch, input] : [batch, steps, input], seed: 1)
@@ -109,5 +112,18 @@ final class LSTMGradientTests: XCTestCase {
     func testProjectionPrePaddingLastValidGoBackwards() throws {
         try check(Case(bidirectional: true, mask: [[0, 1, 1], [1, 1, 1]], goBackwards: true, maskedOutput: .lastValid,
                        bias: false, projection: 1))
+    }
+
+    // Recurrent dropout (Keras's per-gate masks on h_{t-1}), on the plain route.
+    func testRecurrentDropout() throws { try check(Case(recurrentDropout: 0.4)) }
+    func testRecurrentDropoutStackedBidirectionalWithLengthsAndDropout() throws {
+        try check(Case(layers: 2, bidirectional: true, lengths: [3, 1], dropout: 0.3, recurrentDropout: 0.4))
+    }
+    func testRecurrentDropoutPrePaddingGoBackwardsLastStepNoBias() throws {
+        try check(Case(bidirectional: true, timeMajor: true, returnSequences: false, mask: [[0, 1, 1], [1, 1, 1]],
+                       goBackwards: true, maskedOutput: .lastValid, bias: false, recurrentDropout: 0.5))
+    }
+    func testRecurrentDropoutWithProjections() throws {
+        try check(Case(layers: 2, bidirectional: true, lengths: [2, 3], projection: 1, recurrentDropout: 0.4))
     }
 }

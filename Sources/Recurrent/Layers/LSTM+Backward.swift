@@ -69,12 +69,15 @@ extension LSTM {
         return result
     }
 
-    /// The backward time loops of this LSTM's route: projected, or the fused ones.
+    /// The backward time loops of the route the forward pass took: the plain
+    /// one (projections, recurrent dropout), or the fused ones.
     private func timeLoopsBackward(
         outputGradient: Tensor, finalStateGradient: LSTMState?, cache: LSTMCache, into gradients: inout LSTMGradients
     ) throws -> LSTMInputGradients {
-        if projectionSize > 0 {
-            return try projectedBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
+        // A projected LSTM's weights never meet the fused loops, whatever the cache says
+        // (the plain loops refuse a record of other sizes).
+        if cache.route == .plain || projectionSize > 0 {
+            return try plainBackwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient,
                                                cache: cache, into: &gradients)
         }
         return try backwardKernel(outputGradient: outputGradient, finalStateGradient: finalStateGradient, cache: cache,

@@ -30,6 +30,17 @@ public struct LSTMCache: Sendable {
     /// How the input was moved for the time loops and their output for the
     /// caller (masks, pre-padding, ``LSTM/goBackwards``), undone in backward.
     var plan: MaskedSequencePlan? = nil
+    /// The time loops that ran, which backward follows.
+    var route: LSTMRoute = .fused
+    /// Per layer*D + d: M_i, M_f, M_g, M_o [4, B, P] of 0 or 1/(1-rate), the
+    /// recurrent dropout masks of the pass; nil without recurrent dropout.
+    var recurrentDropoutMasks: [[Float]]? = nil
+}
+
+/// Which time loops run an LSTM: the fused kernels (LSTMSequence.swift), or
+/// the plain per-step route for projections and recurrent dropout (LSTMPlainSequence.swift).
+enum LSTMRoute: Sendable {
+    case fused, plain
 }
 
 extension LSTM {
@@ -85,7 +96,9 @@ extension LSTM {
 
     /// Runs the LSTM keeping what backward needs (every step's record, or the
     /// states that ``recomputation`` asks for); applies dropout between stacked
-    /// layers (seeded by `dropoutSeed`) when ``dropout`` is above zero.
+    /// layers when ``dropout`` is above zero and to the recurrent state when
+    /// ``recurrentDropout`` is, both seeded by `dropoutSeed` (the same seed, the
+    /// same masks).
     ///
     /// - Throws: as ``forward(_:initialState:lengths:layout:returnSequences:)``,
     ///   and `invalidArgument` for a ``Recomputation/keepStatesEvery(_:)`` below 1.
@@ -134,9 +147,12 @@ extension LSTM {
 
     // MARK: The shared forward pass
 
+    /// The forward pass of every public entry. `recurrentMasks` (per
+    /// layer-direction, [4, B, P] each, of the kernels' batch) replaces the
+    /// recurrent dropout masks that training would draw: the tests' hook.
     func run(
         _ input: Tensor, initialState: LSTMState?, lengths: [Int]?, mask: Tensor?, layout: SequenceLayout,
-        returnSequences: Bool, training: Bool, dropoutSeed: UInt64
+        returnSequences: Bool, training: Bool, dropoutSeed: UInt64, recurrentMasks: [[Float]]? = nil
     ) throws -> (result: LSTMResult, cache: LSTMCache?) {
         try validateParameters()
         guard layout != .spatial else {
@@ -168,10 +184,19 @@ extension LSTM {
             })
         let kernelInput = plan.movesInput
             ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: inputSize)) : input
-        var (result, cache) = projectionSize > 0
-            ? try projectedForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
-                                         timeMajor: timeMajor, returnSequences: returnSequences, training: training,
-                                         dropoutSeed: dropoutSeed)
+        // Recurrent dropout's per-gate masks, as projections, need the plain route.
+        let plainRoute = projectionSize > 0 || recurrentMasks != nil || (training && recurrentDropout > 0)
+        if let recurrentMasks, recurrentMasks.count != layerCount * directionCount
+            || recurrentMasks.contains(where: { $0.count != 4 * batch * hiddenStateSize }) {
+            throw RecurrentError.invalidArgument(name: "recurrent dropout masks",
+                                                 expected: "\(layerCount * directionCount) of 4 * \(batch) * \(hiddenStateSize) values",
+                                                 actual: "\(recurrentMasks.map(\.count))")
+        }
+        if training && plainRoute { try recomputation.validate() }
+        var (result, cache) = plainRoute
+            ? try plainForwardKernel(kernelInput, state: state, batch: batch, steps: steps, lengths: plan.kernelLengths,
+                                     timeMajor: timeMajor, returnSequences: returnSequences, training: training,
+                                     dropoutSeed: dropoutSeed, recurrentMasks: recurrentMasks)
             : try forwardKernel(kernelInput, state: state, stateShape: stateShape, batch: batch, steps: steps,
                                 lengths: plan.kernelLengths, timeMajor: timeMajor, returnSequences: returnSequences,
                                 training: training, dropoutSeed: dropoutSeed)

@@ -44,6 +44,27 @@ public struct LSTM: Sendable {
     /// Probability of zeroing an input of layers after the first during training
     /// (PyTorch's `dropout`), in `0 ..< 1`.
     public var dropout: Float
+    /// Keras's `recurrent_dropout`: during training, the probability of zeroing
+    /// a unit of h_{t-1} where it enters the gates, in `0 ..< 1`; 0 (off) by default.
+    ///
+    /// As Keras's `LSTMCell` (which switches to `implementation=1` for it),
+    /// every training pass draws four masks per layer and direction, one per
+    /// gate (i, f, g, o), each (B, P) for P units of h and fixed for all the
+    /// pass's timesteps; gate k reads `(h_{t-1} * M_k) W_hh[k]^T`. A kept unit
+    /// is scaled by 1 / (1 - rate) (inverted dropout), so inference, which
+    /// applies no mask, needs no rescaling. Keras has one direction and one
+    /// layer per `LSTM`; here every layer and direction draws its own masks,
+    /// as stacked Keras LSTMs and the two copies inside `Bidirectional` do.
+    /// The masks follow from the training pass's `dropoutSeed` (the
+    /// ``Trainer`` gives every step its own): the same seed, the same masks.
+    /// A pass's steps are one call: a chunked sequence or a closed-loop
+    /// rollout, one call per chunk or step, draws new masks for each.
+    ///
+    /// Training with it runs the plain per-step route that projections use
+    /// (four products with h per step instead of one, and every step's record
+    /// whatever ``recomputation`` asks for); inference and training without it
+    /// keep the fused kernels.
+    public var recurrentDropout: Float = 0
     /// The weights, index `layer * directionCount + direction` (forward first).
     /// Replace them with values of the same shapes only: every forward and
     /// backward pass checks the count and every tensor's shape first, and
@@ -79,6 +100,11 @@ public struct LSTM: Sendable {
     /// mask), the output, the gradients, and forward's [B * T, 4H] scratch for
     /// inputs too large for the fused steps. Recomputation costs one more
     /// forward pass of the time loop in backward (measured in the README's "Measured" section).
+    ///
+    /// With projections (P units of h) or ``recurrentDropout``, training runs
+    /// the plain route, which keeps every row whatever this says:
+    /// 4 * B * T * (7H + P) bytes per layer and direction (m_t too), and with
+    /// recurrent dropout its four (B, P) masks (``estimatedFootprint(inputSize:hiddenSize:projectionSize:layerCount:bidirectional:dropout:recurrentDropout:inputDimensions:returnSequences:recomputation:)``).
     public var recomputation: Recomputation = .none
     /// As a ``Layer``, whether the output is every timestep (B, T, D * H), true
     /// by default as PyTorch's `nn.LSTM`, or the last valid one (B, D * H), as
@@ -108,11 +134,13 @@ public struct LSTM: Sendable {
     /// false; with projections to `projectionSize` units when it is above 0
     /// (PyTorch's `proj_size`, below `hiddenSize`; PyTorch's initialization only).
     ///
-    /// - Throws: `invalidArgument` for non-positive sizes, a dropout outside
-    ///   `0 ..< 1`, a projection size outside `0 ..< hiddenSize` or with `.keras`.
+    /// - Throws: `invalidArgument` for non-positive sizes, a dropout or
+    ///   recurrent dropout outside `0 ..< 1`, a projection size outside
+    ///   `0 ..< hiddenSize` or with `.keras`.
     public init(
         inputSize: Int, hiddenSize: Int, projectionSize: Int = 0, layerCount: Int = 1, bidirectional: Bool = false,
-        bias: Bool = true, dropout: Float = 0, initialization: LSTMInitialization = .pytorch, seed: UInt64 = 0
+        bias: Bool = true, dropout: Float = 0, recurrentDropout: Float = 0, initialization: LSTMInitialization = .pytorch,
+        seed: UInt64 = 0
     ) throws {
         try RecurrentError.requirePositive(inputSize, "inputSize")
         try RecurrentError.requirePositive(hiddenSize, "hiddenSize")
@@ -127,6 +155,10 @@ public struct LSTM: Sendable {
         }
         guard dropout >= 0 && dropout < 1 else {
             throw RecurrentError.invalidArgument(name: "dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
+        }
+        guard recurrentDropout >= 0 && recurrentDropout < 1 else {
+            throw RecurrentError.invalidArgument(name: "recurrentDropout", expected: "a probability in 0..<1",
+                                                 actual: "\(recurrentDropout)")
         }
         var generator = SeededGenerator(seed: seed)
         var layers: [LSTMDirectionWeights] = []
@@ -147,6 +179,7 @@ public struct LSTM: Sendable {
         self.projectionSize = projectionSize
         self.hasBias = bias
         self.dropout = dropout
+        self.recurrentDropout = recurrentDropout
         self.layers = layers
     }
 
@@ -158,24 +191,28 @@ public struct LSTM: Sendable {
     ///   weights that are missing or not expected; `shapeMismatch` naming the
     ///   first tensor whose shape does not fit the sizes.
     public init(inputSize: Int, hiddenSize: Int, projectionSize: Int = 0, layerCount: Int = 1, bidirectional: Bool = false,
-                bias: Bool = true, dropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
+                bias: Bool = true, dropout: Float = 0, recurrentDropout: Float = 0, weights: [LSTMDirectionWeights]) throws {
         try self.init(inputSize: inputSize, hiddenSize: hiddenSize, projectionSize: projectionSize, layerCount: layerCount,
-                      bidirectional: bidirectional, bias: bias, dropout: dropout)
+                      bidirectional: bidirectional, bias: bias, dropout: dropout, recurrentDropout: recurrentDropout)
         try validateShapes(of: weights, "LSTM weights")
         layers = weights
     }
 
     /// Throws unless ``layers`` holds one entry per layer and direction of this
-    /// LSTM's sizes and ``dropout`` is in `0 ..< 1`: the kernels read each
-    /// tensor's `4H * I`, `4H * H` or `4H` floats without bounds checks.
+    /// LSTM's sizes and ``dropout`` and ``recurrentDropout`` are in `0 ..< 1`:
+    /// the kernels read each tensor's `4H * I`, `4H * H` or `4H` floats without bounds checks.
     ///
     /// - Throws: `invalidArgument` for another number of entries or a dropout
-    ///   outside `0 ..< 1`; `shapeMismatch` naming the first tensor of another
+    ///   or recurrent dropout outside `0 ..< 1`; `shapeMismatch` naming the first tensor of another
     ///   shape by its place and PyTorch name (`LSTM layers[1].inputBias (bias_ih_l0_reverse)`).
     func validateParameters() throws {
         try validateShapes(of: layers, "LSTM")
         guard dropout >= 0 && dropout < 1 else {
             throw RecurrentError.invalidArgument(name: "LSTM dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
+        }
+        guard recurrentDropout >= 0 && recurrentDropout < 1 else {
+            throw RecurrentError.invalidArgument(name: "LSTM recurrentDropout", expected: "a probability in 0..<1",
+                                                 actual: "\(recurrentDropout)")
         }
     }
 
