@@ -18,14 +18,14 @@ public struct FrameWindows: RandomAccessCollection, Sendable {
     public let frames: FrameStack
     /// The parameters the windows were made with.
     public let parameters: WindowParameters
-    let plan: WindowPlan
-    // Declared after `plan`: declared before it (right after `parameters`), the
-    // Swift 6.3.1 debug build crashed in WindowBatches.init destroying a copy of
-    // FrameWindows, reading a frame target's payload as a pointer (not reduced yet).
     /// The targets array of ``init(frames:parameters:targets:)``, (frames N, ...):
     /// row `s` is the target of the window whose first frame is `s`. `nil` when
     /// the targets, if any, are frames (``WindowParameters/target``).
     public let targetArray: Tensor?
+    // The order of these fields does not matter. The crash once blamed on declaring
+    // `targetArray` here was a stale incremental build, not the layout: see the
+    // comment on `frameSequencing` in Package.swift.
+    let plan: WindowPlan
 
     /// Windows over `frames`; throws for invalid parameters (non-positive sizes,
     /// indices outside the series) and `windowLongerThanData` when no window fits.
