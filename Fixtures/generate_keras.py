@@ -46,16 +46,18 @@ Writes ten suites of safetensors files, following the contract in FIXTURES.md
               L = sum(output * grad_output), from tf.GradientTape
 
 * ``keras_gru/<case>.safetensors``: ``keras.layers.GRU(units,
-  return_sequences=..., go_backwards=False, reset_after=...)``, float32,
-  default activations (tanh; recurrent sigmoid), use_bias=True, zero
-  initial state; every weight overwritten with seeded random values.
-    metadata: units, return_sequences, reset_after, go_backwards (false),
-              input_size, activation ("tanh"), recurrent_activation
-              ("sigmoid"), use_bias (true) (the last four informational),
-              suite, source, seed
+  return_sequences=..., go_backwards=..., zero_output_for_mask=...,
+  reset_after=...)``, float32, default activations (tanh; recurrent
+  sigmoid), use_bias=True, zero initial state; every weight overwritten with
+  seeded random values.
+    metadata: units, return_sequences, reset_after, go_backwards,
+              zero_output_for_mask, input_size, activation ("tanh"),
+              recurrent_activation ("sigmoid"), use_bias (true) (the last
+              four informational), suite, source, seed
     tensors:  input (B, T, I); kernel (I, 3U); recurrent_kernel (U, 3U);
               bias (2, 3U) (input bias, then recurrent) when reset_after,
               else (3U); gate blocks in the order z, r, h;
+              mask (B, T) I64 of 0/1 when the layer was called with a mask;
               output (B, T, U) if return_sequences else (B, U);
               grad_output (random, shape of output);
               grad.input, grad.kernel, grad.recurrent_kernel, grad.bias for
@@ -356,6 +358,35 @@ KERAS_GRU_CASES = [
     # gradients through a longer recurrence
     dict(name="long_t20_last", B=2, T=20, I=3, U=4, seq=False, ra=True, seed=519),
     dict(name="long_t20_reset_before", B=2, T=20, I=3, U=4, seq=True, ra=False, seed=520),
+    # Masks, zero_output_for_mask and go_backwards as in KERAS_LSTM_CASES, each
+    # in one reset_after form or the other.
+    dict(name="mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, ra=True, mask=("post", [5, 3, 1]), seed=521),
+    dict(name="mask_post_zero_output_reset_before", B=3, T=5, I=3, U=4, seq=True, ra=False,
+         mask=("post", [5, 3, 1]), zero=True, seed=522),
+    # a fully masked sequence: zero output and state in both conventions
+    dict(name="mask_pre_last_valid", B=3, T=5, I=3, U=4, seq=True, ra=True, mask=("pre", [2, 5, 0]), seed=523),
+    dict(name="mask_pre_last_valid_reset_before", B=3, T=5, I=3, U=4, seq=True, ra=False,
+         mask=("pre", [2, 5, 0]), seed=524),
+    dict(name="mask_pre_zero_output", B=3, T=5, I=3, U=4, seq=True, ra=True, mask=("pre", [2, 5, 4]), zero=True,
+         seed=525),
+    # the last step: each sequence's final h (its last step is valid)
+    dict(name="mask_pre_last", B=3, T=6, I=3, U=4, seq=False, ra=True, mask=("pre", [3, 6, 1]), seed=526),
+    # the last step of post-padded data with Keras's default: the last valid output
+    dict(name="mask_post_last_reset_before", B=3, T=6, I=3, U=4, seq=False, ra=False, mask=("post", [3, 6, 1]),
+         seed=527),
+    # padding on both sides of one run of valid steps
+    dict(name="mask_both_sides_last_valid_reset_before", B=2, T=6, I=3, U=4, seq=True, ra=False,
+         mask=[[0, 1, 1, 1, 0, 0], [0, 0, 1, 1, 1, 1]], seed=528),
+    dict(name="go_backwards", B=2, T=5, I=4, U=3, seq=True, ra=True, back=True, seed=529),
+    dict(name="go_backwards_reset_before", B=2, T=5, I=4, U=3, seq=True, ra=False, back=True, seed=530),
+    dict(name="go_backwards_last_reset_before", B=3, T=6, I=4, U=6, seq=False, ra=False, back=True, seed=531),
+    # reversed with the mask: post-padding is met first, before any valid step (zero output)
+    dict(name="go_backwards_mask_post_last_valid", B=3, T=5, I=3, U=4, seq=True, ra=True, back=True,
+         mask=("post", [5, 3, 1]), seed=532),
+    dict(name="go_backwards_mask_pre_zero_output_reset_before", B=3, T=5, I=3, U=4, seq=True, ra=False, back=True,
+         mask=("pre", [5, 2, 4]), zero=True, seed=533),
+    dict(name="go_backwards_mask_pre_last", B=3, T=5, I=3, U=4, seq=False, ra=True, back=True,
+         mask=("pre", [5, 2, 4]), seed=534),
 ]
 
 # shape: input shape (B, I) or (B, T, I); U: units. Same random draws as above.
@@ -784,7 +815,8 @@ CNN_WEIGHTS = ("conv.kernel", "conv.bias", "lstm.kernel", "lstm.recurrent_kernel
                "lstm.bias", "dense.kernel", "dense.bias")
 
 
-def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, reset_after):
+def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, reset_after, mask=None,
+                        go_backwards=False, zero_output=False):
     """Keras GRU forward, float64, from zero initial state. Gate blocks of the
     3U axis in the order z, r, h; bias (2, 3U) = (input, recurrent) with
     reset_after, else (3U):
@@ -793,7 +825,11 @@ def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, res
         reset_after:  hh = tanh(x_h + r * (h @ U_h + b_rec_h))
         otherwise:    hh = tanh(x_h + (r * h) @ U_h)
         h' = z * h + (1 - z) * hh
-    Returns every h (B, T, U), or the last one (B, U)."""
+    go_backwards and the mask as in reference_keras_lstm (Keras's CPU loop):
+    the input and mask are read last step first, the outputs stay in that
+    order; a masked step keeps h and outputs zero (zero_output) or the
+    previous step's output (zeros before the first). The last output is the
+    last step's. Returns every output (B, T, U), or the last one (B, U)."""
     x = np.asarray(x, np.float64)
     k = np.asarray(kernel, np.float64)
     u = np.asarray(recurrent_kernel, np.float64)
@@ -801,8 +837,12 @@ def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, res
     b_in, b_rec = (b[0], b[1]) if reset_after else (b, np.zeros_like(b))
     B, T, _ = x.shape
     U = u.shape[0]
+    m = np.ones((B, T), bool) if mask is None else np.asarray(mask) != 0
+    if go_backwards:
+        x, m = x[:, ::-1], m[:, ::-1]
     h = np.zeros((B, U))
-    hs = []
+    out = np.zeros((B, U))
+    outs = []
     for t in range(T):
         xz = x[:, t] @ k + b_in
         rec = h @ u[:, :2 * U] + b_rec[:2 * U]
@@ -812,9 +852,12 @@ def reference_keras_gru(x, kernel, recurrent_kernel, bias, return_sequences, res
             hh = np.tanh(xz[:, 2 * U:] + r * (h @ u[:, 2 * U:] + b_rec[2 * U:]))
         else:
             hh = np.tanh(xz[:, 2 * U:] + (r * h) @ u[:, 2 * U:])
-        h = z * h + (1 - z) * hh
-        hs.append(h)
-    return np.stack(hs, axis=1) if return_sequences else h
+        h_new = z * h + (1 - z) * hh
+        valid = m[:, t][:, None]
+        out = np.where(valid, h_new, 0.0 if zero_output else out)
+        h = np.where(valid, h_new, h)
+        outs.append(out)
+    return np.stack(outs, axis=1) if return_sequences else out
 
 
 def reference_cnn_lstm(x, w, conv_activation, pool):
@@ -1252,6 +1295,8 @@ def cnn_frame_ok(frame, kernel, bias, act, pool) -> bool:
 
 def gen_keras_gru_case(case, out_dir: Path) -> Path:
     B, T, I, U, seq, ra = case["B"], case["T"], case["I"], case["U"], case["seq"], case["ra"]
+    back, zero = case.get("back", False), case.get("zero", False)
+    mask = case_mask(case)
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((B, T, I)).astype(np.float32)
     values = {
@@ -1264,7 +1309,8 @@ def gen_keras_gru_case(case, out_dir: Path) -> Path:
 
     layer = keras.layers.GRU(
         U, activation="tanh", recurrent_activation="sigmoid", use_bias=True, return_sequences=seq,
-        return_state=False, go_backwards=False, stateful=False, unroll=False, reset_after=ra, dtype="float32")
+        return_state=False, go_backwards=back, stateful=False, unroll=False, reset_after=ra,
+        zero_output_for_mask=zero, dtype="float32")
     layer.build((B, T, I))
     cell_vars = {"kernel": layer.cell.kernel, "recurrent_kernel": layer.cell.recurrent_kernel,
                  "bias": layer.cell.bias}
@@ -1272,16 +1318,20 @@ def gen_keras_gru_case(case, out_dir: Path) -> Path:
     for name, var in cell_vars.items():
         assert tuple(var.shape) == values[name].shape, (name, var.shape)
         var.assign(values[name])
-    out, grads = keras_grads(layer, x, g_out, cell_vars)
+    assert layer.zero_output_for_mask == zero and layer.go_backwards == back
+    out, grads = keras_grads(layer, x, g_out, cell_vars, mask)
     assert out.shape == out_shape, out.shape
 
     tensors = {"input": x, **values, "output": out, "grad_output": g_out, **grads}
+    if mask is not None:
+        tensors["mask"] = mask
     meta = base_metadata("keras_gru", case["seed"])
     meta.update({
         "units": json.dumps(U),
         "return_sequences": jbool(seq),
         "reset_after": jbool(ra),
-        "go_backwards": jbool(False),
+        "go_backwards": jbool(back),
+        "zero_output_for_mask": jbool(zero),
         "input_size": json.dumps(I),
         "activation": json.dumps("tanh"),
         "recurrent_activation": json.dumps("sigmoid"),
@@ -1551,9 +1601,10 @@ def verify_keras_gru_file(path: Path) -> str:
     t = load_file(str(path))
     m = read_metadata(path)
     check(m["suite"] == "keras_gru", path, "suite")
-    check(m["go_backwards"] is False and m["use_bias"] is True, path, "go_backwards/use_bias")
+    check(m["use_bias"] is True, path, "use_bias")
     check(m["activation"] == "tanh" and m["recurrent_activation"] == "sigmoid", path, "activations")
     U, seq, I, ra = m["units"], m["return_sequences"], m["input_size"], m["reset_after"]
+    back, zero = m["go_backwards"], m.get("zero_output_for_mask", False)
     x = t["input"]
     check(x.ndim == 3 and x.shape[2] == I, path, f"input shape {x.shape}")
     B, T = x.shape[:2]
@@ -1562,19 +1613,28 @@ def verify_keras_gru_file(path: Path) -> str:
     expected = {"input": (B, T, I), "output": out_shape, "grad_output": out_shape,
                 "grad.input": (B, T, I), **params}
     expected.update({f"grad.{k}": s for k, s in params.items()})
+    mask = t.pop("mask", None)
+    if mask is not None:
+        check(mask.shape == (B, T) and mask.dtype == np.int64 and np.all((mask == 0) | (mask == 1)),
+              path, "mask must be (B, T) I64 of 0/1")
     check_tensor_set(path, t, expected)
 
-    ref = reference_keras_gru(x, t["kernel"], t["recurrent_kernel"], t["bias"], seq, ra)
+    def model(v):
+        return reference_keras_gru(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq, ra,
+                                   mask, back, zero)
+
+    ref = model(t)
     fwd_err = float(np.max(np.abs(t["output"] - ref)))
     check(fwd_err <= 1e-5, path, f"output differs from NumPy GRU by {fwd_err:.3g}")
 
     def loss(v):
-        o = reference_keras_gru(v["input"], v["kernel"], v["recurrent_kernel"], v["bias"], seq, ra)
-        return float(np.sum(o * v["grad_output"]))
+        return float(np.sum(model(v) * v["grad_output"]))
 
     grad_err = finite_difference_check(path, t, loss)
+    options = "".join([" go_backwards" if back else "", " zero_output_for_mask" if zero else "",
+                       "" if mask is None else f" mask={mask.tolist()}"])
     return (f"keras_gru/{path.stem}: B={B} T={T} I={I} U={U} return_sequences={str(seq).lower()} "
-            f"reset_after={str(ra).lower()} -> output {out_shape}, max |output| {np.max(np.abs(t['output'])):.2f}; "
+            f"reset_after={str(ra).lower()}{options} -> output {out_shape}, max |output| {np.max(np.abs(t['output'])):.2f}; "
             f"numpy fwd max err {fwd_err:.1e}, grad fd err {grad_err:.1e} ({path.stat().st_size} bytes)")
 
 

@@ -34,19 +34,22 @@ enum GRUSuite {
     }
 }
 
-/// Suite `keras_gru`: `keras.layers.GRU`, both `reset_after` forms, forward and every gradient.
+/// Suite `keras_gru`: `keras.layers.GRU`, both `reset_after` forms, forward and every gradient,
+/// with `go_backwards`, `zero_output_for_mask` and a `mask` when the case has them.
 enum KerasGRUSuite {
     static func check(_ fixture: FixtureCase) throws -> [Comparison] {
-        let gru = try GRU(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
+        var gru = try GRU(kerasKernel: fixture.tensor("kernel"), recurrentKernel: fixture.tensor("recurrent_kernel"),
                           bias: fixture.tensor("bias"))
         guard gru.resetsAfterProduct == (try fixture.metadataBool("reset_after")) else {
             throw FixtureError.badMetadata(fixture.path, "reset_after", "disagrees with the bias's shape")
         }
-        guard try !fixture.metadataBool("go_backwards") else {
-            throw FixtureError.badMetadata(fixture.path, "go_backwards", "true is not supported by the GRU layer")
-        }
+        gru.goBackwards = try fixture.metadataBool("go_backwards")
+        gru.maskedOutput = try fixture.metadataBool("zero_output_for_mask") ? .zero : .lastValid
         let returnSequences = try fixture.metadataBool("return_sequences")
-        let (result, cache) = try gru.trainingForward(try fixture.tensor("input"), returnSequences: returnSequences)
+        let input = try fixture.tensor("input")
+        let (result, cache) = fixture.has("mask")
+            ? try gru.trainingForward(input, mask: try fixture.maskTensor("mask"), returnSequences: returnSequences)
+            : try gru.trainingForward(input, returnSequences: returnSequences)
         var gradients = gru.zeroGradients()
         let inputGradient = try gru.backward(outputGradient: try fixture.tensor("grad_output"), cache: cache, into: &gradients)
         // Keras's bias gradient: with reset_after the two biases side by side; without, its one

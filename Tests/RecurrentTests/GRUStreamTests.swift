@@ -41,6 +41,12 @@ final class GRUStreamTests: XCTestCase {
             XCTAssertEqual(error as? RecurrentError, .invalidArgument(name: "GRU to stream", expected: "a unidirectional GRU",
                                                                       actual: "a bidirectional one"))
         }
+        var backwards = try GRU(inputSize: 2, hiddenSize: 3, seed: 1)
+        backwards.goBackwards = true
+        XCTAssertThrowsError(try GRUStream(backwards, batch: 1)) { error in
+            XCTAssertEqual(error as? RecurrentError, .invalidArgument(name: "GRU to stream", expected: "a GRU reading forward in time",
+                                                                      actual: "goBackwards (it needs the whole sequence)"))
+        }
         let gru = try GRU(inputSize: 2, hiddenSize: 3, seed: 1)
         XCTAssertThrowsError(try GRUStream(gru, batch: 2, initialState: try Tensor(shape: [1, 1, 3]))) { error in
             XCTAssertEqual(error as? RecurrentError, .shapeMismatch(name: "Initial hidden state", expected: [1, 2, 3], actual: [1, 1, 3]))

@@ -45,8 +45,21 @@ extension GRU {
         if let finalHiddenGradient {
             try RecurrentError.requireShape(finalHiddenGradient, stateShape, "Final hidden state gradient")
         }
-        return try backwardKernel(outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient, cache: cache,
-                                  into: &gradients)
+        guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
+            return try backwardKernel(outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient, cache: cache,
+                                      into: &gradients)
+        }
+        // The plan's moves in reverse: its output's gradient folded back to the
+        // time loops' steps, their input gradient moved back to the caller's.
+        let kernelGradient = cache.returnSequences && plan.movesOutput
+            ? try Tensor(shape: outputGradient.shape, scalars: plan.kernelOutputGradient(outputGradient.scalars, width: outputSize))
+            : outputGradient
+        var result = try backwardKernel(outputGradient: kernelGradient, finalHiddenGradient: finalHiddenGradient,
+                                        cache: cache, into: &gradients)
+        if plan.movesInput {
+            result.input = try Tensor(shape: result.input.shape, scalars: plan.inputGradient(result.input.scalars, width: inputSize))
+        }
+        return result
     }
 
     /// Backward of `L = sum(output * outputGradient)` alone: dL/dinput.

@@ -4,7 +4,7 @@ import FrameSequencing
 public struct GRUResult: Sendable {
     /// (B, T, D*H) or (T, B, D*H) with every timestep; or (B, D*H), the top layer's
     /// final hidden state of each direction, when only the last step is asked for.
-    /// Past a sequence's length, outputs are zero.
+    /// At padded steps, what ``GRU/maskedOutput`` says (zero by default).
     public var output: Tensor
     /// h_n: the final hidden state of every layer and direction, (L*D, B, H)
     /// (PyTorch's layout), at each sequence's last valid step.
@@ -25,6 +25,9 @@ public struct GRUCache: Sendable {
     let records: [[Float]]          // per layer*D + d: GRURecordLayout buffers
     let outputShape: [Int]
     let inputShape: [Int]
+    /// How the input was moved for the time loops and their output for the
+    /// caller (masks, pre-padding, ``GRU/goBackwards``), undone in backward.
+    var plan: MaskedSequencePlan? = nil
 }
 
 extension GRU {
@@ -34,8 +37,10 @@ extension GRU {
     ///   - input: (B, T, I) for `.batchMajor`, (T, B, I) for `.timeMajor`.
     ///   - initialHidden: h0, (L*D, B, H); zeros when `nil`.
     ///   - lengths: valid timesteps per sequence (each in `0...T`), with PyTorch's
-    ///     packed-sequence semantics: outputs past a length are zero and the final
-    ///     state is taken at the last valid step, in both directions.
+    ///     packed-sequence semantics: a padded step neither reads its input nor
+    ///     changes the state, its output is set by ``maskedOutput`` (zero by
+    ///     default), and the final state is taken at the last valid step, in both
+    ///     directions. Padding before the data: ``forward(_:initialHidden:mask:layout:returnSequences:)``.
     ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
     /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
@@ -44,7 +49,30 @@ extension GRU {
         _ input: Tensor, initialHidden: Tensor? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
     ) throws -> GRUResult {
-        try run(input, initialHidden: initialHidden, lengths: lengths, layout: layout,
+        try run(input, initialHidden: initialHidden, lengths: lengths, mask: nil, layout: layout,
+                returnSequences: returnSequences, training: false, dropoutSeed: 0).result
+    }
+
+    /// Runs the GRU for inference over a batch padded as a (B, T) `mask`
+    /// says, Keras's `mask` argument: 0 marks padding, anything else data.
+    /// Each row's valid steps must be one run, with padding before it
+    /// (Keras's `pad_sequences(padding="pre")`), after it, or both. A
+    /// padded step neither reads its input nor changes the state; its output
+    /// is set by ``maskedOutput``; the final state is the one after the last
+    /// valid step processed. A reverse direction starts at the run's last step.
+    ///
+    /// - Parameters:
+    ///   - mask: (B, T) in either layout.
+    ///   - input, initialHidden, layout, returnSequences: as in
+    ///     ``forward(_:initialHidden:lengths:layout:returnSequences:)``.
+    /// - Throws: what ``forward(_:initialHidden:lengths:layout:returnSequences:)``
+    ///   throws; `shapeMismatch` for a mask that is not (B, T) and
+    ///   `invalidArgument` for a row with a gap inside its valid steps.
+    public func forward(
+        _ input: Tensor, initialHidden: Tensor? = nil, mask: Tensor, layout: SequenceLayout = .batchMajor,
+        returnSequences: Bool = true
+    ) throws -> GRUResult {
+        try run(input, initialHidden: initialHidden, lengths: nil, mask: mask, layout: layout,
                 returnSequences: returnSequences, training: false, dropoutSeed: 0).result
     }
 
@@ -58,7 +86,21 @@ extension GRU {
         _ input: Tensor, initialHidden: Tensor? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true, dropoutSeed: UInt64 = 0
     ) throws -> (result: GRUResult, cache: GRUCache) {
-        let (result, cache) = try run(input, initialHidden: initialHidden, lengths: lengths, layout: layout,
+        let (result, cache) = try run(input, initialHidden: initialHidden, lengths: lengths, mask: nil, layout: layout,
+                                      returnSequences: returnSequences, training: true, dropoutSeed: dropoutSeed)
+        return (result, cache!)
+    }
+
+    /// ``trainingForward(_:initialHidden:lengths:layout:returnSequences:dropoutSeed:)``
+    /// over a batch padded as a (B, T) `mask` says, as
+    /// ``forward(_:initialHidden:mask:layout:returnSequences:)`` reads it.
+    ///
+    /// - Throws: as ``forward(_:initialHidden:mask:layout:returnSequences:)``.
+    public func trainingForward(
+        _ input: Tensor, initialHidden: Tensor? = nil, mask: Tensor, layout: SequenceLayout = .batchMajor,
+        returnSequences: Bool = true, dropoutSeed: UInt64 = 0
+    ) throws -> (result: GRUResult, cache: GRUCache) {
+        let (result, cache) = try run(input, initialHidden: initialHidden, lengths: nil, mask: mask, layout: layout,
                                       returnSequences: returnSequences, training: true, dropoutSeed: dropoutSeed)
         return (result, cache!)
     }
@@ -69,7 +111,7 @@ extension GRU {
     }
 
     func run(
-        _ input: Tensor, initialHidden: Tensor?, lengths: [Int]?, layout: SequenceLayout,
+        _ input: Tensor, initialHidden: Tensor?, lengths: [Int]?, mask: Tensor?, layout: SequenceLayout,
         returnSequences: Bool, training: Bool, dropoutSeed: UInt64
     ) throws -> (result: GRUResult, cache: GRUCache?) {
         try validateParameters()
@@ -86,17 +128,28 @@ extension GRU {
         let (batch, steps) = timeMajor ? (input.dimensions[1], input.dimensions[0]) : (input.dimensions[0], input.dimensions[1])
         try RecurrentError.requirePositive(batch, "batch size")
         try RecurrentError.requirePositive(steps, "timesteps")
-        if let lengths {
-            guard lengths.count == batch, lengths.allSatisfy({ $0 >= 0 && $0 <= steps }) else {
-                throw RecurrentError.invalidArgument(
-                    name: "lengths", expected: "\(batch) values in 0...\(steps)", actual: "\(lengths)")
-            }
-        }
+        let spans = try SequenceSpans(lengths: lengths, mask: mask, batch: batch, timesteps: steps, layer: "GRU")
         let stateShape = [layerCount * directionCount, batch, hiddenSize]
         let state = try initialHidden ?? zeroState(batch: batch)
         try RecurrentError.requireShape(state, stateShape, "Initial hidden state")
-        return try forwardKernel(input, initialHidden: state, stateShape: stateShape, batch: batch, steps: steps,
-                                 lengths: lengths, timeMajor: timeMajor, returnSequences: returnSequences,
-                                 training: training, dropoutSeed: dropoutSeed)
+
+        // Masks, pre-padding and goBackwards move whole steps around the time
+        // loops, which know lengths alone (MaskedSequencePlan.swift), as the LSTM's do.
+        let plan = MaskedSequencePlan.lstm(
+            spans: spans, batch: batch, timesteps: steps, timeMajor: timeMajor, reversed: goBackwards,
+            maskedOutput: maskedOutput, directions: (0 ..< directionCount).map {
+                MaskedSequencePlan.Direction(columns: $0 * hiddenSize ..< ($0 + 1) * hiddenSize, backward: $0 == 1)
+            })
+        let kernelInput = plan.movesInput
+            ? try Tensor(shape: input.shape, scalars: plan.kernelInput(input.scalars, width: inputSize)) : input
+        var (result, cache) = try forwardKernel(kernelInput, initialHidden: state, stateShape: stateShape, batch: batch,
+                                                steps: steps, lengths: plan.kernelLengths, timeMajor: timeMajor,
+                                                returnSequences: returnSequences, training: training,
+                                                dropoutSeed: dropoutSeed)
+        if returnSequences && plan.movesOutput {
+            result.output = try Tensor(shape: result.output.shape, scalars: plan.output(result.output.scalars, width: outputSize))
+        }
+        cache?.plan = plan
+        return (result, cache)
     }
 }

@@ -2,7 +2,7 @@ import FrameSequencing
 
 /// As a ``Layer``, a GRU reads (B, T, I) batch-major from a zero initial state
 /// and returns every timestep, (B, T, D * H), or with ``returnSequences`` false
-/// the last valid one, (B, D * H); the context's lengths mark padded steps and
+/// the last valid one, (B, D * H); the context's lengths or mask mark padded steps and
 /// its seed draws the dropout masks between layers.
 extension GRU: Layer {
     /// (B, T, I) to (B, T, D * H), or (B, D * H) without ``returnSequences``.
@@ -17,13 +17,15 @@ extension GRU: Layer {
     }
 
     public func forward(_ input: Tensor, context: LayerContext) throws -> Tensor {
-        try forward(input, lengths: context.lengths, returnSequences: returnSequences).output
+        try run(input, initialHidden: nil, lengths: context.lengths, mask: context.mask, layout: .batchMajor,
+                returnSequences: returnSequences, training: false, dropoutSeed: 0).result.output
     }
 
     public func trainingForward(_ input: Tensor, context: LayerContext) throws -> (output: Tensor, cache: GRUCache) {
-        let (result, cache) = try trainingForward(input, lengths: context.lengths, returnSequences: returnSequences,
-                                                  dropoutSeed: context.dropoutSeed)
-        return (result.output, cache)
+        let (result, cache) = try run(input, initialHidden: nil, lengths: context.lengths, mask: context.mask,
+                                      layout: .batchMajor, returnSequences: returnSequences, training: true,
+                                      dropoutSeed: context.dropoutSeed)
+        return (result.output, cache!)
     }
 }
 
@@ -61,15 +63,17 @@ extension GRU: RecurrentLayer {
     /// The state is h alone, (L*D, B, H).
     public func forward(_ input: Tensor, from state: Tensor?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: Tensor) {
-        let result = try forward(input, initialHidden: state, lengths: context.lengths, returnSequences: returnSequences)
+        let result = try run(input, initialHidden: state, lengths: context.lengths, mask: context.mask, layout: .batchMajor,
+                             returnSequences: returnSequences, training: false, dropoutSeed: 0).result
         return (result.output, result.finalHidden)
     }
 
     public func trainingForward(_ input: Tensor, from state: Tensor?, returnSequences: Bool, context: LayerContext) throws
         -> (output: Tensor, finalState: Tensor, cache: GRUCache) {
-        let (result, cache) = try trainingForward(input, initialHidden: state, lengths: context.lengths,
-                                                  returnSequences: returnSequences, dropoutSeed: context.dropoutSeed)
-        return (result.output, result.finalHidden, cache)
+        let (result, cache) = try run(input, initialHidden: state, lengths: context.lengths, mask: context.mask,
+                                      layout: .batchMajor, returnSequences: returnSequences, training: true,
+                                      dropoutSeed: context.dropoutSeed)
+        return (result.output, result.finalHidden, cache!)
     }
 
     public func backward(outputGradient: Tensor, finalStateGradient: Tensor?, cache: GRUCache,

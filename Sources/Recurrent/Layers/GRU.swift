@@ -64,6 +64,17 @@ public struct GRU: Sendable {
     /// by default as PyTorch's `nn.GRU`, or the last valid one (B, D * H), as
     /// Keras's `return_sequences=False`.
     public var returnSequences = true
+    /// What a padded step outputs (see ``MaskedOutput``): zero by default, as
+    /// PyTorch's packed sequences; ``MaskedOutput/lastValid`` for Keras's
+    /// default. Not a weight. Applies to the returned sequence; the last-step
+    /// output (`returnSequences` false) is always each sequence's final hidden state.
+    public var maskedOutput: MaskedOutput = .zero
+    /// Keras's `go_backwards`: the GRU reads each batch with its time axis
+    /// reversed (mask or lengths included, so post-padding is met first) and
+    /// returns the sequence in that processing order: output step s belongs to
+    /// input step T - 1 - s. Equal to running the GRU on the reversed input.
+    /// Not a weight; false by default.
+    public var goBackwards = false
 
     /// 1, or 2 when bidirectional.
     public var directionCount: Int { isBidirectional ? 2 : 1 }

@@ -12,8 +12,9 @@ import FrameSequencing
 /// stream.reset()                           // back to the zero (or given) state
 /// ```
 ///
-/// Bidirectional GRUs cannot be streamed (their reverse direction needs the
-/// future) and are refused. Each call reuses the weights the GRU packed for
+/// Bidirectional GRUs and GRUs with ``GRU/goBackwards`` cannot be streamed
+/// (both need the future: a chunk at a time would reverse each chunk alone)
+/// and are refused. Each call reuses the weights the GRU packed for
 /// inference on its first call.
 public struct GRUStream: Sendable {
     /// The GRU being fed.
@@ -24,12 +25,17 @@ public struct GRUStream: Sendable {
 
     /// A stream for `batch` sequences starting from `initialState` (zeros when `nil`).
     ///
-    /// - Throws: `invalidArgument` for a bidirectional GRU or a non-positive
-    ///   batch; `shapeMismatch` for a state other than (L, B, H).
+    /// - Throws: `invalidArgument` for a bidirectional GRU, one with
+    ///   ``GRU/goBackwards``, or a non-positive batch; `shapeMismatch` for a
+    ///   state other than (L, B, H).
     public init(_ gru: GRU, batch: Int, initialState: Tensor? = nil) throws {
         guard !gru.isBidirectional else {
             throw RecurrentError.invalidArgument(name: "GRU to stream", expected: "a unidirectional GRU",
                                                  actual: "a bidirectional one")
+        }
+        guard !gru.goBackwards else {
+            throw RecurrentError.invalidArgument(name: "GRU to stream", expected: "a GRU reading forward in time",
+                                                 actual: "goBackwards (it needs the whole sequence)")
         }
         try RecurrentError.requirePositive(batch, "batch")
         let state = try initialState ?? gru.zeroState(batch: batch)

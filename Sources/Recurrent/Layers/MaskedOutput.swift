@@ -1,11 +1,11 @@
 /// What a recurrent layer outputs at a masked (padded) timestep, where the
 /// state is carried over unchanged. The frameworks disagree, so a layer takes
 /// it as an option; every recurrent layer of the package that reads masks or
-/// lengths (``LSTM``, ``ConvLSTM2D``) uses this one type.
+/// lengths (``LSTM``, ``GRU``, ``ConvLSTM2D``) uses this one type.
 ///
 /// "Before" and "after" are in the order the layer processes the steps: a
 /// reversed direction (Keras's `go_backwards`, the reverse half of a
-/// bidirectional LSTM) meets a sequence's padding in the other order.
+/// bidirectional LSTM or GRU) meets a sequence's padding in the other order.
 ///
 /// ```swift
 /// var lstm = try LSTM(inputSize: 3, hiddenSize: 4)

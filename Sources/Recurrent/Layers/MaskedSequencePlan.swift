@@ -6,7 +6,7 @@ import FrameSequencing
 /// state carried unchanged); everything else is a move of whole timesteps
 /// around them (SequenceMoves.swift):
 ///
-/// - a reversed input (``LSTM/goBackwards``) is read backwards first, so its
+/// - a reversed input (``LSTM/goBackwards``, ``GRU/goBackwards``) is read backwards first, so its
 ///   post-padding becomes pre-padding in processing order, as in Keras, which
 ///   reverses the mask with the input;
 /// - a sequence whose valid steps start at step s > 0 (pre-padding) is shifted
@@ -44,7 +44,8 @@ struct MaskedSequencePlan: Sendable {
     var movesOutput: Bool { outputShifts != nil || fillsOutput }
     private var fillsOutput: Bool { maskedOutput == .lastValid && outputSpans.map { !$0.isFull } ?? false }
 
-    /// The plan of an LSTM: `spans` as the caller gave them; the output in
+    /// The plan of an LSTM or a GRU (their time loops read the input in the
+    /// caller's order and write outputs at their own steps): `spans` as the caller gave them; the output in
     /// processing order when `reversed` (Keras's `go_backwards`); one
     /// direction per entry of `directions`.
     static func lstm(spans: SequenceSpans?, batch: Int, timesteps: Int, timeMajor: Bool, reversed: Bool,
