@@ -222,59 +222,36 @@ LSTM_SHAPES = {  # name: (batch, timesteps, input, hidden, layers), as in BENCHM
 }
 
 
-def torch_lstm(name, train):
-    """torch.nn.LSTM(batch_first=True) on 2 threads: inference under no_grad, or
-    forward + backward of sum(output * g) to the input and every parameter."""
+def torch_recurrent(name, train, module="LSTM"):
+    """torch.nn.LSTM or nn.GRU (batch_first=True) on 2 threads: inference under
+    no_grad, or forward + backward of sum(output * g) to the input and every
+    parameter."""
     import torch
     torch.set_num_threads(2)
-    batch, steps, inputs, hidden, layers = LSTM_SHAPES[name]
+    batch, steps, inputs, hidden, layers = (LSTM_SHAPES if module == "LSTM" else GRU_SHAPES)[name]
     torch.manual_seed(0)
-    lstm = torch.nn.LSTM(inputs, hidden, layers, batch_first=True)
+    rnn = getattr(torch.nn, module)(inputs, hidden, layers, batch_first=True)
     x = torch.rand(batch, steps, inputs) - 0.5
     g = torch.rand(batch, steps, hidden) - 0.5
     if not train:
         def forward():
             with torch.no_grad():
-                lstm(x)
-        return {"torch nn.LSTM forward (no_grad)": forward}
+                rnn(x)
+        return {f"torch nn.{module} forward (no_grad)": forward}
     x.requires_grad_(True)
 
     def step():
-        lstm.zero_grad(set_to_none=True)
+        rnn.zero_grad(set_to_none=True)
         x.grad = None
-        out, _ = lstm(x)
+        out, _ = rnn(x)
         (out * g).sum().backward()
-    return {"torch nn.LSTM forward+backward": step}
+    return {f"torch nn.{module} forward+backward": step}
 
 
 GRU_SHAPES = {  # name: (batch, timesteps, input, hidden, layers): the LSTM workloads' shapes
     "gru.rows.seed1": (64, 28, 84, 128, 1),
     "gru.stacked": (32, 50, 256, 256, 2),
 }
-
-
-def torch_gru(name, train):
-    """torch.nn.GRU(batch_first=True) on 2 threads, as torch_lstm times nn.LSTM."""
-    import torch
-    torch.set_num_threads(2)
-    batch, steps, inputs, hidden, layers = GRU_SHAPES[name]
-    torch.manual_seed(0)
-    gru = torch.nn.GRU(inputs, hidden, layers, batch_first=True)
-    x = torch.rand(batch, steps, inputs) - 0.5
-    g = torch.rand(batch, steps, hidden) - 0.5
-    if not train:
-        def forward():
-            with torch.no_grad():
-                gru(x)
-        return {"torch nn.GRU forward (no_grad)": forward}
-    x.requires_grad_(True)
-
-    def step():
-        gru.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = gru(x)
-        (out * g).sum().backward()
-    return {"torch nn.GRU forward+backward": step}
 
 
 def torch_cnnlstm(train):
@@ -355,11 +332,11 @@ PEERS["convlstm.seed2.forward"] = lambda quick: keras_peer(  # no PyTorch ConvLS
 PEERS["convlstm.seed2.train"] = lambda quick: keras_peer(
     "convlstm.seed2.train", "keras ConvLSTM2D forward+backward")
 for _name in LSTM_SHAPES:
-    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_lstm(n, train=False)
-    PEERS[_name + ".train"] = lambda quick, n=_name: torch_lstm(n, train=True)
+    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_recurrent(n, train=False)
+    PEERS[_name + ".train"] = lambda quick, n=_name: torch_recurrent(n, train=True)
 for _name in GRU_SHAPES:
-    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_gru(n, train=False)
-    PEERS[_name + ".train"] = lambda quick, n=_name: torch_gru(n, train=True)
+    PEERS[_name + ".forward"] = lambda quick, n=_name: torch_recurrent(n, train=False, module="GRU")
+    PEERS[_name + ".train"] = lambda quick, n=_name: torch_recurrent(n, train=True, module="GRU")
 
 
 def ours(name, quick):
