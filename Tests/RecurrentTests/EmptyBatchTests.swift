@@ -4,10 +4,10 @@ import TestSupport
 import XCTest
 
 /// A batch of 0 sequences through the recurrent layers and Dense, as PyTorch
-/// takes it: `nn.LSTM` on a (0, T, I) input returns a (0, T, D*H) output and
-/// (L*D, 0, H) final states, its backward empty input gradients and zero
-/// parameter gradients; `nn.Linear` maps (0, I) to (0, O). Zero timesteps stay
-/// refused, as PyTorch refuses them.
+/// takes it: `nn.LSTM` and `nn.GRU` on a (0, T, I) input return a (0, T, D*H)
+/// output and (L*D, 0, H) final states, their backward empty input gradients and
+/// zero parameter gradients; `nn.Linear` maps (0, I) to (0, O). Zero timesteps
+/// stay refused, as PyTorch refuses them.
 final class EmptyBatchTests: XCTestCase {
     /// Gradients after a real backward, so that "left unchanged" is a visible claim.
     private func accumulated(_ lstm: LSTM) throws -> LSTMGradients {
@@ -66,6 +66,77 @@ final class EmptyBatchTests: XCTestCase {
         var broken = lstm
         broken.recomputation = .keepStatesEvery(0)
         XCTAssertThrowsError(try broken.trainingForward(x), "recomputation below 1")
+    }
+
+    /// GRU gradients after a real backward, so that "left unchanged" is a visible claim.
+    private func accumulated(_ gru: GRU) throws -> GRUGradients {
+        var gradients = gru.zeroGradients()
+        let (result, cache) = try gru.trainingForward(try randomTensor([2, 3, gru.inputSize], seed: 9))
+        _ = try gru.backward(outputGradient: try randomTensor(result.output.dimensions, seed: 10), finalHiddenGradient: nil,
+                             cache: cache, into: &gradients)
+        return gradients
+    }
+
+    func testGRUTakesABatchOfZeroSequencesInEveryLayout() throws {
+        for (bias, resetAfter, goBackwards) in [(true, true, false), (false, false, true)] {
+            var gru = try GRU(inputSize: 3, hiddenSize: 4, layerCount: 2, bidirectional: true, bias: bias,
+                              resetAfter: resetAfter, dropout: 0.25, seed: 1)
+            gru.goBackwards = goBackwards
+            gru.maskedOutput = goBackwards ? .lastValid : .zero
+            for (layout, input, sequences) in [(SequenceLayout.batchMajor, [0, 5, 3], [0, 5, 8]),
+                                               (.timeMajor, [5, 0, 3], [5, 0, 8])] {
+                for returnSequences in [true, false] {
+                    let label = "bias \(bias), goBackwards \(goBackwards), \(layout), returnSequences \(returnSequences)"
+                    let x = try Tensor(shape: Shape(input))
+                    let expected = returnSequences ? sequences : [0, 8]
+                    let inference = try gru.forward(x, layout: layout, returnSequences: returnSequences)
+                    XCTAssertEqual(inference.output.dimensions, expected, label)
+                    XCTAssertEqual(inference.finalHidden.dimensions, [4, 0, 4], label)
+                    let masked = try gru.forward(x, mask: try Tensor(shape: [0, 5]), layout: layout,
+                                                 returnSequences: returnSequences)
+                    XCTAssertEqual(masked.output.dimensions, expected, "\(label), mask")
+
+                    let before = try accumulated(gru)
+                    for useMask in [false, true] {
+                        var gradients = before
+                        let (result, cache) = useMask
+                            ? try gru.trainingForward(x, initialHidden: try gru.zeroState(batch: 0), mask: try Tensor(shape: [0, 5]),
+                                                      layout: layout, returnSequences: returnSequences, dropoutSeed: 1)
+                            : try gru.trainingForward(x, initialHidden: try gru.zeroState(batch: 0), lengths: [], layout: layout,
+                                                      returnSequences: returnSequences, dropoutSeed: 1)
+                        XCTAssertEqual(result.output.dimensions, expected, label)
+                        XCTAssertEqual(result.finalHidden.dimensions, [4, 0, 4], label)
+                        let back = try gru.backward(outputGradient: result.output, finalHiddenGradient: result.finalHidden,
+                                                    cache: cache, into: &gradients)
+                        XCTAssertEqual(back.input.dimensions, input, label)
+                        XCTAssertEqual(back.initialHidden.dimensions, [4, 0, 4], label)
+                        XCTAssertEqual(gradients, before, "\(label), mask \(useMask): an empty batch changed a parameter gradient")
+                    }
+                }
+            }
+        }
+    }
+
+    func testGRUEmptyBatchChecksWhatItWouldCheckOtherwise() throws {
+        let gru = try GRU(inputSize: 3, hiddenSize: 4, seed: 1)
+        let x = try Tensor(shape: [0, 5, 3])
+        XCTAssertThrowsError(try gru.forward(try Tensor(shape: [0, 5, 2])), "input size")
+        XCTAssertThrowsError(try gru.forward(try Tensor(shape: [0, 0, 3])), "zero timesteps, as PyTorch")
+        XCTAssertThrowsError(try gru.forward(x, lengths: [1]), "a length for a sequence that is not there")
+        XCTAssertThrowsError(try gru.forward(x, mask: try Tensor(shape: [1, 5])), "a mask row for a sequence that is not there")
+        XCTAssertThrowsError(try gru.forward(x, initialHidden: try gru.zeroState(batch: 1)), "state of batch 1")
+        let (result, cache) = try gru.trainingForward(x)
+        var gradients = gru.zeroGradients()
+        XCTAssertThrowsError(try gru.backward(outputGradient: try Tensor(shape: [1, 5, 4]), finalHiddenGradient: nil,
+                                              cache: cache, into: &gradients), "output gradient of another shape")
+        XCTAssertThrowsError(try gru.backward(outputGradient: result.output, finalHiddenGradient: try gru.zeroState(batch: 2),
+                                              cache: cache, into: &gradients), "final state gradient of batch 2")
+        let bigger = try GRU(inputSize: 3, hiddenSize: 4, layerCount: 2, seed: 1)
+        var biggerGradients = bigger.zeroGradients()
+        XCTAssertThrowsError(try bigger.backward(outputGradient: result.output, cache: cache, into: &biggerGradients),
+                             "a cache of another GRU")
+        // A stream carries live sequences: it refuses an empty batch, as LSTMStream does.
+        XCTAssertThrowsError(try GRUStream(gru, batch: 0))
     }
 
     func testConvLSTM2DTakesABatchOfZeroSequences() throws {

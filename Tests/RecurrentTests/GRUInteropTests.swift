@@ -12,7 +12,7 @@ final class GRUInteropTests: XCTestCase {
             let gru = try GRU(inputSize: 5, hiddenSize: 3, resetAfter: resetAfter, seed: 7)
             let keras = try gru.kerasWeights()
             XCTAssertEqual(keras.kernel.dimensions, [5, 9])
-            XCTAssertEqual(keras.bias.dimensions, resetAfter ? [2, 9] : [9])
+            XCTAssertEqual(keras.bias?.dimensions, resetAfter ? [2, 9] : [9])
             // Keras's column u of the z block is PyTorch's row H + u (z is PyTorch's second block).
             XCTAssertEqual(keras.kernel.scalars[0 * 9 + 1], gru.layers[0].inputWeights.scalars[(3 + 1) * 5 + 0])
             XCTAssertEqual(keras.recurrentKernel.scalars[2 * 9 + 3 + 2], gru.layers[0].recurrentWeights.scalars[2 * 3 + 2])

@@ -72,7 +72,7 @@ final class GRUParameterValidationTests: XCTestCase {
         }
     }
 
-    func testRefusesAnotherLayerCountDropoutOrNonZeroBiasWithoutBias() throws {
+    func testRefusesAnotherLayerCountDropoutOrABiasWithoutBias() throws {
         let gru = try stackedGRU()
         let x = try randomTensor([2, 5, 4], seed: 2)
         var longer = gru
@@ -88,8 +88,16 @@ final class GRUParameterValidationTests: XCTestCase {
         var unbiased = try GRU(inputSize: 4, hiddenSize: 3, bias: false, seed: 1)
         XCTAssertEqual(unbiased.namedParameters.map(\.name), ["weight_ih_l0", "weight_hh_l0"])
         unbiased.layers[0].recurrentBias = try randomTensor([9], seed: 5)
-        assertThrows(.invalidArgument(name: "GRU layers[0].recurrentBias", expected: "zeros (the GRU was made with bias: false)",
-                                      actual: "non-zero values"), "bias without bias") { try unbiased.forward(x) }
+        assertThrows(.shapeMismatch(name: "GRU layers[0].recurrentBias (bias_hh_l0)", expected: [0], actual: [9]),
+                     "bias without bias") { try unbiased.forward(x) }
+        var unbiasedLater = gru
+        unbiasedLater.layers[2].inputBias = try Tensor(shape: [0])
+        assertThrows(.shapeMismatch(name: "GRU layers[2].inputBias (bias_ih_l1)", expected: [9], actual: [0]),
+                     "no bias in a GRU with biases") { try unbiasedLater.trainingForward(x) }
+        assertThrows(.shapeMismatch(name: "GRU weights layers[0].inputBias (bias_ih_l0)", expected: [0], actual: [9]),
+                     "biased weights for bias: false") {
+            try GRU(inputSize: 4, hiddenSize: 3, layerCount: 2, bidirectional: true, bias: false, weights: gru.layers)
+        }
     }
 
     func testRefusesGradientsStatesAndInputsOfOtherShapes() throws {

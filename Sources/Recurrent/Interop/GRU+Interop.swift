@@ -3,14 +3,18 @@ import FrameSequencing
 // GRU weights from and to PyTorch (`nn.GRU`'s state dict, gate order r, z, n,
 // the layout kept here) and Keras (`GRU`'s kernels, transposed, gate order
 // z, r, h; its bias (2, 3 units) with reset_after=True or (3 units) without).
+// A GRU without biases has no bias_* tensors and no Keras bias.
 
 extension GRU {
     /// A GRU holding a PyTorch `nn.GRU` state dict (`weight_ih_l0`,
     /// `weight_hh_l0`, `bias_ih_l0`, `bias_hh_l0`, `..._reverse`, `..._l1`, ...).
-    /// Sizes, layer count, direction and whether there are biases (PyTorch's
-    /// `bias`) are read from the tensors; PyTorch's GRU resets after the product.
+    /// Sizes, layer count, direction and whether there are biases (`bias=False`
+    /// has no `bias_*`; `bias_ih_l0` decides) are read from the tensors;
+    /// PyTorch's GRU resets after the product.
     ///
-    /// - Throws: `missingParameter` naming the first absent tensor,
+    /// - Throws: `missingParameter` naming the first absent tensor (a bias of a
+    ///   GRU with biases included); `invalidArgument` for a `bias_*` tensor in a
+    ///   dict without `bias_ih_l0` (a bias for a GRU without biases);
     ///   `shapeMismatch` for inconsistent shapes.
     public init(pytorchStateDict tensors: [String: Tensor], dropout: Float = 0) throws {
         func tensor(_ name: String) throws -> Tensor {
@@ -29,15 +33,19 @@ extension GRU {
         while tensors["weight_ih_l\(layerCount)"] != nil { layerCount += 1 }
         let bidirectional = tensors["weight_ih_l0_reverse"] != nil
         let bias = tensors["bias_ih_l0"] != nil
+        if !bias, let stray = tensors.keys.filter({ $0.hasPrefix("bias_") }).min() {
+            throw RecurrentError.invalidArgument(
+                name: stray, expected: "no bias_* tensors (without bias_ih_l0 the GRU has no biases, PyTorch's bias=False)",
+                actual: "a tensor of shape \(tensors[stray]!.dimensions); give every bias, or none")
+        }
         var weights: [GRUDirectionWeights] = []
         for layer in 0 ..< layerCount {
             for suffix in bidirectional ? ["", "_reverse"] : [""] {
                 let name = "_l\(layer)" + suffix
-                let zeros = try Tensor(shape: [3 * hidden])
                 weights.append(GRUDirectionWeights(
                     inputWeights: try tensor("weight_ih" + name), recurrentWeights: try tensor("weight_hh" + name),
-                    inputBias: bias ? try tensor("bias_ih" + name) : zeros,
-                    recurrentBias: bias ? try tensor("bias_hh" + name) : zeros))
+                    inputBias: bias ? try tensor("bias_ih" + name) : try Tensor(shape: [0]),
+                    recurrentBias: bias ? try tensor("bias_hh" + name) : try Tensor(shape: [0])))
             }
         }
         try self.init(inputSize: first.dimensions[1], hiddenSize: hidden, layerCount: layerCount,
@@ -62,74 +70,91 @@ extension GRU {
     /// A one-layer unidirectional GRU holding Keras `GRU` weights: `kernel`
     /// (input, 3 units), `recurrentKernel` (units, 3 units), gate order z, r, h,
     /// and `bias`: (2, 3 units), input then recurrent, for `reset_after=True`
-    /// (Keras's default), or (3 units) for `reset_after=False`; the bias's rank
-    /// picks the form.
+    /// (Keras's default), or (3 units) for `reset_after=False`; `nil` (Keras's
+    /// `use_bias=False`) makes a GRU without biases.
     ///
-    /// - Throws: `shapeMismatch` for tensors that do not fit each other.
-    public init(kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) throws {
+    /// - Parameters:
+    ///   - resetAfter: Keras's `reset_after`; `nil` reads it from the bias's
+    ///     rank, or takes Keras's default (true) without a bias, whose weights
+    ///     cannot tell the two forms apart.
+    /// - Throws: `shapeMismatch` for tensors that do not fit each other or a
+    ///   bias of the other `reset_after` form than `resetAfter` says.
+    public init(kerasKernel kernel: Tensor, recurrentKernel: Tensor, bias: Tensor?, resetAfter: Bool? = nil) throws {
         guard kernel.shape.rank == 2, kernel.dimensions[1] % 3 == 0, kernel.dimensions[1] > 0 else {
             throw RecurrentError.shapeMismatch(name: "Keras kernel",
                 expected: [.any("input"), .multiple(of: 3, "3 * units")], actual: kernel.dimensions)
         }
         let (input, units) = (kernel.dimensions[0], kernel.dimensions[1] / 3)
         try RecurrentError.requireShape(recurrentKernel, [units, 3 * units], "Keras recurrent kernel")
-        let resetAfter = bias.shape.rank == 2
-        try RecurrentError.requireShape(bias, resetAfter ? [2, 3 * units] : [3 * units],
-                                        "Keras bias ((2, 3 units) with reset_after, (3 units) without)")
-        let biases = bias.scalars
+        let resetAfter = resetAfter ?? (bias.map { $0.shape.rank == 2 } ?? true)
+        var inputBias = try Tensor(shape: [0]), recurrentBias = try Tensor(shape: [0])
+        if let bias {
+            try RecurrentError.requireShape(bias, resetAfter ? [2, 3 * units] : [3 * units],
+                                            "Keras bias ((2, 3 units) with reset_after, (3 units) without)")
+            let biases = bias.scalars
+            inputBias = try Tensor(shape: [3 * units], scalars: Array(biases[0 ..< 3 * units])).swappingGateBlocks(units)
+            // Without reset_after Keras's one bias adds outside the reset: it is b_ih + b_hh, kept as b_ih.
+            recurrentBias = resetAfter ? try Tensor(shape: [3 * units], scalars: Array(biases[3 * units ..< 6 * units]))
+                .swappingGateBlocks(units) : try Tensor(shape: [3 * units])
+        }
         let weights = GRUDirectionWeights(
             inputWeights: try kernel.transposed2D().swappingGateBlocks(units),
             recurrentWeights: try recurrentKernel.transposed2D().swappingGateBlocks(units),
-            inputBias: try Tensor(shape: [3 * units], scalars: Array(biases[0 ..< 3 * units])).swappingGateBlocks(units),
-            recurrentBias: resetAfter ? try Tensor(shape: [3 * units], scalars: Array(biases[3 * units ..< 6 * units]))
-                .swappingGateBlocks(units) : try Tensor(shape: [3 * units]))
-        try self.init(inputSize: input, hiddenSize: units, resetAfter: resetAfter, weights: [weights])
+            inputBias: inputBias, recurrentBias: recurrentBias)
+        try self.init(inputSize: input, hiddenSize: units, bias: bias != nil, resetAfter: resetAfter, weights: [weights])
     }
 
     /// A one-layer GRU from a file holding Keras's `kernel`, `recurrent_kernel`
-    /// and `bias` (each name preceded by `prefix`, for example `"gru."`).
-    public init(keras file: SafeTensors, prefix: String = "") throws {
+    /// and `bias` (each name preceded by `prefix`, for example `"gru."`);
+    /// without `bias`, a GRU without biases. `resetAfter` as in
+    /// ``init(kerasKernel:recurrentKernel:bias:resetAfter:)``.
+    public init(keras file: SafeTensors, prefix: String = "", resetAfter: Bool? = nil) throws {
         func tensor(_ name: String) throws -> Tensor {
             guard let array = file[prefix + name] else {
                 throw RecurrentError.missingParameter(name: prefix + name, available: file.names)
             }
             return try array.tensor()
         }
-        try self.init(kerasKernel: tensor("kernel"), recurrentKernel: tensor("recurrent_kernel"), bias: tensor("bias"))
+        try self.init(kerasKernel: tensor("kernel"), recurrentKernel: tensor("recurrent_kernel"),
+                      bias: file[prefix + "bias"] == nil ? nil : tensor("bias"), resetAfter: resetAfter)
     }
 
     /// Keras `GRU` weights of a one-layer unidirectional GRU, gate order z, r,
     /// h: the bias is (2, 3 units) when it resets after the product (Keras's
     /// `reset_after=True`), else (3 units), the two biases summed (both add
-    /// outside the reset there).
+    /// outside the reset there); `nil` for a GRU without biases.
     ///
     /// - Throws: `invalidArgument` for a stacked or bidirectional GRU (Keras
     ///   keeps those as separate layers); what forward throws for weights
     ///   replaced with tensors of other shapes.
-    public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor) {
+    public func kerasWeights() throws -> (kernel: Tensor, recurrentKernel: Tensor, bias: Tensor?) {
         guard layerCount == 1, !isBidirectional else {
             throw RecurrentError.invalidArgument(name: "GRU for Keras export", expected: "one unidirectional layer",
                                                  actual: "\(layerCount) layers, \(directionCount) directions")
         }
         try validateParameters()
-        let w = layers[0]
-        let (h, input) = (hiddenSize, try w.inputBias.swappingGateBlocks(hiddenSize).scalars)
-        let recurrent = try w.recurrentBias.swappingGateBlocks(h).scalars
-        let bias = resetsAfterProduct ? try Tensor(shape: [2, 3 * h], scalars: input + recurrent)
+        let (w, h) = (layers[0], hiddenSize)
+        var bias: Tensor?
+        if hasBias {
+            let input = try w.inputBias.swappingGateBlocks(h).scalars
+            let recurrent = try w.recurrentBias.swappingGateBlocks(h).scalars
+            bias = resetsAfterProduct ? try Tensor(shape: [2, 3 * h], scalars: input + recurrent)
                                       : try Tensor(shape: [3 * h], scalars: zip(input, recurrent).map(+))
+        }
         return (try w.inputWeights.swappingGateBlocks(h).transposed2D(),
                 try w.recurrentWeights.swappingGateBlocks(h).transposed2D(), bias)
     }
 
-    /// Keras `GRU` weights as a file: `kernel`, `recurrent_kernel` and `bias`,
-    /// each name preceded by `prefix`; read back with ``init(keras:prefix:)``.
+    /// Keras `GRU` weights as a file: `kernel`, `recurrent_kernel` and `bias`
+    /// (none without biases), each name preceded by `prefix`; read back with
+    /// ``init(keras:prefix:resetAfter:)`` (a file without a bias does not say
+    /// which `reset_after` form it is: pass it).
     public func kerasSafeTensors(prefix: String = "", metadata: [String: String] = [:]) throws -> SafeTensors {
         let weights = try kerasWeights()
         return try SafeTensors([
             .init(name: prefix + "kernel", array: NumericArray(weights.kernel)),
             .init(name: prefix + "recurrent_kernel", array: NumericArray(weights.recurrentKernel)),
-            .init(name: prefix + "bias", array: NumericArray(weights.bias)),
-        ], metadata: metadata)
+        ] + (weights.bias.map { [.init(name: prefix + "bias", array: NumericArray($0))] } ?? []), metadata: metadata)
     }
 }
 

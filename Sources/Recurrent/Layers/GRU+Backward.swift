@@ -20,6 +20,9 @@ extension GRU {
     ///   - cache: from ``trainingForward(_:initialHidden:lengths:layout:returnSequences:dropoutSeed:)``
     ///     of this GRU with the same weights.
     ///   - gradients: every layer's and direction's parameter gradients, added to.
+    /// For a cache of 0 sequences it returns empty gradients of the input's and
+    /// h0's shapes and leaves `gradients` as they are, as PyTorch does.
+    ///
     /// - Throws: `shapeMismatch` for gradients of the wrong shape (every tensor
     ///   of `gradients` is checked before any is written), or weights changed as
     ///   forward refuses them; `cacheMismatch` for a cache made by another configuration.
@@ -44,6 +47,11 @@ extension GRU {
         let stateShape = [entries, cache.batch, hiddenSize]
         if let finalHiddenGradient {
             try RecurrentError.requireShape(finalHiddenGradient, stateShape, "Final hidden state gradient")
+        }
+        if cache.batch == 0 {
+            // A batch of 0 sequences (PyTorch's empty batch): nothing flows, no parameter
+            // gradient changes, and no kernel runs.
+            return (try Tensor(shape: Shape(cache.inputShape)), try zeroState(batch: 0))
         }
         guard let plan = cache.plan, plan.movesInput || (cache.returnSequences && plan.movesOutput) else {
             return try backwardKernel(outputGradient: outputGradient, finalHiddenGradient: finalHiddenGradient, cache: cache,

@@ -43,8 +43,12 @@ extension GRU {
     ///     directions. Padding before the data: ``forward(_:initialHidden:mask:layout:returnSequences:)``.
     ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
     ///   - returnSequences: every timestep, or only the top layer's final hidden state.
-    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit,
-    ///   or for ``layers`` or ``dropout`` changed since the GRU was made.
+    /// - Returns: for a batch of 0 sequences, as PyTorch's `nn.GRU`, an empty
+    ///   output ((0, T, D*H), (T, 0, D*H) or (0, D*H)) and an empty h_n
+    ///   (L*D, 0, H), without running a kernel.
+    /// - Throws: `shapeMismatch` / `invalidArgument` for inputs that do not fit
+    ///   (0 timesteps included, as PyTorch refuses them), or for ``layers`` or
+    ///   ``dropout`` changed since the GRU was made.
     public func forward(
         _ input: Tensor, initialHidden: Tensor? = nil, lengths: [Int]? = nil,
         layout: SequenceLayout = .batchMajor, returnSequences: Bool = true
@@ -126,12 +130,15 @@ extension GRU {
         }
         let timeMajor = layout == .timeMajor
         let (batch, steps) = timeMajor ? (input.dimensions[1], input.dimensions[0]) : (input.dimensions[0], input.dimensions[1])
-        try RecurrentError.requirePositive(batch, "batch size")
         try RecurrentError.requirePositive(steps, "timesteps")
         let spans = try SequenceSpans(lengths: lengths, mask: mask, batch: batch, timesteps: steps, layer: "GRU")
         let stateShape = [layerCount * directionCount, batch, hiddenSize]
         let state = try initialHidden ?? zeroState(batch: batch)
         try RecurrentError.requireShape(state, stateShape, "Initial hidden state")
+        if batch == 0 {
+            return try emptyBatch(input, steps: steps, lengths: spans?.lengths, timeMajor: timeMajor,
+                                  returnSequences: returnSequences, training: training)
+        }
 
         // Masks, pre-padding and goBackwards move whole steps around the time
         // loops, which know lengths alone (MaskedSequencePlan.swift), as the LSTM's do.
@@ -151,5 +158,27 @@ extension GRU {
         }
         cache?.plan = plan
         return (result, cache)
+    }
+}
+
+extension GRU {
+    /// The result of a batch of 0 sequences, as PyTorch's `nn.GRU` returns it:
+    /// empty outputs and h_n of the right shapes. Returns before any kernel
+    /// runs, as the kernels (and the masked-sequence plan) assume at least one sequence.
+    func emptyBatch(
+        _ input: Tensor, steps: Int, lengths: [Int]?, timeMajor: Bool, returnSequences: Bool, training: Bool
+    ) throws -> (result: GRUResult, cache: GRUCache?) {
+        let output: Tensor = returnSequences
+            ? try Tensor(shape: timeMajor ? Shape([steps, 0, outputSize], names: ["timesteps", "batch", "features"])
+                                          : Shape([0, steps, outputSize], names: ["batch", "timesteps", "features"]))
+            : try Tensor(shape: Shape([0, outputSize], names: ["batch", "features"]))
+        let result = GRUResult(output: output, finalHidden: try zeroState(batch: 0))
+        guard training else { return (result, nil) }
+        // Empty records of the right count, so backward's checks of the cache hold.
+        return (result, GRUCache(batch: 0, timesteps: steps, timeMajor: timeMajor, returnSequences: returnSequences,
+                                 lengths: lengths, layerInputs: Array(repeating: [], count: layerCount),
+                                 dropoutMasks: Array(repeating: nil, count: layerCount),
+                                 records: Array(repeating: [], count: layerCount * directionCount),
+                                 outputShape: output.dimensions, inputShape: input.dimensions))
     }
 }

@@ -47,15 +47,15 @@ extension GRU: Trainable {
         GRUGradients(layers: layers.map {
             GRUDirectionWeights(inputWeights: Tensor(zerosLike: $0.inputWeights), recurrentWeights: Tensor(zerosLike: $0.recurrentWeights),
                                 inputBias: Tensor(zerosLike: $0.inputBias), recurrentBias: Tensor(zerosLike: $0.recurrentBias))
-        }, includesBiases: hasBias)
+        })
     }
 }
 
 extension GRUGradients: GradientSet {
     /// Every gradient in the GRU's ``GRU/namedParameters`` order.
     public var tensors: [Tensor] {
-        layers.flatMap { includesBiases ? [$0.inputWeights, $0.recurrentWeights, $0.inputBias, $0.recurrentBias]
-                                        : [$0.inputWeights, $0.recurrentWeights] }
+        // Empty biases are those of a GRU without biases: not parameters.
+        layers.flatMap { [$0.inputWeights, $0.recurrentWeights] + ($0.inputBias.count > 0 ? [$0.inputBias, $0.recurrentBias] : []) }
     }
 }
 

@@ -39,9 +39,9 @@ public struct GRU: Sendable {
     public let layerCount: Int
     /// Whether each layer also runs backwards in time (D = 2).
     public let isBidirectional: Bool
-    /// Whether the gates have biases (PyTorch's `bias`). Without, the bias
-    /// tensors of ``layers`` are held at zero: they are not parameters, and a
-    /// forward pass refuses non-zero ones.
+    /// Whether the gates have biases (PyTorch's `bias`, Keras's `use_bias`).
+    /// Without, ``namedParameters``, the gradients and the exports hold none,
+    /// and each direction's bias tensors are empty, shape (0).
     public let hasBias: Bool
     /// Whether the reset gate multiplies the new gate's recurrent product
     /// (true: PyTorch, Keras's `reset_after=True`) or the hidden state before
@@ -103,10 +103,7 @@ public struct GRU: Sendable {
             for _ in 0 ..< (bidirectional ? 2 : 1) {
                 let input = layer == 0 ? inputSize : (bidirectional ? 2 : 1) * hiddenSize
                 var weights = try initialization.makeWeights(inputSize: input, hiddenSize: hiddenSize, generator: &generator)
-                if !bias {
-                    weights.inputBias.fill(with: 0)
-                    weights.recurrentBias.fill(with: 0)
-                }
+                if !bias { (weights.inputBias, weights.recurrentBias) = (try Tensor(shape: [0]), try Tensor(shape: [0])) }
                 layers.append(weights)
             }
         }
@@ -122,9 +119,12 @@ public struct GRU: Sendable {
 
     /// A GRU with the given weights (index `layer * directions + direction`).
     ///
-    /// - Throws: `invalidArgument` for the wrong number of entries or non-zero
-    ///   biases without `bias`; `shapeMismatch` naming the first tensor whose
-    ///   shape does not fit the sizes.
+    /// With `bias` false, every entry's biases must be empty (0); with `bias`,
+    /// (3 * hidden).
+    ///
+    /// - Throws: `invalidArgument` for the wrong number of entries;
+    ///   `shapeMismatch` naming the first tensor whose shape does not fit the
+    ///   sizes, a bias given to a GRU without biases or missing from one with them.
     public init(inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, bias: Bool = true,
                 resetAfter: Bool = true, dropout: Float = 0, weights: [GRUDirectionWeights]) throws {
         try self.init(inputSize: inputSize, hiddenSize: hiddenSize, layerCount: layerCount, bidirectional: bidirectional,
@@ -135,33 +135,23 @@ public struct GRU: Sendable {
     }
 
     /// Throws unless ``layers`` holds one entry per layer and direction of this
-    /// GRU's sizes, biases are zero without ``hasBias``, and ``dropout`` is in
+    /// GRU's sizes (empty biases without ``hasBias``), and ``dropout`` is in
     /// `0 ..< 1`: the kernels read each tensor's `3H * I`, `3H * H` or `3H`
     /// floats without bounds checks.
     ///
-    /// - Throws: `invalidArgument` for another number of entries, a dropout
-    ///   outside `0 ..< 1` or a non-zero bias without biases; `shapeMismatch`
-    ///   naming the first tensor of another shape by its place and PyTorch name
-    ///   (`GRU layers[1].inputBias (bias_ih_l0_reverse)`).
+    /// - Throws: `invalidArgument` for another number of entries or a dropout
+    ///   outside `0 ..< 1`; `shapeMismatch` naming the first tensor of another
+    ///   shape by its place and PyTorch name (`GRU layers[1].inputBias (bias_ih_l0_reverse)`).
     func validateParameters() throws {
         try validateShapes(of: layers, "GRU")
         guard dropout >= 0 && dropout < 1 else {
             throw RecurrentError.invalidArgument(name: "GRU dropout", expected: "a probability in 0..<1", actual: "\(dropout)")
         }
-        if !hasBias {
-            for (index, entry) in layers.enumerated() {
-                for (property, tensor) in [("inputBias", entry.inputBias), ("recurrentBias", entry.recurrentBias)]
-                    where tensor.scalars.contains(where: { $0 != 0 }) {
-                    throw RecurrentError.invalidArgument(
-                        name: "GRU layers[\(index)].\(property)", expected: "zeros (the GRU was made with bias: false)",
-                        actual: "non-zero values")
-                }
-            }
-        }
     }
 
     /// Throws unless `entries` (weights or their gradients) has one entry per
-    /// layer and direction, each of this GRU's shapes; `owner` starts the name.
+    /// layer and direction, each of this GRU's shapes (empty biases without
+    /// ``hasBias``); `owner` starts the name.
     func validateShapes(of entries: [GRUDirectionWeights], _ owner: String) throws {
         guard entries.count == layerCount * directionCount else {
             throw RecurrentError.invalidArgument(
@@ -169,7 +159,8 @@ public struct GRU: Sendable {
                 actual: "\(entries.count)")
         }
         for (index, entry) in entries.enumerated() {
-            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize) { property, name in
+            try entry.validate(inputSize: layerInputSize(index / directionCount), hiddenSize: hiddenSize,
+                               bias: hasBias) { property, name in
                 "\(owner) layers[\(index)].\(property) (\(name)\(parameterSuffix(index)))"
             }
         }

@@ -26,8 +26,9 @@ public struct GRUStream: Sendable {
     /// A stream for `batch` sequences starting from `initialState` (zeros when `nil`).
     ///
     /// - Throws: `invalidArgument` for a bidirectional GRU, one with
-    ///   ``GRU/goBackwards``, or a non-positive batch; `shapeMismatch` for a
-    ///   state other than (L, B, H).
+    ///   ``GRU/goBackwards``, or a batch below 1 (a stream carries the state of
+    ///   live sequences; unlike ``GRU/forward(_:initialHidden:lengths:layout:returnSequences:)``
+    ///   it takes no empty batch); `shapeMismatch` for a state other than (L, B, H).
     public init(_ gru: GRU, batch: Int, initialState: Tensor? = nil) throws {
         guard !gru.isBidirectional else {
             throw RecurrentError.invalidArgument(name: "GRU to stream", expected: "a unidirectional GRU",

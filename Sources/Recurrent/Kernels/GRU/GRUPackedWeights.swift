@@ -104,27 +104,54 @@ final class GRUInferencePacking: Sendable {
     }
 }
 
+// A GRU without biases holds empty bias tensors; the time loops read zeros
+// for them (and write their gradients into scratch that is dropped), so every
+// kernel keeps one signature, as the LSTM's do.
 extension GRUDirectionWeights {
-    /// Calls `body` with pointers to the four tensors: the one place the kernels take them.
+    /// Calls `body` with pointers to the four tensors: the one place the kernels
+    /// take them; zeros ([3H]) for empty biases.
     func withPointers<R>(_ body: (GRUWeightPointers) throws -> R) rethrows -> R {
-        try inputWeights.withUnsafeBufferPointer { wi in
-            try recurrentWeights.withUnsafeBufferPointer { wh in
-                try inputBias.withUnsafeBufferPointer { bi in
-                    try recurrentBias.withUnsafeBufferPointer { bh in
-                        try body(GRUWeightPointers(inputWeights: wi.baseAddress!, recurrentWeights: wh.baseAddress!,
-                                                   inputBias: bi.baseAddress!, recurrentBias: bh.baseAddress!))
-                    }
+        try withBiases { bi, bh in
+            try inputWeights.withUnsafeBufferPointer { wi in
+                try recurrentWeights.withUnsafeBufferPointer { wh in
+                    try body(GRUWeightPointers(inputWeights: wi.baseAddress!, recurrentWeights: wh.baseAddress!,
+                                               inputBias: bi, recurrentBias: bh))
                 }
             }
         }
     }
 
-    /// Calls `body` with writable pointers to the four tensors (gradients).
+    /// Calls `body` with the two biases' pointers, or one zero vector of 3H for both when they are empty.
+    private func withBiases<R>(_ body: (UnsafePointer<Float>, UnsafePointer<Float>) throws -> R) rethrows -> R {
+        guard inputBias.count > 0 else {
+            return try withUnsafeTemporaryAllocation(of: Float.self, capacity: inputWeights.dimensions[0]) { zeros in
+                zeros.initialize(repeating: 0)
+                return try body(UnsafePointer(zeros.baseAddress!), UnsafePointer(zeros.baseAddress!))
+            }
+        }
+        return try inputBias.withUnsafeBufferPointer { bi in
+            try recurrentBias.withUnsafeBufferPointer { bh in try body(bi.baseAddress!, bh.baseAddress!) }
+        }
+    }
+
+    /// Calls `body` with writable pointers to the four tensors (gradients);
+    /// scratch ([3H] each, dropped after) for empty biases.
     mutating func withMutablePointers<R>(
         _ body: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>,
                  UnsafeMutablePointer<Float>) throws -> R
     ) rethrows -> R {
-        try inputWeights.withUnsafeMutableBufferPointer { wi in
+        let gates = inputWeights.dimensions[0]
+        guard inputBias.count > 0 else {
+            return try withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * gates) { scratch in
+                scratch.initialize(repeating: 0)
+                return try inputWeights.withUnsafeMutableBufferPointer { wi in
+                    try recurrentWeights.withUnsafeMutableBufferPointer { wh in
+                        try body(wi.baseAddress!, wh.baseAddress!, scratch.baseAddress!, scratch.baseAddress! + gates)
+                    }
+                }
+            }
+        }
+        return try inputWeights.withUnsafeMutableBufferPointer { wi in
             try recurrentWeights.withUnsafeMutableBufferPointer { wh in
                 try inputBias.withUnsafeMutableBufferPointer { bi in
                     try recurrentBias.withUnsafeMutableBufferPointer { bh in

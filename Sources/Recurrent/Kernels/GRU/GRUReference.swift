@@ -22,7 +22,10 @@ package struct GRUReferenceDirection {
     package init(_ weights: GRUDirectionWeights, reversed: Bool, resetAfter: Bool) {
         (inputSize, hiddenSize) = (weights.inputWeights.dimensions[1], weights.recurrentWeights.dimensions[1])
         (inputWeights, recurrentWeights) = (weights.inputWeights.scalars.map(Double.init), weights.recurrentWeights.scalars.map(Double.init))
-        (inputBias, recurrentBias) = (weights.inputBias.scalars.map(Double.init), weights.recurrentBias.scalars.map(Double.init))
+        // A GRU without biases holds empty ones: the equations read zeros.
+        let zeros = [Double](repeating: 0, count: weights.inputWeights.dimensions[0])
+        (inputBias, recurrentBias) = weights.inputBias.count == 0 ? (zeros, zeros)
+            : (weights.inputBias.scalars.map(Double.init), weights.recurrentBias.scalars.map(Double.init))
         self.reversed = reversed
         self.resetAfter = resetAfter
     }
