@@ -33,8 +33,8 @@ struct DemoCommand {
       --test-frames N    frames held out at the end (default 50)
       --context N        frames each forecast reads (default 10)
       --steps K          closed-loop forecast length (default 10)
-      --models LIST      which to train, comma-separated, from fc_lstm, cnn_lstm, unet and
-                         convlstm (default fc_lstm,unet,convlstm)
+      --models LIST      which to train, comma-separated, from fc_lstm, fc_gru, cnn_lstm,
+                         unet and convlstm (default fc_lstm,unet,convlstm)
       --epochs N         override every model's epochs
       --closed-loop K    train every model on closed-loop rollouts of K frames after the
                          context, with scheduled sampling (see `frameseq train --help`);
@@ -153,6 +153,11 @@ struct DemoCommand {
             // generalize from on 350 frames; after the second epoch its held-out loss
             // only rises (trained for 25 it was 1.02x the mean frame's error 10
             // steps ahead; for 4, 1.01x, in a sixth of the time).
+            plan = makePlan(epochs: 4, batch: 16, rate: 2e-3)
+        case .fcGRU:
+            // The FC-LSTM's settings, so the two recurrences compare on equal terms.
+            settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 256, filters: [1],
+                                     kernelSize: 1, seed: seed)
             plan = makePlan(epochs: 4, batch: 16, rate: 2e-3)
         case .cnnLSTM:
             settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 256,

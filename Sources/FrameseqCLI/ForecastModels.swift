@@ -11,6 +11,9 @@ typealias ForecastingModel = ClosedLoopTrainable
 enum ModelKind: String, CaseIterable, Sendable {
     /// Flattened frames into an LSTM, a Dense back to a frame (Srivastava et al.'s FC-LSTM).
     case fcLSTM = "fc_lstm"
+    /// The FC-LSTM with a GRU in the LSTM's place (``CNNGRUForecaster``): a
+    /// quarter fewer recurrent weights, one state (h) instead of two.
+    case fcGRU = "fc_gru"
     /// A Conv2D encoder per frame, an LSTM, a Conv2DTranspose decoder.
     case cnnLSTM = "cnn_lstm"
     /// A U-Net per frame whose encoder stages skip to its decoder, around a
@@ -22,6 +25,7 @@ enum ModelKind: String, CaseIterable, Sendable {
     var title: String {
         switch self {
         case .fcLSTM: return "FC-LSTM"
+        case .fcGRU: return "FC-GRU"
         case .cnnLSTM: return "CNN-LSTM"
         case .unet: return "U-Net CNN-LSTM"
         case .convLSTM: return "ConvLSTM"
@@ -29,6 +33,15 @@ enum ModelKind: String, CaseIterable, Sendable {
     }
 
     static var names: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// Whether the model reads whole flattened frames (FC-LSTM, FC-GRU): no
+    /// convolutions, so no filters and no patch by default (a patch only
+    /// reorders the features it flattens).
+    var isFullyConnected: Bool { self == .fcLSTM || self == .fcGRU }
+
+    /// Whether `--recompute` applies: the GRU keeps every step's record (it
+    /// has no recomputation), the LSTM and ConvLSTM layers can recompute.
+    var recomputes: Bool { self != .fcGRU }
 
     /// Windows per optimizer step when `--batch-size` is not given (the plan
     /// may halve it to fit the budget). The ConvLSTM takes 4, as the demo
@@ -39,7 +52,7 @@ enum ModelKind: String, CaseIterable, Sendable {
     /// 0.45x at batch 4 and 0.003).
     var defaultBatchSize: Int { self == .convLSTM ? 4 : 8 }
 
-    /// `--hidden` when not given: the LSTMs' units, or the U-Net's bottleneck
+    /// `--hidden` when not given: the LSTMs' and the GRU's units, or the U-Net's bottleneck
     /// ConvLSTM filters (32, as many as its last default stage's; a ConvLSTM's
     /// state on the smallest grid needs far fewer channels than a vector
     /// standing for the whole frame needs units).
@@ -47,7 +60,7 @@ enum ModelKind: String, CaseIterable, Sendable {
 
     /// Adam's peak rate when `--learning-rate` is not given: 0.003 for the
     /// convolutional recurrences (the ConvLSTM's and the U-Net's, the demo's),
-    /// 0.002 for the LSTMs, whose 256-unit input products are less forgiving.
+    /// 0.002 for the LSTMs and the GRU, whose 256-unit input products are less forgiving.
     var defaultLearningRate: Double { self == .convLSTM || self == .unet ? 3e-3 : 2e-3 }
 }
 
@@ -73,7 +86,7 @@ struct ModelSettings: Hashable, Sendable {
 
     /// ``recompute`` as the layers' option.
     var recomputation: Recomputation { recompute > 0 ? .keepStatesEvery(recompute) : .none }
-    /// LSTM units (FC-LSTM and CNN-LSTM), or the U-Net's bottleneck ConvLSTM filters.
+    /// LSTM units (FC-LSTM and CNN-LSTM), GRU units (FC-GRU), or the U-Net's bottleneck ConvLSTM filters.
     var hiddenSize: Int
     /// Conv2D filters per encoder stage (CNN-LSTM, U-Net) or ConvLSTM filters per layer.
     var filters: [Int]
@@ -161,8 +174,12 @@ struct ModelSettings: Hashable, Sendable {
         case var unet as UNetForecaster:
             try unet.setRecomputation(recomputation)
             return unet
+        case let gru as CNNGRUForecaster:
+            // The GRU has no recomputation (`train` refuses --recompute for it);
+            // its gradients would be the same either way.
+            return gru
         default:
-            preconditionFailure("every kind is one of the three forecasters")
+            preconditionFailure("every kind is one of the four forecasters")
         }
     }
 
@@ -173,14 +190,16 @@ struct ModelSettings: Hashable, Sendable {
         switch kind {
         case .fcLSTM:
             // Flatten -> LSTM -> Dense back to H*W*C with a sigmoid -> reshape to the frame.
-            let features = frame.featureCount
             return CNNLSTMForecaster(
                 encoder: TimeDistributed(try Sequential([.flatten])),
-                lstm: try LSTM(inputSize: features, hiddenSize: hiddenSize, seed: seed &+ 100),
-                decoder: TimeDistributed(try Sequential([
-                    .dense(try Dense(inputSize: hiddenSize, outputSize: features, activation: .sigmoid, seed: seed &+ 200)),
-                    .reshape([height, width, channels]),
-                ])))
+                lstm: try LSTM(inputSize: frame.featureCount, hiddenSize: hiddenSize, seed: seed &+ 100),
+                decoder: try fullyConnectedDecoder(frame))
+        case .fcGRU:
+            // The FC-LSTM with a GRU (PyTorch's) in the LSTM's place.
+            return CNNGRUForecaster(
+                encoder: TimeDistributed(try Sequential([.flatten])),
+                gru: try GRU(inputSize: frame.featureCount, hiddenSize: hiddenSize, seed: seed &+ 100),
+                decoder: try fullyConnectedDecoder(frame))
         case .cnnLSTM:
             return try CNNLSTMForecaster(frameHeight: height, frameWidth: width, channels: channels, filters: filters,
                                          hiddenSize: hiddenSize, outputActivation: .sigmoid, seed: seed)
@@ -195,9 +214,18 @@ struct ModelSettings: Hashable, Sendable {
         }
     }
 
+    /// The FC models' decoder: a Dense from the recurrent units back to the
+    /// frame's features with a sigmoid, reshaped to the frame.
+    private func fullyConnectedDecoder(_ frame: FrameShape) throws -> TimeDistributed {
+        TimeDistributed(try Sequential([
+            .dense(try Dense(inputSize: hiddenSize, outputSize: frame.featureCount, activation: .sigmoid, seed: seed &+ 200)),
+            .reshape([frame.height, frame.width, frame.channels]),
+        ]))
+    }
+
     /// The parameter count and one training batch's footprint for model input
     /// `inputDimensions` (B, T, h, w, c), without making the model where its
-    /// weights grow with the frame (the FC-LSTM's and CNN-LSTM's LSTM and Dense).
+    /// weights grow with the frame (the FC-LSTM's, FC-GRU's and CNN-LSTM's recurrence and Dense).
     func estimate(inputDimensions: [Int]) throws -> (parameterCount: Int, footprint: ActivationFootprint) {
         let frame = modelFrameShape
         switch kind {
@@ -211,6 +239,17 @@ struct ModelSettings: Hashable, Sendable {
             let footprint = ActivationFootprint.view([batch, steps, features]).then(recurrence).then(dense)
                 .then(.view(Array(inputDimensions)))
             return (LSTM.parameterCount(inputSize: features, hiddenSize: hiddenSize)
+                        + Dense.parameterCount(inputSize: hiddenSize, outputSize: features), footprint)
+        case .fcGRU:
+            let features = frame.featureCount
+            let (batch, steps) = (inputDimensions[0], inputDimensions[1])
+            let recurrence = GRU.estimatedFootprint(inputSize: features, hiddenSize: hiddenSize,
+                                                    inputDimensions: [batch, steps, features])
+            let dense = Dense.estimatedFootprint(inputSize: hiddenSize, outputSize: features,
+                                                 inputDimensions: recurrence.outputDimensions)
+            let footprint = ActivationFootprint.view([batch, steps, features]).then(recurrence).then(dense)
+                .then(.view(Array(inputDimensions)))
+            return (GRU.parameterCount(inputSize: features, hiddenSize: hiddenSize)
                         + Dense.parameterCount(inputSize: hiddenSize, outputSize: features), footprint)
         case .cnnLSTM:
             return try CNNLSTMForecaster.estimatedFootprint(
@@ -237,7 +276,7 @@ struct ModelSettings: Hashable, Sendable {
 
 /// Sets the sigmoid output layer's bias of `model` so that, before any
 /// step, it predicts about the training frames' mean: `logit(mean)` per
-/// output channel (per feature for the FC-LSTM's Dense, whose features are
+/// output channel (per feature for the FC models' Dense, whose features are
 /// pixels). `mean` is the mean frame the model predicts (patched when the
 /// model is), values in 0...1.
 ///
@@ -248,8 +287,8 @@ struct ModelSettings: Hashable, Sendable {
 /// epochs that way, with the gates saturated and the gradients gone. Started
 /// at the mean, the loss has only the motion left to learn. This is the usual
 /// initialization of a sigmoid output to the data's prior (as for classifiers
-/// of rare classes). The FC-LSTM's Dense head also gets a zero kernel: it
-/// starts as the mean-frame baseline itself.
+/// of rare classes). The FC-LSTM's and FC-GRU's Dense head also gets a zero
+/// kernel: it starts as the mean-frame baseline itself.
 func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throws -> any ForecastingModel {
     func logit(_ p: Float) -> Float {
         let q = min(max(p, 1e-3), 1 - 1e-3)
@@ -278,27 +317,46 @@ func initializingOutputPrior(_ model: any ForecastingModel, mean: [Float]) throw
         try unet.updateParameters { i, parameter in if i == index { parameter = prior } }
         return unet
     case var forecaster as CNNLSTMForecaster:
-        var layers = forecaster.decoder.model.layers
-        guard let last = layers.lastIndex(where: { $0 is Conv2DTranspose || $0 is Dense }) else { return forecaster }
-        if var layer = layers[last] as? Conv2DTranspose, layer.activation == .sigmoid {
-            layer.bias = try channelPrior(layer.filters)
-            layers[last] = layer
-        } else if var layer = layers[last] as? Dense, layer.activation == .sigmoid, layer.outputSize == mean.count {
-            layer.bias = try Tensor(shape: [mean.count], scalars: mean.map(logit))
-            // The FC-LSTM's head starts at zero, so the untrained model forecasts the
-            // mean frame exactly rather than the mean plus the noise of a random
-            // kernel on the LSTM's state. Its gradient is not zero (the state is
-            // not), and the LSTM's follows from the first step on. Fed its own
-            // forecasts, a random head adds that noise at states it never saw
-            // (10-step error 1.029x the mean frame's after 4 epochs; 1.013x so).
-            layer.weight = Tensor(zerosLike: layer.weight)
-            layers[last] = layer
-        } else {
+        guard let decoder = try priorDecoder(forecaster.decoder, mean: mean, logit: logit, channelPrior: channelPrior) else {
             return forecaster
         }
-        forecaster.decoder.model.layers = layers
+        forecaster.decoder = decoder
+        return forecaster
+    case var forecaster as CNNGRUForecaster:
+        guard let decoder = try priorDecoder(forecaster.decoder, mean: mean, logit: logit, channelPrior: channelPrior) else {
+            return forecaster
+        }
+        forecaster.decoder = decoder
         return forecaster
     default:
         return model
     }
+}
+
+/// The decoder of a CNN-LSTM or FC forecaster (LSTM or GRU) with its last
+/// sigmoid layer started at the prior, or nil when it ends in neither a
+/// sigmoid Conv2DTranspose nor a sigmoid Dense to every feature of `mean`.
+private func priorDecoder(_ decoder: TimeDistributed, mean: [Float], logit: (Float) -> Float,
+                          channelPrior: (Int) throws -> Tensor) throws -> TimeDistributed? {
+    var decoder = decoder
+    var layers = decoder.model.layers
+    guard let last = layers.lastIndex(where: { $0 is Conv2DTranspose || $0 is Dense }) else { return nil }
+    if var layer = layers[last] as? Conv2DTranspose, layer.activation == .sigmoid {
+        layer.bias = try channelPrior(layer.filters)
+        layers[last] = layer
+    } else if var layer = layers[last] as? Dense, layer.activation == .sigmoid, layer.outputSize == mean.count {
+        layer.bias = try Tensor(shape: [mean.count], scalars: mean.map(logit))
+        // The FC models' head starts at zero, so the untrained model forecasts the
+        // mean frame exactly rather than the mean plus the noise of a random
+        // kernel on the recurrent state. Its gradient is not zero (the state is
+        // not), and the recurrence's follows from the first step on. Fed its own
+        // forecasts, a random head adds that noise at states it never saw
+        // (FC-LSTM: 10-step error 1.029x the mean frame's after 4 epochs; 1.013x so).
+        layer.weight = Tensor(zerosLike: layer.weight)
+        layers[last] = layer
+    } else {
+        return nil
+    }
+    decoder.model.layers = layers
+    return decoder
 }

@@ -64,7 +64,7 @@ struct Planner {
         let hidden = given.hidden ?? kind.defaultHiddenSize
         let filters = given.filters ?? (kind == .convLSTM ? [16, 16] : [16, 32])
         var patch = given.patch ?? 1
-        if given.patch == nil, kind != .fcLSTM {
+        if given.patch == nil, !kind.isFullyConnected {
             while patch < 64 && gridPixels(patch) > Self.targetGridPixels { patch *= 2 }
             if patch > 1 {
                 let full = try estimate(settings(hidden: hidden, filters: filters, patch: 1), batch: given.batchSize ?? kind.defaultBatchSize)
@@ -195,7 +195,7 @@ struct Planner {
         typealias Change = (option: String, apply: (inout ModelSettings, inout Int) -> Void)
         var sizes: [[Change]] = []
         sizes.append(halvings(from: batch).map { value -> Change in ("--batch-size \(value)", { _, b in b = value }) })
-        if settings.kind != .fcLSTM {
+        if !settings.kind.isFullyConnected {
             let patches = Array(sequence(first: settings.patch * 2) { $0 * 2 }.prefix { $0 <= 64 })
             sizes.append(patches.map { value -> Change in
                 ("--patch \(value)", { s, _ in
@@ -204,7 +204,7 @@ struct Planner {
                 })
             })
         }
-        if settings.kind != .fcLSTM {
+        if !settings.kind.isFullyConnected {
             let smallest = settings.filters.min() ?? 1
             let divisors = Array(sequence(first: 2) { $0 * 2 }.prefix { smallest / $0 >= 1 })
             sizes.append(divisors.map { divisor -> Change in
@@ -259,8 +259,9 @@ struct Planner {
 
     /// The recomputation interval among 1, 2, 3 and 5 steps with the smallest
     /// estimated peak at `batch`, and its estimate (nil for a model without
-    /// recurrent records worth recomputing).
+    /// recurrent records worth recomputing, or one that cannot: the FC-GRU).
     func bestRecomputation(_ settings: ModelSettings, batch: Int) throws -> (Int, TrainingFootprint)? {
+        guard settings.kind.recomputes else { return nil }
         var best: (Int, TrainingFootprint)?
         for interval in [1, 2, 3, 5] where interval <= context {
             var candidate = settings

@@ -121,11 +121,11 @@ func settingsDescription(_ settings: ModelSettings, _ plan: TrainingPlan) -> [St
     var description = ["loss": plan.loss.rawValue, "epochs": "\(plan.epochs)", "batch": "\(plan.batchSize)",
                        "learning rate": "\(plan.learningRate)", "clip norm": "\(plan.clipNorm)"]
     switch settings.kind {
-    case .fcLSTM, .cnnLSTM: description["hidden units"] = "\(settings.hiddenSize)"
+    case .fcLSTM, .fcGRU, .cnnLSTM: description["hidden units"] = "\(settings.hiddenSize)"
     case .unet: description["bottleneck filters"] = "\(settings.hiddenSize)"
     case .convLSTM: break
     }
-    if settings.kind != .fcLSTM { description["filters"] = settings.filters.map(String.init).joined(separator: ",") }
+    if !settings.kind.isFullyConnected { description["filters"] = settings.filters.map(String.init).joined(separator: ",") }
     if settings.kind == .convLSTM || settings.kind == .unet { description["kernel"] = "\(settings.kernelSize)x\(settings.kernelSize)" }
     if settings.patch > 1 { description["patch"] = "\(settings.patch)" }
     if plan.windowStride > 1 { description["window stride"] = "\(plan.windowStride)" }

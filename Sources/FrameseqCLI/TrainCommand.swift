@@ -32,7 +32,7 @@ struct TrainCommand {
       --checkpoint-minutes M  also save the run's state every M minutes (it is always
                            saved at the end of every epoch)
       --model NAME         convlstm (default), unet (a U-Net with a ConvLSTM bottleneck),
-                           cnn_lstm or fc_lstm
+                           cnn_lstm, fc_lstm or fc_gru (fc_lstm with a GRU)
       --epochs N           passes over the training windows (default 10)
       --batch-size N       windows per optimizer step (default 4 for convlstm, 8 for
                            the others)
@@ -58,8 +58,8 @@ struct TrainCommand {
       --learning-rate R    Adam's peak rate (default 0.003 for convlstm and unet, 0.002 for
                            the others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
-      --hidden N           LSTM units of fc_lstm and cnn_lstm (default 256); filters of
-                           unet's bottleneck ConvLSTM (default 32)
+      --hidden N           LSTM units of fc_lstm and cnn_lstm, GRU units of fc_gru (default
+                           256); filters of unet's bottleneck ConvLSTM (default 32)
       --filters LIST       cnn_lstm and unet encoder filters, one per stage (default 16,32),
                            or convlstm layers' filters (default 16,16), comma-separated
       --kernel-size N      convlstm and unet bottleneck kernel height and width (default 3)
@@ -69,12 +69,13 @@ struct TrainCommand {
                            bottom and right; forecasts are cropped back). Default: the
                            smallest power of two that brings a frame within 128x128
                            pixels for convlstm, unet and cnn_lstm (8 for 785x785), none
-                           for fc_lstm
+                           for fc_lstm and fc_gru
       --recompute K        the recurrent layers keep their states every K steps and
                            recompute the rest in backward: the training record shrinks
                            to a few states for about a third more time a step (gradients
                            are bit for bit the same). 0 keeps every step; default: 0, or
-                           the interval the plan picks when the record does not fit
+                           the interval the plan picks when the record does not fit.
+                           Not for fc_gru (the GRU keeps every step)
       --memory-limit SIZE  the memory the run may take (6G, 512M, ...; default 85% of
                            the memory available when it starts). The run is planned
                            before any frame is read: one line gives the parameters, the
@@ -159,6 +160,10 @@ struct TrainCommand {
         if horizon > 1 && plan.closedLoop != nil {
             throw CLIError.usage("--horizon \(horizon) trains the forecaster on \(horizon) frames directly and --closed-loop on frames fed "
                 + "back one at a time: choose one")
+        }
+        if let recompute = sizes.recompute, recompute > 0, !kind.recomputes {
+            throw CLIError.usage("--recompute is for the LSTM and ConvLSTM models; \(kind.rawValue)'s GRU keeps every step's "
+                + "record (drop --recompute, or lower --batch-size, --hidden or --context to fit)")
         }
         testFrames = try optional("test-frames", 1 ... Int.max)
         steps = try options.integer("steps", default: 10, in: 1 ... 100_000)

@@ -28,7 +28,7 @@ final class DemoCommandTests: XCTestCase {
         }
         let comparison = try PNG.read(contentsOf: output + "/comparison.png")
         XCTAssertEqual(comparison.shape.height, 2 + (2 + DemoCommand.defaultModels.count) * 20, "rows: truth, persistence and every model")
-        XCTAssertEqual(ModelKind.allCases.map(\.rawValue), ["fc_lstm", "cnn_lstm", "unet", "convlstm"])
+        XCTAssertEqual(ModelKind.allCases.map(\.rawValue), ["fc_lstm", "fc_gru", "cnn_lstm", "unet", "convlstm"])
         // MSE and SSIM (18 x 18 frames hold SSIM's window) by steps ahead, stacked, listed after the comparison.
         let horizons = try PNG.read(contentsOf: output + "/horizons.png")
         XCTAssertEqual(horizons.shape, try FrameShape(height: 2 * 330, width: 960, channels: 3))

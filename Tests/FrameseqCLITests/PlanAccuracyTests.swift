@@ -18,6 +18,8 @@ final class PlanAccuracyTests: XCTestCase {
     static let runs: [(model: String, size: Int, options: [String])] = [
         ("fc_lstm", 128, ["--hidden", "64"]),
         ("fc_lstm", 192, ["--hidden", "128"]),
+        ("fc_gru", 128, ["--hidden", "64"]),
+        ("fc_gru", 192, ["--hidden", "128"]),
         ("cnn_lstm", 192, ["--hidden", "128", "--filters", "4,8", "--patch", "1"]),
         ("cnn_lstm", 256, ["--hidden", "128", "--filters", "4,8"]),
         ("unet", 192, ["--patch", "1"]),

@@ -7,8 +7,8 @@ import XCTest
 /// `frameseq train` saves its state as it goes and `--resume DIR` continues
 /// it bit for bit, even after the process was killed inside an epoch.
 final class TrainResumeTests: XCTestCase {
-    private func arguments(_ frames: String, _ output: String) -> [String] {
-        ["train", "--frames", frames, "--output", output, "--model", "fc_lstm", "--hidden", "8", "--epochs", "30",
+    private func arguments(_ frames: String, _ output: String, model: ModelKind = .fcLSTM) -> [String] {
+        ["train", "--frames", frames, "--output", output, "--model", model.rawValue, "--hidden", "8", "--epochs", "30",
          "--batch-size", "2", "--context", "3", "--steps", "2", "--test-frames", "6", "--quiet"]
     }
 
@@ -23,10 +23,19 @@ final class TrainResumeTests: XCTestCase {
     }
 
     func testARunKilledInsideAnEpochResumesBitForBit() throws {
+        try checkKilledRunResumesBitForBit(.fcLSTM)
+    }
+
+    /// The FC-GRU's state (GRU weights, its Adam moments) round-trips the same way.
+    func testAnFCGRURunKilledInsideAnEpochResumesBitForBit() throws {
+        try checkKilledRunResumesBitForBit(.fcGRU)
+    }
+
+    private func checkKilledRunResumesBitForBit(_ model: ModelKind) throws {
         let binary = try frameseqExecutable(for: self)
         let folder = try temporaryFolder(self)
         let frames = try writeMovingSquareNPY(in: folder, count: 30, size: 8)
-        let uninterrupted = CLIRun(arguments(frames, folder + "/whole"))
+        let uninterrupted = CLIRun(arguments(frames, folder + "/whole", model: model))
         XCTAssertEqual(uninterrupted.status, 0, uninterrupted.err)
 
         // The same run in a child that saves after every step, killed once a save
@@ -34,7 +43,7 @@ final class TrainResumeTests: XCTestCase {
         let directory = folder + "/killed"
         let child = Process()
         child.executableURL = binary
-        child.arguments = arguments(frames, directory) + ["--checkpoint-minutes", "0"]
+        child.arguments = arguments(frames, directory, model: model) + ["--checkpoint-minutes", "0"]
         child.standardOutput = FileHandle.nullDevice
         child.standardError = FileHandle.nullDevice
         try child.run()
@@ -58,6 +67,7 @@ final class TrainResumeTests: XCTestCase {
         let resumed = CLIRun(["train", "--resume", directory, "--quiet"])
         XCTAssertEqual(resumed.status, 0, resumed.err)
         XCTAssert(resumed.out.contains("resumed from epoch"), resumed.out)
+        XCTAssertEqual(try Checkpoint.read(contentsOf: directory + "/model.safetensors").metadata["model.kind"], model.rawValue)
         XCTAssertEqual(try finalState(directory), try finalState(folder + "/whole"),
                        "killed at epoch \(epoch + 1) after \(batches) batches, then resumed")
         let history = try XCTUnwrap(try readMetrics(directory + "/metrics.json")["history"] as? [[String: Any]])

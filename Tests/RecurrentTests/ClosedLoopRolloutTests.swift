@@ -21,6 +21,15 @@ final class ClosedLoopRolloutTests: XCTestCase {
                           ])))
     }
 
+    /// An FC-GRU (flatten, GRU, Dense with a sigmoid, reshape) on 3 x 3 x 1 frames.
+    private func fcGRU() throws -> CNNGRUForecaster {
+        CNNGRUForecaster(encoder: TimeDistributed(try Sequential([.flatten])),
+                         gru: try GRU(inputSize: 9, hiddenSize: 3, seed: 3),
+                         decoder: TimeDistributed(try Sequential([
+                             .dense(try Dense(inputSize: 3, outputSize: 9, activation: .sigmoid, seed: 4)), .reshape([3, 3, 1]),
+                         ])))
+    }
+
     /// Sequence 0 mixes (truth, prediction, half of each); sequence 1 is closed-loop after its first input.
     private func mask(steps: Int) throws -> Tensor {
         let first: [Float] = (0 ..< steps).map { [1, 0, 0.5][$0 % 3] }
@@ -60,17 +69,28 @@ final class ClosedLoopRolloutTests: XCTestCase {
         try checkGradients(try fcLSTM(), frames: try randomTensor([2, 5, 3, 3, 1], seed: 2, scale: 0.5).shifted(by: 0.5))
     }
 
+    func testFCGRURolloutGradientsMatchFiniteDifferences() throws {
+        try checkGradients(try fcGRU(), frames: try randomTensor([2, 5, 3, 3, 1], seed: 2, scale: 0.5).shifted(by: 0.5))
+    }
+
     /// With the true frame fed at every step, the rollout is the model's
     /// ordinary (teacher-forced) pass over frames 0 ..< S - 1, forward and backward.
     func testTeacherForcedRolloutIsTheSequencePass() throws {
-        let model = try fcLSTM()
+        try checkTeacherForcing(try fcLSTM())
+    }
+
+    func testTeacherForcedFCGRURolloutIsTheSequencePass() throws {
+        try checkTeacherForcing(try fcGRU())
+    }
+
+    private func checkTeacherForcing<Model: ClosedLoopTrainable & Composite>(_ model: Model) throws {
         let frames = try randomTensor([2, 6, 3, 3, 1], seed: 5, scale: 0.5).shifted(by: 0.5)
         let ones = try Tensor(shape: [2, 4], repeating: 1)
         let (predictions, cache) = try model.rolloutTrainingForward(frames, feedsTruth: ones)
         let inputs = try Tensor(shape: [2, 5, 3, 3, 1], scalars: (0 ..< 2).flatMap { b in
             Array(frames.scalars[b * 54 ..< b * 54 + 45])
         })
-        let (whole, wholeCache) = try model.trainingForward(inputs)
+        let (whole, wholeCache) = try model.trainingForward(inputs, context: LayerContext())
         requireClose(compare("predictions", actual: predictions.scalars, expected: whole.scalars, atol: 1e-6, rtol: 1e-5))
         let g = try randomTensor(whole.dimensions, seed: 6)
         var (stepped, sequence) = (model.zeroGradients(), model.zeroGradients())

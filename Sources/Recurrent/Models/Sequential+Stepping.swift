@@ -39,6 +39,11 @@ extension LSTM: SteppedRecurrence {
     typealias StepState = LSTMState
 }
 
+extension GRU: SteppedRecurrence {
+    /// h alone, (L * D, B, H).
+    typealias StepState = Tensor
+}
+
 extension EncoderForecaster: SteppedRecurrence where Recurrence.State: SummableState {
     /// The encoder's state: each step reads one frame into the encoder and
     /// forecasts one step from there; the next step continues the encoder.

@@ -7,8 +7,8 @@ import FrameSequencing
 /// the loss reaching back through every prediction it was fed, as PredRNN and
 /// OpenSTL train recurrent forecasters with scheduled sampling.
 ///
-/// ``ConvLSTMForecaster``, ``CNNLSTMForecaster`` (and so an FC-LSTM built as one) and
-/// ``UNetForecaster`` conform.
+/// ``ConvLSTMForecaster``, ``CNNLSTMForecaster`` (and so an FC-LSTM built as one),
+/// ``CNNGRUForecaster`` (an FC-GRU) and ``UNetForecaster`` conform.
 public protocol ClosedLoopTrainable: Layer, NextFrameForecaster {
     /// What ``trainingStep(_:from:context:)`` keeps for backward.
     associatedtype StepCache: Sendable
