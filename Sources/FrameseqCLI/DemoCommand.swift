@@ -2,19 +2,20 @@ import Foundation
 import FrameSequencing
 import Recurrent
 
-/// `frameseq demo`: trains the four forecasters on the built-in moving
+/// `frameseq demo`: trains the forecasters on the built-in moving
 /// digits, forecasts the held-out frames and compares them with the baselines.
 struct DemoCommand {
     static let help = """
     Usage: frameseq demo [--quick] [--output DIR] [options]
 
     Generates a seeded series of moving digits (64x64 grey frames), holds out the
-    last frames, trains an FC-LSTM, a CNN-LSTM encoder-decoder, a U-Net CNN-LSTM
-    (skips around a ConvLSTM bottleneck) and a ConvLSTM encoder-forecaster (Adam on
-    binary cross-entropy, gradient clipping, warm-up and cosine schedule), then
-    forecasts the held-out frames 1 step ahead and --steps steps closed-loop and
-    compares with repeating the last frame (persistence) and the mean frame.
-    About 7 minutes on 2 cores in a release build; --quick about a minute and a half.
+    last frames, trains an FC-LSTM, a U-Net CNN-LSTM (skips around a ConvLSTM
+    bottleneck) and a ConvLSTM encoder-forecaster on 4x4 patches (Adam on binary
+    cross-entropy, gradient clipping, warm-up and cosine schedule; --models cnn_lstm
+    adds the CNN-LSTM encoder-decoder), then forecasts the held-out frames 1 step
+    ahead and --steps steps closed-loop and compares with repeating the last frame
+    (persistence) and the mean frame.
+    About 3 minutes on 2 cores in a release build; --quick under a minute.
     Writes metrics.json and report.html, a page rendered from it (open it in a
     browser: loss curves, MSE and SSIM by steps ahead against the baselines, the
     scores and the frames). Ctrl-C stops training at the next step and writes both,
@@ -180,10 +181,10 @@ struct DemoCommand {
             // Two 32-filter layers in the encoder and in the forecaster (Shi et al. stack
             // them too) on 4 x 4 patches (space-to-depth, OpenSTL's ConvLSTM on Moving
             // MNIST), through a 1 x 1 embedding of each patch's 16 pixels. On the 16 x 16
-            // grid a 3 x 3 kernel spans 12 x 12 pixels, so the state follows a digit that
-            // moves 3 pixels a frame, and a step costs a third of two 16-filter layers on
-            // 64 x 64 pixels: 8 epochs take 0.4x the time and reach 0.41x the mean frame's
-            // 10-step error instead of 0.63x. --quick trains fewer epochs at a higher rate.
+            // grid a 3 x 3 kernel spans 12 x 12 pixels (a digit moves 1 or 2 pixels a
+            // frame on each axis), and a step costs about a third of two 16-filter layers
+            // on the 64 x 64 pixels; 8 epochs reach 0.41x the mean frame's 10-step error
+            // where those reached 0.63x. --quick trains fewer epochs at a higher rate.
             settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: 1, filters: [32, 32],
                                      kernelSize: 3, seed: seed)
             settings.patch = 4

@@ -57,11 +57,11 @@ final class ReportEarlyStopTests: XCTestCase {
         signal(SIGINT, before)
         let run = CLIRun(["demo", "--quick", "--quiet", "--size", "18", "--frames", "32", "--test-frames", "8", "--context", "4",
                           "--steps", "3", "--epochs", "2", "--output", output]) { line in
-            if line.hasPrefix("CNN-LSTM:"), raised.set() { raise(SIGINT) }
+            if line.hasPrefix("U-Net CNN-LSTM:"), raised.set() { raise(SIGINT) }
         }
         XCTAssertEqual(run.status, 130, run.err)
         XCTAssertEqual(run.err.split(separator: "\n").count, 1, run.err)
-        XCTAssert(run.err.hasPrefix("frameseq demo: interrupted while training CNN-LSTM in epoch 1, after step 1"), run.err)
+        XCTAssert(run.err.hasPrefix("frameseq demo: interrupted while training U-Net CNN-LSTM in epoch 1, after step 1"), run.err)
         let after = signal(SIGINT, before)
         XCTAssertEqual(unsafeBitCast(after, to: Int.self), unsafeBitCast(before, to: Int.self), "the handler before the run is back")
 
@@ -70,8 +70,8 @@ final class ReportEarlyStopTests: XCTestCase {
         XCTAssertEqual(metrics.models["fc_lstm"]?.status, .completed)
         XCTAssertNotNil(metrics.models["fc_lstm"]?.closedLoop?.ssimByStep, "scored, SSIM per step too")
         XCTAssertEqual(metrics.models["fc_lstm"]?.history?.count, 2)
-        XCTAssertEqual(metrics.models["cnn_lstm"]?.status, .interrupted)
-        XCTAssertEqual(metrics.models["cnn_lstm"]?.lossByStep?.step, [1], "stopped at the first step boundary")
+        XCTAssertEqual(metrics.models["unet"]?.status, .interrupted)
+        XCTAssertEqual(metrics.models["unet"]?.lossByStep?.step, [1], "stopped at the first step boundary")
         XCTAssertEqual(metrics.models["convlstm"]?.status, .notRun)
         XCTAssertNotNil(metrics.baselines["persistence"]?.closedLoop)
         let page = try checkReport(in: output, charts: ["chart-loss-epoch", "chart-loss-step", "chart-mse-horizon",
