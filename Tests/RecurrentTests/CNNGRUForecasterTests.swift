@@ -1,7 +1,7 @@
 import FrameSequencing
-@testable import Recurrent
 import TestSupport
 import XCTest
+@testable import Recurrent
 
 /// The GRU forecaster (an FC-GRU here): stepping equals the sequence pass, the
 /// model survives a named-parameter round trip, and the GRU's footprint
