@@ -74,6 +74,9 @@ extension GRU {
     /// `use_bias=False`) makes a GRU without biases.
     ///
     /// - Parameters:
+    ///   - kernel: (input, 3 units), Keras's `kernel`.
+    ///   - recurrentKernel: (units, 3 units), Keras's `recurrent_kernel`.
+    ///   - bias: (2, 3 units) or (3 units), Keras's `bias`; `nil` for none.
     ///   - resetAfter: Keras's `reset_after`; `nil` reads it from the bias's
     ///     rank, or takes Keras's default (true) without a bias, whose weights
     ///     cannot tell the two forms apart.

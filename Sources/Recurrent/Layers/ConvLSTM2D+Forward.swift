@@ -71,8 +71,10 @@ extension ConvLSTM2D {
     /// layer meets the steps after the run first, as Keras's `go_backwards`.
     ///
     /// - Parameters:
+    ///   - input: (B, T, H, W, C).
+    ///   - initialState: (B, H', W', F) each; zeros when `nil`.
     ///   - mask: (B, T).
-    ///   - input, initialState, returnSequences: as in ``forward(_:initialState:lengths:returnSequences:)``.
+    ///   - returnSequences: every timestep's hidden state, or only the last.
     /// - Throws: what ``forward(_:initialState:lengths:returnSequences:)`` throws;
     ///   `shapeMismatch` for a mask that is not (B, T), `invalidArgument` for a
     ///   row with a gap inside its valid steps.

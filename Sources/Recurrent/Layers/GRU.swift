@@ -84,8 +84,16 @@ public struct GRU: Sendable {
     /// A new GRU with seeded initial weights.
     ///
     /// - Parameters:
+    ///   - inputSize: features per timestep of the input, I.
+    ///   - hiddenSize: units per layer and direction, H.
+    ///   - layerCount: stacked layers, L (PyTorch's `num_layers`).
+    ///   - bidirectional: also run each layer over the reversed sequence (D = 2).
     ///   - bias: whether the gates have biases (PyTorch's `bias`).
     ///   - resetAfter: see ``resetsAfterProduct``; true is PyTorch's GRU.
+    ///   - dropout: the chance of zeroing each output of a layer before the next
+    ///     one while training (PyTorch's `dropout`), in `0 ..< 1`.
+    ///   - initialization: how the weights are drawn (see ``GRUInitialization``).
+    ///   - seed: the seed of that draw.
     /// - Throws: `invalidArgument` for non-positive sizes or a dropout outside `0 ..< 1`.
     public init(
         inputSize: Int, hiddenSize: Int, layerCount: Int = 1, bidirectional: Bool = false, bias: Bool = true,

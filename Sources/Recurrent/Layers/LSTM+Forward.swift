@@ -80,9 +80,11 @@ extension LSTM {
     /// valid step processed. A reverse direction starts at the run's last step.
     ///
     /// - Parameters:
+    ///   - input: (B, T, I) for `.batchMajor`, (T, B, I) for `.timeMajor`.
+    ///   - initialState: (L*D, B, H) each; zeros when `nil`.
     ///   - mask: (B, T) in either layout.
-    ///   - input, initialState, layout, returnSequences: as in
-    ///     ``forward(_:initialState:lengths:layout:returnSequences:)``.
+    ///   - layout: `.batchMajor` (PyTorch's `batch_first`) or `.timeMajor`.
+    ///   - returnSequences: every timestep, or only the top layer's final hidden state.
     /// - Throws: what ``forward(_:initialState:lengths:layout:returnSequences:)``
     ///   throws; `shapeMismatch` for a mask that is not (B, T) and
     ///   `invalidArgument` for a row with a gap inside its valid steps.
