@@ -22,6 +22,9 @@ let package = Package(
     products: [
         .library(name: "FrameSequencing", targets: ["FrameSequencing"]),
         .library(name: "Recurrent", targets: ["Recurrent"]),
+        // The command line as a library, for `frameseq-mpi` in Distributed/ (runs
+        // `frameseq train` as one rank); not an API for other uses.
+        .library(name: "FrameseqCLI", targets: ["FrameseqCLI"]),
         .executable(name: "frameseq", targets: ["frameseq"]),
         .executable(name: "frameseq-bench", targets: ["frameseq-bench"]),
     ],

@@ -107,6 +107,47 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
         try buffer.fill(windows: Array(self[index]), from: windows)
     }
 
+    /// The window numbers of share `share` of batch `position` cut into `shares`
+    /// contiguous shares of `ceil(count / shares)` windows: what rank `share` of
+    /// a data-parallel run of `shares` processes trains of that batch. The last
+    /// shares of a short batch can be empty.
+    ///
+    /// - Throws: `indexOutOfRange` when `position` is outside `indices` or
+    ///   `share` outside `0..<shares`; `invalidArgument` when `shares` is not positive.
+    public func windowIndices(ofBatch position: Int, share: Int, of shares: Int) throws -> ArraySlice<Int> {
+        try FrameSequencingError.requirePositive(shares, "share count")
+        guard share >= 0 && share < shares else {
+            throw FrameSequencingError.indexOutOfRange(name: "Share", index: share, count: shares)
+        }
+        let batch = try windowIndices(ofBatch: position)
+        let per = (batch.count + shares - 1) / shares
+        let start = Swift.min(batch.startIndex + share * per, batch.endIndex)
+        return batch[start ..< Swift.min(start + per, batch.endIndex)]
+    }
+
+    /// Fills share `share` of batch `index` (``windowIndices(ofBatch:share:of:)``)
+    /// into `buffer`, which ``makeBuffer(layout:shares:)`` sized for it.
+    ///
+    /// - Throws: as ``windowIndices(ofBatch:share:of:)``; `invalidArgument` when
+    ///   the share is empty (a buffer never holds an empty batch).
+    public func fill(_ index: Int, share: Int, of shares: Int, into buffer: inout WindowBatch) throws {
+        let selected = try windowIndices(ofBatch: index, share: share, of: shares)
+        guard !selected.isEmpty else {
+            throw FrameSequencingError.invalidArgument(name: "share \(share) of batch \(index)",
+                                                       expected: "one or more windows", actual: "an empty share")
+        }
+        try buffer.fill(windows: Array(selected), from: windows)
+    }
+
+    /// A buffer able to hold any share of any batch cut into `shares`
+    /// (``fill(_:share:of:into:)``): `ceil(batchSize / shares)` windows.
+    ///
+    /// - Throws: `invalidArgument` when `shares` is not positive; as ``makeBuffer(layout:)``.
+    public func makeBuffer(layout: SequenceLayout = .batchMajor, shares: Int) throws -> WindowBatch {
+        try FrameSequencingError.requirePositive(shares, "share count")
+        return try WindowBatch(capacity: Swift.min((batchSize + shares - 1) / shares, windows.count), windows: windows, layout: layout)
+    }
+
     /// Batch `index` in a new buffer (allocates; use ``fill(_:into:)`` in loops).
     public func batch(_ index: Int, layout: SequenceLayout = .batchMajor) throws -> WindowBatch {
         var buffer = try makeBuffer(layout: layout)

@@ -1,4 +1,5 @@
 import Foundation
+import Recurrent
 
 /// Where a command's lines go: standard output and error by default, a
 /// collector in tests.
@@ -6,6 +7,11 @@ public struct Console: Sendable {
     let out: @Sendable (String) -> Void
     let err: @Sendable (String) -> Void
 
+    /// A console that hands standard-output lines to `out` and standard-error lines to `err`.
+    ///
+    /// - Parameters:
+    ///   - out: Takes each line for standard output.
+    ///   - err: Takes each line for standard error.
     public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
         (self.out, self.err) = (out, err)
     }
@@ -49,13 +55,47 @@ public enum Frameseq {
             return arguments.isEmpty ? 2 : 0
         }
         let rest = Array(arguments.dropFirst())
-        do {
+        return status(of: command, console: console) {
             guard let (help, run) = commands[command] else { throw CLIError.usage("unknown command '\(command)'\n\(usage)") }
             if rest.contains("--help") || rest.contains("-h") {
                 console.print(help)
             } else {
                 try run(rest, console)
             }
+        }
+    }
+
+    /// Runs `frameseq train` with `arguments` (its options, without the
+    /// command's name) as rank ``GradientExchange/rank`` of a data-parallel
+    /// run: the same options and files as `frameseq train`, where
+    /// `--batch-size` is each rank's share and a step trains
+    /// ``GradientExchange/size`` times as many windows; only rank 0 writes
+    /// (checkpoints, the model, metrics.json, report.html, pictures) and
+    /// scores the held-out frames. `--resume` continues a run of any rank
+    /// count with the checkpoint's batch, shared out over this run's ranks.
+    /// Returns the exit status as ``run(_:console:)`` does (`frameseq-mpi` is
+    /// the command that calls it; see the `Distributed` package).
+    ///
+    /// - Parameters:
+    ///   - arguments: `frameseq train`'s options.
+    ///   - console: Where lines go (rank 0's to standard output, the others' errors only).
+    ///   - exchange: The rank's transport.
+    public static func runTrain(_ arguments: [String], console: Console, exchange: any GradientExchange) -> Int32 {
+        status(of: "train", console: console) {
+            if arguments.contains("--help") || arguments.contains("-h") {
+                console.print(TrainCommand.help)
+                return
+            }
+            var command = try TrainCommand(arguments)
+            command.exchange = exchange
+            try command.run(console)
+        }
+    }
+
+    /// Runs `body` and turns what it throws into the exit status and one line on `console.err`.
+    private static func status(of command: String, console: Console, _ body: () throws -> Void) -> Int32 {
+        do {
+            try body()
             return 0
         } catch CLIError.usage(let message) {
             console.err("frameseq \(command): \(message)")

@@ -30,19 +30,22 @@ extension TrainCommand {
                                       budget: budget, horizon: horizon, rollout: plan.closedLoop?.horizon ?? 0)
                 runPlan = try planner.plan(sizes)
                 for choice in runPlan.choices { console.print("chose " + choice) }
-                plan.batchSize = runPlan.batchSize
+                plan.batchSize = runPlan.batchSize * ranks   // the step's batch: every rank's share
             }
         } catch let refusal as PlanRefused {
             describe(&record, refusal.plan, plan, budget: budget, steps: steps, status: .notRun)
             (record.status, record.error) = (.refused, refusal.description)
-            if (try? makeDirectory(output)) != nil, (try? writeRecord(record, to: output)) != nil {
+            if writes, (try? makeDirectory(output)) != nil, (try? writeRecord(record, to: output)) != nil {
                 console.print("Wrote \(output)/metrics.json and \(output)/report.html: the plan and why it was refused.")
             }
             throw refusal
         }
         describe(&record, runPlan, plan, budget: budget, steps: steps, status: .notRun)
         (record.data.testFrames, record.data.trainFrames) = (held, header.count - held)
-        try makeDirectory(output)
+        if ranks > 1 {
+            console.print("data-parallel: \(ranks) ranks, \(runPlan.batchSize) windows each, \(plan.batchSize) a step")
+        }
+        if writes { try makeDirectory(output) }
         let log = TrainingLog()
         do {
             try Interruption.watch {
@@ -59,7 +62,7 @@ extension TrainCommand {
             record.plan?.record(RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
                                                 estimatedEpochSeconds: log.estimatedEpochSeconds))
             record.history = log.epochRecords
-            if (try? writeRecord(record, to: output)) != nil {
+            if writes, (try? writeRecord(record, to: output)) != nil {
                 console.print("Wrote \(output)/metrics.json and \(output)/report.html with what the run did before it failed.")
             }
             throw error
@@ -115,7 +118,8 @@ extension TrainCommand {
                                       interval: checkpointMinutes.map { .milliseconds(Int64($0 * 60_000)) })
         let mean = try meanFrame(trainFrames)
         let trained = try train(settings, on: trainFrames, mean: mean, validation: test, plan: plan, extraMetadata: runMetadata, report: report, log: log,
-                                checkpoints: policy, resuming: resumed)
+                                checkpoints: policy, resuming: resumed, exchange: exchange)
+        guard writes else { return }   // rank 0 scores, saves and reports; the model is the same on every rank
         func measured() -> RunMeasurements {
             RunMeasurements(peakResidentBytes: ProcessMemory.peakResidentBytes, history: log.epochs,
                             estimatedEpochSeconds: log.estimatedEpochSeconds)

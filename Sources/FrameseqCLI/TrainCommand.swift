@@ -104,6 +104,15 @@ struct TrainCommand {
     var horizon = 1
     /// The run directory to continue, with the epochs given on the command line (nil: the stored total).
     var resume: (directory: String, epochs: Int?)?
+    /// Data-parallel training (`frameseq-mpi train`): this process is one rank;
+    /// `--batch-size` is each rank's share, the step's batch is all of them,
+    /// and only rank 0 writes. nil: one process.
+    var exchange: (any GradientExchange)?
+
+    /// The processes training together (1 without an exchange).
+    var ranks: Int { exchange?.size ?? 1 }
+    /// Whether this process writes the run's files: rank 0 or the only one.
+    var writes: Bool { (exchange?.rank ?? 0) == 0 }
 
     /// The options `--resume` accepts; the rest come from the checkpoint.
     static let resumeOptions: Set<String> = ["resume", "frames", "epochs", "quiet", "memory-limit", "checkpoint-minutes"]
@@ -243,9 +252,11 @@ extension TrainCommand {
                               windowStride: plan.windowStride, steps: steps, kernelSize: settings.kernelSize,
                               seed: settings.seed, budget: budget, horizon: settings.horizon,
                               rollout: plan.closedLoop?.horizon ?? 0)
-        let footprint = try planner.estimate(settings, batch: plan.batchSize)
-        let runPlan = RunPlan(settings: settings, batchSize: plan.batchSize, windowCount: planner.windowCount,
-                              footprint: footprint, evaluationBatch: planner.evaluationBatchSize(plan.batchSize, footprint.activation, settings))
+        // The step's batch stays the checkpointed run's whatever the rank count; each rank holds its share.
+        let share = (plan.batchSize + ranks - 1) / ranks
+        let footprint = try planner.estimate(settings, batch: share)
+        let runPlan = RunPlan(settings: settings, batchSize: share, windowCount: planner.windowCount,
+                              footprint: footprint, evaluationBatch: planner.evaluationBatchSize(share, footprint.activation, settings))
         guard footprint.peakBytes <= budget.bytes else {
             throw PlanRefused(plan: runPlan, description: "--resume: the run needs an estimated \(gibibytes(footprint.peakBytes)) "
                 + "but the budget is \(gibibytes(budget.bytes)) (\(budget.origin)); free memory or raise --memory-limit")

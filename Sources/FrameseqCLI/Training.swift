@@ -100,7 +100,8 @@ struct TrainingReport {
 /// `log.interrupted` is set, and its checkpoint holds that position.
 func train(_ settings: ModelSettings, on frames: FrameStack, mean: [Float], validation: FrameStack? = nil,
            plan: TrainingPlan, extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
-           checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil) throws -> TrainedModel {
+           checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil,
+           exchange: (any GradientExchange)? = nil) throws -> TrainedModel {
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: plan.target(for: settings))
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
@@ -126,13 +127,13 @@ func train(_ settings: ModelSettings, on frames: FrameStack, mean: [Float], vali
     var policy = checkpoints
     policy?.metadata.merge(metadata) { $1 }
     return try fit(model, windows: windows, validation: validationWindows, plan: plan, metadata: metadata, report: report, log: log, policy: policy,
-                   resuming: resuming)
+                   resuming: resuming, exchange: exchange)
 }
 
 private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows, validation: FrameWindows?, plan: TrainingPlan,
                                           metadata: [String: String],
                                           report: TrainingReport, log: TrainingLog, policy: CheckpointPolicy?,
-                                          resuming: Checkpoint?) throws -> TrainedModel {
+                                          resuming: Checkpoint?, exchange: (any GradientExchange)?) throws -> TrainedModel {
     let batchesPerEpoch = (windows.count + plan.batchSize - 1) / plan.batchSize
     let totalSteps = max(batchesPerEpoch * plan.epochs, 1)
     let warmup = min(max(totalSteps / 20, 1), 50)
@@ -143,6 +144,7 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
         try Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate), loss: plan.loss.loss, schedule: schedule,
                     closedLoop: try $0.options(totalSteps: totalSteps, seed: plan.seed))
     } ?? Trainer(model: model, optimizer: Adam(learningRate: plan.learningRate), loss: plan.loss.loss, schedule: schedule)
+    trainer.gradientExchange = exchange
     if let resuming {
         try trainer.resume(from: resuming)
         report.log("resumed from epoch \(trainer.epoch + 1), step \(trainer.step + 1) of \(plan.epochs * batchesPerEpoch)")
@@ -154,7 +156,10 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
                                   checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial,
                                   validationWindows: validation)
     if let callback = report.calibrated {
-        let seconds = try trainer.measureStepSeconds(on: windows, options: options)
+        // A rank's step: its share of the batch (the exchange's time is not in it).
+        var share = options
+        share.batchSize = (options.batchSize + (exchange?.size ?? 1) - 1) / (exchange?.size ?? 1)
+        let seconds = try trainer.measureStepSeconds(on: windows, options: share)
         callback(seconds, batchesPerEpoch)
         log.estimatedEpochSeconds = seconds * Double(batchesPerEpoch)
     }

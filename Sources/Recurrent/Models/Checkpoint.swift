@@ -47,6 +47,18 @@ public struct Checkpoint: Sendable {
     ///
     /// - Throws: `fileSystem` when the file cannot be written.
     public func write(to path: String) throws {
+        try safeTensors().write(to: path)
+    }
+
+    /// The checkpoint as the bytes of the file ``write(to:)`` writes: what a
+    /// data-parallel run sends from rank 0 to the others.
+    ///
+    /// - Throws: `invalidArgument` when a name or the metadata cannot be encoded.
+    public func encoded() throws -> [UInt8] {
+        try safeTensors().encode()
+    }
+
+    private func safeTensors() throws -> SafeTensors {
         var entries = parameters.map { SafeTensors.Entry(name: "param." + $0.name, array: NumericArray($0.tensor)) }
         let state = optimizerState.tensors
         entries += state.keys.sorted().map { SafeTensors.Entry(name: "optim." + $0, array: NumericArray(state[$0]!)) }
@@ -55,7 +67,7 @@ public struct Checkpoint: Sendable {
         fileMetadata["format"] = Self.format
         fileMetadata["epoch"] = String(epoch)
         fileMetadata["step"] = String(step)
-        try SafeTensors(entries, metadata: fileMetadata).write(to: path)
+        return try SafeTensors(entries, metadata: fileMetadata)
     }
 
     /// Reads a checkpoint written by ``write(to:)``.
@@ -64,7 +76,21 @@ public struct Checkpoint: Sendable {
     ///   `invalidArgument` when it is not a checkpoint (no `format`, `epoch` or
     ///   `step` of this format) or holds a tensor outside `param.` and `optim.`.
     public static func read(contentsOf path: String, limits: FileReadLimits = .default) throws -> Checkpoint {
-        let file = try SafeTensors.read(contentsOf: path, limits: limits)
+        try checkpoint(in: try SafeTensors.read(contentsOf: path, limits: limits), path: path)
+    }
+
+    /// Reads a checkpoint from the bytes ``encoded()`` made.
+    ///
+    /// - Parameters:
+    ///   - bytes: The bytes of a checkpoint file.
+    ///   - name: What error messages call them.
+    ///   - limits: The reader's limits.
+    /// - Throws: as ``read(contentsOf:limits:)``.
+    public static func decode(_ bytes: [UInt8], name: String = "<memory>", limits: FileReadLimits = .default) throws -> Checkpoint {
+        try checkpoint(in: try SafeTensors.decode(bytes, name: name, limits: limits), path: name)
+    }
+
+    private static func checkpoint(in file: SafeTensors, path: String) throws -> Checkpoint {
         guard file.metadata["format"] == format, let epoch = file.metadata["epoch"].flatMap({ Int($0) }),
               let step = file.metadata["step"].flatMap({ Int($0) }), epoch >= 0, step >= 0 else {
             throw RecurrentError.invalidArgument(

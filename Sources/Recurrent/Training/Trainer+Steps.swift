@@ -9,7 +9,9 @@ extension Trainer {
     /// the batch's loss and counts one ``step``; ``epoch`` does not change.
     ///
     /// - Throws: as a step of ``fit(_:options:callback:)`` does (`nonFinite`
-    ///   naming where a NaN or infinity appeared; nothing of the step is kept).
+    ///   naming where a NaN or infinity appeared; nothing of the step is kept);
+    ///   `invalidArgument` with a ``gradientExchange`` (a data-parallel step
+    ///   needs every rank's share of one batch: use ``fit(_:options:callback:)``).
     @discardableResult
     public mutating func trainOnBatch(_ batch: WindowBatch, gradients: inout Model.Gradients,
                                       clipping: GradientClipping? = nil) throws -> Float {

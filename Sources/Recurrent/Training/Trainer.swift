@@ -68,6 +68,12 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     public internal(set) var closedLoop: ClosedLoopTraining?
     /// The rollout's passes for ``closedLoop``, made where the model's type is known.
     var rolloutPass: RolloutPass<Model>?
+    /// Data-parallel training: when set, ``fit(_:options:callback:)`` starts
+    /// every epoch from rank 0's model, optimizer and position, trains this rank's share of
+    /// every batch and combines the gradients and losses of every rank before
+    /// each update (see ``GradientExchange``); only rank 0 writes checkpoints
+    /// and draws progress. nil: this process trains alone.
+    public var gradientExchange: (any GradientExchange)?
 
     /// A trainer starting from `model`'s current parameters.
     public init(model: Model, optimizer: Optimizer, loss: any Loss,
@@ -142,14 +148,19 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0 or validation windows",
                                                  actual: "no validation split")
         }
-        try options.checkpoint?.validate()
+        let exchange = gradientExchange, writes = (exchange?.rank ?? 0) == 0
+        let checkpointPolicy = writes ? options.checkpoint : nil
+        try checkpointPolicy?.validate()
         let trainingRange = 0 ..< windows.count - held
         var summaries: [EpochSummary] = []
-        var progress = options.showsProgress ? ProgressBar(lastEpoch: epoch + options.epochs) : nil
+        var progress = options.showsProgress && writes ? ProgressBar(lastEpoch: epoch + options.epochs) : nil
         var lastWrite = Date()                  // the interval counts from the call's start
         var remainingInCall: Int?               // batches left to train in this call, for the ETA
         for _ in 0 ..< options.epochs {
             if let patience = options.earlyStoppingPatience, Self.epochsWithoutImprovement(in: history) >= patience { break }
+            // Every rank starts the epoch from rank 0's state: the same start however each was made or resumed,
+            // and no drift if a transport's sums ever differed in their last bit between ranks.
+            try synchronizeWithRankZero()
             let started = Date(), secondsBefore = epochSeconds
             let batches = try windows.batches(of: trainingRange, size: options.batchSize,
                                               shuffleSeed: options.shuffleSeed.map { $0 &+ UInt64(epoch) })
@@ -159,16 +170,25 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                     actual: "\(batchesDoneInEpoch) (the windows or the batch size differ from the run the checkpoint comes from)")
             }
             var remaining = remainingInCall ?? (batches.count - batchesDoneInEpoch) + (options.epochs - 1) * batches.count
-            var buffer = try batches.makeBuffer(layout: options.layout)
+            var buffer = try exchange.map { try batches.makeBuffer(layout: options.layout, shares: $0.size) }
+                ?? batches.makeBuffer(layout: options.layout)
             var gradients = model.zeroGradients()
             // The epoch's last rate: its last step's, when a resumed epoch has no step left to run.
             var rate = batchesDoneInEpoch > 0
                 ? schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step - 1))
                 : optimizer.learningRate
             for index in batchesDoneInEpoch ..< batches.count {
-                try batches.fill(index, into: &buffer)
+                var share: (windows: Int, total: Int)?
+                if let exchange {
+                    share = (try batches.windowIndices(ofBatch: index, share: exchange.rank, of: exchange.size).count,
+                             try batches.windowIndices(ofBatch: index).count)
+                    if share!.windows > 0 { try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer) }
+                } else {
+                    try batches.fill(index, into: &buffer)
+                }
                 rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
-                let value = try trainingStep(buffer, gradients: &gradients, learningRate: rate, clipping: options.clipping)
+                let value = try trainingStep(share?.windows == 0 ? nil : buffer, share: share, gradients: &gradients,
+                                             learningRate: rate, clipping: options.clipping)
                 epochLossSum += Double(value)
                 batchesDoneInEpoch = index + 1
                 let now = Date()
@@ -177,7 +197,7 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                 progress?.update(epoch: epoch + 1, batch: index + 1, batches: batches.count,
                                  loss: Float(epochLossSum / Double(index + 1)), learningRate: rate,
                                  epochSeconds: epochSeconds, remainingInCall: remaining, now: now)
-                if let policy = options.checkpoint, let interval = policy.intervalSeconds,
+                if let policy = checkpointPolicy, let interval = policy.intervalSeconds,
                    !(policy.everyEpoch && index + 1 == batches.count), now.timeIntervalSince(lastWrite) >= interval {
                     try checkpoint(metadata: policy.metadata).write(to: policy.path)
                     lastWrite = Date()
@@ -199,7 +219,7 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             history.append(summary)
             summaries.append(summary)
             progress?.finishEpoch(summary, remainingInCall: remaining)
-            if let policy = options.checkpoint, policy.everyEpoch {
+            if let policy = checkpointPolicy, policy.everyEpoch {
                 try checkpoint(metadata: policy.metadata).write(to: policy.path)
                 lastWrite = Date()
             }
@@ -237,23 +257,58 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     /// of the parameters, gradients and state; any other optimizer's update is
     /// undone from copies of the model and optimizer, which makes the update copy
     /// every tensor it writes.
-    mutating func trainingStep(_ batch: WindowBatch, gradients: inout Model.Gradients, learningRate: Double,
-                               clipping: GradientClipping?) throws -> Float {
+    ///
+    /// With ``gradientExchange``, `batch` is this rank's share of the step's
+    /// batch (nil when the share is empty) and `share` its window count and
+    /// the batch's; the step goes on with every rank's combined gradients and
+    /// loss, and throws on every rank when any rank's share failed.
+    mutating func trainingStep(_ batch: WindowBatch?, share: (windows: Int, total: Int)? = nil, gradients: inout Model.Gradients,
+                               learningRate: Double, clipping: GradientClipping?) throws -> Float {
         let position = "at epoch \(epoch + 1), step \(step + 1)"
-        try requireFinite(batch.inputs) {
-            "inputs of window \(Self.window(holding: $0, of: batch.inputs, timeMajor: batch.layout == .timeMajor, in: batch)) \(position)"
-        }
-        if let targets = batch.targets {
-            try requireFinite(targets) {
-                "target of window \(Self.window(holding: $0, of: targets, timeMajor: batch.targetsAreTimeMajor, in: batch)) \(position)"
+        func shareLossAndGradients(_ batch: WindowBatch) throws -> Float {
+            try requireFinite(batch.inputs) {
+                "inputs of window \(Self.window(holding: $0, of: batch.inputs, timeMajor: batch.layout == .timeMajor, in: batch)) \(position)"
+            }
+            if let targets = batch.targets {
+                try requireFinite(targets) {
+                    "target of window \(Self.window(holding: $0, of: targets, timeMajor: batch.targetsAreTimeMajor, in: batch)) \(position)"
+                }
+            }
+            let context = LayerContext(lengths: batch.mask == nil ? nil : batch.lengths, dropoutSeed: Self.dropoutSeed(step: step))
+            return try lossAndGradients(batch, context: context, into: &gradients) { loss in
+                guard loss.isFinite else { throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: loss) }
             }
         }
         gradients.zero()
-        let context = LayerContext(lengths: batch.mask == nil ? nil : batch.lengths, dropoutSeed: Self.dropoutSeed(step: step))
-        let value = try lossAndGradients(batch, context: context, into: &gradients) { loss in
-            guard loss.isFinite else { throw RecurrentError.nonFinite(name: "loss \(position)", index: 0, value: loss) }
+        var value: Float = 0, tensors: [Tensor]
+        if let exchange = gradientExchange {
+            guard let share else {
+                throw RecurrentError.invalidArgument(name: "training step", expected: "fit(_:options:callback:) with a gradient exchange",
+                                                     actual: "a single batch (trainOnBatch) without the rank's share of the step's batch")
+            }
+            var failure: (any Error)?
+            do {
+                if let batch { value = try shareLossAndGradients(batch) }
+            } catch {
+                failure = error
+            }
+            let combined = try exchange.combine(gradients.tensors, loss: failure == nil ? value : 0,
+                                                windows: failure == nil && batch != nil ? share.windows : 0,
+                                                of: share.total, failed: failure != nil)
+            if let failure { throw failure }
+            guard combined.failedRanks.isEmpty else {
+                throw RecurrentError.invalidArgument(
+                    name: "step \(position)", expected: "every rank's share of the batch trained",
+                    actual: "rank \(combined.failedRanks.map(String.init).joined(separator: ", ")) failed (its own error says why); no rank applies the step")
+            }
+            (tensors, value) = (combined.gradients, combined.loss)
+        } else {
+            guard let batch else {
+                throw RecurrentError.invalidArgument(name: "training step", expected: "a batch", actual: "none")
+            }
+            value = try shareLossAndGradients(batch)
+            tensors = gradients.tensors
         }
-        var tensors = gradients.tensors
         for (index, tensor) in tensors.enumerated() {
             try requireFinite(tensor) { _ in "gradient of '\(parameterName(index))' \(position)" }
         }
@@ -300,6 +355,21 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         }
         step += 1
         return value
+    }
+
+    /// Makes this rank's model, optimizer and position rank 0's (a no-op
+    /// without ``gradientExchange``): the start of every
+    /// ``fit(_:options:callback:)`` of a data-parallel run, so that every rank
+    /// begins from the same state whatever each built or resumed.
+    ///
+    /// - Throws: the exchange's errors; what ``resume(from:)`` throws for a
+    ///   checkpoint of another model (ranks running different models).
+    public mutating func synchronizeWithRankZero() throws {
+        guard let exchange = gradientExchange, exchange.size > 1 else { return }
+        let bytes = try exchange.broadcastFromRankZero(exchange.rank == 0 ? try checkpoint().encoded() : [])
+        if exchange.rank != 0 {
+            try resume(from: try Checkpoint.decode(bytes, name: "rank 0's checkpoint"))
+        }
     }
 
     /// The batch's loss, its gradients added into `gradients`: one pass over
