@@ -1,0 +1,4 @@
+import Foundation
+import FrameseqMPI
+
+exit(MPITrain.main(Array(CommandLine.arguments.dropFirst())))
