@@ -121,8 +121,15 @@ int fsmpi_allreduce_sum_float(float *buffer, int64_t count, int64_t chunk, int64
     if (chunk <= 0 || chunk > 0x40000000) chunk = 0x40000000;
     int64_t chunks = (count + chunk - 1) / chunk;
     if (chunks == 0) chunks = 1;
-    MPI_Request *requests = malloc((size_t)chunks * sizeof(MPI_Request));
-    if (!requests) return MPI_ERR_NO_MEM;
+    // The requests' array grows once to the largest step and is kept.
+    static MPI_Request *requests = NULL;
+    static int64_t capacity = 0;
+    if (chunks > capacity) {
+        MPI_Request *grown = realloc(requests, (size_t)chunks * sizeof(MPI_Request));
+        if (!grown) return MPI_ERR_NO_MEM;
+        requests = grown;
+        capacity = chunks;
+    }
     int status = arrive(sequence);
     for (int64_t i = 0; i < chunks && status == MPI_SUCCESS; i++) {
         int64_t offset = i * chunk, n = count - offset < chunk ? count - offset : chunk;
@@ -131,7 +138,6 @@ int fsmpi_allreduce_sum_float(float *buffer, int64_t count, int64_t chunk, int64
         if (status != MPI_SUCCESS) chunks = i;
     }
     if (status == MPI_SUCCESS) status = wait_all((int)chunks, requests, timeout_seconds);
-    free(requests);
     return status;
 }
 

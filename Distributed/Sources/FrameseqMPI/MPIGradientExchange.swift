@@ -1,3 +1,4 @@
+import Dispatch
 import FrameSequencing
 import Recurrent
 
@@ -20,6 +21,12 @@ public final class MPIGradientExchange: GradientExchange, @unchecked Sendable {
     public var size: Int { world.size }
     private var buffer: [Float] = []
     private var combined: [Tensor] = []
+    private var lossBuffer: [Float] = []
+    /// Steps combined so far, and the seconds spent in their all-reduces
+    /// (waiting for the slowest rank included).
+    public private(set) var steps = 0, seconds = 0.0
+    /// Bytes each step's all-reduce sums (0 before the first step).
+    public var bytesPerStep: Int { buffer.count * 4 }
 
     /// An exchange over `world`.
     ///
@@ -32,20 +39,41 @@ public final class MPIGradientExchange: GradientExchange, @unchecked Sendable {
     }
 
     public func combine(_ gradients: [Tensor], loss: Float, windows: Int, of total: Int, failed: Bool) throws -> CombinedStep {
-        let scalars = gradients.reduce(0) { $0 + $1.count }
-        if buffer.count != scalars + 1 + size || combined.map(\.dimensions) != gradients.map(\.dimensions) {
+        let weight = total > 0 ? Float(windows) / Float(total) : 0
+        if gradients.isEmpty {   // validation: the losses alone, in a buffer of their own
+            if lossBuffer.count != 1 + size { lossBuffer = [Float](repeating: 0, count: 1 + size) }
+            for index in lossBuffer.indices { lossBuffer[index] = 0 }
+            lossBuffer[0] = loss * weight
+            if failed { lossBuffer[1 + rank] = 1 }
+            try world.allReduceSum(&lossBuffer, bucket: lossBuffer.count, operation: "validation all-reduce")
+            return CombinedStep(gradients: [], loss: lossBuffer[0], failedRanks: Self.failedRanks(in: lossBuffer, from: 1, size))
+        }
+        var scalars = 0, sameShapes = combined.count == gradients.count
+        for (index, gradient) in gradients.enumerated() {
+            scalars += gradient.count
+            sameShapes = sameShapes && combined[index].dimensions == gradient.dimensions
+        }
+        if buffer.count != scalars + 1 + size || !sameShapes {
             buffer = [Float](repeating: 0, count: scalars + 1 + size)
             combined = try gradients.map { try Tensor(shape: $0.shape, repeating: 0) }
         }
-        let weight = total > 0 ? Float(windows) / Float(total) : 0
         GradientBuffer.pack(gradients, scaledBy: weight, into: &buffer)
         for index in scalars ..< buffer.count { buffer[index] = 0 }
         buffer[scalars] = loss * weight
         if failed { buffer[scalars + 1 + rank] = 1 }
+        let started = DispatchTime.now().uptimeNanoseconds
         try world.allReduceSum(&buffer, bucket: bucketBytes / 4)
+        seconds += Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        steps += 1
         GradientBuffer.unpack(buffer, into: &combined)
-        let failedRanks = (0 ..< size).filter { buffer[scalars + 1 + $0] != 0 }
-        return CombinedStep(gradients: combined, loss: buffer[scalars], failedRanks: failedRanks)
+        return CombinedStep(gradients: combined, loss: buffer[scalars], failedRanks: Self.failedRanks(in: buffer, from: scalars + 1, size))
+    }
+
+    /// The ranks whose flag is set in `size` flags from `start` (allocates only when one is).
+    private static func failedRanks(in buffer: [Float], from start: Int, _ size: Int) -> [Int] {
+        var failed: [Int] = []
+        for rank in 0 ..< size where buffer[start + rank] != 0 { failed.append(rank) }
+        return failed
     }
 
     public func broadcastFromRankZero(_ bytes: [UInt8]) throws -> [UInt8] {

@@ -73,6 +73,11 @@ public enum MPITrain {
         let exchange = MPIGradientExchange(world: world, bucketBytes: bucketBytes)
         let faulty: (any GradientExchange)? = TestFault.fromEnvironment(rank: rank).map { FaultyExchange(exchange, fault: $0) }
         let status = Frameseq.runTrain(rest, console: console, exchange: faulty ?? exchange)
+        if status == 0, rank == 0, world.size > 1, exchange.steps > 0 {
+            out(String(format: "all-reduce: %d steps of %.1f MB, %.1f ms a step on average (%.1f s in all, waiting for the slowest rank included)",
+                       exchange.steps, Double(exchange.bytesPerStep) / 1e6, exchange.seconds / Double(exchange.steps) * 1e3,
+                       exchange.seconds))
+        }
         guard status == 0 || world.size == 1 else {
             // Other ranks may be inside a collective this rank will never join.
             world.abort(code: status)

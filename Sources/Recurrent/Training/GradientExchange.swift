@@ -19,7 +19,9 @@ import FrameSequencing
 ///   loss of the whole batch, so clipping, the update and the history are
 ///   those of one process training batches of that size (up to the order of
 ///   float sums);
-/// - stops every rank with the same error when any rank's step failed.
+/// - stops every rank with the same error when any rank's step failed;
+/// - scores the validation batches by shares too, combining their losses
+///   with an empty gradient list.
 ///
 /// Dropout draws its masks per share, so runs with dropout are not equal to
 /// one process's; losses weighted by a padding mask are combined by window
@@ -37,7 +39,8 @@ public protocol GradientExchange: AnyObject, Sendable {
     /// and tensors of the same shapes, in ``Trainable/namedParameters`` order.
     ///
     /// - Parameters:
-    ///   - gradients: This rank's gradients of its share's mean loss.
+    ///   - gradients: This rank's gradients of its share's mean loss (empty
+    ///     when only losses are combined, for validation).
     ///   - loss: This rank's mean loss over its share (0 for an empty share).
     ///   - windows: The windows of this rank's share, 0 when it is empty.
     ///   - total: The windows of the whole batch, the same on every rank.

@@ -71,8 +71,9 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     /// Data-parallel training: when set, ``fit(_:options:callback:)`` starts
     /// every epoch from rank 0's model, optimizer and position, trains this rank's share of
     /// every batch and combines the gradients and losses of every rank before
-    /// each update (see ``GradientExchange``); only rank 0 writes checkpoints
-    /// and draws progress. nil: this process trains alone.
+    /// each update (see ``GradientExchange``), and scores its share of the
+    /// validation batches; only rank 0 writes checkpoints and draws progress.
+    /// nil: this process trains alone.
     public var gradientExchange: (any GradientExchange)?
 
     /// A trainer starting from `model`'s current parameters.
@@ -208,10 +209,16 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                 }
             }
             remainingInCall = remaining
+            func score(_ windows: FrameWindows, _ range: Range<Int>?) throws -> Float {
+                if let exchange {
+                    return try evaluateShares(windows, windows: range, batchSize: options.batchSize, layout: options.layout,
+                                              exchange: exchange)
+                }
+                return try evaluate(windows, windows: range, batchSize: options.batchSize, layout: options.layout)
+            }
             let validation = held > 0
-                ? try evaluate(windows, windows: windows.count - held ..< windows.count, batchSize: options.batchSize,
-                               layout: options.layout)
-                : try options.validationWindows.map { try evaluate($0, batchSize: options.batchSize, layout: options.layout) }
+                ? try score(windows, windows.count - held ..< windows.count)
+                : try options.validationWindows.map { try score($0, nil) }
             let summary = EpochSummary(epoch: epoch + 1, trainingLoss: Float(epochLossSum / Double(batches.count)),
                                        validationLoss: validation, learningRate: rate,
                                        seconds: secondsBefore + Date().timeIntervalSince(started))
@@ -404,15 +411,51 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         var total: Double = 0
         for index in batches.indices {
             try batches.fill(index, into: &buffer)
-            if let rolloutPass {
-                total += Double(try rolloutPass.evaluate(model, buffer, loss))
-                continue
-            }
-            let output = try model.forward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
-            total += Double(try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output),
-                                              weights: weights(buffer, output)).value)
+            total += Double(try batchLoss(buffer))
         }
         return Float(total / Double(batches.count))
+    }
+
+    /// ``evaluate(_:windows:batchSize:layout:)`` as every rank of a data-parallel
+    /// run makes it in ``fit(_:options:callback:)``: each rank scores its share of
+    /// every batch and the exchange sums the shares' losses weighted by their
+    /// windows, so the result is one process's, from a share of the work.
+    func evaluateShares(_ windows: FrameWindows, windows range: Range<Int>? = nil, batchSize: Int, layout: SequenceLayout,
+                        exchange: any GradientExchange) throws -> Float {
+        let batches = try windows.batches(of: range ?? windows.indices, size: batchSize)
+        var buffer = try batches.makeBuffer(layout: layout, shares: exchange.size)
+        var total: Double = 0
+        for index in batches.indices {
+            let share = try batches.windowIndices(ofBatch: index, share: exchange.rank, of: exchange.size).count
+            var (value, failure): (Float, (any Error)?) = (0, nil)
+            do {
+                if share > 0 {
+                    try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer)
+                    value = try batchLoss(buffer)
+                }
+            } catch {
+                failure = error
+            }
+            let combined = try exchange.combine([], loss: failure == nil ? value : 0, windows: failure == nil ? share : 0,
+                                                of: try batches.windowIndices(ofBatch: index).count, failed: failure != nil)
+            if let failure { throw failure }
+            guard combined.failedRanks.isEmpty else {
+                throw RecurrentError.invalidArgument(
+                    name: "validation at epoch \(epoch + 1)", expected: "every rank's share of the batch scored",
+                    actual: "rank \(combined.failedRanks.map(String.init).joined(separator: ", ")) failed (its own error says why)")
+            }
+            total += Double(combined.loss)
+        }
+        return Float(total / Double(batches.count))
+    }
+
+    /// The loss of one filled batch, without training.
+    private func batchLoss(_ buffer: WindowBatch) throws -> Float {
+        if let rolloutPass {
+            return try rolloutPass.evaluate(model, buffer, loss)
+        }
+        let output = try model.forward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
+        return try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output), weights: weights(buffer, output)).value
     }
 
     func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {
