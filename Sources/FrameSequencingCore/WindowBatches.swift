@@ -112,6 +112,10 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// a data-parallel run of `shares` processes trains of that batch. The last
     /// shares of a short batch can be empty.
     ///
+    /// - Parameters:
+    ///   - position: The batch.
+    ///   - share: Which share, from 0.
+    ///   - shares: How many shares the batch is cut into.
     /// - Throws: `indexOutOfRange` when `position` is outside `indices` or
     ///   `share` outside `0..<shares`; `invalidArgument` when `shares` is not positive.
     public func windowIndices(ofBatch position: Int, share: Int, of shares: Int) throws -> ArraySlice<Int> {
@@ -128,6 +132,11 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// Fills share `share` of batch `index` (``windowIndices(ofBatch:share:of:)``)
     /// into `buffer`, which ``makeBuffer(layout:shares:)`` sized for it.
     ///
+    /// - Parameters:
+    ///   - index: The batch.
+    ///   - share: Which share, from 0.
+    ///   - shares: How many shares the batch is cut into.
+    ///   - buffer: The buffer to fill.
     /// - Throws: as ``windowIndices(ofBatch:share:of:)``; `invalidArgument` when
     ///   the share is empty (a buffer never holds an empty batch).
     public func fill(_ index: Int, share: Int, of shares: Int, into buffer: inout WindowBatch) throws {
@@ -142,6 +151,9 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// A buffer able to hold any share of any batch cut into `shares`
     /// (``fill(_:share:of:into:)``): `ceil(batchSize / shares)` windows.
     ///
+    /// - Parameters:
+    ///   - layout: The buffer's layout.
+    ///   - shares: How many shares each batch is cut into.
     /// - Throws: `invalidArgument` when `shares` is not positive; as ``makeBuffer(layout:)``.
     public func makeBuffer(layout: SequenceLayout = .batchMajor, shares: Int) throws -> WindowBatch {
         try FrameSequencingError.requirePositive(shares, "share count")
