@@ -80,38 +80,37 @@ final class MPITrainTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.read(contentsOf: "\(folder)/run/checkpoint.safetensors").trainingHistory().count, 3)
     }
 
-    /// Rank 1 stops answering at its eighth step: rank 0 waits its --rank-timeout,
-    /// names rank 1 and ends the job; the checkpoint written before stays whole.
-    func testAHungRankEndsTheJobNamingIt() throws {
+    /// A job of 2 ranks, 3 epochs of 5 steps with a checkpoint after every step,
+    /// where rank 1 meets `fault` at its eighth step; checks that the job ended
+    /// itself and the checkpoint rank 0 wrote before is whole.
+    func jobWithFault(_ fault: String, rankTimeout: Int) throws -> JobResult {
         let folder = try temporaryFolder(self)
         let frames = try writeBouncingSquare(in: folder)
         let job = try MPIJob.run(ranks: 2, options(frames, "\(folder)/run", batch: 4, epochs: 3)
-                                     + ["--rank-timeout", "5", "--checkpoint-minutes", "0.0001"],
-                                 environment: ["FRAMESEQ_MPI_TEST_FAULT": "hang:1:8"], deadline: 120)
+                                     + ["--rank-timeout", String(rankTimeout), "--checkpoint-minutes", "0.0001"],
+                                 environment: ["FRAMESEQ_MPI_TEST_FAULT": "\(fault):1:8"], deadline: 120)
         XCTAssertFalse(job.timedOut, "the job should end itself: \(job.err)")
         XCTAssertNotEqual(job.status, 0)
+        let checkpoint = try Checkpoint.read(contentsOf: "\(folder)/run/checkpoint.safetensors")
+        XCTAssertTrue((5 ... 7).contains(checkpoint.step),
+                      "written at the first epoch's end (step 5) and after later steps before the fault: \(checkpoint.step)")
+        return job
+    }
+
+    /// Rank 1 stops answering: rank 0 waits its --rank-timeout, names rank 1 and ends the job.
+    func testAHungRankEndsTheJobNamingIt() throws {
+        let job = try jobWithFault("hang", rankTimeout: 5)
         XCTAssertLessThan(job.seconds, 60)
         XCTAssertTrue(job.err.contains("rank 1 did not reach the gradient all-reduce"), job.err)
         XCTAssertTrue(job.err.contains("rank 0 waited 5 s (--rank-timeout) and ends the job"), job.err)
-        let checkpoint = try Checkpoint.read(contentsOf: "\(folder)/run/checkpoint.safetensors")
-        XCTAssertTrue((5 ... 7).contains(checkpoint.step), "written at the first epoch's end (step 5) and after later steps before the hang: \(checkpoint.step)")
     }
 
-    /// Rank 1 is killed (SIGKILL, as by the out-of-memory killer) at its eighth
-    /// step: mpirun ends the job at once and names it.
+    /// Rank 1 is killed (SIGKILL, as by the out-of-memory killer): mpirun ends the job at once and names it.
     func testADeadRankEndsTheJobNamingIt() throws {
-        let folder = try temporaryFolder(self)
-        let frames = try writeBouncingSquare(in: folder)
-        let job = try MPIJob.run(ranks: 2, options(frames, "\(folder)/run", batch: 4, epochs: 3)
-                                     + ["--rank-timeout", "60", "--checkpoint-minutes", "0.0001"],
-                                 environment: ["FRAMESEQ_MPI_TEST_FAULT": "kill:1:8"], deadline: 120)
-        XCTAssertFalse(job.timedOut, "the job should end itself: \(job.err)")
-        XCTAssertNotEqual(job.status, 0)
+        let job = try jobWithFault("kill", rankTimeout: 60)
         XCTAssertLessThan(job.seconds, 50, "mpirun notices the exit; no rank waits for its timeout")
         XCTAssertTrue((job.err + job.out).contains("process rank 1 with PID"), job.err + job.out)
         XCTAssertTrue((job.err + job.out).contains("exited on signal 9"), job.err + job.out)
-        let checkpoint = try Checkpoint.read(contentsOf: "\(folder)/run/checkpoint.safetensors")
-        XCTAssertTrue((5 ... 7).contains(checkpoint.step), "\(checkpoint.step)")
     }
 
     func testRanksStartedWithOtherOptionsOrFramesAreRefused() throws {
