@@ -107,6 +107,17 @@ final class LSTMMaskingTests: XCTestCase {
         let dictionary = Dictionary(uniqueKeysWithValues: lstm.namedParameters.map { ($0.name, $0.tensor) })
         let imported = try LSTM(pytorchStateDict: dictionary)
         XCTAssertFalse(imported.hasBias)
+        // A bias or a projection of a layer after the first, in a dict whose first layer has none,
+        // is refused rather than ignored (as the GRU refuses a stray bias).
+        for (name, shape) in [("bias_hh_l1", [4 * hidden]), ("weight_hr_l1_reverse", [2, hidden])] {
+            var stray = dictionary
+            stray[name] = try Tensor(shape: Shape(shape))
+            XCTAssertThrowsError(try LSTM(pytorchStateDict: stray)) { error in
+                guard case let .invalidArgument(refused, _, actual)? = error as? RecurrentError else { return XCTFail("\(error)") }
+                XCTAssertEqual(refused, name)
+                XCTAssertTrue(actual.contains("\(shape)"), actual)
+            }
+        }
         let x = try randomTensor([batch, steps, input], seed: 7)
         assertClose(try imported.forward(x).output.scalars, try lstm.forward(x).output.scalars, "imported")
         // An optimizer's round trip through withParameters puts every weight back.

@@ -7,7 +7,10 @@ extension LSTM {
     /// projections (`proj_size > 0` adds `weight_hr_l<k>`, (P, H)) are read from the tensors.
     ///
     /// - Throws: `missingParameter` naming the first absent tensor, `shapeMismatch`
-    ///   for inconsistent shapes.
+    ///   for inconsistent shapes; `invalidArgument` for a `bias_*` tensor in a
+    ///   dict without `bias_ih_l0` (a bias for an LSTM without biases), or a
+    ///   `weight_hr_*` tensor in one without `weight_hr_l0` (a projection of an
+    ///   LSTM without projections): such a tensor would otherwise be ignored.
     public init(pytorchStateDict tensors: [String: Tensor], dropout: Float = 0) throws {
         func tensor(_ name: String) throws -> Tensor {
             guard let value = tensors[name] else {
@@ -25,6 +28,15 @@ extension LSTM {
         let bidirectional = tensors["weight_ih_l0_reverse"] != nil
         let bias = tensors["bias_ih_l0"] != nil
         let projection = tensors["weight_hr_l0"]
+        for (prefix, present, decider, meaning) in [("bias_", bias, "bias_ih_l0", "biases, PyTorch's bias=False"),
+                                                    ("weight_hr", projection != nil, "weight_hr_l0", "projections, proj_size=0")]
+        where !present {
+            if let stray = tensors.keys.filter({ $0.hasPrefix(prefix) }).min() {
+                throw RecurrentError.invalidArgument(
+                    name: stray, expected: "no \(prefix)* tensors (without \(decider) the LSTM has no \(meaning))",
+                    actual: "a tensor of shape \(tensors[stray]!.dimensions); give every one, or none")
+            }
+        }
         if let projection, projection.shape.rank != 2 || projection.dimensions[1] * 4 != first.dimensions[0] {
             throw RecurrentError.shapeMismatch(name: "weight_hr_l0", expected: [.any("proj_size"), .size(first.dimensions[0] / 4)],
                                                actual: projection.dimensions)
