@@ -124,7 +124,7 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
             throw FrameSequencingError.indexOutOfRange(name: "Share", index: share, count: shares)
         }
         let batch = try windowIndices(ofBatch: position)
-        let per = (batch.count + shares - 1) / shares
+        let per = ceilingDivide(batch.count, shares)
         let start = Swift.min(batch.startIndex + share * per, batch.endIndex)
         return batch[start ..< Swift.min(start + per, batch.endIndex)]
     }
@@ -157,7 +157,7 @@ public struct WindowBatches: RandomAccessCollection, Sendable {
     /// - Throws: `invalidArgument` when `shares` is not positive; as ``makeBuffer(layout:)``.
     public func makeBuffer(layout: SequenceLayout = .batchMajor, shares: Int) throws -> WindowBatch {
         try FrameSequencingError.requirePositive(shares, "share count")
-        return try WindowBatch(capacity: Swift.min((batchSize + shares - 1) / shares, windows.count), windows: windows, layout: layout)
+        return try WindowBatch(capacity: Swift.min(ceilingDivide(batchSize, shares), windows.count), windows: windows, layout: layout)
     }
 
     /// Batch `index` in a new buffer (allocates; use ``fill(_:into:)`` in loops).

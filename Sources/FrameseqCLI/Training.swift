@@ -158,7 +158,8 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
     if let callback = report.calibrated {
         // A rank's step: its share of the batch (the exchange's time is not in it).
         var share = options
-        share.batchSize = (options.batchSize + (exchange?.size ?? 1) - 1) / (exchange?.size ?? 1)
+        let ranks = exchange?.size ?? 1
+        share.batchSize = (options.batchSize + ranks - 1) / ranks
         let seconds = try trainer.measureStepSeconds(on: windows, options: share)
         callback(seconds, batchesPerEpoch)
         log.estimatedEpochSeconds = seconds * Double(batchesPerEpoch)

@@ -181,9 +181,9 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             for index in batchesDoneInEpoch ..< batches.count {
                 var share: (windows: Int, total: Int)?
                 if let exchange {
-                    share = (try batches.windowIndices(ofBatch: index, share: exchange.rank, of: exchange.size).count,
-                             try batches.windowIndices(ofBatch: index).count)
-                    if share!.windows > 0 { try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer) }
+                    let mine = try batches.windowIndices(ofBatch: index, share: exchange.rank, of: exchange.size).count
+                    share = (mine, try batches.windowIndices(ofBatch: index).count)
+                    if mine > 0 { try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer) }
                 } else {
                     try batches.fill(index, into: &buffer)
                 }
@@ -298,16 +298,11 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                 if let batch { value = try shareLossAndGradients(batch) }
             } catch {
                 failure = error
+                gradients.zero()   // whatever a failed backward left must not reach the other ranks' sums
             }
-            let combined = try exchange.combine(gradients.tensors, loss: failure == nil ? value : 0,
-                                                windows: failure == nil && batch != nil ? share.windows : 0,
-                                                of: share.total, failed: failure != nil)
-            if let failure { throw failure }
-            guard combined.failedRanks.isEmpty else {
-                throw RecurrentError.invalidArgument(
-                    name: "step \(position)", expected: "every rank's share of the batch trained",
-                    actual: "rank \(combined.failedRanks.map(String.init).joined(separator: ", ")) failed (its own error says why); no rank applies the step")
-            }
+            let combined = try combineShare(exchange, gradients: gradients.tensors, loss: value,
+                                            windows: batch == nil ? 0 : share.windows, of: share.total, failure: failure,
+                                            what: "step \(position)")
             (tensors, value) = (combined.gradients, combined.loss)
         } else {
             guard let batch else {
@@ -364,21 +359,6 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
         return value
     }
 
-    /// Makes this rank's model, optimizer and position rank 0's (a no-op
-    /// without ``gradientExchange``): the start of every
-    /// ``fit(_:options:callback:)`` of a data-parallel run, so that every rank
-    /// begins from the same state whatever each built or resumed.
-    ///
-    /// - Throws: the exchange's errors; what ``resume(from:)`` throws for a
-    ///   checkpoint of another model (ranks running different models).
-    public mutating func synchronizeWithRankZero() throws {
-        guard let exchange = gradientExchange, exchange.size > 1 else { return }
-        let bytes = try exchange.broadcastFromRankZero(exchange.rank == 0 ? try checkpoint().encoded() : [])
-        if exchange.rank != 0 {
-            try resume(from: try Checkpoint.decode(bytes, name: "rank 0's checkpoint"))
-        }
-    }
-
     /// The batch's loss, its gradients added into `gradients`: one pass over
     /// the windows, or a closed-loop rollout of each (``closedLoop``).
     /// `check` sees the loss before backward runs.
@@ -398,64 +378,6 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     /// builds every name).
     private func parameterName(_ index: Int) -> String {
         model.namedParameters[index].name
-    }
-
-    /// The mean loss over `range` of `windows` (every window when nil), without
-    /// training. With ``closedLoop``, each window's closed-loop forecast is
-    /// scored: the context read as it is, every later step fed the model's
-    /// own prediction, the loss over the target frames.
-    public func evaluate(_ windows: FrameWindows, windows range: Range<Int>? = nil, batchSize: Int,
-                         layout: SequenceLayout = .batchMajor) throws -> Float {
-        let batches = try windows.batches(of: range ?? windows.indices, size: batchSize)
-        var buffer = try batches.makeBuffer(layout: layout)
-        var total: Double = 0
-        for index in batches.indices {
-            try batches.fill(index, into: &buffer)
-            total += Double(try batchLoss(buffer))
-        }
-        return Float(total / Double(batches.count))
-    }
-
-    /// ``evaluate(_:windows:batchSize:layout:)`` as every rank of a data-parallel
-    /// run makes it in ``fit(_:options:callback:)``: each rank scores its share of
-    /// every batch and the exchange sums the shares' losses weighted by their
-    /// windows, so the result is one process's, from a share of the work.
-    func evaluateShares(_ windows: FrameWindows, windows range: Range<Int>? = nil, batchSize: Int, layout: SequenceLayout,
-                        exchange: any GradientExchange) throws -> Float {
-        let batches = try windows.batches(of: range ?? windows.indices, size: batchSize)
-        var buffer = try batches.makeBuffer(layout: layout, shares: exchange.size)
-        var total: Double = 0
-        for index in batches.indices {
-            let share = try batches.windowIndices(ofBatch: index, share: exchange.rank, of: exchange.size).count
-            var (value, failure): (Float, (any Error)?) = (0, nil)
-            do {
-                if share > 0 {
-                    try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer)
-                    value = try batchLoss(buffer)
-                }
-            } catch {
-                failure = error
-            }
-            let combined = try exchange.combine([], loss: failure == nil ? value : 0, windows: failure == nil ? share : 0,
-                                                of: try batches.windowIndices(ofBatch: index).count, failed: failure != nil)
-            if let failure { throw failure }
-            guard combined.failedRanks.isEmpty else {
-                throw RecurrentError.invalidArgument(
-                    name: "validation at epoch \(epoch + 1)", expected: "every rank's share of the batch scored",
-                    actual: "rank \(combined.failedRanks.map(String.init).joined(separator: ", ")) failed (its own error says why)")
-            }
-            total += Double(combined.loss)
-        }
-        return Float(total / Double(batches.count))
-    }
-
-    /// The loss of one filled batch, without training.
-    private func batchLoss(_ buffer: WindowBatch) throws -> Float {
-        if let rolloutPass {
-            return try rolloutPass.evaluate(model, buffer, loss)
-        }
-        let output = try model.forward(buffer.inputs, context: LayerContext(lengths: buffer.mask == nil ? nil : buffer.lengths))
-        return try loss.evaluate(prediction: output, target: try alignedTarget(buffer, output), weights: weights(buffer, output)).value
     }
 
     func alignedTarget(_ batch: WindowBatch, _ output: Tensor) throws -> Tensor {
