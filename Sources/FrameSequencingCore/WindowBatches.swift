@@ -223,6 +223,14 @@ public struct WindowBatch: Sendable {
     /// The number of windows in the batch (B).
     public var count: Int { windowIndices.count }
 
+    /// Runs `body` on the inputs and targets for changes that keep their shapes
+    /// (``augment(_:of:pass:seed:)``).
+    mutating func withMutableTensors<R>(_ body: (inout Tensor, inout Tensor?) throws -> R) rethrows -> R {
+        let shapes = (inputs.dimensions, targets?.dimensions)
+        defer { precondition(shapes == (inputs.dimensions, targets?.dimensions), "a batch's tensors changed shape") }
+        return try body(&inputs, &targets)
+    }
+
     mutating func fill(windows selected: [Int], from windows: FrameWindows) throws {
         let plan = windows.plan
         let frame = windows.frames.frameShape

@@ -88,6 +88,30 @@ final class TrainerDataParallelTests: XCTestCase {
         }
     }
 
+    /// Augmentation is drawn per window number, so ranks training shares of a
+    /// batch flip and reverse the same windows one trainer would.
+    func testAugmentedRanksEqualOneAugmentedTrainer() throws {
+        let windows = try windows()
+        var augmented = TrainingOptions(epochs: 2, batchSize: 8, shuffleSeed: 4, clipping: .globalNorm(maxNorm: 0.5))
+        augmented.augmentation = WindowAugmentation(horizontalFlip: true, timeReversal: true)
+        let options = augmented
+        var alone = try Self.trainer(seed: 1)
+        try alone.fit(windows, options: options)
+        var plain = try Self.trainer(seed: 1)
+        try plain.fit(windows, options: TrainingOptions(epochs: 2, batchSize: 8, shuffleSeed: 4, clipping: .globalNorm(maxNorm: 0.5)))
+        XCTAssertNotEqual(plain.model.namedParameters.map(\.tensor), alone.model.namedParameters.map(\.tensor),
+                          "augmentation changes what is learned")
+        let trained = try ranks(3) { exchange in
+            var trainer = try Self.trainer(seed: 1)
+            trainer.gradientExchange = exchange
+            try trainer.fit(windows, options: options)
+            return trainer.model.namedParameters
+        }
+        for (rank, parameters) in trained.enumerated() {
+            assertClose(parameters, alone.model.namedParameters, "3 ranks augmented, rank \(rank)")
+        }
+    }
+
     func testOneRankWithANaNStopsEveryRankAndNoneAppliesTheStep() throws {
         var values = (0 ..< 40).flatMap { [Float($0 % 5) / 5, Float($0 % 3) / 3] }
         values[2 * 22] = .nan   // frame 22: window 15 reads it first (its inputs are checked first); batch 3 (windows 12...15) unshuffled, rank 1's share

@@ -149,6 +149,7 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
             throw RecurrentError.invalidArgument(name: "early stopping", expected: "a validation fraction above 0 or validation windows",
                                                  actual: "no validation split")
         }
+        try options.augmentation.validate(for: windows)
         let exchange = gradientExchange, writes = (exchange?.rank ?? 0) == 0
         let checkpointPolicy = writes ? options.checkpoint : nil
         try checkpointPolicy?.validate()
@@ -186,6 +187,9 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                     if mine > 0 { try batches.fill(index, share: exchange.rank, of: exchange.size, into: &buffer) }
                 } else {
                     try batches.fill(index, into: &buffer)
+                }
+                if !options.augmentation.isNone && share?.windows != 0 {
+                    try buffer.augment(options.augmentation, of: windows, pass: epoch, seed: options.shuffleSeed ?? 0)
                 }
                 rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
                 let value = try trainingStep(share?.windows == 0 ? nil : buffer, share: share, gradients: &gradients,

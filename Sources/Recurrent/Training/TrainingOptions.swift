@@ -42,6 +42,12 @@ public struct TrainingOptions: Sendable {
     public var showsProgress: Bool
     /// Layout of the batches handed to the model.
     public var layout: SequenceLayout
+    /// Random flips, transpose and time reversal of each training window
+    /// (``WindowAugmentation``), drawn per window from ``shuffleSeed`` (0 when
+    /// nil), the epoch and the window's number, so a resumed or data-parallel
+    /// run draws as one uninterrupted process would. Validation windows are
+    /// never augmented. Default ``WindowAugmentation/none``.
+    public var augmentation: WindowAugmentation = .none
 
     public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
                 clipping: GradientClipping? = nil, earlyStoppingPatience: Int? = nil, checkpoint: CheckpointPolicy? = nil,
