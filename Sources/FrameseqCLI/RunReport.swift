@@ -134,5 +134,6 @@ func settingsDescription(_ settings: ModelSettings, _ plan: TrainingPlan) -> [St
         description["closed loop"] = "\(closedLoop.horizon) frames, sampling \(closedLoop.sampling)"
             + (closedLoop.reverse ? ", reverse sampling" : "")
     }
+    if !plan.augmentation.isNone { description["augmentation"] = plan.augmentation.optionValue }
     return description
 }

@@ -55,6 +55,12 @@ struct TrainCommand {
                            linear:N (over N steps), exponential:BASE, inverse-sigmoid:K, none
       --reverse-sampling   with --closed-loop, also feed predictions in the context, by a
                            chance falling from 0.5 to 0 (PredRNN-V2's reverse sampling)
+      --augment LIST       random symmetries of each training window, its inputs and
+                           targets alike, drawn per window and epoch with probability 1/2
+                           each: horizontal, vertical (flips), transpose (square frames),
+                           reverse (time), comma-separated, or all. Only where the data has
+                           them (moving digits do; a satellite's frames have a north, a
+                           river flows one way). Flips need --patch 1. Default none
       --learning-rate R    Adam's peak rate (default 0.003 for convlstm and unet, 0.002 for
                            the others), after a warm-up, cosine-annealed
       --clip-norm R        global gradient-norm clipping (default 1)
@@ -162,6 +168,7 @@ struct TrainCommand {
         }
         plan.loss = loss
         plan.closedLoop = try Self.closedLoopPlan(&options)
+        plan.augmentation = try options.string("augment").map { try WindowAugmentation(parsing: $0, option: "--augment") } ?? .none
         horizon = try options.integer("horizon", default: 1, in: 1 ... 10_000)
         if horizon > 1 && kind != .convLSTM {
             throw CLIError.usage("--horizon is the ConvLSTM encoder-forecaster's (--model convlstm); \(kind.rawValue) predicts one frame a step")

@@ -27,6 +27,8 @@ struct TrainingPlan: Sendable {
     var showsProgress: Bool
     /// Training on closed-loop rollouts (`--closed-loop K`); nil: one pass per window.
     var closedLoop: ClosedLoopPlan?
+    /// Random flips, transpose and time reversal of the training windows (`--augment`).
+    var augmentation: WindowAugmentation = .none
 }
 
 extension TrainingPlan {
@@ -36,6 +38,7 @@ extension TrainingPlan {
          "train.learning_rate": "\(learningRate)", "train.clip_norm": "\(clipNorm)",
          "train.window_stride": String(windowStride), "train.seed": String(seed), "train.loss": loss.rawValue]
             .merging(closedLoop?.metadata ?? [:]) { $1 }
+            .merging(augmentation.isNone ? [:] : ["train.augment": augmentation.optionValue]) { $1 }
     }
 
     /// The plan a checkpoint's metadata holds (`showsProgress` as given).
@@ -57,6 +60,9 @@ extension TrainingPlan {
                   seed: try value("train.seed", { UInt64($0) }, { _ in true }), showsProgress: showsProgress)
         loss = try value("train.loss", { TrainingLoss(rawValue: $0) }, { _ in true })
         closedLoop = try ClosedLoopPlan(metadata: metadata, source: source)
+        // Absent in checkpoints of runs without it (and of versions before it).
+        augmentation = try metadata["train.augment"].map { try WindowAugmentation(parsing: $0, option: "\(source): train.augment") }
+            ?? .none
     }
 
     /// What each training window's target is: the K frames after the context
@@ -64,6 +70,39 @@ extension TrainingPlan {
     func target(for settings: ModelSettings) -> WindowTarget {
         closedLoop.map { .nextFrames(count: $0.horizon) } ?? settings.trainingTarget
     }
+}
+
+extension WindowAugmentation {
+    /// The symmetries of `--augment LIST`: comma-separated `horizontal`,
+    /// `vertical`, `transpose`, `reverse` (time), or `all` or `none`.
+    init(parsing text: String, option: String) throws {
+        var augmentation = WindowAugmentation.none
+        for word in text.split(separator: ",", omittingEmptySubsequences: false) {
+            switch word {
+            case "horizontal": augmentation.horizontalFlip = true
+            case "vertical": augmentation.verticalFlip = true
+            case "transpose": augmentation.transpose = true
+            case "reverse": augmentation.timeReversal = true
+            case "all": augmentation = .all
+            case "none" where text == "none": break
+            default:
+                throw CLIError.usage("\(option): unknown symmetry '\(word)' in '\(text)' (expected a comma-separated list of "
+                    + "horizontal, vertical, transpose and reverse, or all, or none)")
+            }
+        }
+        self = augmentation
+    }
+
+    /// The `--augment` value that parses back to this.
+    var optionValue: String {
+        if isNone { return "none" }
+        if self == .all { return "all" }
+        return [(horizontalFlip, "horizontal"), (verticalFlip, "vertical"), (transpose, "transpose"), (timeReversal, "reverse")]
+            .filter(\.0).map(\.1).joined(separator: ",")
+    }
+
+    /// Whether it flips or transposes frames (not only time reversal).
+    var isSpatial: Bool { horizontalFlip || verticalFlip || transpose }
 }
 
 /// A trained model with its checkpoint and how training went.
@@ -102,6 +141,11 @@ func train(_ settings: ModelSettings, on frames: FrameStack, mean: [Float], vali
            plan: TrainingPlan, extraMetadata: [String: String], report: TrainingReport, log: TrainingLog = TrainingLog(),
            checkpoints: CheckpointPolicy? = nil, resuming: Checkpoint? = nil,
            exchange: (any GradientExchange)? = nil) throws -> TrainedModel {
+    if plan.augmentation.isSpatial && settings.patching != nil {
+        throw CLIError.usage("--augment \(plan.augmentation.optionValue): flips and transposes work on frames as stored, and "
+            + "with --patch \(settings.patch) the model sees \(settings.patch) x \(settings.patch) patches as channels; use "
+            + "--patch 1 or --augment reverse")
+    }
     let parameters = WindowParameters(sequenceLength: plan.contextLength, sequenceStride: plan.windowStride,
                                       target: plan.target(for: settings))
     let seen = try settings.patching.map { try frames.patched($0) } ?? frames
@@ -151,10 +195,11 @@ private func fit<Model: ForecastingModel>(_ model: Model, windows: FrameWindows,
     }
     log.epochs = trainer.history
     log.position = (trainer.epoch + 1, trainer.step)
-    let options = TrainingOptions(epochs: max(plan.epochs - trainer.epoch, 0), batchSize: plan.batchSize,
+    var options = TrainingOptions(epochs: max(plan.epochs - trainer.epoch, 0), batchSize: plan.batchSize,
                                   shuffleSeed: plan.seed, clipping: .globalNorm(maxNorm: Float(plan.clipNorm)),
                                   checkpoint: policy, showsProgress: plan.showsProgress, layout: .spatial,
                                   validationWindows: validation)
+    options.augmentation = plan.augmentation
     if let callback = report.calibrated {
         // A rank's step: its share of the batch (the exchange's time is not in it).
         var share = options

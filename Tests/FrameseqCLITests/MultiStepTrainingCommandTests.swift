@@ -53,6 +53,34 @@ final class MultiStepTrainingCommandTests: XCTestCase {
         XCTAssertEqual(try NPY.read(contentsOf: output + "/forecast/forecast.npy").shape, [5, 8, 8, 1])
     }
 
+    func testAugmentationIsRecordedResumedAndRefusedWithPatches() throws {
+        let folder = try temporaryFolder(self)
+        let frames = try writeMovingSquareNPY(in: folder)
+        let output = folder + "/augmented"
+        let run = train(frames, output, model: "fc_lstm", ["--augment", "horizontal,transpose,reverse", "--closed-loop", "2"])
+        XCTAssertEqual(run.status, 0, run.err)
+        let checkpoint = try Checkpoint.read(contentsOf: output + "/checkpoint.safetensors")
+        XCTAssertEqual(checkpoint.metadata["train.augment"], "horizontal,transpose,reverse")
+        let plan = try TrainingPlan(metadata: checkpoint.metadata, source: "test", showsProgress: false)
+        XCTAssertEqual(plan.augmentation, WindowAugmentation(horizontalFlip: true, transpose: true, timeReversal: true))
+        XCTAssertEqual(try MetricsFile.read(output + "/metrics.json").models["fc_lstm"]?.settings?["augmentation"],
+                       "horizontal,transpose,reverse")
+        let resumed = CLIRun(["train", "--resume", output, "--epochs", "2", "--quiet"])
+        XCTAssertEqual(resumed.status, 0, resumed.err)
+        XCTAssertEqual(try Checkpoint.read(contentsOf: output + "/checkpoint.safetensors").metadata["train.augment"],
+                       "horizontal,transpose,reverse")
+        // Time reversal works on patches; flips would move whole patches and not the pixels in them.
+        let reversed = train(frames, folder + "/patched", model: "convlstm", ["--augment", "reverse", "--patch", "2"])
+        XCTAssertEqual(reversed.status, 0, reversed.err)
+        let flipped = train(frames, folder + "/refused", model: "convlstm", ["--augment", "all", "--patch", "2"])
+        XCTAssertEqual(flipped.status, 2, flipped.err)
+        XCTAssert(flipped.err.contains("--patch 1 or --augment reverse"), flipped.err)
+        for value in ["all", "none", "vertical", "horizontal,vertical,transpose,reverse"] {
+            XCTAssertEqual(try WindowAugmentation(parsing: value, option: "--augment").optionValue,
+                           value == "horizontal,vertical,transpose,reverse" ? "all" : value)
+        }
+    }
+
     func testMultiStepOptionsAreCheckedTogether() throws {
         for (arguments, message) in [
             (["--sampling", "linear"], "--sampling needs --closed-loop"),
@@ -61,6 +89,8 @@ final class MultiStepTrainingCommandTests: XCTestCase {
             (["--closed-loop", "2", "--sampling", "exponential:1.5"], "'exponential:1.5' is not a sampling schedule"),
             (["--model", "fc_lstm", "--horizon", "3"], "--horizon is the ConvLSTM"),
             (["--horizon", "3", "--closed-loop", "2"], "choose one"),
+            (["--augment", "rotate"], "unknown symmetry 'rotate'"),
+            (["--augment", "all,none"], "unknown symmetry 'none'"),
         ] {
             let run = CLIRun(["train", "--frames", "x.npy"] + arguments)
             XCTAssertNotEqual(run.status, 0)
