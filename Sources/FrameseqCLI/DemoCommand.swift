@@ -173,9 +173,13 @@ struct DemoCommand {
             }
         case .fcGRU:
             // The FC-LSTM's settings, so the two recurrences compare on equal terms.
-            settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 256, filters: [1],
+            settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 64, filters: [1],
                                      kernelSize: 1, seed: seed)
-            plan = makePlan(epochs: 4, batch: 16, rate: 2e-3)
+            plan = makePlan(epochs: quick ? 4 : 16, batch: 16, rate: 2e-3)
+            if !quick {
+                defaultClosedLoop = ClosedLoopPlan(horizon: 10, sampling: .none)
+                defaultAugmentation = .all
+            }
         case .cnnLSTM:
             settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 256,
                                      filters: quick ? [8, 16] : [16, 32], kernelSize: 3, seed: seed)
