@@ -110,7 +110,9 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
     ///   the update (the step is not applied); `invalidArgument` for options out
     ///   of range, windows without targets, a checkpoint policy that cannot
     ///   write, or a position with more batches done than the epoch has (other
-    ///   windows or batch size than the checkpointed run's); `fileSystem` naming
+    ///   windows or batch size than the checkpointed run's), an augmentation the
+    ///   windows cannot take (a transpose of frames that are not square, time
+    ///   reversal of targets that do not follow the inputs); `fileSystem` naming
     ///   the path when the policy's directory is missing (before training) or a
     ///   checkpoint cannot be written (training stops there, the trainer keeps
     ///   its position); what the model, loss and optimizer throw; what the

@@ -43,10 +43,10 @@ public struct TrainingOptions: Sendable {
     /// Layout of the batches handed to the model.
     public var layout: SequenceLayout
     /// Random flips, transpose and time reversal of each training window
-    /// (``WindowAugmentation``), drawn per window from ``shuffleSeed`` (0 when
+    /// (`WindowAugmentation` of FrameSequencing), drawn per window from ``shuffleSeed`` (0 when
     /// nil), the epoch and the window's number, so a resumed or data-parallel
     /// run draws as one uninterrupted process would. Validation windows are
-    /// never augmented. Default ``WindowAugmentation/none``.
+    /// never augmented. Default `.none`.
     public var augmentation: WindowAugmentation = .none
 
     public init(epochs: Int, batchSize: Int, shuffleSeed: UInt64? = 0, validationFraction: Double = 0,
