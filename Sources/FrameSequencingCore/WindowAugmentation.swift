@@ -153,7 +153,7 @@ extension WindowBatch {
     public mutating func augment(_ augmentation: WindowAugmentation, of windows: FrameWindows, pass: Int, seed: UInt64) throws {
         guard !augmentation.isNone, count > 0 else { return }
         try augmentation.validate(for: windows)
-        try transform(windowIndices.map { augmentation.draw(window: $0, pass: pass, seed: seed) }, of: windows)
+        apply(windowIndices.map { augmentation.draw(window: $0, pass: pass, seed: seed) }, of: windows)
     }
 
     /// Applies `transforms[i]` to window `i` of the batch in place: its input
@@ -168,13 +168,17 @@ extension WindowBatch {
             throw FrameSequencingError.invalidArgument(name: "transforms", expected: "one per window of the batch (\(count))",
                                                        actual: "\(transforms.count)")
         }
-        let needed = transforms.reduce(WindowAugmentation.none) { needed, draw in
-            WindowAugmentation(horizontalFlip: needed.horizontalFlip || draw.horizontalFlip,
-                               verticalFlip: needed.verticalFlip || draw.verticalFlip,
-                               transpose: needed.transpose || draw.transpose, timeReversal: needed.timeReversal || draw.timeReversal)
-        }
+        let needed = WindowAugmentation(horizontalFlip: transforms.contains { $0.horizontalFlip },
+                                        verticalFlip: transforms.contains { $0.verticalFlip },
+                                        transpose: transforms.contains { $0.transpose },
+                                        timeReversal: transforms.contains { $0.timeReversal })
         guard !needed.isNone else { return }
         try needed.validate(for: windows)
+        apply(transforms, of: windows)
+    }
+
+    /// ``transform(_:of:)`` once the windows are known to take `draws`.
+    private mutating func apply(_ draws: [WindowTransform], of windows: FrameWindows) {
         let frame = windows.frames.frameShape, size = frame.featureCount
         let steps = windows.sequenceLength
         let continuation = WindowAugmentation.reversibleTarget(windows.parameters)
@@ -185,7 +189,6 @@ extension WindowBatch {
         // the target frames that are not inputs too (a shifted target adds its last).
         var sequence = [Float](repeating: 0, count: continuation == nil ? 0 : (steps + targetSteps) * size)
         var transformed = [Float](repeating: 0, count: size)
-        let draws = transforms
         withMutableTensors { inputs, targets in
             inputs.withUnsafeMutableBufferPointer { input in
                 func inputFrame(_ b: Int, _ t: Int) -> UnsafeMutablePointer<Float> {

@@ -154,7 +154,7 @@ struct DemoCommand {
                          clipNorm: 1, windowStride: 1, seed: seed, showsProgress: !quiet)
         }
         switch kind {
-        case .fcLSTM:
+        case .fcLSTM, .fcGRU:
             // A flattened frame holds no notion of nearby pixels, and on 350 frames
             // of one scene an FC-LSTM memorizes: 256 units (5.5M parameters) trained
             // one step ahead for 4 epochs forecast above the mean frame's error from
@@ -163,16 +163,8 @@ struct DemoCommand {
             // every window flipped, transposed and run backwards at random (each
             // epoch new draws of the 16; bouncing digits have those symmetries):
             // 16 epochs, as many steps as one pass over the 16 draws of each window.
-            // It stays below the mean frame at every step of 10 (README).
-            settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 64, filters: [1],
-                                     kernelSize: 1, seed: seed)
-            plan = makePlan(epochs: quick ? 4 : 16, batch: 16, rate: 2e-3)
-            if !quick {
-                defaultClosedLoop = ClosedLoopPlan(horizon: 10, sampling: .none)
-                defaultAugmentation = .all
-            }
-        case .fcGRU:
-            // The FC-LSTM's settings, so the two recurrences compare on equal terms.
+            // It stays below the mean frame at every step of 10 (README). The FC-GRU
+            // takes the same plan, so the two recurrences compare on equal terms.
             settings = ModelSettings(kind: kind, frameShape: frame, hiddenSize: quick ? 128 : 64, filters: [1],
                                      kernelSize: 1, seed: seed)
             plan = makePlan(epochs: quick ? 4 : 16, batch: 16, rate: 2e-3)

@@ -190,7 +190,7 @@ public struct Trainer<Model: Layer, Optimizer: Recurrent.Optimizer>: Sendable {
                 } else {
                     try batches.fill(index, into: &buffer)
                 }
-                if !options.augmentation.isNone && share?.windows != 0 {
+                if share?.windows != 0 {   // a rank without windows this step has nothing to augment
                     try buffer.augment(options.augmentation, of: windows, pass: epoch, seed: options.shuffleSeed ?? 0)
                 }
                 rate = schedule.learningRate(initial: initialLearningRate, at: SchedulePosition(epoch: epoch, step: step))
